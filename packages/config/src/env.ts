@@ -1,0 +1,103 @@
+import { z } from "zod";
+
+const DAY_SECONDS = 86_400;
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes" || v === "on");
+
+const urlWithScheme = (scheme: RegExp, message: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => scheme.test(v) && URL.canParse(v), message);
+
+const postgresUrl = urlWithScheme(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL");
+const redisUrl = urlWithScheme(/^rediss?:\/\//, "must be a redis:// or rediss:// URL");
+
+/**
+ * Every setting any Hitrail process reads. Apps pick what they need from the parsed object;
+ * nothing else in the codebase touches process.env.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  /** Prefix for every Redis key and BullMQ queue, so several deployments (or test files) share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/, "may contain letters, digits, ':', '_' and '-' only")
+    .default("hitrail"),
+  TRACKER_PORT: port.default(8080),
+  API_PORT: port.default(8081),
+  WEB_PORT: port.default(8082),
+  DEMO_PAGES_PORT: port.default(8083),
+  HOST: z.string().default("0.0.0.0"),
+  /** Tracking domains default to `{workspace slug}.{BASE_DOMAIN}`. */
+  BASE_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9.-]+$/, "must be a host name such as track.example.com")
+    .default("localhost"),
+  /** Public scheme of tracking links; local set-ups run plain HTTP. */
+  PUBLIC_SCHEME: z.enum(["http", "https"]).default("http"),
+  /** Visitor-session lifetime when a workspace has not set its own (seed: 4 days). */
+  SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * DAY_SECONDS)
+    .default(4 * DAY_SECONDS),
+  SENTRY_DSN: z.union([z.literal(""), z.url()]).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Comma-separated CIDRs outbound postbacks may reach although private (tests and on-prem receivers). */
+  OUTBOUND_ALLOW_CIDRS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /** Where the start command keeps embedded PostgreSQL data when DATABASE_URL is unset. */
+  DATA_DIR: z.string().default(".data"),
+  HIT_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(500),
+  HIT_BATCH_WAIT_MS: z.coerce.number().min(0).max(1_000).default(2),
+  TRUST_PROXY: bool.default(false),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type RawEnv = Record<string, string | undefined>;
+
+/** Parses the environment; throws one ConfigError listing every problem at once. */
+export function loadEnv(raw: RawEnv = process.env): Env {
+  // Empty strings mean "unset" the way docker-compose and shells pass them.
+  const cleaned: RawEnv = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = raw[key];
+    if (value !== undefined && value !== "") cleaned[key] = value;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"} ${issue.message}`),
+  );
+}
+
+/** Requires settings a particular app cannot run without; same one-message failure. */
+export function requireEnv<K extends keyof Env>(env: Env, keys: K[]): Env & { [P in K]-?: NonNullable<Env[P]> } {
+  const missing = keys.filter((k) => env[k] === undefined || env[k] === "");
+  if (missing.length > 0) throw new ConfigError(missing.map((k) => `${String(k)} is required`));
+  return env as Env & { [P in K]-?: NonNullable<Env[P]> };
+}

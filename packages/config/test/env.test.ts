@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnv, requireEnv } from "../src/index.ts";
+
+describe("loadEnv", () => {
+  it("applies the documented defaults", () => {
+    const env = loadEnv({});
+    expect(env.SESSION_TTL_SECONDS).toBe(4 * 86_400);
+    expect(env.TRACKER_PORT).toBe(8080);
+    expect(env.BASE_DOMAIN).toBe("localhost");
+    expect(env.LOG_LEVEL).toBe("info");
+    expect(env.OUTBOUND_ALLOW_CIDRS).toEqual([]);
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it("treats empty strings as unset", () => {
+    expect(loadEnv({ DATABASE_URL: "", SENTRY_DSN: "" }).DATABASE_URL).toBeUndefined();
+  });
+
+  it("lists every problem in one error", () => {
+    let error: unknown;
+    try {
+      loadEnv({ DATABASE_URL: "mysql://x", TRACKER_PORT: "99999", LOG_LEVEL: "loud", REDIS_URL: "nope" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    expect(problems).toMatch(/DATABASE_URL/);
+    expect(problems).toMatch(/TRACKER_PORT/);
+    expect(problems).toMatch(/LOG_LEVEL/);
+    expect(problems).toMatch(/REDIS_URL/);
+    expect((error as ConfigError).problems).toHaveLength(4);
+  });
+
+  it.each([
+    ["OUTBOUND_ALLOW_CIDRS", "127.0.0.0/8, ::1/128", ["127.0.0.0/8", "::1/128"]],
+    ["TRUST_PROXY", "true", true],
+    ["TRUST_PROXY", "0", false],
+    ["SESSION_TTL_SECONDS", "3600", 3600],
+    ["BASE_DOMAIN", "Track.Example.COM", "track.example.com"],
+  ] as const)("parses %s=%s", (key, value, expected) => {
+    expect(loadEnv({ [key]: value })[key]).toEqual(expected);
+  });
+
+  it("requireEnv names missing keys", () => {
+    expect(() => requireEnv(loadEnv({}), ["DATABASE_URL", "REDIS_URL"])).toThrow(
+      /DATABASE_URL is required; REDIS_URL is required/,
+    );
+  });
+});

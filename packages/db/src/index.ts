@@ -1,0 +1,10 @@
+export { createDb, type Database, type DbClient, type DbOptions, type Executor, ping, type Schema } from "./client.ts";
+export { type EmbeddedDatabase, startEmbeddedPostgres } from "./embedded.ts";
+export { idTime, isUuid, newId, newIdAt } from "./ids.ts";
+export { MIGRATIONS_FOLDER, migrationStatus, runMigrations } from "./migrate.ts";
+export * from "./queries/campaigns.ts";
+export * from "./queries/funnels.ts";
+export * from "./queries/workspaces.ts";
+export * as schema from "./schema/index.ts";
+export { withWorkspace } from "./tenancy.ts";
+export * from "./queries/campaign-kit.ts";

@@ -1,0 +1,86 @@
+import type { Executor } from "../client.ts";
+import { newId } from "../ids.ts";
+import { createLander, createOffer, createOfferSource, createTrafficSource } from "./campaigns.ts";
+import { saveFunnelGraph } from "./funnels.ts";
+
+export interface CampaignKitInput {
+  workspaceId: string;
+  name?: string;
+  trafficSourcePostbackUrl?: string | null;
+  landerUrl: string;
+  offerUrls: [string, string];
+  payouts?: [string, string];
+}
+
+export interface CampaignKit {
+  trafficSourceId: string;
+  offerSourceId: string;
+  landerId: string;
+  offerIds: [string, string];
+  funnelId: string;
+  nodes: { entry: string; lander: string; offerA: string; offerB: string };
+}
+
+/**
+ * The smallest real campaign: a traffic source, an offer source, a lander and two offers joined by
+ * a funnel entry → lander → action 1 → offer A, action 2 → offer B. The demo seed and test
+ * factories both build it, so both exercise the same shape users start from.
+ */
+export async function createCampaignKit(db: Executor, input: CampaignKitInput): Promise<CampaignKit> {
+  const name = input.name ?? "Demo";
+  const [payoutA, payoutB] = input.payouts ?? ["12.50", "30.00"];
+  const trafficSource = await createTrafficSource(db, {
+    workspaceId: input.workspaceId,
+    name: `${name} traffic source`,
+    postbackUrl: input.trafficSourcePostbackUrl ?? null,
+    trackingFields: [
+      { name: "zone", param: "zone" },
+      { name: "creative", param: "creative" },
+    ],
+  });
+  const offerSource = await createOfferSource(db, {
+    workspaceId: input.workspaceId,
+    name: `${name} network`,
+    clickIdParam: "clickid",
+    postbackTemplate: "https://DOMAIN/pb/?hit={clickid}&tx={transaction}&rev={payout}",
+  });
+  const lander = await createLander(db, { workspaceId: input.workspaceId, name: `${name} lander`, url: input.landerUrl });
+  const offerA = await createOffer(db, {
+    workspaceId: input.workspaceId,
+    offerSourceId: offerSource.id,
+    name: `${name} offer A`,
+    url: input.offerUrls[0],
+    defaultPayout: payoutA,
+  });
+  const offerB = await createOffer(db, {
+    workspaceId: input.workspaceId,
+    offerSourceId: offerSource.id,
+    name: `${name} offer B`,
+    url: input.offerUrls[1],
+    defaultPayout: payoutB,
+  });
+  const nodes = { entry: newId(), lander: newId(), offerA: newId(), offerB: newId() };
+  const { funnelId } = await saveFunnelGraph(db, {
+    workspaceId: input.workspaceId,
+    name: `${name} funnel`,
+    entryNodeId: nodes.entry,
+    nodes: [
+      { id: nodes.entry, name: "Traffic entry", config: { kind: "entry", routes: [{ to: nodes.lander, weight: 1 }] } },
+      { id: nodes.lander, name: "Lander", config: { kind: "lander", pages: [{ pageId: lander.id, weight: 1 }] } },
+      { id: nodes.offerA, name: "Offer A", config: { kind: "offer", pages: [{ pageId: offerA.id, weight: 1 }] } },
+      { id: nodes.offerB, name: "Offer B", config: { kind: "offer", pages: [{ pageId: offerB.id, weight: 1 }] } },
+    ],
+    actions: [
+      { from: nodes.lander, number: 1, to: nodes.offerA },
+      { from: nodes.lander, number: 2, to: nodes.offerB },
+    ],
+  });
+  return {
+    trafficSourceId: trafficSource.id,
+    offerSourceId: offerSource.id,
+    landerId: lander.id,
+    offerIds: [offerA.id, offerB.id],
+    funnelId,
+    nodes,
+  };
+}

@@ -1,0 +1,155 @@
+import type { ActionTriggers, FunnelAction, FunnelGraph, FunnelNode, NodeConfig } from "@hitrail/core";
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+import { newId } from "../ids.ts";
+import { funnelActions, funnelNodes, funnels, landers, offers, workspaces } from "../schema/index.ts";
+
+export interface FunnelGraphInput {
+  workspaceId: string;
+  funnelId?: string;
+  name: string;
+  entryNodeId: string;
+  nodes: Array<{ id: string; name: string; config: NodeConfig; position?: { x: number; y: number } }>;
+  actions: Array<{ from: string; number: number; to: string; triggers?: ActionTriggers }>;
+}
+
+/**
+ * Replaces a funnel's graph in one transaction and bumps its version, which is what trackers watch
+ * to refresh their cached copy.
+ */
+export async function saveFunnelGraph(db: Executor, input: FunnelGraphInput): Promise<{ funnelId: string; version: number }> {
+  return db.transaction(async (tx) => {
+    const funnelId = input.funnelId ?? newId();
+    const [funnel] = await tx
+      .insert(funnels)
+      .values({ id: funnelId, workspaceId: input.workspaceId, name: input.name, entryNodeId: null })
+      .onConflictDoUpdate({
+        target: funnels.id,
+        set: { name: input.name, version: sql`${funnels.version} + 1`, updatedAt: sql`now()` },
+        setWhere: eq(funnels.workspaceId, input.workspaceId),
+      })
+      .returning({ id: funnels.id, version: funnels.version });
+    if (!funnel) throw new Error(`funnel ${funnelId} not found`);
+
+    await tx.delete(funnelActions).where(eq(funnelActions.funnelId, funnelId));
+    const keep = input.nodes.map((n) => n.id);
+    await tx
+      .delete(funnelNodes)
+      .where(
+        keep.length > 0
+          ? and(eq(funnelNodes.funnelId, funnelId), notInArray(funnelNodes.id, keep))
+          : eq(funnelNodes.funnelId, funnelId),
+      );
+    for (const node of input.nodes) {
+      const values = {
+        workspaceId: input.workspaceId,
+        funnelId,
+        kind: node.config.kind,
+        name: node.name,
+        config: node.config,
+        position: node.position ?? { x: 0, y: 0 },
+      };
+      await tx
+        .insert(funnelNodes)
+        .values({ id: node.id, ...values })
+        .onConflictDoUpdate({ target: funnelNodes.id, set: values });
+    }
+    if (input.actions.length > 0) {
+      await tx.insert(funnelActions).values(
+        input.actions.map((a) => ({
+          workspaceId: input.workspaceId,
+          funnelId,
+          fromNodeId: a.from,
+          number: a.number,
+          toNodeId: a.to,
+          triggers: a.triggers ?? {},
+        })),
+      );
+    }
+    await tx.update(funnels).set({ entryNodeId: input.entryNodeId }).where(eq(funnels.id, funnelId));
+    return { funnelId, version: funnel.version };
+  });
+}
+
+export interface PageInfo {
+  id: string;
+  kind: "lander" | "offer";
+  name: string;
+  url: string;
+  defaultPayout: string;
+}
+
+export interface LoadedFunnel {
+  graph: FunnelGraph;
+  version: number;
+  pages: Map<string, PageInfo>;
+}
+
+/** The funnel as the tracker runs it: graph, actions, and every page its nodes can send to. */
+export async function loadFunnel(db: Executor, workspaceId: string, funnelId: string): Promise<LoadedFunnel | undefined> {
+  const [funnel] = await db
+    .select({
+      id: funnels.id,
+      version: funnels.version,
+      entryNodeId: funnels.entryNodeId,
+      timeZone: workspaces.timeZone,
+    })
+    .from(funnels)
+    .innerJoin(workspaces, eq(workspaces.id, funnels.workspaceId))
+    .where(and(eq(funnels.workspaceId, workspaceId), eq(funnels.id, funnelId)))
+    .limit(1);
+  if (!funnel || !funnel.entryNodeId) return undefined;
+  const [nodeRows, actionRows] = await Promise.all([
+    db.select().from(funnelNodes).where(and(eq(funnelNodes.workspaceId, workspaceId), eq(funnelNodes.funnelId, funnelId))),
+    db
+      .select()
+      .from(funnelActions)
+      .where(and(eq(funnelActions.workspaceId, workspaceId), eq(funnelActions.funnelId, funnelId))),
+  ]);
+  const nodes: Record<string, FunnelNode> = {};
+  const pageIds = new Set<string>();
+  for (const n of nodeRows) {
+    nodes[n.id] = { id: n.id, name: n.name, config: n.config };
+    if (n.config.kind === "lander" || n.config.kind === "offer") {
+      for (const p of n.config.pages) pageIds.add(p.pageId);
+    }
+  }
+  const actions: Record<string, Record<number, FunnelAction>> = {};
+  for (const a of actionRows) {
+    const byNumber = (actions[a.fromNodeId] ??= {});
+    byNumber[a.number] = { from: a.fromNodeId, number: a.number, to: a.toNodeId, triggers: a.triggers };
+  }
+  const pages = await loadPages(db, workspaceId, [...pageIds]);
+  return {
+    graph: { id: funnel.id, workspaceId, entryNodeId: funnel.entryNodeId, timeZone: funnel.timeZone, nodes, actions },
+    version: funnel.version,
+    pages,
+  };
+}
+
+export async function loadPages(db: Executor, workspaceId: string, ids: string[]): Promise<Map<string, PageInfo>> {
+  const pages = new Map<string, PageInfo>();
+  if (ids.length === 0) return pages;
+  const [landerRows, offerRows] = await Promise.all([
+    db
+      .select({ id: landers.id, name: landers.name, url: landers.url, defaultPayout: landers.defaultPayout })
+      .from(landers)
+      .where(and(eq(landers.workspaceId, workspaceId), inArray(landers.id, ids))),
+    db
+      .select({ id: offers.id, name: offers.name, url: offers.url, defaultPayout: offers.defaultPayout })
+      .from(offers)
+      .where(and(eq(offers.workspaceId, workspaceId), inArray(offers.id, ids))),
+  ]);
+  for (const l of landerRows) pages.set(l.id, { ...l, kind: "lander" });
+  for (const o of offerRows) pages.set(o.id, { ...o, kind: "offer" });
+  return pages;
+}
+
+/** Current versions of a workspace's funnels: a cheap poll for cache invalidation. */
+export async function funnelVersions(db: Executor, workspaceId: string): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ id: funnels.id, version: funnels.version })
+    .from(funnels)
+    .where(eq(funnels.workspaceId, workspaceId));
+  return new Map(rows.map((r) => [r.id, r.version]));
+}

@@ -1,0 +1,114 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+import { apiKeys, memberships, trackingDomains, workspaces } from "../schema/index.ts";
+
+export type Workspace = typeof workspaces.$inferSelect;
+
+export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+
+export function defaultTrackingHost(slug: string, baseDomain: string): string {
+  return `${slug}.${baseDomain}`.toLowerCase();
+}
+
+/** Creates a workspace and its verified default tracking domain `{slug}.{base domain}`. */
+export async function createWorkspace(
+  db: Executor,
+  input: { slug: string; name: string; baseDomain: string; timeZone?: string; currency?: string; ownerUserId?: string },
+): Promise<{ workspace: Workspace; host: string }> {
+  if (!SLUG_RE.test(input.slug)) {
+    throw new Error(`workspace slug '${input.slug}' must be 1-40 lower-case letters, digits or '-'`);
+  }
+  const host = defaultTrackingHost(input.slug, input.baseDomain);
+  const [workspace] = await db
+    .insert(workspaces)
+    .values({
+      slug: input.slug,
+      name: input.name,
+      ...(input.timeZone ? { timeZone: input.timeZone } : {}),
+      ...(input.currency ? { currency: input.currency } : {}),
+    })
+    .returning();
+  if (!workspace) throw new Error("workspace insert returned nothing");
+  await db.insert(trackingDomains).values({
+    workspaceId: workspace.id,
+    host,
+    kind: "default",
+    verificationToken: randomBytes(16).toString("hex"),
+    verifiedAt: new Date(),
+  });
+  if (input.ownerUserId) {
+    await db.insert(memberships).values({ workspaceId: workspace.id, userId: input.ownerUserId, role: "owner" });
+  }
+  return { workspace, host };
+}
+
+export async function findWorkspaceBySlug(db: Executor, slug: string): Promise<Workspace | undefined> {
+  const [row] = await db.select().from(workspaces).where(eq(workspaces.slug, slug)).limit(1);
+  return row;
+}
+
+export interface HostWorkspace {
+  workspaceId: string;
+  slug: string;
+  timeZone: string;
+  currency: string;
+  sessionTtlSeconds: number;
+  postbackSecret: string | null;
+  postbackIpAllowlist: string[];
+}
+
+/** The workspace a tracking host routes to; only verified domains route. */
+export async function findWorkspaceByHost(db: Executor, host: string): Promise<HostWorkspace | undefined> {
+  const [row] = await db
+    .select({
+      workspaceId: workspaces.id,
+      slug: workspaces.slug,
+      timeZone: workspaces.timeZone,
+      currency: workspaces.currency,
+      sessionTtlSeconds: workspaces.sessionTtlSeconds,
+      postbackSecret: workspaces.postbackSecret,
+      postbackIpAllowlist: workspaces.postbackIpAllowlist,
+    })
+    .from(trackingDomains)
+    .innerJoin(workspaces, eq(workspaces.id, trackingDomains.workspaceId))
+    .where(and(eq(trackingDomains.host, host.toLowerCase()), isNotNull(trackingDomains.verifiedAt)))
+    .limit(1);
+  return row;
+}
+
+const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
+
+/** Creates an API key; the plain key is returned once and only its hash is stored. */
+export async function createApiKey(
+  db: Executor,
+  input: { workspaceId: string; name: string; role?: "owner" | "admin" | "member" | "viewer"; createdByUserId?: string },
+): Promise<{ id: string; key: string; prefix: string }> {
+  const key = `hr_${randomBytes(24).toString("base64url")}`;
+  const prefix = key.slice(0, 10);
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      workspaceId: input.workspaceId,
+      name: input.name,
+      prefix,
+      keyHash: hashKey(key),
+      role: input.role ?? "admin",
+      createdByUserId: input.createdByUserId ?? null,
+    })
+    .returning({ id: apiKeys.id });
+  if (!row) throw new Error("api key insert returned nothing");
+  return { id: row.id, key, prefix };
+}
+
+export async function findApiKey(db: Executor, key: string) {
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, hashKey(key)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  if (row) {
+    await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
+  }
+  return row;
+}

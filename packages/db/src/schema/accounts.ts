@@ -1,0 +1,106 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, timestamps } from "./columns.ts";
+
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    email: text("email").notNull(),
+    name: text("name"),
+    passwordHash: text("password_hash").notNull(),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+);
+
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: id(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** sha256 of the cookie token; the token itself is never stored. */
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("auth_sessions_token_key").on(t.tokenHash), index("auth_sessions_user_idx").on(t.userId)],
+);
+
+export const workspaces = pgTable(
+  "workspaces",
+  {
+    id: id(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    timeZone: text("time_zone").notNull().default("UTC"),
+    currency: text("currency").notNull().default("USD"),
+    /** Visitor-session lifetime in seconds (seed: 4 days), extended on every activity. */
+    sessionTtlSeconds: integer("session_ttl_seconds").notNull().default(345_600),
+    /** Optional `key=` secret every postback must carry. */
+    postbackSecret: text("postback_secret"),
+    /** Optional CIDRs postbacks must come from. */
+    postbackIpAllowlist: text("postback_ip_allowlist").array().notNull().default(sql`'{}'::text[]`),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("workspaces_slug_key").on(t.slug)],
+);
+
+export const workspaceRole = pgEnum("workspace_role", ["owner", "admin", "member", "viewer"]);
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: workspaceRole("role").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index("memberships_user_idx").on(t.userId)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** First characters of the key, shown in lists so a user can tell keys apart. */
+    prefix: text("prefix").notNull(),
+    /** sha256 of the key: keys are high-entropy random strings, so a fast hash is the right tool. */
+    keyHash: text("key_hash").notNull(),
+    role: workspaceRole("role").notNull().default("admin"),
+    createdByUserId: uuid("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("api_keys_hash_key").on(t.keyHash), index("api_keys_workspace_idx").on(t.workspaceId)],
+);
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    actorUserId: uuid("actor_user_id"),
+    actorApiKeyId: uuid("actor_api_key_id"),
+    action: text("action").notNull(),
+    entity: text("entity").notNull(),
+    entityId: uuid("entity_id"),
+    detail: text("detail"),
+    isSystem: boolean("is_system").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_workspace_idx").on(t.workspaceId, t.createdAt)],
+);

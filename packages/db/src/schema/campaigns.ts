@@ -1,0 +1,112 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, integer, jsonb, numeric, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { workspaces } from "./accounts.ts";
+import { id, MONEY, timestamps } from "./columns.ts";
+
+/** How a repeat of the same conversion identity is treated; the seed's behaviour is "update". */
+export const duplicatePolicy = pgEnum("duplicate_policy", ["update", "ignore", "add", "new"]);
+
+export interface TrackingField {
+  /** Token name used in URLs, e.g. `{zoneid}`. */
+  name: string;
+  /** Query parameter the traffic source sends it in. */
+  param: string;
+}
+
+const workspaceRef = () =>
+  uuid("workspace_id")
+    .notNull()
+    .references(() => workspaces.id, { onDelete: "cascade" });
+
+export const trafficSources = pgTable(
+  "traffic_sources",
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text("name").notNull(),
+    /** S2S postback template fired on conversions, with macros such as {external} and {payout}. */
+    postbackUrl: text("postback_url"),
+    postbackOnUpdate: boolean("postback_on_update").notNull().default(false),
+    postbackOnReject: boolean("postback_on_reject").notNull().default(false),
+    postbackDelaySeconds: integer("postback_delay_seconds").notNull().default(0),
+    /** Query parameters the source's click ID, campaign and cost arrive in on entrance links. */
+    externalParam: text("external_param").notNull().default("external"),
+    campaignParam: text("campaign_param").notNull().default("campaign"),
+    costParam: text("cost_param").notNull().default("cost"),
+    trackingFields: jsonb("tracking_fields").$type<TrackingField[]>().notNull().default(sql`'[]'::jsonb`),
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("traffic_sources_workspace_idx").on(t.workspaceId)],
+);
+
+export const offerSources = pgTable(
+  "offer_sources",
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text("name").notNull(),
+    /** Parameter the network expects our hit ID in, e.g. `clickid` → `&clickid={hit}`. */
+    clickIdParam: text("click_id_param").notNull().default("clickid"),
+    /** The postback the network calls, shown to users with the network's own macros. */
+    postbackTemplate: text("postback_template"),
+    /** Parameter carrying the network's status word, and what each word means (lower-case keys). */
+    statusParam: text("status_param").notNull().default("status"),
+    statusMap: jsonb("status_map").$type<Record<string, "approved" | "pending" | "rejected">>(),
+    duplicatePolicy: duplicatePolicy("duplicate_policy").notNull().default("update"),
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("offer_sources_workspace_idx").on(t.workspaceId)],
+);
+
+export const offers = pgTable(
+  "offers",
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    offerSourceId: uuid("offer_source_id").references(() => offerSources.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    /** Destination URL with tokens ({hit}, {vid}, {external}, …). */
+    url: text("url").notNull(),
+    defaultPayout: numeric("default_payout", MONEY).notNull().default("0"),
+    currency: text("currency"),
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("offers_workspace_idx").on(t.workspaceId)],
+);
+
+export const landers = pgTable(
+  "landers",
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    /** Landers convert with 0 unless the user sets a payout. */
+    defaultPayout: numeric("default_payout", MONEY).notNull().default("0"),
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("landers_workspace_idx").on(t.workspaceId)],
+);
+
+export const customEventTypes = pgTable(
+  "custom_event_types",
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text("name").notNull(),
+    /** Name used in code: `flux.track("<alias>")` and postback `e=<alias>`. */
+    alias: text("alias").notNull(),
+    hasRevenue: boolean("has_revenue").notNull().default(false),
+    defaultRevenue: numeric("default_revenue", MONEY).notNull().default("0"),
+    countsAsConversion: boolean("counts_as_conversion").notNull().default(false),
+    firesPostback: boolean("fires_postback").notNull().default(false),
+    duplicatePolicy: duplicatePolicy("duplicate_policy").notNull().default("update"),
+    archivedAt: timestamp("archived_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("custom_event_types_workspace_alias_idx").on(t.workspaceId, t.alias)],
+);

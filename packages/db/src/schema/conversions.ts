@@ -1,0 +1,103 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, numeric, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { workspaces } from "./accounts.ts";
+import { createdAt, id, MONEY, timestamps } from "./columns.ts";
+import { pageKind } from "./hits.ts";
+
+export const conversionStatus = pgEnum("conversion_status", ["approved", "pending", "rejected"]);
+export const conversionSource = pgEnum("conversion_source", ["postback", "tag", "action", "api"]);
+export const revisionAction = pgEnum("revision_action", ["created", "updated", "deleted", "restored"]);
+export const touchKind = pgEnum("touch_kind", ["direct", "assisted"]);
+
+/**
+ * A revenue event on one hit. Identity: (workspace, hit, event, tx) — `eventKey` is '' for a
+ * conversion or the custom event type's id, `tx` is '' when the network sent none, and `seq` only
+ * grows under the "new" duplicate policy. A rejection soft-deletes (deletedAt) so the identity and
+ * its revisions survive; a later approval restores it.
+ */
+export const conversions = pgTable(
+  "conversions",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    hitId: uuid("hit_id").notNull(),
+    eventTypeId: uuid("event_type_id"),
+    eventKey: text("event_key").notNull().default(""),
+    tx: text("tx").notNull().default(""),
+    seq: integer("seq").notNull().default(0),
+    revenue: numeric("revenue", MONEY).notNull(),
+    status: conversionStatus("status").notNull(),
+    revision: integer("revision").notNull().default(1),
+    visitorId: uuid("visitor_id").notNull(),
+    funnelId: uuid("funnel_id").notNull(),
+    nodeId: uuid("node_id").notNull(),
+    pageId: uuid("page_id"),
+    pageKind: pageKind("page_kind").notNull(),
+    trafficSourceId: uuid("traffic_source_id"),
+    /** When the converting visit happened: reports credit revenue to this hour by default. */
+    hitAt: timestamp("hit_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** When the conversion happened (network-supplied time, else when we received it). */
+    convertedAt: timestamp("converted_at", { withTimezone: true, mode: "date" }).notNull(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("conversions_identity_key").on(t.workspaceId, t.hitId, t.eventKey, t.tx, t.seq),
+    index("conversions_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
+  ],
+);
+
+/** Audit trail: one row for every change, with the raw request that caused it. */
+export const conversionRevisions = pgTable(
+  "conversion_revisions",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    conversionId: uuid("conversion_id")
+      .notNull()
+      .references(() => conversions.id, { onDelete: "cascade" }),
+    revision: integer("revision").notNull(),
+    action: revisionAction("action").notNull(),
+    previousRevenue: numeric("previous_revenue", MONEY),
+    revenue: numeric("revenue", MONEY).notNull(),
+    status: conversionStatus("status").notNull(),
+    statusWord: text("status_word"),
+    source: conversionSource("source").notNull(),
+    receivedPostbackId: uuid("received_postback_id"),
+    raw: jsonb("raw").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("conversion_revisions_conversion_revision_key").on(t.conversionId, t.revision)],
+);
+
+/** A conversion's credit to one hit of the path that led to it (backward attribution). */
+export const touches = pgTable(
+  "touches",
+  {
+    id: id(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    conversionId: uuid("conversion_id")
+      .notNull()
+      .references(() => conversions.id, { onDelete: "cascade" }),
+    hitId: uuid("hit_id").notNull(),
+    funnelId: uuid("funnel_id").notNull(),
+    nodeId: uuid("node_id").notNull(),
+    pageId: uuid("page_id"),
+    kind: touchKind("kind").notNull(),
+    /** 0 for the converting hit, then 1, 2, … going back along the path. */
+    position: integer("position").notNull(),
+    hitAt: timestamp("hit_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("touches_conversion_hit_key").on(t.conversionId, t.hitId),
+    index("touches_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
+  ],
+);
+

@@ -1,0 +1,31 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// One vitest process runs every package's suite; each project is a package or app.
+// The global setup prepares a migrated template database that every test file clones.
+const project = (name: string, dir: string) => ({
+  extends: true as const,
+  test: { name, root: here(dir), include: ["test/**/*.test.ts", "src/**/*.test.ts"] },
+});
+
+export default defineConfig({
+  test: {
+    globalSetup: [here("./packages/db/src/testing/global-setup.ts")],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      project("core", "packages/core"),
+      project("config", "packages/config"),
+      project("observability", "packages/observability"),
+      project("db", "packages/db"),
+      project("queue", "packages/queue"),
+      project("tracker", "apps/tracker"),
+      project("api", "apps/api"),
+      project("worker", "apps/worker"),
+      project("cli", "apps/cli"),
+    ],
+  },
+});
