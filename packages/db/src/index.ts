@@ -8,3 +8,5 @@ export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
 export { withWorkspace } from "./tenancy.ts";
 export * from "./queries/campaign-kit.ts";
+// Query operators for apps, so drizzle-orm is a dependency of this package only.
+export { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from "drizzle-orm";

@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import { captureException } from "@hitrail/observability";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { TrackerDeps } from "./deps.ts";
+import type { HostWorkspace } from "./workspace-resolver.ts";
+import { registerTrackerRoutes } from "./routes.ts";
+
+const UNROUTED = new Set(["/healthz", "/readyz"]);
+
+/**
+ * The tracker answers on every workspace's tracking domains. The Host header picks the workspace;
+ * an unknown host gets a bare 404 that says nothing about which hosts exist.
+ */
+export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    trustProxy: deps.env.TRUST_PROXY,
+    genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
+  });
+
+  app.decorateRequest("workspace", null as unknown as HostWorkspace);
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (UNROUTED.has(request.url.split("?")[0] ?? "")) return;
+    const workspace = await deps.workspaces.resolve(request.headers.host);
+    if (!workspace) {
+      request.log.info({ host: request.headers.host, url: request.url }, "unknown tracking host");
+      return reply.code(404).type("text/plain").send("Not Found");
+    }
+    request.workspace = workspace;
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error, url: request.url }, "tracker request failed");
+      captureException(error, { url: request.url });
+      return reply.code(503).send({ error: "temporarily unavailable, please retry" });
+    }
+    request.log.info({ url: request.url, err: error.message }, "bad request");
+    return reply.code(status).send({ error: error.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    request.log.info({ url: request.url }, "no such tracker route");
+    return reply.code(404).send({ error: "not found" });
+  });
+
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/readyz", async (_request, reply) => {
+    try {
+      await deps.db.sql`select 1`;
+      await deps.redis.ping();
+      return { ok: true };
+    } catch (error) {
+      return reply.code(503).send({ ok: false, error: (error as Error).message });
+    }
+  });
+
+  await registerTrackerRoutes(app, deps);
+  return app;
+}

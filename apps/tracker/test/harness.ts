@@ -1,0 +1,95 @@
+import { Writable } from "node:stream";
+import { loadEnv } from "@hitrail/config";
+import { type CampaignKit, createDb, type DbClient } from "@hitrail/db";
+import { createTestDatabase, factories, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { createLogger } from "@hitrail/observability";
+import { createQueues, createRedis, type Redis } from "@hitrail/queue";
+import type { FastifyInstance } from "fastify";
+import { buildTracker } from "../src/app.ts";
+import type { TrackerDeps } from "../src/deps.ts";
+import { HitWriter, type HitWriterOptions } from "../src/hit-writer.ts";
+import { SessionStore } from "../src/sessions.ts";
+import { WorkspaceResolver } from "../src/workspace-resolver.ts";
+
+export interface TrackerHarness {
+  app: FastifyInstance;
+  deps: TrackerDeps;
+  t: TestDatabase;
+  redis: Redis;
+  clock: { now: number; advance: (ms: number) => void };
+  /** A workspace with the standard campaign kit, routed at `host`. */
+  tenant: (opts?: { postbackUrl?: string }) => Promise<{ workspaceId: string; host: string; kit: CampaignKit }>;
+  close: () => Promise<void>;
+}
+
+/**
+ * A tracker on its own database (cloned from the migrated template) and its own Redis prefix.
+ * `dbUrl` lets a test put a proxy it controls between the tracker and Postgres.
+ */
+export async function createTrackerHarness(
+  opts: { dbUrl?: (url: string) => string; rng?: () => number; writer?: Partial<HitWriterOptions> } = {},
+): Promise<TrackerHarness> {
+  const t = await createTestDatabase();
+  const prefix = testRedisPrefix("tracker");
+  const redis = createRedis(testRedisUrl());
+  const env = loadEnv({
+    DATABASE_URL: t.url,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    BASE_DOMAIN: "test.localhost",
+    NODE_ENV: "test",
+  });
+  const logger = createLogger({
+    name: "tracker-test",
+    level: process.env.TEST_LOG_LEVEL ?? "silent",
+    destination: process.env.TEST_LOG_LEVEL ? undefined : new Writable({ write: (_c, _e, cb) => cb() }),
+  });
+  const trackerDb: DbClient = opts.dbUrl ? createDb(opts.dbUrl(t.url), { max: 5, connectTimeoutSeconds: 2 }) : t;
+  const clock = {
+    now: Date.now(),
+    advance(ms: number) {
+      clock.now += ms;
+    },
+  };
+  const queues = createQueues(redis, prefix);
+  const hits = new HitWriter(trackerDb.db, redis, prefix, logger, { replayIntervalMs: 100, ...opts.writer });
+  const deps: TrackerDeps = {
+    env,
+    db: trackerDb,
+    redis,
+    prefix,
+    queues,
+    logger,
+    workspaces: new WorkspaceResolver(trackerDb.db, 0),
+    sessions: new SessionStore(redis, prefix),
+    hits,
+    now: () => clock.now,
+    rng: opts.rng ?? Math.random,
+  };
+  const app = await buildTracker(deps);
+  await app.ready();
+  return {
+    app,
+    deps,
+    t,
+    redis,
+    clock,
+    async tenant(o = {}) {
+      const { workspace, host } = await factories.workspace(t.db);
+      const kit = await factories.campaign(t.db, workspace.id, o.postbackUrl ? { postbackUrl: o.postbackUrl } : {});
+      return { workspaceId: workspace.id, host, kit };
+    },
+    async close() {
+      await app.close();
+      await hits.drain();
+      hits.stop();
+      await queues.close();
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      if (trackerDb !== t) await trackerDb.close(1);
+      await t.drop();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import autocannon from "autocannon";
+
+export interface LoadResult {
+  label: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx3xx: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  label: string;
+  connections?: number;
+  durationSeconds?: number;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string;
+  /** Varies each request (distinct click IDs, transaction IDs…). */
+  requests?: autocannon.Request[];
+  /** Status a correct answer has; anything else counts as an error. */
+  expectStatus?: number;
+}
+
+/** Runs autocannon against one URL for a fixed time and connection count. */
+export async function load(opts: LoadOptions): Promise<LoadResult> {
+  let wrong = 0;
+  const instance = autocannon({
+    url: opts.url,
+    connections: opts.connections ?? 64,
+    // The load generator runs on its own thread so it does not share an event loop with servers under test.
+    workers: 1,
+    duration: opts.durationSeconds ?? Number(process.env.BENCH_SECONDS ?? 10),
+    method: opts.method ?? "GET",
+    headers: opts.headers,
+    body: opts.body,
+    requests: opts.requests,
+  });
+  if (opts.expectStatus !== undefined) {
+    instance.on("response", (_client, statusCode) => {
+      if (statusCode !== opts.expectStatus) wrong++;
+    });
+  }
+  const r = await instance;
+  return {
+    label: opts.label,
+    requests: r.requests.total,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + wrong,
+    non2xx3xx: r.non2xx,
+  };
+}
+
+/** The bare baseline every benchmark is compared with: node:http answering a fixed response. */
+export async function bareServer(status: number, headers: Record<string, string>, body = ""): Promise<{
+  url: string;
+  close: () => Promise<void>;
+}> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(status, headers);
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function report(title: string, baseline: LoadResult, results: LoadResult[]): void {
+  const rows = [baseline, ...results].map((r) => ({
+    run: r.label,
+    "req/s": Math.round(r.rps),
+    "p50 ms": r.p50,
+    "p99 ms": r.p99,
+    "vs bare": `${((r.rps / baseline.rps) * 100).toFixed(1)}%`,
+    requests: r.requests,
+    errors: r.errors,
+  }));
+  console.log(`\n## ${title}`);
+  console.table(rows);
+}
