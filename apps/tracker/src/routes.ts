@@ -1,5 +1,10 @@
 import type { FastifyInstance } from "fastify";
+import { registerClickRoutes } from "./click/routes.ts";
 import type { TrackerDeps } from "./deps.ts";
+import { registerPostbackRoutes } from "./postback/routes.ts";
 
 /** Each area of the tracker registers its routes here. */
-export async function registerTrackerRoutes(_app: FastifyInstance, _deps: TrackerDeps): Promise<void> {}
+export async function registerTrackerRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
+  await registerClickRoutes(app, deps);
+  await registerPostbackRoutes(app, deps);
+}
