@@ -1,0 +1,91 @@
+// Token substitution for offer/lander URLs ({hit}, {vid}, {external}, …) and traffic-source postback
+// templates ({external}, {payout}, {revenue}, {tx}, …). String-based on purpose: the URL class would
+// re-encode the user's template and change what the network receives.
+
+const TOKEN = /\{([A-Za-z0-9_.-]+)\}/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** encodeURIComponent that cannot throw: a lone surrogate becomes U+FFFD instead of a URIError. */
+export function encodeComponent(value: string): string {
+  return encodeURIComponent(value.replace(LONE_SURROGATE, "\uFFFD"));
+}
+
+export interface SubstitutionResult {
+  url: string;
+  /** Tokens of the template that `values` does not name, as written, once each. */
+  unknown: string[];
+}
+
+/**
+ * Replaces `{name}` tokens (names compared case-insensitively). A named value that is null or missing
+ * becomes empty; a token `values` does not name stays as written and is reported in `unknown`.
+ * Values are URL-encoded unless `encode` is false.
+ */
+export function substituteTokens(
+  template: string,
+  values: Readonly<Record<string, string | null | undefined>>,
+  opts: { encode?: boolean } = {},
+): SubstitutionResult {
+  const encode = opts.encode ?? true;
+  const lookup = new Map<string, string | null | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    const key = name.toLowerCase();
+    // An exact lowercase key wins over a differently cased duplicate.
+    if (!lookup.has(key) || name === key) lookup.set(key, value);
+  }
+  const unknown: string[] = [];
+  const unknownSeen = new Set<string>();
+  const url = template.replace(TOKEN, (whole, name: string) => {
+    const key = name.toLowerCase();
+    if (!lookup.has(key)) {
+      if (!unknownSeen.has(key)) {
+        unknownSeen.add(key);
+        unknown.push(name);
+      }
+      return whole;
+    }
+    const value = lookup.get(key) ?? "";
+    return encode ? encodeComponent(value) : value;
+  });
+  return { url, unknown };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Adds query parameters to a URL, keeping its fragment and its own parameters. An existing parameter
+ * wins unless `overwrite` is set. Works on any string (templates, relative or broken URLs) because it
+ * never parses more than "before ?", "query" and "#fragment".
+ */
+export function appendQueryParams(
+  url: string,
+  params: Readonly<Record<string, string>>,
+  opts: { overwrite?: boolean } = {},
+): string {
+  const hashAt = url.indexOf("#");
+  const beforeHash = hashAt === -1 ? url : url.slice(0, hashAt);
+  const fragment = hashAt === -1 ? "" : url.slice(hashAt);
+  const queryAt = beforeHash.indexOf("?");
+  const base = queryAt === -1 ? beforeHash : beforeHash.slice(0, queryAt);
+  const query = queryAt === -1 ? "" : beforeHash.slice(queryAt + 1);
+
+  const nameOf = (pair: string) => safeDecode(pair.split("=", 1)[0] ?? "");
+  // A trailing "&" (a template ending in "?a=1&") would otherwise become an empty pair.
+  const trimmedQuery = query.replace(/&+$/, "");
+  const existing = trimmedQuery === "" ? [] : trimmedQuery.split("&");
+  const existingNames = new Set(existing.map(nameOf));
+  const entries = Object.entries(params).filter(([name]) => opts.overwrite || !existingNames.has(name));
+  if (entries.length === 0) return url;
+
+  const adding = new Set(entries.map(([name]) => name));
+  // Pairs are kept byte for byte: only the ones being overwritten go.
+  const kept = opts.overwrite ? existing.filter((pair) => !adding.has(nameOf(pair))) : existing;
+  const added = entries.map(([name, value]) => `${encodeComponent(name)}=${encodeComponent(value)}`);
+  return `${base}?${[...kept, ...added].join("&")}${fragment}`;
+}
