@@ -31,7 +31,7 @@ export async function startEmbeddedPostgres(opts: {
     port: opts.port,
     user: "postgres",
     password: "postgres",
-    authMethod: "trust",
+    authMethod: "scram-sha-256",
     persistent: true,
     createPostgresUser: isRoot,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-k", "/tmp"],

@@ -10,7 +10,6 @@ export function initSentry(opts: { dsn: string | undefined; app: string; environ
     environment: opts.environment,
     serverName: opts.app,
     tracesSampleRate: 0,
-    sendDefaultPii: false,
   });
   enabled = true;
   return true;
