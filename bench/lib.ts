@@ -58,7 +58,11 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
 }
 
 /** The bare baseline every benchmark is compared with: node:http answering a fixed response. */
-export async function bareServer(status: number, headers: Record<string, string>, body = ""): Promise<{
+export async function bareServer(
+  status: number,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{
   url: string;
   close: () => Promise<void>;
 }> {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { captureException } from "@hitrail/observability";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { TrackerDeps } from "./deps.ts";
-import type { HostWorkspace } from "./workspace-resolver.ts";
 import { registerTrackerRoutes } from "./routes.ts";
+import type { HostWorkspace } from "./workspace-resolver.ts";
 
 const UNROUTED = new Set(["/healthz", "/readyz"]);
 
@@ -13,7 +13,7 @@ const UNROUTED = new Set(["/healthz", "/readyz"]);
  */
 export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     disableRequestLogging: true,
     trustProxy: deps.env.TRUST_PROXY,
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
@@ -35,7 +35,8 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error, url: request.url }, "tracker request failed");
       captureException(error, { url: request.url });

@@ -1,4 +1,4 @@
-import { MAX_SESSION_HITS, type SessionHitRef, type VisitorSession } from "@hitrail/core";
+import { isSessionLive, MAX_SESSION_HITS, type SessionHitRef, type VisitorSession } from "@hitrail/core";
 import type { Redis } from "@hitrail/queue";
 
 type Entry = VisitorSession["entry"];
@@ -19,8 +19,17 @@ export class SessionStore {
     return { meta: base, hits: `${base}:h` };
   }
 
-  /** The live session, its lifetime extended; null when it never existed or expired. */
-  async get(workspaceId: string, visitorId: string, ttlSeconds: number): Promise<VisitorSession | null> {
+  /**
+   * The live session, its lifetime extended; null when it never existed or expired. With `now`, a
+   * session idle for longer than the lifetime by that clock is expired too (and removed), even if
+   * Redis has not dropped it yet: tests move time with an injected clock that Redis knows nothing of.
+   */
+  async get(
+    workspaceId: string,
+    visitorId: string,
+    ttlSeconds: number,
+    now?: number,
+  ): Promise<VisitorSession | null> {
     const k = this.keys(workspaceId, visitorId);
     const result = await this.redis
       .multi()
@@ -32,7 +41,7 @@ export class SessionStore {
     const meta = (result?.[0]?.[1] ?? {}) as Record<string, string>;
     if (!meta.entry) return null;
     const hits = ((result?.[1]?.[1] ?? []) as string[]).map((h) => JSON.parse(h) as SessionHitRef);
-    return {
+    const session: VisitorSession = {
       visitorId,
       workspaceId,
       hits,
@@ -40,6 +49,22 @@ export class SessionStore {
       createdAt: Number(meta.createdAt),
       lastSeenAt: Number(meta.lastSeenAt),
     };
+    if (now !== undefined && !isSessionLive(session, now, ttlSeconds * 1000)) {
+      await this.redis.del(k.meta, k.hits);
+      return null;
+    }
+    return session;
+  }
+
+  /**
+   * Whether the visitor has a live session, without reading its journey (an entrance only needs
+   * to know whether to resume). Does not extend it: the hit that follows does.
+   */
+  async isLive(workspaceId: string, visitorId: string, ttlSeconds: number, now: number): Promise<boolean> {
+    const k = this.keys(workspaceId, visitorId);
+    const [entry, lastSeenAt] = await this.redis.hmget(k.meta, "entry", "lastSeenAt");
+    if (!entry || !lastSeenAt) return false;
+    return Number(lastSeenAt) + ttlSeconds * 1000 > now;
   }
 
   /** Starts a session (or refreshes its entry data) and records a hit, all in one round trip. */

@@ -1,7 +1,13 @@
 import { Writable } from "node:stream";
 import { loadEnv } from "@hitrail/config";
 import { type CampaignKit, createDb, type DbClient } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import {
+  createTestDatabase,
+  factories,
+  type TestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+} from "@hitrail/db/testing";
 import { createLogger } from "@hitrail/observability";
 import { createQueues, createRedis, type Redis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
@@ -18,7 +24,9 @@ export interface TrackerHarness {
   redis: Redis;
   clock: { now: number; advance: (ms: number) => void };
   /** A workspace with the standard campaign kit, routed at `host`. */
-  tenant: (opts?: { postbackUrl?: string }) => Promise<{ workspaceId: string; host: string; kit: CampaignKit }>;
+  tenant: (opts?: {
+    postbackUrl?: string;
+  }) => Promise<{ workspaceId: string; host: string; kit: CampaignKit }>;
   close: () => Promise<void>;
 }
 
@@ -45,7 +53,9 @@ export async function createTrackerHarness(
     level: process.env.TEST_LOG_LEVEL ?? "silent",
     destination: process.env.TEST_LOG_LEVEL ? undefined : new Writable({ write: (_c, _e, cb) => cb() }),
   });
-  const trackerDb: DbClient = opts.dbUrl ? createDb(opts.dbUrl(t.url), { max: 5, connectTimeoutSeconds: 2 }) : t;
+  const trackerDb: DbClient = opts.dbUrl
+    ? createDb(opts.dbUrl(t.url), { max: 5, connectTimeoutSeconds: 2 })
+    : t;
   const clock = {
     now: Date.now(),
     advance(ms: number) {
@@ -77,7 +87,11 @@ export async function createTrackerHarness(
     clock,
     async tenant(o = {}) {
       const { workspace, host } = await factories.workspace(t.db);
-      const kit = await factories.campaign(t.db, workspace.id, o.postbackUrl ? { postbackUrl: o.postbackUrl } : {});
+      const kit = await factories.campaign(
+        t.db,
+        workspace.id,
+        o.postbackUrl ? { postbackUrl: o.postbackUrl } : {},
+      );
       return { workspaceId: workspace.id, host, kit };
     },
     async close() {

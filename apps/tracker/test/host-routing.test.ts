@@ -19,7 +19,11 @@ describe("host routing", () => {
 
   it("routes a known host (any case, with a port) to its workspace", async () => {
     const { host } = await h.tenant();
-    const res = await h.app.inject({ method: "GET", url: "/no-such-route", headers: { host: `${host.toUpperCase()}:8080` } });
+    const res = await h.app.inject({
+      method: "GET",
+      url: "/no-such-route",
+      headers: { host: `${host.toUpperCase()}:8080` },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: "not found" });
   });

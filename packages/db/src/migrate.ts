@@ -44,12 +44,16 @@ export async function appliedMigrationCount(db: Database): Promise<number> {
     sql`select to_regclass('drizzle.__drizzle_migrations') is not null as ok`,
   );
   if (!exists[0]?.ok) return 0;
-  const rows = await db.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+  const rows = await db.execute<{ n: number }>(
+    sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+  );
   return rows[0]?.n ?? 0;
 }
 
 /** What `doctor` reports: how many migrations exist in the code and how many the database has. */
-export async function migrationStatus(db: Database): Promise<{ known: number; applied: number; pending: number }> {
+export async function migrationStatus(
+  db: Database,
+): Promise<{ known: number; applied: number; pending: number }> {
   const known = migrationJournal().entries.length;
   const applied = await appliedMigrationCount(db);
   return { known, applied, pending: Math.max(0, known - applied) };

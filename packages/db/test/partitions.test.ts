@@ -26,9 +26,13 @@ describe("hit partitions", () => {
     const id = newId();
     await t.db.insert(schema.hits).values(hit(id));
     const month = new Date(idTime(id)).toISOString().slice(0, 7).replace("-", "m");
-    const [row] = await t.db.execute<{ part: string }>(sql`select tableoid::regclass::text as part from hits where id = ${id}`);
+    const [row] = await t.db.execute<{ part: string }>(
+      sql`select tableoid::regclass::text as part from hits where id = ${id}`,
+    );
     expect(row?.part).toBe(`hits_y${month}`);
-    const plan = await t.db.execute<{ "QUERY PLAN": string }>(sql`explain select * from hits where id = ${id}`);
+    const plan = await t.db.execute<{ "QUERY PLAN": string }>(
+      sql`explain select * from hits where id = ${id}`,
+    );
     const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
     expect(text).toContain(`hits_y${month}`);
     expect(text).not.toContain("hits_default");
@@ -37,7 +41,9 @@ describe("hit partitions", () => {
   it("keeps back-dated hits (six months ago) in the default partition", async () => {
     const id = newIdAt(Date.now() - 183 * 86_400_000);
     await t.db.insert(schema.hits).values(hit(id));
-    const [row] = await t.db.execute<{ part: string }>(sql`select tableoid::regclass::text as part from hits where id = ${id}`);
+    const [row] = await t.db.execute<{ part: string }>(
+      sql`select tableoid::regclass::text as part from hits where id = ${id}`,
+    );
     expect(row?.part).toBe("hits_default");
   });
 

@@ -22,7 +22,9 @@ describe("row-level security", () => {
     expect(seenByA).toHaveLength(2);
     expect(seenByA.every((o) => o.workspaceId === a.workspace.id)).toBe(true);
 
-    const workspacesSeenByB = await withWorkspace(t.db, b.workspace.id, (tx) => tx.select().from(schema.workspaces));
+    const workspacesSeenByB = await withWorkspace(t.db, b.workspace.id, (tx) =>
+      tx.select().from(schema.workspaces),
+    );
     expect(workspacesSeenByB.map((w) => w.id)).toEqual([b.workspace.id]);
   });
 
@@ -31,10 +33,15 @@ describe("row-level security", () => {
     const b = await factories.workspace(t.db);
     await expect(
       withWorkspace(t.db, a.workspace.id, (tx) =>
-        tx.insert(schema.landers).values({ workspaceId: b.workspace.id, name: "sneaky", url: "https://x.example" }),
+        tx
+          .insert(schema.landers)
+          .values({ workspaceId: b.workspace.id, name: "sneaky", url: "https://x.example" }),
       ),
     ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/row-level security/) } });
-    const landers = await t.db.select().from(schema.landers).where(eq(schema.landers.workspaceId, b.workspace.id));
+    const landers = await t.db
+      .select()
+      .from(schema.landers)
+      .where(eq(schema.landers.workspaceId, b.workspace.id));
     expect(landers).toHaveLength(0);
   });
 
@@ -43,7 +50,11 @@ describe("row-level security", () => {
     const b = await factories.workspace(t.db);
     const kitB = await factories.campaign(t.db, b.workspace.id);
     const updated = await withWorkspace(t.db, a.workspace.id, (tx) =>
-      tx.update(schema.offers).set({ name: "hijacked" }).where(eq(schema.offers.id, kitB.offerIds[0])).returning(),
+      tx
+        .update(schema.offers)
+        .set({ name: "hijacked" })
+        .where(eq(schema.offers.id, kitB.offerIds[0]))
+        .returning(),
     );
     expect(updated).toHaveLength(0);
     const deleted = await withWorkspace(t.db, a.workspace.id, (tx) =>

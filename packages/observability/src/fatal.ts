@@ -3,9 +3,22 @@
  * "cannot reach PostgreSQL at …", not a stack trace.
  */
 export function describeStartupError(error: unknown): string {
+  // drizzle wraps driver errors ("Failed query: …"); the reason is in the cause.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause && typeof cause === "object" && ("code" in cause || "message" in cause)) {
+    return describeStartupError(cause);
+  }
   if (error && typeof error === "object") {
-    const e = error as { name?: string; message?: string; code?: string; address?: string; port?: number; problems?: string[] };
-    if (e.name === "ConfigError" && Array.isArray(e.problems)) return `invalid configuration: ${e.problems.join("; ")}`;
+    const e = error as {
+      name?: string;
+      message?: string;
+      code?: string;
+      address?: string;
+      port?: number;
+      problems?: string[];
+    };
+    if (e.name === "ConfigError" && Array.isArray(e.problems))
+      return `invalid configuration: ${e.problems.join("; ")}`;
     const where = e.address ? ` at ${e.address}${e.port ? `:${e.port}` : ""}` : "";
     switch (e.code) {
       case "ECONNREFUSED":

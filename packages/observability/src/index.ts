@@ -1,4 +1,4 @@
+export { describeStartupError, exitOnStartupError } from "./fatal.ts";
+export { Lifecycle } from "./lifecycle.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { captureException, flushSentry, initSentry } from "./sentry.ts";
-export { Lifecycle } from "./lifecycle.ts";
-export { describeStartupError, exitOnStartupError } from "./fatal.ts";

@@ -20,6 +20,12 @@ export class Lifecycle {
     this.closers.push({ name, close });
   }
 
+  /** Moves a closer to the front: registered late, but must run first (stop serving before pools close). */
+  prioritize(name: string): void {
+    const i = this.closers.findIndex((c) => c.name === name);
+    if (i > 0) this.closers.unshift(...this.closers.splice(i, 1));
+  }
+
   get isShuttingDown(): boolean {
     return this.shuttingDown !== null;
   }
@@ -50,7 +56,10 @@ export class Lifecycle {
         await Promise.race([
           Promise.resolve().then(closer.close),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timed out after ${this.deadlineMs} ms`)), this.deadlineMs);
+            timer = setTimeout(
+              () => reject(new Error(`timed out after ${this.deadlineMs} ms`)),
+              this.deadlineMs,
+            );
           }),
         ]);
         this.logger.info({ step: closer.name, ms: Date.now() - started }, "closed");

@@ -2,7 +2,11 @@ import pino, { type Logger } from "pino";
 
 export type { Logger } from "pino";
 
-export function createLogger(opts: { name: string; level: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  name: string;
+  level: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   return pino(
     {
       name: opts.name,

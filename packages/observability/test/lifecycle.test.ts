@@ -33,9 +33,15 @@ describe("Lifecycle", () => {
 
 describe("describeStartupError", () => {
   it.each([
-    [{ code: "ECONNREFUSED", address: "127.0.0.1", port: 1 }, "connection refused at 127.0.0.1:1: is the server running?"],
+    [
+      { code: "ECONNREFUSED", address: "127.0.0.1", port: 1 },
+      "connection refused at 127.0.0.1:1: is the server running?",
+    ],
     [{ name: "ConfigError", problems: ["A bad", "B worse"] }, "invalid configuration: A bad; B worse"],
-    [{ code: "3D000", message: 'database "nope" does not exist' }, 'PostgreSQL database does not exist: database "nope" does not exist'],
+    [
+      { code: "3D000", message: 'database "nope" does not exist' },
+      'PostgreSQL database does not exist: database "nope" does not exist',
+    ],
     [new Error("first line\nsecond line"), "first line"],
     ["plain", "plain"],
   ])("%o → %s", (error, line) => {

@@ -35,7 +35,12 @@ export const jobDefinitions = {
   "maintenance.partitions": {
     queue: "maintenance",
     payload: z.object({}),
-    options: { attempts: 3, backoff: { type: "exponential", delay: 60_000 }, removeOnComplete: 100, removeOnFail: 100 },
+    options: {
+      attempts: 3,
+      backoff: { type: "exponential", delay: 60_000 },
+      removeOnComplete: 100,
+      removeOnFail: 100,
+    },
   },
 } as const satisfies Record<string, { queue: string; payload: z.ZodType; options: JobsOptions }>;
 

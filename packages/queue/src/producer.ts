@@ -1,5 +1,12 @@
 import { type ConnectionOptions, type JobsOptions, Queue } from "bullmq";
-import { type JobName, type JobPayload, jobDefinitions, parseJobPayload, QUEUE_NAMES, type QueueName } from "./jobs.ts";
+import {
+  type JobName,
+  type JobPayload,
+  jobDefinitions,
+  parseJobPayload,
+  QUEUE_NAMES,
+  type QueueName,
+} from "./jobs.ts";
 
 export interface QueueSet {
   prefix: string;

@@ -15,9 +15,9 @@ afterAll(async () => {
 
 describe("job payloads", () => {
   it("rejects a malformed payload before it reaches Redis", async () => {
-    await expect(queues.enqueue("postback.deliver", { workspaceId: "nope", deliveryId: "x" })).rejects.toBeInstanceOf(
-      InvalidJobPayload,
-    );
+    await expect(
+      queues.enqueue("postback.deliver", { workspaceId: "nope", deliveryId: "x" }),
+    ).rejects.toBeInstanceOf(InvalidJobPayload);
     expect(await queues.get("postbacks").count()).toBe(0);
   });
 

@@ -44,7 +44,11 @@ export async function createCampaignKit(db: Executor, input: CampaignKitInput): 
     clickIdParam: "clickid",
     postbackTemplate: "https://DOMAIN/pb/?hit={clickid}&tx={transaction}&rev={payout}",
   });
-  const lander = await createLander(db, { workspaceId: input.workspaceId, name: `${name} lander`, url: input.landerUrl });
+  const lander = await createLander(db, {
+    workspaceId: input.workspaceId,
+    name: `${name} lander`,
+    url: input.landerUrl,
+  });
   const offerA = await createOffer(db, {
     workspaceId: input.workspaceId,
     offerSourceId: offerSource.id,
@@ -65,10 +69,26 @@ export async function createCampaignKit(db: Executor, input: CampaignKitInput): 
     name: `${name} funnel`,
     entryNodeId: nodes.entry,
     nodes: [
-      { id: nodes.entry, name: "Traffic entry", config: { kind: "entry", routes: [{ to: nodes.lander, weight: 1 }] } },
-      { id: nodes.lander, name: "Lander", config: { kind: "lander", pages: [{ pageId: lander.id, weight: 1 }] } },
-      { id: nodes.offerA, name: "Offer A", config: { kind: "offer", pages: [{ pageId: offerA.id, weight: 1 }] } },
-      { id: nodes.offerB, name: "Offer B", config: { kind: "offer", pages: [{ pageId: offerB.id, weight: 1 }] } },
+      {
+        id: nodes.entry,
+        name: "Traffic entry",
+        config: { kind: "entry", routes: [{ to: nodes.lander, weight: 1 }] },
+      },
+      {
+        id: nodes.lander,
+        name: "Lander",
+        config: { kind: "lander", pages: [{ pageId: lander.id, weight: 1 }] },
+      },
+      {
+        id: nodes.offerA,
+        name: "Offer A",
+        config: { kind: "offer", pages: [{ pageId: offerA.id, weight: 1 }] },
+      },
+      {
+        id: nodes.offerB,
+        name: "Offer B",
+        config: { kind: "offer", pages: [{ pageId: offerB.id, weight: 1 }] },
+      },
     ],
     actions: [
       { from: nodes.lander, number: 1, to: nodes.offerA },

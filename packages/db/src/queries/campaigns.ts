@@ -14,7 +14,8 @@ export const createTrafficSource = (db: Executor, input: Insert<typeof trafficSo
   insertOne(db.insert(trafficSources).values(input).returning());
 export const createOfferSource = (db: Executor, input: Insert<typeof offerSources>) =>
   insertOne(db.insert(offerSources).values(input).returning());
-export const createOffer = (db: Executor, input: Insert<typeof offers>) => insertOne(db.insert(offers).values(input).returning());
+export const createOffer = (db: Executor, input: Insert<typeof offers>) =>
+  insertOne(db.insert(offers).values(input).returning());
 export const createLander = (db: Executor, input: Insert<typeof landers>) =>
   insertOne(db.insert(landers).values(input).returning());
 export const createCustomEventType = (db: Executor, input: Insert<typeof customEventTypes>) =>

@@ -17,7 +17,10 @@ export interface FunnelGraphInput {
  * Replaces a funnel's graph in one transaction and bumps its version, which is what trackers watch
  * to refresh their cached copy.
  */
-export async function saveFunnelGraph(db: Executor, input: FunnelGraphInput): Promise<{ funnelId: string; version: number }> {
+export async function saveFunnelGraph(
+  db: Executor,
+  input: FunnelGraphInput,
+): Promise<{ funnelId: string; version: number }> {
   return db.transaction(async (tx) => {
     const funnelId = input.funnelId ?? newId();
     const [funnel] = await tx
@@ -86,7 +89,11 @@ export interface LoadedFunnel {
 }
 
 /** The funnel as the tracker runs it: graph, actions, and every page its nodes can send to. */
-export async function loadFunnel(db: Executor, workspaceId: string, funnelId: string): Promise<LoadedFunnel | undefined> {
+export async function loadFunnel(
+  db: Executor,
+  workspaceId: string,
+  funnelId: string,
+): Promise<LoadedFunnel | undefined> {
   const [funnel] = await db
     .select({
       id: funnels.id,
@@ -100,7 +107,10 @@ export async function loadFunnel(db: Executor, workspaceId: string, funnelId: st
     .limit(1);
   if (!funnel || !funnel.entryNodeId) return undefined;
   const [nodeRows, actionRows] = await Promise.all([
-    db.select().from(funnelNodes).where(and(eq(funnelNodes.workspaceId, workspaceId), eq(funnelNodes.funnelId, funnelId))),
+    db
+      .select()
+      .from(funnelNodes)
+      .where(and(eq(funnelNodes.workspaceId, workspaceId), eq(funnelNodes.funnelId, funnelId))),
     db
       .select()
       .from(funnelActions)
@@ -116,18 +126,30 @@ export async function loadFunnel(db: Executor, workspaceId: string, funnelId: st
   }
   const actions: Record<string, Record<number, FunnelAction>> = {};
   for (const a of actionRows) {
-    const byNumber = (actions[a.fromNodeId] ??= {});
+    const byNumber = actions[a.fromNodeId] ?? {};
+    actions[a.fromNodeId] = byNumber;
     byNumber[a.number] = { from: a.fromNodeId, number: a.number, to: a.toNodeId, triggers: a.triggers };
   }
   const pages = await loadPages(db, workspaceId, [...pageIds]);
   return {
-    graph: { id: funnel.id, workspaceId, entryNodeId: funnel.entryNodeId, timeZone: funnel.timeZone, nodes, actions },
+    graph: {
+      id: funnel.id,
+      workspaceId,
+      entryNodeId: funnel.entryNodeId,
+      timeZone: funnel.timeZone,
+      nodes,
+      actions,
+    },
     version: funnel.version,
     pages,
   };
 }
 
-export async function loadPages(db: Executor, workspaceId: string, ids: string[]): Promise<Map<string, PageInfo>> {
+export async function loadPages(
+  db: Executor,
+  workspaceId: string,
+  ids: string[],
+): Promise<Map<string, PageInfo>> {
   const pages = new Map<string, PageInfo>();
   if (ids.length === 0) return pages;
   const [landerRows, offerRows] = await Promise.all([

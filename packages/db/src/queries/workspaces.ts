@@ -14,7 +14,14 @@ export function defaultTrackingHost(slug: string, baseDomain: string): string {
 /** Creates a workspace and its verified default tracking domain `{slug}.{base domain}`. */
 export async function createWorkspace(
   db: Executor,
-  input: { slug: string; name: string; baseDomain: string; timeZone?: string; currency?: string; ownerUserId?: string },
+  input: {
+    slug: string;
+    name: string;
+    baseDomain: string;
+    timeZone?: string;
+    currency?: string;
+    ownerUserId?: string;
+  },
 ): Promise<{ workspace: Workspace; host: string }> {
   if (!SLUG_RE.test(input.slug)) {
     throw new Error(`workspace slug '${input.slug}' must be 1-40 lower-case letters, digits or '-'`);
@@ -38,7 +45,9 @@ export async function createWorkspace(
     verifiedAt: new Date(),
   });
   if (input.ownerUserId) {
-    await db.insert(memberships).values({ workspaceId: workspace.id, userId: input.ownerUserId, role: "owner" });
+    await db
+      .insert(memberships)
+      .values({ workspaceId: workspace.id, userId: input.ownerUserId, role: "owner" });
   }
   return { workspace, host };
 }
@@ -82,7 +91,12 @@ const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 /** Creates an API key; the plain key is returned once and only its hash is stored. */
 export async function createApiKey(
   db: Executor,
-  input: { workspaceId: string; name: string; role?: "owner" | "admin" | "member" | "viewer"; createdByUserId?: string },
+  input: {
+    workspaceId: string;
+    name: string;
+    role?: "owner" | "admin" | "member" | "viewer";
+    createdByUserId?: string;
+  },
 ): Promise<{ id: string; key: string; prefix: string }> {
   const key = `hr_${randomBytes(24).toString("base64url")}`;
   const prefix = key.slice(0, 10);

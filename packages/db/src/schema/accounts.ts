@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, id, timestamps } from "./columns.ts";
 
 export const users = pgTable(
@@ -26,7 +37,10 @@ export const authSessions = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("auth_sessions_token_key").on(t.tokenHash), index("auth_sessions_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("auth_sessions_token_key").on(t.tokenHash),
+    index("auth_sessions_user_idx").on(t.userId),
+  ],
 );
 
 export const workspaces = pgTable(

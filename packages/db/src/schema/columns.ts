@@ -8,7 +8,8 @@ export const id = () =>
     .primaryKey()
     .$defaultFn(() => newId());
 
-export const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+export const createdAt = () =>
+  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
 export const timestamps = {
   createdAt: createdAt(),

@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, numeric, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { workspaces } from "./accounts.ts";
 import { createdAt, id, MONEY, timestamps } from "./columns.ts";
 import { pageKind } from "./hits.ts";
@@ -100,4 +111,3 @@ export const touches = pgTable(
     index("touches_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
   ],
 );
-

@@ -20,5 +20,8 @@ export const trackingDomains = pgTable(
     verifiedAt: timestamp("verified_at", { withTimezone: true }),
     ...timestamps,
   },
-  (t) => [uniqueIndex("tracking_domains_host_key").on(t.host), index("tracking_domains_workspace_idx").on(t.workspaceId)],
+  (t) => [
+    uniqueIndex("tracking_domains_host_key").on(t.host),
+    index("tracking_domains_workspace_idx").on(t.workspaceId),
+  ],
 );

@@ -1,6 +1,16 @@
 import type { ActionTriggers, NodeConfig } from "@hitrail/core";
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { workspaces } from "./accounts.ts";
 import { id, timestamps } from "./columns.ts";
 
@@ -38,7 +48,10 @@ export const funnelNodes = pgTable(
     name: text("name").notNull(),
     config: jsonb("config").$type<NodeConfig>().notNull(),
     /** Where the builder draws it; the tracker ignores it. */
-    position: jsonb("position").$type<{ x: number; y: number }>().notNull().default(sql`'{"x":0,"y":0}'::jsonb`),
+    position: jsonb("position")
+      .$type<{ x: number; y: number }>()
+      .notNull()
+      .default(sql`'{"x":0,"y":0}'::jsonb`),
     ...timestamps,
   },
   (t) => [index("funnel_nodes_funnel_idx").on(t.funnelId)],
@@ -66,5 +79,8 @@ export const funnelActions = pgTable(
     triggers: jsonb("triggers").$type<ActionTriggers>().notNull().default(sql`'{}'::jsonb`),
     ...timestamps,
   },
-  (t) => [uniqueIndex("funnel_actions_from_number_key").on(t.fromNodeId, t.number), index("funnel_actions_funnel_idx").on(t.funnelId)],
+  (t) => [
+    uniqueIndex("funnel_actions_from_number_key").on(t.fromNodeId, t.number),
+    index("funnel_actions_funnel_idx").on(t.funnelId),
+  ],
 );

@@ -27,7 +27,10 @@ export const hits = pgTable(
     externalId: text("external_id"),
     campaign: text("campaign"),
     cost: numeric("cost", MONEY),
-    trackingFields: jsonb("tracking_fields").$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    trackingFields: jsonb("tracking_fields")
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     /** The hit this visit came from (action links); backward attribution walks these links. */
     prevHitId: uuid("prev_hit_id"),
     ip: text("ip"),

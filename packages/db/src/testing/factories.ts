@@ -17,7 +17,11 @@ export const factories = {
     });
   },
 
-  async campaign(db: Executor, workspaceId: string, opts: { postbackUrl?: string; pagesOrigin?: string } = {}) {
+  async campaign(
+    db: Executor,
+    workspaceId: string,
+    opts: { postbackUrl?: string; pagesOrigin?: string } = {},
+  ) {
     const origin = opts.pagesOrigin ?? "https://pages.example";
     return createCampaignKit(db, {
       workspaceId,

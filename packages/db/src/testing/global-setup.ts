@@ -1,12 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { prepareTemplate, type TestDatabaseInfo } from "./template.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    hitrailDb: TestDatabaseInfo;
-  }
-}
-
 // Every project inherits this global setup; the template is built once per vitest run.
 const state = globalThis as typeof globalThis & {
   __hitrailTemplate?: Promise<{ info: TestDatabaseInfo; teardown: () => Promise<void> }>;

@@ -6,6 +6,12 @@ import postgres from "postgres";
 import { startEmbeddedPostgres } from "../embedded.ts";
 import { runMigrations } from "../migrate.ts";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    hitrailDb: TestDatabaseInfo;
+  }
+}
+
 export interface TestDatabaseInfo {
   /** A URL to a maintenance database on the test server (creates and drops per-file databases). */
   adminUrl: string;

@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto";
+import type { DbClient } from "@hitrail/db";
+import type { Logger } from "@hitrail/observability";
+import { captureException } from "@hitrail/observability";
+import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { type AppRouter, appRouter } from "./router/root.ts";
+import { mayIssueCertificate } from "./tls-ask.ts";
+import { createContextFactory } from "./trpc.ts";
+
+export interface ApiDeps {
+  db: DbClient;
+  logger: Logger;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
+    routerOptions: { maxParamLength: 5_000 },
+  });
+  await app.register(fastifyTRPCPlugin, {
+    prefix: "/trpc",
+    trpcOptions: {
+      router: appRouter,
+      createContext: createContextFactory(deps),
+      onError: ({ error, path }) => {
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          deps.logger.error({ err: error, path }, "api procedure failed");
+          captureException(error, { path });
+        } else {
+          deps.logger.info({ path, code: error.code, message: error.message }, "api request refused");
+        }
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+  });
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get<{ Querystring: { domain?: string } }>("/internal/tls/ask", async (request, reply) => {
+    const domain = request.query.domain ?? "";
+    const ok = domain !== "" && (await mayIssueCertificate(deps.db.db, domain));
+    request.log.info({ domain, ok }, "on-demand TLS ask");
+    return reply.code(ok ? 200 : 404).send(ok ? "ok" : "unknown domain");
+  });
+  return app;
+}

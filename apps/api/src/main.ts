@@ -1,0 +1,42 @@
+import { type Env, loadEnv, requireEnv } from "@hitrail/config";
+import { createDb, ping } from "@hitrail/db";
+import { createLogger, exitOnStartupError, initSentry, Lifecycle, type Logger } from "@hitrail/observability";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./app.ts";
+
+export async function startApi(
+  env: Env,
+  opts: { logger?: Logger; lifecycle?: Lifecycle; port?: number } = {},
+): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+  const ready = requireEnv(env, ["DATABASE_URL"]);
+  const logger = opts.logger ?? createLogger({ name: "api", level: env.LOG_LEVEL });
+  const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
+  const db = createDb(ready.DATABASE_URL, { max: 10, applicationName: "hitrail-api" });
+  await ping(db.sql);
+  const app = await buildApi({ db, logger });
+  const url = await app.listen({ host: env.HOST, port: opts.port ?? env.API_PORT });
+  lifecycle.onShutdown("api http", () => app.close());
+  lifecycle.onShutdown("postgres", () => db.close());
+  return { app, url, close: () => lifecycle.shutdown("close") };
+}
+
+async function main(): Promise<void> {
+  let env: Env;
+  try {
+    env = loadEnv();
+  } catch (error) {
+    exitOnStartupError("api", "configuration", error);
+  }
+  initSentry({ dsn: env.SENTRY_DSN, app: "api", environment: env.NODE_ENV });
+  const logger = createLogger({ name: "api", level: env.LOG_LEVEL });
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const api = await startApi(env, { logger, lifecycle });
+    logger.info({ url: api.url }, "api listening");
+  } catch (error) {
+    exitOnStartupError("api", "cannot start", error);
+  }
+  lifecycle.handleSignals();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();

@@ -1,0 +1,122 @@
+import { type Env, loadEnv } from "@hitrail/config";
+import { createDb, migrationStatus, sql } from "@hitrail/db";
+import { describeStartupError } from "@hitrail/observability";
+import { createRedis } from "@hitrail/queue";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** A problem worth fixing that does not stop Hitrail from running. */
+  warning?: boolean;
+}
+
+/** Checks what a running Hitrail needs and says what is wrong in plain words. */
+export async function doctor(raw: Record<string, string | undefined>): Promise<Check[]> {
+  const checks: Check[] = [];
+  let env: Env;
+  try {
+    env = loadEnv(raw);
+    checks.push({ name: "configuration", ok: true, detail: "environment is valid" });
+  } catch (error) {
+    checks.push({ name: "configuration", ok: false, detail: describeStartupError(error) });
+    return checks;
+  }
+
+  if (!env.DATABASE_URL) {
+    checks.push({
+      name: "postgres",
+      ok: false,
+      detail: "DATABASE_URL is not set (pnpm start runs an embedded PostgreSQL; other commands need the URL)",
+    });
+  } else {
+    const db = createDb(env.DATABASE_URL, {
+      max: 1,
+      connectTimeoutSeconds: 5,
+      applicationName: "hitrail-doctor",
+    });
+    try {
+      const [row] = await db.db.execute<{ server_version: string }>(sql`show server_version`);
+      checks.push({
+        name: "postgres",
+        ok: true,
+        detail: `reachable, PostgreSQL ${row?.server_version ?? "?"}`,
+      });
+      const m = await migrationStatus(db.db);
+      checks.push({
+        name: "migrations",
+        ok: m.pending === 0,
+        detail:
+          m.pending === 0
+            ? `all ${m.known} migrations applied`
+            : `${m.pending} of ${m.known} migrations not applied: run \`pnpm hitrail migrate\``,
+      });
+      if (m.applied > 0) {
+        const [p] = await db.db.execute<{ n: number }>(
+          sql`select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
+              where i.inhparent = 'hits'::regclass and c.relname >= ${`hits_y${new Date().toISOString().slice(0, 7).replace("-", "m")}`}`,
+        );
+        const ahead = p?.n ?? 0;
+        checks.push({
+          name: "hit partitions",
+          ok: ahead >= 2,
+          warning: true,
+          detail:
+            ahead >= 2
+              ? `${ahead} monthly partitions from this month on`
+              : "fewer than 2 monthly hit partitions ahead: is the worker's maintenance job running? (`pnpm hitrail migrate` creates them too)",
+        });
+      }
+    } catch (error) {
+      checks.push({
+        name: "postgres",
+        ok: false,
+        detail: `cannot use DATABASE_URL: ${describeStartupError(error)}`,
+      });
+    } finally {
+      await db.close(1);
+    }
+  }
+
+  if (!env.REDIS_URL) {
+    checks.push({ name: "redis", ok: false, detail: "REDIS_URL is not set" });
+  } else {
+    const redis = createRedis(env.REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
+    try {
+      await redis.connect();
+      const info = await redis.info("persistence");
+      const aof = /aof_enabled:1/.test(info);
+      const policy = ((await redis.config("GET", "maxmemory-policy")) as string[])[1];
+      checks.push({ name: "redis", ok: true, detail: "reachable" });
+      checks.push({
+        name: "redis persistence",
+        ok: aof && policy === "noeviction",
+        warning: true,
+        detail:
+          aof && policy === "noeviction"
+            ? "appendonly on, maxmemory-policy noeviction"
+            : `queued work and spooled hits need appendonly yes and maxmemory-policy noeviction (now: appendonly ${aof ? "yes" : "no"}, policy ${policy})`,
+      });
+      const spooled = await redis.xlen(`${env.REDIS_PREFIX}:spool:hits`);
+      checks.push({
+        name: "hit spool",
+        ok: spooled === 0,
+        warning: true,
+        detail: spooled === 0 ? "empty" : `${spooled} hits waiting for Postgres (the tracker replays them)`,
+      });
+    } catch (error) {
+      checks.push({
+        name: "redis",
+        ok: false,
+        detail: `cannot reach REDIS_URL: ${describeStartupError(error)}`,
+      });
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return checks;
+}

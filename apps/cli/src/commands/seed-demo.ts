@@ -1,0 +1,206 @@
+import { createHash } from "node:crypto";
+import type { Env } from "@hitrail/config";
+import {
+  and,
+  type CampaignKit,
+  createCampaignKit,
+  createWorkspace,
+  type Database,
+  eq,
+  findWorkspaceBySlug,
+  schema,
+} from "@hitrail/db";
+
+export const DEMO_SLUG = "demo";
+
+export interface DemoSeed {
+  workspaceId: string;
+  trackingDomain: string;
+  trackerUrl: string;
+  apiUrl: string;
+  apiKey: string;
+  funnelId: string;
+  trafficSourceId: string;
+  entranceUrl: string;
+  actionUrl: string;
+  landerPageId: string;
+  offerPageIds: [string, string];
+  postbackUrl: string;
+  postbackUrlByVisitor: string;
+  demoPagesUrl: string;
+  created: boolean;
+}
+
+export function demoUrls(env: Env) {
+  const trackingDomain = `${DEMO_SLUG}.${env.BASE_DOMAIN}`;
+  const trackerUrl = `${env.PUBLIC_SCHEME}://${trackingDomain}:${env.TRACKER_PORT}`;
+  return {
+    trackingDomain,
+    trackerUrl,
+    apiUrl: `http://127.0.0.1:${env.API_PORT}`,
+    demoPagesUrl: `http://127.0.0.1:${env.DEMO_PAGES_PORT}`,
+  };
+}
+
+/**
+ * The demo key is derived from values only the database holds, so a second run can print the same
+ * key without ever storing it in plain text. It is for local evaluation; real integrations create
+ * their own keys with `hitrail api-key create`.
+ */
+function demoApiKey(workspaceId: string, secret: string): string {
+  return `hr_demo_${createHash("sha256").update(`${workspaceId}:${secret}`).digest("base64url").slice(0, 32)}`;
+}
+
+const keyHash = (key: string) => createHash("sha256").update(key).digest("hex");
+
+async function findKit(db: Database, workspaceId: string): Promise<CampaignKit | null> {
+  const [funnel] = await db
+    .select()
+    .from(schema.funnels)
+    .where(and(eq(schema.funnels.workspaceId, workspaceId), eq(schema.funnels.name, "Demo funnel")))
+    .limit(1);
+  if (!funnel?.entryNodeId) return null;
+  const nodes = await db.select().from(schema.funnelNodes).where(eq(schema.funnelNodes.funnelId, funnel.id));
+  const byName = (name: string) => nodes.find((n) => n.name === name);
+  const lander = byName("Lander");
+  const offerA = byName("Offer A");
+  const offerB = byName("Offer B");
+  const pageOf = (n: typeof lander) =>
+    n?.config.kind === "lander" || n?.config.kind === "offer" ? n.config.pages[0]?.pageId : undefined;
+  const [ts] = await db
+    .select()
+    .from(schema.trafficSources)
+    .where(
+      and(
+        eq(schema.trafficSources.workspaceId, workspaceId),
+        eq(schema.trafficSources.name, "Demo traffic source"),
+      ),
+    )
+    .limit(1);
+  const [os] = await db
+    .select()
+    .from(schema.offerSources)
+    .where(
+      and(eq(schema.offerSources.workspaceId, workspaceId), eq(schema.offerSources.name, "Demo network")),
+    )
+    .limit(1);
+  const landerId = pageOf(lander);
+  const offerAId = pageOf(offerA);
+  const offerBId = pageOf(offerB);
+  if (!ts || !os || !lander || !offerA || !offerB || !landerId || !offerAId || !offerBId) return null;
+  return {
+    trafficSourceId: ts.id,
+    offerSourceId: os.id,
+    landerId,
+    offerIds: [offerAId, offerBId],
+    funnelId: funnel.id,
+    nodes: { entry: funnel.entryNodeId, lander: lander.id, offerA: offerA.id, offerB: offerB.id },
+  };
+}
+
+/** Creates the demo workspace once; later runs find it and change nothing (unless asked to). */
+export async function seedDemo(
+  db: Database,
+  env: Env,
+  opts: { tsPostbackUrl?: string } = {},
+): Promise<DemoSeed> {
+  const urls = demoUrls(env);
+  const pages = urls.demoPagesUrl;
+  let created = false;
+  let workspace = await findWorkspaceBySlug(db, DEMO_SLUG);
+  let kit: CampaignKit | null = null;
+  if (!workspace) {
+    const made = await db.transaction(async (tx) => {
+      const { workspace: ws } = await createWorkspace(tx, {
+        slug: DEMO_SLUG,
+        name: "Demo",
+        baseDomain: env.BASE_DOMAIN,
+      });
+      const campaign = await createCampaignKit(tx, {
+        workspaceId: ws.id,
+        trafficSourcePostbackUrl: opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null,
+        landerUrl: `${pages}/lander?hit={hit}&vid={vid}`,
+        offerUrls: [`${pages}/offer-a?hit={hit}&vid={vid}`, `${pages}/offer-b?hit={hit}&vid={vid}`],
+        payouts: ["12.50", "30.00"],
+      });
+      await tx.insert(schema.apiKeys).values({
+        workspaceId: ws.id,
+        name: "Demo key",
+        prefix: "hr_demo_",
+        keyHash: keyHash(demoApiKey(ws.id, await domainSecret(tx, ws.id))),
+        role: "admin",
+      });
+      return { ws, campaign };
+    });
+    workspace = made.ws;
+    kit = made.campaign;
+    created = true;
+  }
+  const ws = workspace;
+  kit ??= await findKit(db, ws.id);
+  if (!kit) {
+    throw new Error(
+      "the demo workspace exists but its demo funnel was changed or removed; delete workspace 'demo' to re-seed",
+    );
+  }
+  const wantedPostbackUrl = opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null;
+  if (
+    wantedPostbackUrl &&
+    !created &&
+    (await currentPostbackUrl(db, kit.trafficSourceId)) !== wantedPostbackUrl
+  ) {
+    await db
+      .update(schema.trafficSources)
+      .set({ postbackUrl: wantedPostbackUrl })
+      .where(
+        and(eq(schema.trafficSources.id, kit.trafficSourceId), eq(schema.trafficSources.workspaceId, ws.id)),
+      );
+  }
+  const apiKey = demoApiKey(ws.id, await domainSecret(db, ws.id));
+  const t = urls.trackerUrl;
+  return {
+    workspaceId: ws.id,
+    trackingDomain: urls.trackingDomain,
+    trackerUrl: t,
+    apiUrl: urls.apiUrl,
+    apiKey,
+    funnelId: kit.funnelId,
+    trafficSourceId: kit.trafficSourceId,
+    entranceUrl: `${t}/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&external=demo-click-1&cost=0.05`,
+    actionUrl: `${t}/action/1`,
+    landerPageId: kit.landerId,
+    offerPageIds: kit.offerIds,
+    postbackUrl: `${t}/pb/?hit=REPLACE&tx=REPLACE&rev=REPLACE`,
+    postbackUrlByVisitor: `${t}/pb/?vid=REPLACE&p=REPLACE&tx=REPLACE&rev=REPLACE`,
+    demoPagesUrl: pages,
+    created,
+  };
+}
+
+/** A bare receiver URL gets the two macros every traffic source needs. */
+function withDemoMacros(url: string): string {
+  if (url.includes("{external}") && url.includes("{payout}")) return url;
+  const sep = url.includes("?") ? "&" : "?";
+  return `${url}${sep}clickid={external}&payout={payout}`;
+}
+
+async function domainSecret(db: Pick<Database, "select">, workspaceId: string): Promise<string> {
+  const [row] = await db
+    .select({ token: schema.trackingDomains.verificationToken })
+    .from(schema.trackingDomains)
+    .where(
+      and(eq(schema.trackingDomains.workspaceId, workspaceId), eq(schema.trackingDomains.kind, "default")),
+    )
+    .limit(1);
+  if (!row) throw new Error("the demo workspace has no default tracking domain");
+  return row.token;
+}
+
+async function currentPostbackUrl(db: Database, trafficSourceId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ url: schema.trafficSources.postbackUrl })
+    .from(schema.trafficSources)
+    .where(eq(schema.trafficSources.id, trafficSourceId))
+    .limit(1);
+  return row?.url ?? null;
+}

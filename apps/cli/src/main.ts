@@ -1,0 +1,169 @@
+import { type Env, requireEnv } from "@hitrail/config";
+import {
+  createApiKey,
+  createDb,
+  createWorkspace,
+  eq,
+  findWorkspaceBySlug,
+  isUuid,
+  runMigrations,
+  schema,
+} from "@hitrail/db";
+import { describeStartupError } from "@hitrail/observability";
+import { Command, Option } from "commander";
+import { doctor } from "./commands/doctor.ts";
+import { seedDemo } from "./commands/seed-demo.ts";
+import { cliEnv, rawEnv } from "./env.ts";
+
+/** Every failure ends as one line on stderr and exit code 1: operators read reasons, not stacks. */
+async function guarded(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    process.stderr.write(`hitrail ${what}: ${describeStartupError(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function dbEnv(): Env & { DATABASE_URL: string } {
+  return requireEnv(cliEnv(), ["DATABASE_URL"]);
+}
+
+async function withDb<T>(fn: (db: ReturnType<typeof createDb>) => Promise<T>): Promise<T> {
+  const client = createDb(dbEnv().DATABASE_URL, {
+    max: 2,
+    connectTimeoutSeconds: 5,
+    applicationName: "hitrail-cli",
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close(2);
+  }
+}
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+export function buildCli(): Command {
+  const program = new Command("hitrail").description("Hitrail operator commands").showHelpAfterError();
+
+  program
+    .command("migrate")
+    .description("apply pending database migrations and create hit partitions ahead")
+    .action(() =>
+      guarded("migrate", async () => {
+        const { applied } = await runMigrations(dbEnv().DATABASE_URL);
+        process.stdout.write(
+          applied === 0 ? "database is up to date\n" : `applied ${applied} migration(s)\n`,
+        );
+      }),
+    );
+
+  program
+    .command("seed-demo")
+    .description("create the demo workspace (idempotent) and print how to use it")
+    .option("--json", "print one JSON object")
+    .option("--ts-postback-url <url>", "traffic-source postback receiver for the demo traffic source")
+    .action((opts: { json?: boolean; tsPostbackUrl?: string }) =>
+      guarded("seed-demo", async () => {
+        if (opts.tsPostbackUrl && !URL.canParse(opts.tsPostbackUrl)) {
+          throw new Error(`--ts-postback-url '${opts.tsPostbackUrl}' is not a URL`);
+        }
+        const env = dbEnv();
+        const seed = await withDb((c) =>
+          seedDemo(c.db, env, opts.tsPostbackUrl ? { tsPostbackUrl: opts.tsPostbackUrl } : {}),
+        );
+        if (opts.json) return print(seed);
+        process.stdout.write(
+          [
+            `demo workspace ${seed.created ? "created" : "already there"}: ${seed.trackingDomain}`,
+            `entrance link:   ${seed.entranceUrl}`,
+            `postback URL:    ${seed.postbackUrl}`,
+            `API key:         ${seed.apiKey}`,
+            "",
+          ].join("\n"),
+        );
+      }),
+    );
+
+  const workspace = program.command("workspace").description("manage workspaces");
+  workspace
+    .command("create")
+    .description("create a workspace with its default tracking domain")
+    .requiredOption("--slug <slug>", "short name; the tracking domain is {slug}.{BASE_DOMAIN}")
+    .option("--name <name>", "display name")
+    .option("--time-zone <tz>", "IANA time zone for reports", "UTC")
+    .option("--currency <code>", "ISO currency code", "USD")
+    .action((opts: { slug: string; name?: string; timeZone: string; currency: string }) =>
+      guarded("workspace create", async () => {
+        const env = dbEnv();
+        const result = await withDb(async (c) => {
+          if (await findWorkspaceBySlug(c.db, opts.slug))
+            throw new Error(`workspace '${opts.slug}' already exists`);
+          return c.db.transaction((tx) =>
+            createWorkspace(tx, {
+              slug: opts.slug,
+              name: opts.name ?? opts.slug,
+              baseDomain: env.BASE_DOMAIN,
+              timeZone: opts.timeZone,
+              currency: opts.currency,
+            }),
+          );
+        });
+        print({ workspaceId: result.workspace.id, slug: result.workspace.slug, trackingDomain: result.host });
+      }),
+    );
+
+  const apiKey = program.command("api-key").description("manage API keys");
+  apiKey
+    .command("create")
+    .description("create an API key for a workspace; the key is printed once")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .option("--name <name>", "what the key is for", "CLI key")
+    .addOption(
+      new Option("--role <role>", "role the key acts with")
+        .choices(["owner", "admin", "member", "viewer"])
+        .default("admin"),
+    )
+    .action((opts: { workspace: string; name: string; role: "owner" | "admin" | "member" | "viewer" }) =>
+      guarded("api-key create", async () => {
+        const result = await withDb(async (c) => {
+          const ws = isUuid(opts.workspace)
+            ? (
+                await c.db
+                  .select()
+                  .from(schema.workspaces)
+                  .where(eq(schema.workspaces.id, opts.workspace))
+                  .limit(1)
+              )[0]
+            : await findWorkspaceBySlug(c.db, opts.workspace);
+          if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
+          const key = await createApiKey(c.db, { workspaceId: ws.id, name: opts.name, role: opts.role });
+          return { workspaceId: ws.id, ...key };
+        });
+        print({ ...result, note: "store this key now: it is not shown again" });
+      }),
+    );
+
+  program
+    .command("doctor")
+    .description("check configuration, PostgreSQL, migrations and Redis")
+    .action(() =>
+      guarded("doctor", async () => {
+        const checks = await doctor(rawEnv());
+        for (const c of checks) {
+          const mark = c.ok ? "ok  " : c.warning ? "warn" : "FAIL";
+          process.stdout.write(`${mark}  ${c.name.padEnd(18)} ${c.detail}\n`);
+        }
+        if (checks.some((c) => !c.ok && !c.warning)) process.exitCode = 1;
+      }),
+    );
+
+  return program;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await buildCli().parseAsync(process.argv);
+}
