@@ -122,7 +122,10 @@ export class HitWriter {
         for (const p of batch) p.reject(error);
         return;
       }
-      this.logger.warn({ err: (error as Error).message, rows: rows.length }, "Postgres unavailable: spooling hits");
+      this.logger.warn(
+        { err: (error as Error).message, rows: rows.length },
+        "Postgres unavailable: spooling hits",
+      );
     }
     try {
       await this.spool(rows);
@@ -147,7 +150,9 @@ export class HitWriter {
   startReplayer(): void {
     if (this.replayTimer) return;
     this.replayTimer = setInterval(() => {
-      void this.replayOnce().catch((error) => this.logger.warn({ err: (error as Error).message }, "spool replay failed"));
+      void this.replayOnce().catch((error) =>
+        this.logger.warn({ err: (error as Error).message }, "spool replay failed"),
+      );
     }, this.opts.replayIntervalMs);
     this.replayTimer.unref();
   }

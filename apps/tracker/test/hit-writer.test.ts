@@ -44,7 +44,10 @@ describe("HitWriter", () => {
     const moved = await h.deps.hits.replayOnce();
     expect(moved).toBe(30);
     expect(await h.deps.hits.spoolLength()).toBe(0);
-    const stored = await h.t.db.select({ id: schema.hits.id }).from(schema.hits).where(eq(schema.hits.workspaceId, ws));
+    const stored = await h.t.db
+      .select({ id: schema.hits.id })
+      .from(schema.hits)
+      .where(eq(schema.hits.workspaceId, ws));
     expect(stored.map((s) => s.id).sort()).toEqual(rows.map((r) => r.id).sort());
   });
 });

@@ -1,12 +1,36 @@
-export { createDb, type Database, type DbClient, type DbOptions, type Executor, ping, type Schema } from "./client.ts";
+// Query operators for apps, so drizzle-orm is a dependency of this package only.
+export {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  ne,
+  or,
+  sql,
+} from "drizzle-orm";
+export {
+  createDb,
+  type Database,
+  type DbClient,
+  type DbOptions,
+  type Executor,
+  ping,
+  type Schema,
+} from "./client.ts";
 export { type EmbeddedDatabase, startEmbeddedPostgres } from "./embedded.ts";
 export { idTime, isUuid, newId, newIdAt } from "./ids.ts";
 export { MIGRATIONS_FOLDER, migrationStatus, runMigrations } from "./migrate.ts";
+export * from "./queries/campaign-kit.ts";
 export * from "./queries/campaigns.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
 export { withWorkspace } from "./tenancy.ts";
-export * from "./queries/campaign-kit.ts";
-// Query operators for apps, so drizzle-orm is a dependency of this package only.
-export { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from "drizzle-orm";

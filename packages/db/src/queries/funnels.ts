@@ -105,7 +105,7 @@ export async function loadFunnel(
     .innerJoin(workspaces, eq(workspaces.id, funnels.workspaceId))
     .where(and(eq(funnels.workspaceId, workspaceId), eq(funnels.id, funnelId)))
     .limit(1);
-  if (!funnel || !funnel.entryNodeId) return undefined;
+  if (!funnel?.entryNodeId) return undefined;
   const [nodeRows, actionRows] = await Promise.all([
     db
       .select()
