@@ -3,7 +3,7 @@ import type { DbClient } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import { captureException } from "@hitrail/observability";
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { type AppRouter, appRouter } from "./router/root.ts";
 import { mayIssueCertificate } from "./tls-ask.ts";
 import { createContextFactory } from "./trpc.ts";
@@ -16,7 +16,8 @@ export interface ApiDeps {
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would cost more than the redirect itself; we log outcomes where they are decided.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
     routerOptions: { maxParamLength: 5_000 },
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { captureException } from "@hitrail/observability";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { TrackerDeps } from "./deps.ts";
 import { registerTrackerRoutes } from "./routes.ts";
 import type { HostWorkspace } from "./workspace-resolver.ts";
@@ -14,7 +14,8 @@ const UNROUTED = new Set(["/healthz", "/readyz"]);
 export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would cost more than the redirect itself; we log outcomes where they are decided.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: deps.env.TRUST_PROXY,
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
     bodyLimit: 64 * 1024,
