@@ -26,6 +26,7 @@ export default defineConfig({
       project("api", "apps/api"),
       project("worker", "apps/worker"),
       project("cli", "apps/cli"),
+      project("tag", "packages/tag"),
       project("infra", "infra"),
     ],
   },
