@@ -62,6 +62,29 @@ export const envSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** Port of the worker's admin server: /healthz, /readyz, /metrics and the /queues dashboard. */
+  WORKER_PORT: port.default(8084),
+  /**
+   * Token for the /queues dashboard (Bearer, or Basic with the token as password). Unset: the
+   * dashboard is off.
+   */
+  WORKER_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Comma-separated queues this worker process consumes (postbacks, rollups, maintenance); empty: all. */
+  WORKER_QUEUES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** Whether this worker process also runs the outbox relay (safe to run in several at once). */
+  WORKER_RELAY: bool.default(true),
+  /** Postback jobs one worker process runs at once. */
+  WORKER_POSTBACK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(50),
+  /** Postbacks one worker process sends to the same host at once, so a slow receiver cannot take every slot. */
+  WORKER_POSTBACK_HOST_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
   /** Where the start command keeps embedded PostgreSQL (and its own Redis) data. */
   DATA_DIR: z.string().default(".data"),
   /** Port of the embedded PostgreSQL the start command runs when DATABASE_URL is unset. */
@@ -70,7 +93,20 @@ export const envSchema = z.object({
   EMBEDDED_REDIS_PORT: port.default(6390),
   HIT_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(500),
   HIT_BATCH_WAIT_MS: z.coerce.number().min(0).max(1_000).default(2),
+  /** Postbacks per conversion transaction (group commit). */
+  CONVERSION_BATCH_MAX: z.coerce.number().int().min(1).max(5_000).default(256),
+  /** Conversion transactions in flight at once: fewer means larger batches and fewer round trips. */
+  CONVERSION_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(2),
   TRUST_PROXY: bool.default(false),
+  /** Whether anyone who reaches the dashboard API may create an account (off: members are added by admins). */
+  API_SIGNUP_OPEN: bool.default(true),
+  /** Lifetime of a dashboard session cookie. */
+  API_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(365 * DAY_SECONDS)
+    .default(30 * DAY_SECONDS),
 });
 
 export type Env = z.infer<typeof envSchema>;

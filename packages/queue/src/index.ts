@@ -1,4 +1,15 @@
 export {
+  createBackoffStrategy,
+  DEFAULT_POSTBACK_SCHEDULE,
+  MAX_RETRY_AFTER_MS,
+  POSTBACK_BACKOFF_TYPE,
+  POSTBACK_JITTER,
+  POSTBACK_RETRY_DELAYS_MS,
+  RetryLater,
+  type RetrySchedule,
+  retryDelay,
+} from "./backoff.ts";
+export {
   InvalidJobPayload,
   type JobName,
   type JobPayload,
@@ -7,5 +18,5 @@ export {
   QUEUE_NAMES,
   type QueueName,
 } from "./jobs.ts";
-export { createQueues, type QueueSet } from "./producer.ts";
+export { bullPrefix, createQueues, type EnqueueRequest, type QueueSet } from "./producer.ts";
 export { createRedis, type Redis } from "./redis.ts";

@@ -1,5 +1,6 @@
 import type { JobsOptions } from "bullmq";
 import { z } from "zod";
+import { POSTBACK_BACKOFF_TYPE, POSTBACK_RETRY_DELAYS_MS } from "./backoff.ts";
 
 const uuid = z.uuid();
 
@@ -14,8 +15,8 @@ export const jobDefinitions = {
     payload: z.object({ workspaceId: uuid, deliveryId: uuid }),
     options: {
       // About a day of retries: see docs/postback-delivery.md for the schedule.
-      attempts: 12,
-      backoff: { type: "hitrail-postback" },
+      attempts: POSTBACK_RETRY_DELAYS_MS.length + 1,
+      backoff: { type: POSTBACK_BACKOFF_TYPE },
       removeOnComplete: { age: 86_400, count: 10_000 },
       removeOnFail: { age: 7 * 86_400 },
     },
@@ -29,6 +30,34 @@ export const jobDefinitions = {
       backoff: { type: "exponential", delay: 1_000 },
       removeOnComplete: { age: 3_600, count: 10_000 },
       removeOnFail: { age: 7 * 86_400 },
+    },
+  },
+  /**
+   * Rebuild the hourly visit rollups of the last `hours` hours (the current one included) from raw
+   * hits; a job scheduler runs it every minute.
+   */
+  "rollup.hits": {
+    queue: "rollups",
+    payload: z.object({ hours: z.number().int().min(1).max(168).optional() }),
+    options: {
+      attempts: 3,
+      backoff: { type: "exponential", delay: 5_000 },
+      removeOnComplete: 100,
+      removeOnFail: 1_000,
+    },
+  },
+  /**
+   * Re-enqueue deliveries that are overdue and have no job (Redis lost it, or a job failed outside
+   * the processor), and dead-letter the ones whose job gave up.
+   */
+  "maintenance.deliveries": {
+    queue: "maintenance",
+    payload: z.object({ overdueMinutes: z.number().int().min(1).max(1_440).optional() }),
+    options: {
+      attempts: 3,
+      backoff: { type: "exponential", delay: 60_000 },
+      removeOnComplete: 100,
+      removeOnFail: 100,
     },
   },
   /** Housekeeping: partitions ahead, retention. */

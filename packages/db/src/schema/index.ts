@@ -6,3 +6,4 @@ export * from "./funnels.ts";
 export * from "./hits.ts";
 export * from "./outbox.ts";
 export * from "./postbacks.ts";
+export * from "./rollups.ts";

@@ -1,0 +1,11 @@
+export type { WorkerMetrics } from "./metrics.ts";
+export { decideFire, type FireDecision } from "./postbacks/fire-rule.ts";
+export { createPostbackSender, type PostbackSender, type SendResult } from "./postbacks/sender.ts";
+export { DEFAULT_RELAY_OPTIONS, OutboxRelay, type RelayOptions } from "./relay.ts";
+export {
+  type PostbackOptions,
+  type RunningWorker,
+  resolveQueues,
+  startWorker,
+  type WorkerOptions,
+} from "./worker.ts";

@@ -1,0 +1,278 @@
+import { type Database, inArray, schema, sql } from "@hitrail/db";
+import { captureException, type Logger } from "@hitrail/observability";
+import {
+  type EnqueueRequest,
+  InvalidJobPayload,
+  type JobName,
+  jobDefinitions,
+  parseJobPayload,
+  type QueueSet,
+  type Redis,
+} from "@hitrail/queue";
+import type { WorkerMetrics } from "./metrics.ts";
+
+export interface RelayOptions {
+  /** Rows claimed per pass; a full batch is followed at once by the next pass. */
+  batchSize: number;
+  /** Pause after a pass that found less than a full batch. */
+  idleMs: number;
+  /** Relayed rows are kept this long (for inspection and for re-relaying after a Redis loss). */
+  retentionMs: number;
+  cleanupEveryMs: number;
+  /** How often Redis's run_id is compared with the last one seen, to notice a restart. */
+  redisCheckEveryMs: number;
+  /** After a Redis restart, rows relayed this recently are relayed again (BullMQ drops duplicates). */
+  rerelayWindowMs: number;
+  /** Longest pause between passes while Postgres or Redis keeps failing. */
+  maxErrorBackoffMs: number;
+  /** A pass whose enqueue has not finished by then gives up and rolls back (Redis unreachable). */
+  enqueueTimeoutMs: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
+  batchSize: 500,
+  idleMs: 200,
+  retentionMs: 86_400_000,
+  cleanupEveryMs: 60_000,
+  redisCheckEveryMs: 10_000,
+  rerelayWindowMs: 5 * 60_000,
+  maxErrorBackoffMs: 5_000,
+  enqueueTimeoutMs: 10_000,
+};
+
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  // Once the deadline has won, a late failure of the work must not become an unhandled rejection.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type OutboxSqlRow = {
+  id: string;
+  workspace_id: string;
+  topic: string;
+  job_id: string;
+  payload: unknown;
+  delay_left: number;
+};
+
+const isJobName = (topic: string): topic is JobName => Object.hasOwn(jobDefinitions, topic);
+
+// BullMQ refuses ids with ':' (its key separator) and all-digit ids (its own counter space); such a
+// row would fail the whole batch on every pass, so it is set aside instead.
+function badJobId(jobId: string): string | null {
+  if (jobId === "") return "empty job id";
+  if (jobId.includes(":")) return `job id '${jobId}' contains ':'`;
+  if (/^\d+$/.test(jobId)) return `job id '${jobId}' is a bare integer`;
+  return null;
+}
+
+/**
+ * The outbox relay. The tracker writes jobs as outbox rows in the same transaction as the change that
+ * needs them; this loop claims unrelayed rows oldest first (FOR UPDATE SKIP LOCKED, so several relays
+ * share the work), enqueues them with their stable job ids, and marks them relayed in the same
+ * transaction. A crash after the enqueue and before the commit re-enqueues the same ids, which
+ * BullMQ ignores. Several worker processes may run it at once.
+ */
+export class OutboxRelay {
+  private readonly opts: RelayOptions;
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lastCleanup = 0;
+  private lastRedisCheck = 0;
+  private redisRunId: string | null = null;
+
+  constructor(
+    private readonly deps: {
+      db: Database;
+      queues: QueueSet;
+      redis: Redis;
+      logger: Logger;
+      metrics: WorkerMetrics;
+    },
+    opts: Partial<RelayOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_RELAY_OPTIONS, ...opts };
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.loop ??= this.run().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  /** Finishes the pass in progress (its rows are either committed as relayed or left for later). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** One pass: claims up to a batch of rows, enqueues them, marks them relayed. */
+  async relayOnce(): Promise<{ relayed: number; poison: number }> {
+    const { db, queues, logger, metrics } = this.deps;
+    const result = await db.transaction(async (tx) => {
+      // The delay counts from when the row was written, not from when the relay got to it.
+      const rows = await tx.execute<OutboxSqlRow>(sql`
+        select id, workspace_id, topic, job_id, payload,
+               greatest(0, delay_ms - floor(extract(epoch from (clock_timestamp() - created_at)) * 1000))::int as delay_left
+        from outbox
+        where relayed_at is null
+        order by created_at
+        limit ${this.opts.batchSize}
+        for update skip locked`);
+      if (rows.length === 0)
+        return { relayed: 0, poison: [] as Array<{ row: OutboxSqlRow; reason: string }> };
+      const jobs: EnqueueRequest[] = [];
+      const poison: Array<{ row: OutboxSqlRow; reason: string }> = [];
+      for (const row of rows) {
+        const payload = typeof row.payload === "string" ? (JSON.parse(row.payload) as unknown) : row.payload;
+        const idProblem = badJobId(row.job_id);
+        if (!isJobName(row.topic)) {
+          poison.push({ row, reason: `unknown topic '${row.topic}'` });
+        } else if (idProblem) {
+          poison.push({ row, reason: idProblem });
+        } else {
+          try {
+            const valid = parseJobPayload(row.topic, payload);
+            const delay = Number(row.delay_left);
+            jobs.push({
+              name: row.topic,
+              payload: valid,
+              opts: { jobId: row.job_id, ...(delay > 0 ? { delay } : {}) },
+            } as EnqueueRequest);
+          } catch (error) {
+            if (!(error instanceof InvalidJobPayload)) throw error;
+            poison.push({ row, reason: error.message });
+          }
+        }
+      }
+      // While Redis is away its client queues commands instead of failing them; bound the wait so
+      // the claimed rows are not held in an open transaction for the whole outage. Commands that
+      // still run later only repeat job ids BullMQ already has or will ignore.
+      if (jobs.length > 0)
+        await withDeadline(queues.enqueueMany(jobs), this.opts.enqueueTimeoutMs, "enqueue");
+      await tx
+        .update(schema.outbox)
+        .set({ relayedAt: sql`now()` })
+        .where(
+          inArray(
+            schema.outbox.id,
+            rows.map((r) => r.id),
+          ),
+        );
+      return { relayed: jobs.length, poison };
+    });
+    // Reported after the commit: a poison row is marked relayed (it can never succeed) but kept for
+    // a day with its payload, so it can be inspected and written again once fixed.
+    for (const { row, reason } of result.poison) {
+      logger.error(
+        { outboxId: row.id, workspaceId: row.workspace_id, topic: row.topic, reason },
+        "outbox row set aside",
+      );
+      captureException(new Error(`outbox row set aside: ${reason}`), { outboxId: row.id, topic: row.topic });
+    }
+    metrics.outboxRelayed.inc(result.relayed);
+    metrics.outboxPoison.inc(result.poison.length);
+    return { relayed: result.relayed, poison: result.poison.length };
+  }
+
+  /** Deletes relayed rows older than the retention, a bounded number per call. */
+  async cleanup(limit = 10_000): Promise<number> {
+    // Ids are UUIDv7, so the primary key doubles as a time index; relayed_at decides.
+    const rows = await this.deps.db.execute<{ n: number }>(sql`
+      with doomed as (
+        select id from outbox
+        where id < hitrail_uuid7_floor(now() - ${this.opts.retentionMs} * interval '1 millisecond')
+          and relayed_at < now() - ${this.opts.retentionMs} * interval '1 millisecond'
+        limit ${limit}
+      ), gone as (
+        delete from outbox o using doomed where o.id = doomed.id returning 1
+      )
+      select count(*)::int as n from gone`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Notices a Redis restart (a new run_id) and relays the last few minutes again: with
+   * `appendfsync everysec` a crash can lose the last second of writes, and without persistence
+   * everything. Jobs that survived are ignored by BullMQ as duplicates.
+   */
+  async checkRedis(): Promise<boolean> {
+    const info = await this.deps.redis.info("server");
+    const runId = /run_id:(\w+)/.exec(info)?.[1] ?? null;
+    const previous = this.redisRunId;
+    this.redisRunId = runId;
+    if (previous === null || runId === null || previous === runId) return false;
+    const rows = await this.deps.db.execute<{ n: number }>(sql`
+      with again as (
+        update outbox set relayed_at = null
+        where relayed_at > now() - ${this.opts.rerelayWindowMs} * interval '1 millisecond'
+        returning 1
+      )
+      select count(*)::int as n from again`);
+    this.deps.logger.warn(
+      { rows: Number(rows[0]?.n ?? 0) },
+      "Redis restarted: relaying recent outbox rows again",
+    );
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let full = false;
+      try {
+        const now = Date.now();
+        if (now - this.lastRedisCheck >= this.opts.redisCheckEveryMs) {
+          this.lastRedisCheck = now;
+          await this.checkRedis();
+        }
+        const { relayed, poison } = await this.relayOnce();
+        full = relayed + poison >= this.opts.batchSize;
+        if (now - this.lastCleanup >= this.opts.cleanupEveryMs) {
+          this.lastCleanup = now;
+          await this.cleanup();
+        }
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.deps.metrics.relayErrors.inc();
+        // An outage fails every pass: log it once when it starts and every 50 passes after that.
+        if (failures === 1 || failures % 50 === 0) {
+          this.deps.logger.error({ err: error, failures }, "outbox relay pass failed; retrying");
+          captureException(error, { component: "outbox-relay", failures });
+        }
+        await this.sleep(Math.min(this.opts.maxErrorBackoffMs, 100 * 2 ** failures));
+        continue;
+      }
+      if (!full) await this.sleep(this.opts.idleMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,272 @@
+import { ConfigError, type Env, requireEnv } from "@hitrail/config";
+import { createDb, ping, sql } from "@hitrail/db";
+import { createLogger, Lifecycle, type Logger } from "@hitrail/observability";
+import {
+  bullPrefix,
+  createBackoffStrategy,
+  createQueues,
+  createRedis,
+  DEFAULT_POSTBACK_SCHEDULE,
+  QUEUE_NAMES,
+  type QueueName,
+  type QueueSet,
+  type RetrySchedule,
+} from "@hitrail/queue";
+import { UnrecoverableError, Worker } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { WorkerMetrics } from "./metrics.ts";
+import { DestinationCache, HostLimiter } from "./postbacks/host-limiter.ts";
+import { allowListProblems, createPostbackSender } from "./postbacks/sender.ts";
+import { createProcessor, type JobHandlers } from "./processors/base.ts";
+import { ensurePartitions, reconcileDeliveries } from "./processors/maintenance.ts";
+import { deliverPostback } from "./processors/postback-deliver.ts";
+import { applyConversion, rebuildRecentHits } from "./processors/rollups.ts";
+import { maintenanceQueueConfig } from "./queues/maintenance.config.ts";
+import { postbacksQueueConfig } from "./queues/postbacks.config.ts";
+import { rollupsQueueConfig } from "./queues/rollups.config.ts";
+import type { QueueConfig } from "./queues/types.ts";
+import { OutboxRelay, type RelayOptions } from "./relay.ts";
+import { buildAdminServer } from "./server.ts";
+
+export interface PostbackOptions {
+  /** Retry delays; tests pass milliseconds. */
+  schedule?: Partial<RetrySchedule>;
+  /** Whole-request deadline (default 10 s). */
+  timeoutMs?: number;
+  /** Concurrent requests per destination host (default WORKER_POSTBACK_HOST_CONCURRENCY). */
+  hostConcurrency?: number;
+  /** Job concurrency (default WORKER_POSTBACK_CONCURRENCY). */
+  concurrency?: number;
+  /** Put-back delay range for a job whose host is busy (default 0.5–1.5 s). */
+  busyDelayMs?: readonly [number, number];
+}
+
+export interface WorkerOptions {
+  logger?: Logger;
+  lifecycle?: Lifecycle;
+  /** Admin server port (default WORKER_PORT; 0 picks a free one); false runs no admin server. */
+  port?: number | false;
+  /** Queues to consume (default WORKER_QUEUES, and all queues when that is empty). */
+  queues?: readonly QueueName[];
+  /** Run the outbox relay (default WORKER_RELAY), optionally with its options. */
+  relay?: boolean | Partial<RelayOptions>;
+  /** Register the repeating jobs of the consumed queues (default true). */
+  schedules?: boolean;
+  postbacks?: PostbackOptions;
+  now?: () => number;
+}
+
+export interface RunningWorker {
+  /** The admin server's URL, when it runs. */
+  url: string | undefined;
+  queues: QueueSet;
+  consumed: readonly QueueName[];
+  relay: OutboxRelay | null;
+  metrics: WorkerMetrics;
+  close: () => Promise<void>;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Parses a queue list (WORKER_QUEUES); empty means every queue. */
+export function resolveQueues(list: readonly string[]): QueueName[] {
+  if (list.length === 0) return [...QUEUE_NAMES];
+  const unknown = list.filter((q) => !(QUEUE_NAMES as readonly string[]).includes(q));
+  if (unknown.length > 0) {
+    throw new ConfigError([
+      `WORKER_QUEUES names unknown queues (${unknown.join(", ")}); known: ${QUEUE_NAMES.join(", ")}`,
+    ]);
+  }
+  return [...new Set(list)] as QueueName[];
+}
+
+/**
+ * Connects everything the worker needs and starts consuming: Postgres, Redis, one BullMQ worker per
+ * selected queue, the outbox relay, the repeating jobs and the admin server. Throws on any start-up
+ * failure after closing what it had opened.
+ */
+export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<RunningWorker> {
+  const ready = requireEnv(env, ["DATABASE_URL", "REDIS_URL"]);
+  const consumed = resolveQueues(opts.queues ?? env.WORKER_QUEUES);
+  const allowProblems = allowListProblems(env.OUTBOUND_ALLOW_CIDRS);
+  if (allowProblems.length > 0) throw new ConfigError(allowProblems);
+
+  const logger = opts.logger ?? createLogger({ name: "worker", level: env.LOG_LEVEL });
+  const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
+  const now = opts.now ?? Date.now;
+  // Closers of what is open so far, run in reverse if start-up fails half way.
+  const opened: Array<() => Promise<void> | void> = [];
+  const unwind = async () => {
+    for (const close of opened.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
+  };
+
+  try {
+    const db = createDb(ready.DATABASE_URL, { max: 20, applicationName: "hitrail-worker" });
+    opened.push(() => db.close());
+    await ping(db.sql);
+    const redis = createRedis(ready.REDIS_URL);
+    opened.push(async () => void (await redis.quit()));
+    await redis.ping();
+    const queues = createQueues(redis, env.REDIS_PREFIX);
+    opened.push(() => queues.close());
+
+    const metrics = new WorkerMetrics();
+    metrics.watchQueues(queues, QUEUE_NAMES);
+    metrics.watchOutbox(async () => {
+      const [row] = await db.db.execute<{ pending: number; oldest: number | null }>(sql`
+        select count(*)::int as pending, extract(epoch from (now() - min(created_at)))::float8 as oldest
+        from outbox where relayed_at is null`);
+      return { pending: Number(row?.pending ?? 0), oldestSeconds: Number(row?.oldest ?? 0) };
+    });
+
+    const timeoutMs = opts.postbacks?.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const sender = createPostbackSender({ allowCidrs: env.OUTBOUND_ALLOW_CIDRS, timeoutMs });
+    opened.push(() => sender.close());
+    const schedule: RetrySchedule = { ...DEFAULT_POSTBACK_SCHEDULE, ...opts.postbacks?.schedule };
+
+    const handlers: Record<QueueName, JobHandlers> = {
+      postbacks: {
+        "postback.deliver": deliverPostback({
+          db: db.db,
+          sender,
+          limiter: new HostLimiter(opts.postbacks?.hostConcurrency ?? env.WORKER_POSTBACK_HOST_CONCURRENCY),
+          destinations: new DestinationCache(),
+          metrics,
+          schedule,
+          now,
+          leaseMs: timeoutMs + 5_000,
+          slotWaitMs: 250,
+          busyDelayMs: opts.postbacks?.busyDelayMs ?? [500, 1_500],
+        }),
+      },
+      rollups: {
+        "rollup.conversion": applyConversion({ db: db.db, metrics }),
+        "rollup.hits": rebuildRecentHits({ db: db.db, now }),
+      },
+      maintenance: {
+        "maintenance.partitions": ensurePartitions({ db: db.db }),
+        "maintenance.deliveries": reconcileDeliveries({ db: db.db, queues, now }),
+      },
+    };
+    const configs: Record<QueueName, QueueConfig> = {
+      postbacks: {
+        ...postbacksQueueConfig(env),
+        ...(opts.postbacks?.concurrency ? { concurrency: opts.postbacks.concurrency } : {}),
+      },
+      rollups: rollupsQueueConfig(),
+      maintenance: maintenanceQueueConfig(),
+    };
+
+    const backoffStrategy = createBackoffStrategy({ postback: schedule });
+    const workers: Worker[] = [];
+    opened.push(() => Promise.all(workers.map((w) => w.close())).then(() => undefined));
+    for (const name of consumed) {
+      const config = configs[name];
+      const worker = new Worker(name, createProcessor(name, handlers[name], logger), {
+        connection: redis,
+        prefix: bullPrefix(env.REDIS_PREFIX),
+        concurrency: config.concurrency,
+        lockDuration: config.lockDuration,
+        stalledInterval: config.stalledInterval,
+        maxStalledCount: config.maxStalledCount,
+        ...(config.limiter ? { limiter: config.limiter } : {}),
+        settings: { backoffStrategy },
+      });
+      worker.on("completed", (job) => metrics.jobs.inc({ queue: name, job: job.name, outcome: "completed" }));
+      worker.on("failed", (job, error) => {
+        const retrying =
+          job !== undefined &&
+          !(error instanceof UnrecoverableError) &&
+          job.attemptsMade < (job.opts.attempts ?? 1);
+        metrics.jobs.inc({
+          queue: name,
+          job: job?.name ?? "unknown",
+          outcome: retrying ? "retrying" : "failed",
+        });
+      });
+      worker.on("stalled", (jobId) =>
+        logger.warn({ queue: name, jobId }, "job stalled: handed to another worker"),
+      );
+      worker.on("error", (error) => logger.error({ err: error, queue: name }, "queue worker error"));
+      workers.push(worker);
+    }
+
+    const relayOptions = typeof opts.relay === "object" ? opts.relay : {};
+    const relay =
+      (opts.relay ?? env.WORKER_RELAY) !== false
+        ? new OutboxRelay({ db: db.db, queues, redis, logger, metrics }, relayOptions)
+        : null;
+    if (relay) {
+      relay.start();
+      opened.push(() => relay.stop());
+    }
+
+    if (opts.schedules !== false) {
+      if (consumed.includes("rollups")) {
+        // The current and previous hour every minute; the last two days once a night, for hits
+        // written late (replayed from the tracker's outage spool).
+        await queues.schedule("rollup-hits-recent", "rollup.hits", { hours: 2 }, { every: 60_000 });
+        await queues.schedule(
+          "rollup-hits-nightly",
+          "rollup.hits",
+          { hours: 48 },
+          { pattern: "40 3 * * *", tz: "UTC" },
+        );
+      }
+      if (consumed.includes("maintenance")) {
+        await queues.schedule(
+          "hit-partitions-daily",
+          "maintenance.partitions",
+          {},
+          { pattern: "17 3 * * *", tz: "UTC" },
+        );
+        await queues.schedule("deliveries-reconcile", "maintenance.deliveries", {}, { every: 15 * 60_000 });
+      }
+    }
+
+    let server: FastifyInstance | null = null;
+    let url: string | undefined;
+    const port = opts.port ?? env.WORKER_PORT;
+    if (port !== false) {
+      const admin = await buildAdminServer({
+        logger,
+        metrics,
+        queues: QUEUE_NAMES.map((q) => queues.get(q)),
+        adminToken: env.WORKER_ADMIN_TOKEN,
+        readiness: {
+          postgres: () => ping(db.sql),
+          redis: async () => void (await redis.ping()),
+          workers: async () => {
+            const stopped = workers.filter((w) => !w.isRunning()).map((w) => w.name);
+            if (stopped.length > 0) throw new Error(`not consuming: ${stopped.join(", ")}`);
+          },
+        },
+      });
+      opened.push(() => admin.close());
+      url = await admin.listen({ host: env.HOST, port });
+      server = admin;
+    }
+
+    // Shutdown: stop answering, stop relaying, let in-flight jobs finish (worker.close() waits for
+    // them; a job still running at the deadline keeps its lock, expires and is picked up again by
+    // another worker as stalled), then close the connections.
+    if (server) lifecycle.onShutdown("admin http", () => server.close());
+    if (relay) lifecycle.onShutdown("outbox relay", () => relay.stop());
+    lifecycle.onShutdown("queue workers", async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    });
+    lifecycle.onShutdown("postback sender", () => sender.close());
+    lifecycle.onShutdown("queues", () => queues.close());
+    lifecycle.onShutdown("redis", async () => void (await redis.quit()));
+    lifecycle.onShutdown("postgres", () => db.close());
+
+    logger.info({ queues: consumed, relay: relay !== null, url }, "worker started");
+    return { url, queues, consumed, relay, metrics, close: () => lifecycle.shutdown("close") };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

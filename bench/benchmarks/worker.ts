@@ -1,0 +1,322 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { loadEnv } from "@hitrail/config";
+import { createCampaignKit, createDb, createWorkspace, type DbClient, runMigrations, sql } from "@hitrail/db";
+import { type LoadResult, load, report } from "../lib.ts";
+
+/**
+ * Traffic-source postbacks delivered per second by the real worker process (outbox relay → BullMQ →
+ * fire-time checks → HTTP → attempt log), against a local receiver whose bare capacity is measured
+ * in the same run. Each pass writes a backlog of conversions with their deliveries, starts a worker
+ * from its production entry point, writes the outbox rows the tracker would, and counts what is
+ * delivered in BENCH_SECONDS. After a graceful shutdown, every request the receiver got must be a
+ * logged attempt, and no delivery may have been sent twice.
+ */
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface Receiver {
+  url: string;
+  hits: () => number;
+  reset: () => void;
+  close: () => Promise<void>;
+}
+
+/** node:http answering 200 "OK" to everything, counting what it got. */
+async function startReceiver(): Promise<Receiver> {
+  let hits = 0;
+  const server: Server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("OK");
+  });
+  server.keepAliveTimeout = 10_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits: () => hits,
+    reset: () => {
+      hits = 0;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface Pass {
+  label: string;
+  hostConcurrency: number;
+}
+
+export async function run(): Promise<void> {
+  const env = loadEnv();
+  const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const tag = randomBytes(4).toString("hex");
+  const dbName = `hitrail_bench_${tag}`;
+  const dbUrl = withDatabase(adminUrl, dbName);
+  const prefix = `hitrail-bench:${tag}`;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  try {
+    await admin.sql.unsafe(`create database "${dbName}"`);
+    cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
+    cleanups.push(() => redisEval(redisUrl, UNLINK_PREFIX, [`${prefix}:*`]));
+    await runMigrations(dbUrl);
+    const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
+    cleanups.unshift(() => db.close(1));
+
+    const receiver = await startReceiver();
+    cleanups.unshift(() => receiver.close());
+    const baseline = await load({
+      url: `${receiver.url}/pb?c=warm`,
+      label: "bare node:http 200 (the receiver alone)",
+      expectStatus: 200,
+    });
+
+    const { workspace } = await createWorkspace(db.db, {
+      slug: `bench-${tag}`,
+      name: "Bench",
+      baseDomain: "bench.localhost",
+    });
+    const kit = await createCampaignKit(db.db, {
+      workspaceId: workspace.id,
+      trafficSourcePostbackUrl: `${receiver.url}/pb?click={external}&payout={payout}`,
+      landerUrl: "https://pages.example/lander?hit={hit}",
+      offerUrls: ["https://pages.example/a?clickid={hit}", "https://pages.example/b?clickid={hit}"],
+    });
+
+    const passes: Pass[] = [
+      { label: "worker, defaults (50 jobs, 16 per host)", hostConcurrency: 16 },
+      { label: "worker, per-host limit raised to 50", hostConcurrency: 50 },
+    ];
+    const results: LoadResult[] = [];
+    const checks: string[] = [];
+    for (const pass of passes) {
+      // More than a pass can send in BENCH_SECONDS, so the worker never runs dry while timed.
+      const count = Math.max(2_000, SECONDS * 1_000);
+      const batch = randomBytes(3).toString("hex");
+      await seedDeliveries(db, { workspaceId: workspace.id, kit, receiverUrl: receiver.url, count, batch });
+      receiver.reset();
+      const worker = await startWorker(redisUrl, dbUrl, `${prefix}:${batch}`, pass.hostConcurrency);
+      cleanups.unshift(() => worker.stop());
+      const started = performance.now();
+      await writeOutbox(db, { workspaceId: workspace.id, batch });
+      const timed = await drain(db, { batch, count, deadlineMs: SECONDS * 1_000 });
+      const elapsedMs = performance.now() - started;
+      // SIGTERM: the worker finishes the postbacks in flight and exits; then everything is counted.
+      await worker.stop();
+      const [after] = await db.db.execute<{
+        p50: number | null;
+        p99: number | null;
+        failed: number;
+        attempts: number;
+        twice: number;
+      }>(sql`
+        select percentile_cont(0.5) within group (order by a.latency_ms) as p50,
+               percentile_cont(0.99) within group (order by a.latency_ms) as p99,
+               count(*) filter (where a.status_code is distinct from 200)::int as failed,
+               count(*)::int as attempts,
+               (select count(*)::int from outbound_deliveries
+                 where event = ${`bench-${batch}`} and (attempts > 1 or (attempts = 1 and status <> 'delivered'))) as twice
+        from delivery_attempts a join outbound_deliveries d on d.id = a.delivery_id
+        where d.event = ${`bench-${batch}`}`);
+      results.push({
+        label: pass.label,
+        requests: timed.delivered,
+        rps: (timed.delivered / elapsedMs) * 1_000,
+        p50: Number(after?.p50 ?? 0),
+        p99: Number(after?.p99 ?? 0),
+        errors: Number(after?.failed ?? 0),
+        non2xx3xx: 0,
+      });
+      const attempts = Number(after?.attempts ?? 0);
+      const exact =
+        receiver.hits() === attempts && Number(after?.twice ?? 0) === 0 && Number(after?.failed ?? 0) === 0;
+      checks.push(
+        `${pass.label}: ${timed.delivered} delivered in ${(elapsedMs / 1_000).toFixed(1)} s; after shutdown ` +
+          `${attempts} attempts logged, ${receiver.hits()} requests received → ${exact ? "each delivery sent exactly once" : "MISMATCH"}`,
+      );
+      if (!exact) process.exitCode = 1;
+    }
+    report(
+      "worker: postback deliveries per second (p50/p99 = HTTP latency of the attempts)",
+      baseline,
+      results,
+    );
+    console.log(checks.join("\n"));
+  } finally {
+    for (const cleanup of cleanups) {
+      await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
+    }
+    await admin.close(1);
+  }
+}
+
+/** Conversions with one delivery each, as the tracker writes them (the outbox rows come later). */
+async function seedDeliveries(
+  db: DbClient,
+  input: {
+    workspaceId: string;
+    kit: Awaited<ReturnType<typeof createCampaignKit>>;
+    receiverUrl: string;
+    count: number;
+    batch: string;
+  },
+): Promise<void> {
+  const { workspaceId, kit } = input;
+  await db.db.execute(sql`
+    with c as (
+      insert into conversions (id, workspace_id, hit_id, tx, revenue, status, visitor_id, funnel_id, node_id, page_id,
+                               page_kind, traffic_source_id, hit_at, converted_at)
+      select gen_random_uuid(), ${workspaceId}, gen_random_uuid(), ${input.batch} || '-' || g, 12.5, 'approved',
+             gen_random_uuid(), ${kit.funnelId}, ${kit.nodes.offerA}, ${kit.offerIds[0]}, 'offer', ${kit.trafficSourceId},
+             now(), now()
+      from generate_series(1, ${input.count}) g
+      returning id, tx
+    )
+    insert into outbound_deliveries (id, workspace_id, conversion_id, revision, traffic_source_id, event, url)
+    select gen_random_uuid(), ${workspaceId}, c.id, 1, ${kit.trafficSourceId}, ${`bench-${input.batch}`},
+           ${input.receiverUrl} || '/pb?click=' || c.tx || '&payout=12.5'
+    from c`);
+}
+
+async function writeOutbox(db: DbClient, input: { workspaceId: string; batch: string }): Promise<void> {
+  await db.db.execute(sql`
+    insert into outbox (id, workspace_id, topic, job_id, payload, delay_ms)
+    select gen_random_uuid(), workspace_id, 'postback.deliver', 'deliver-' || id,
+           jsonb_build_object('workspaceId', workspace_id, 'deliveryId', id), 0
+    from outbound_deliveries where event = ${`bench-${input.batch}`}`);
+}
+
+async function drain(
+  db: DbClient,
+  input: { batch: string; count: number; deadlineMs: number },
+): Promise<{ delivered: number }> {
+  const deadline = performance.now() + input.deadlineMs;
+  for (;;) {
+    const [row] = await db.db.execute<{ delivered: number }>(sql`
+      select count(*)::int as delivered from outbound_deliveries
+      where event = ${`bench-${input.batch}`} and status = 'delivered'`);
+    const delivered = Number(row?.delivered ?? 0);
+    if (delivered >= input.count || performance.now() > deadline) return { delivered };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Child {
+  stop: () => Promise<void>;
+}
+
+/** The worker from its production entry point, consuming postbacks only; resolves once it runs. */
+async function startWorker(
+  redisUrl: string,
+  dbUrl: string,
+  prefix: string,
+  hostConcurrency: number,
+): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", `${ROOT}apps/worker/src/main.ts`], {
+    cwd: `${ROOT}apps/worker`,
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      WORKER_QUEUES: "postbacks",
+      WORKER_PORT: "0",
+      WORKER_POSTBACK_HOST_CONCURRENCY: String(hostConcurrency),
+      HOST: "127.0.0.1",
+      OUTBOUND_ALLOW_CIDRS: "127.0.0.0/8",
+      LOG_LEVEL: "info",
+      NODE_ENV: "production",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error("the worker did not start within 30 s")), 30_000);
+    child.once("exit", (code) => reject(new Error(`the worker exited with ${code} before running`)));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      if (buffered.includes('"msg":"worker running"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+      // Only the start line matters; drop the rest as it comes.
+      if (buffered.length > 64_000) buffered = buffered.slice(-1_000);
+    });
+  });
+  let stopping: Promise<void> | null = null;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null) child.kill("SIGTERM");
+        const timeout = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        await exited;
+        clearTimeout(timeout);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+// Every Redis key under the bench's prefix, removed in one round trip (the bench has no Redis client).
+const UNLINK_PREFIX = `local c = '0' local n = 0
+repeat
+  local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000)
+  c = r[1]
+  for _, k in ipairs(r[2]) do redis.call('UNLINK', k) n = n + 1 end
+until c == '0'
+return n`;
+
+/** One EVAL over RESP (with AUTH and SELECT from the URL when it has them). */
+function redisEval(url: string, script: string, args: string[]): Promise<string> {
+  const u = new URL(url);
+  const commands: string[][] = [];
+  if (u.password) {
+    commands.push(
+      u.username
+        ? ["AUTH", decodeURIComponent(u.username), decodeURIComponent(u.password)]
+        : ["AUTH", decodeURIComponent(u.password)],
+    );
+  }
+  const dbIndex = u.pathname.replace("/", "");
+  if (dbIndex) commands.push(["SELECT", dbIndex]);
+  commands.push(["EVAL", script, "0", ...args]);
+  const wire = commands
+    .map(
+      (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`,
+    )
+    .join("");
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    let replies = "";
+    socket.on("error", reject);
+    socket.on("data", (chunk) => {
+      replies += chunk.toString();
+      const lines = replies.split("\r\n").filter(Boolean);
+      if (lines.length >= commands.length) {
+        socket.end();
+        const error = lines.find((l) => l.startsWith("-"));
+        if (error) reject(new Error(`redis: ${error}`));
+        else resolve(lines[lines.length - 1] ?? "");
+      }
+    });
+    socket.write(wire);
+  });
+}

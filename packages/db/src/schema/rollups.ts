@@ -1,0 +1,117 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { workspaces } from "./accounts.ts";
+import { MONEY } from "./columns.ts";
+import { touchKind } from "./conversions.ts";
+import { pageKind } from "./hits.ts";
+
+// Reports read these tables, never the raw rows. Hours are UTC and are the hour the *visit* happened
+// in (conversions.hit_at, touches.hit_at), so revenue that arrives days late lands in the hour of
+// the click that earned it. Dimensions that may be absent (no page, no traffic source, unknown
+// country) are NULL, and the unique keys treat NULLs as equal (PostgreSQL 15+).
+
+const workspaceRef = () =>
+  uuid("workspace_id")
+    .notNull()
+    .references(() => workspaces.id, { onDelete: "cascade" });
+
+const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+/**
+ * Conversions and revenue per hour and dimensions, kept incrementally: each conversion change adds
+ * the difference between its new and its last applied contribution (see conversion_rollup_state).
+ * `direct` rows credit the converting page; `assisted` rows credit the pages visited before it.
+ */
+export const conversionRollupsHourly = pgTable(
+  "conversion_rollups_hourly",
+  {
+    workspaceId: workspaceRef(),
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    funnelId: uuid("funnel_id").notNull(),
+    nodeId: uuid("node_id").notNull(),
+    pageId: uuid("page_id"),
+    trafficSourceId: uuid("traffic_source_id"),
+    eventKey: text("event_key").notNull(),
+    touchKind: touchKind("touch_kind").notNull(),
+    conversions: integer("conversions").notNull().default(0),
+    revenue: numeric("revenue", MONEY).notNull().default("0"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique("conversion_rollups_hourly_key")
+      .on(t.workspaceId, t.hour, t.funnelId, t.nodeId, t.pageId, t.trafficSourceId, t.eventKey, t.touchKind)
+      .nullsNotDistinct(),
+  ],
+);
+
+/** One row of a conversion's contribution to conversion_rollups_hourly, as the ledger stores it. */
+export interface RollupContribution {
+  /** ISO hour, UTC, e.g. "2026-05-17T12:00:00.000Z". */
+  hour: string;
+  funnelId: string;
+  nodeId: string;
+  pageId: string | null;
+  trafficSourceId: string | null;
+  eventKey: string;
+  touchKind: "direct" | "assisted";
+  conversions: number;
+  /** Decimal string, exact. */
+  revenue: string;
+}
+
+/**
+ * The ledger that makes rollup updates idempotent: what each conversion last added to the rollups
+ * and at which revision. Applying a change locks this row, adds (current − applied) and records the
+ * new revision, so a retried or stale job adds nothing. No foreign key to conversions on purpose: if
+ * a conversion row ever disappears, its ledger row still says what to take back out.
+ */
+export const conversionRollupState = pgTable(
+  "conversion_rollup_state",
+  {
+    conversionId: uuid("conversion_id").primaryKey(),
+    workspaceId: workspaceRef(),
+    appliedRevision: integer("applied_revision").notNull(),
+    contribution: jsonb("contribution").$type<RollupContribution[]>().notNull().default(sql`'[]'::jsonb`),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("conversion_rollup_state_workspace_idx").on(t.workspaceId)],
+);
+
+/**
+ * Visits and cost per hour and dimensions, rebuilt from raw hits (delete + insert per hour) by a job
+ * that runs every minute over the current and previous hour; `hitrail rollups recompute` rebuilds any
+ * range. `visits` counts every hit, `bots` the ones flagged as bots among them.
+ */
+export const hitRollupsHourly = pgTable(
+  "hit_rollups_hourly",
+  {
+    workspaceId: workspaceRef(),
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    funnelId: uuid("funnel_id").notNull(),
+    nodeId: uuid("node_id").notNull(),
+    pageId: uuid("page_id"),
+    pageKind: pageKind("page_kind").notNull(),
+    trafficSourceId: uuid("traffic_source_id"),
+    country: text("country"),
+    deviceType: text("device_type"),
+    visits: integer("visits").notNull().default(0),
+    bots: integer("bots").notNull().default(0),
+    cost: numeric("cost", MONEY).notNull().default("0"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique("hit_rollups_hourly_key")
+      .on(
+        t.workspaceId,
+        t.hour,
+        t.funnelId,
+        t.nodeId,
+        t.pageId,
+        t.pageKind,
+        t.trafficSourceId,
+        t.country,
+        t.deviceType,
+      )
+      .nullsNotDistinct(),
+  ],
+);
