@@ -8,6 +8,7 @@ export type { HostWorkspace } from "@hitrail/db";
  */
 export class WorkspaceResolver {
   private readonly cache = new Map<string, { value: HostWorkspace | null; expires: number }>();
+  private readonly inflight = new Map<string, Promise<HostWorkspace | null>>();
 
   constructor(
     private readonly db: Executor,
@@ -30,12 +31,28 @@ export class WorkspaceResolver {
     const host = WorkspaceResolver.normalizeHost(header);
     if (!host) return null;
     const now = Date.now();
-    const hit = this.cache.get(host);
-    if (hit && hit.expires > now) return hit.value;
-    const value = (await findWorkspaceByHost(this.db, host)) ?? null;
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(host, { value, expires: now + this.ttlMs });
-    return value;
+    const cached = this.cache.get(host);
+    if (cached && cached.expires > now) return cached.value;
+    // One lookup per host at a time: when an entry expires under load, the requests share it.
+    let lookup = this.inflight.get(host);
+    if (!lookup) {
+      lookup = findWorkspaceByHost(this.db, host)
+        .then((row) => {
+          const value = row ?? null;
+          if (this.cache.size >= this.maxEntries) this.cache.clear();
+          this.cache.set(host, { value, expires: Date.now() + this.ttlMs });
+          return value;
+        })
+        .finally(() => this.inflight.delete(host));
+      this.inflight.set(host, lookup);
+    }
+    try {
+      return await lookup;
+    } catch (error) {
+      // Clicks must keep redirecting through a database outage: a stale answer beats a 503.
+      if (cached) return cached.value;
+      throw error;
+    }
   }
 
   invalidate(): void {

@@ -23,6 +23,8 @@ export interface TrackerHarness {
   t: TestDatabase;
   redis: Redis;
   clock: { now: number; advance: (ms: number) => void };
+  /** Log lines as JSON objects, when the harness was made with `captureLogs`. */
+  logs: Array<Record<string, unknown>>;
   /** A workspace with the standard campaign kit, routed at `host`. */
   tenant: (opts?: {
     postbackUrl?: string;
@@ -35,7 +37,15 @@ export interface TrackerHarness {
  * `dbUrl` lets a test put a proxy it controls between the tracker and Postgres.
  */
 export async function createTrackerHarness(
-  opts: { dbUrl?: (url: string) => string; rng?: () => number; writer?: Partial<HitWriterOptions> } = {},
+  opts: {
+    dbUrl?: (url: string) => string;
+    rng?: () => number;
+    writer?: Partial<HitWriterOptions>;
+    /** Host → workspace cache lifetime; 0 (the default) reads the database on every request. */
+    workspaceCacheMs?: number;
+    /** Keep info-level log lines in `logs` so a test can assert what was logged. */
+    captureLogs?: boolean;
+  } = {},
 ): Promise<TrackerHarness> {
   const t = await createTestDatabase();
   const prefix = testRedisPrefix("tracker");
@@ -48,11 +58,23 @@ export async function createTrackerHarness(
     BASE_DOMAIN: "test.localhost",
     NODE_ENV: "test",
   });
-  const logger = createLogger({
-    name: "tracker-test",
-    level: process.env.TEST_LOG_LEVEL ?? "silent",
-    destination: process.env.TEST_LOG_LEVEL ? undefined : new Writable({ write: (_c, _e, cb) => cb() }),
-  });
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = opts.captureLogs
+    ? createLogger({
+        name: "tracker-test",
+        level: "info",
+        destination: new Writable({
+          write: (chunk, _e, cb) => {
+            for (const line of String(chunk).split("\n")) if (line.trim()) logs.push(JSON.parse(line));
+            cb();
+          },
+        }),
+      })
+    : createLogger({
+        name: "tracker-test",
+        level: process.env.TEST_LOG_LEVEL ?? "silent",
+        destination: process.env.TEST_LOG_LEVEL ? undefined : new Writable({ write: (_c, _e, cb) => cb() }),
+      });
   const trackerDb: DbClient = opts.dbUrl
     ? createDb(opts.dbUrl(t.url), { max: 5, connectTimeoutSeconds: 2 })
     : t;
@@ -71,7 +93,7 @@ export async function createTrackerHarness(
     prefix,
     queues,
     logger,
-    workspaces: new WorkspaceResolver(trackerDb.db, 0),
+    workspaces: new WorkspaceResolver(trackerDb.db, opts.workspaceCacheMs ?? 0),
     sessions: new SessionStore(redis, prefix),
     hits,
     now: () => clock.now,
@@ -85,6 +107,7 @@ export async function createTrackerHarness(
     t,
     redis,
     clock,
+    logs,
     async tenant(o = {}) {
       const { workspace, host } = await factories.workspace(t.db);
       const kit = await factories.campaign(

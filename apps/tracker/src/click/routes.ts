@@ -1,4 +1,57 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackerDeps } from "../deps.ts";
+import { FunnelCache } from "../funnel-cache.ts";
+import { readVisit } from "../visit-context.ts";
+import { takeAction } from "./action.ts";
+import { readVisitorCookie } from "./cookie.ts";
+import { takeEntrance } from "./entrance.ts";
+import { queryRecord } from "./entry-params.ts";
+import { actionParams, entranceParams, parseParams } from "./params.ts";
+import type { ClickRequest, ClickResult, ClickServices } from "./record.ts";
 
-export async function registerClickRoutes(_app: FastifyInstance, _deps: TrackerDeps): Promise<void> {}
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The click routes' in-memory funnels and traffic sources (tests look at its stats). */
+    funnelCache: FunnelCache;
+  }
+}
+
+/** Entrance links (`/fts/{funnelId}`) and action links (`/action/{n}`): every answer is a 302. */
+export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
+  const services: ClickServices = { deps, funnels: new FunnelCache(deps.db.db, deps.logger) };
+  app.decorate("funnelCache", services.funnels);
+
+  app.get("/fts/:funnelId", async (request, reply) => {
+    const { funnelId } = parseParams(entranceParams, request.params);
+    return redirect(reply, await takeEntrance(services, clickRequest(request), funnelId));
+  });
+
+  app.get("/action/:n", async (request, reply) => {
+    const { n } = parseParams(actionParams, request.params);
+    return redirect(reply, await takeAction(services, clickRequest(request), n));
+  });
+}
+
+function clickRequest(request: FastifyRequest): ClickRequest {
+  const h = request.headers;
+  return {
+    workspace: request.workspace,
+    query: queryRecord(request.query),
+    cookieVisitorId: readVisitorCookie(h.cookie),
+    visit: readVisit({
+      ip: request.ip,
+      userAgent: h["user-agent"],
+      acceptLanguage: h["accept-language"],
+      referer: h.referer,
+    }),
+  };
+}
+
+function redirect(reply: FastifyReply, result: ClickResult): FastifyReply {
+  return reply
+    .code(302)
+    .header("location", result.location)
+    .header("set-cookie", result.setCookie)
+    .header("cache-control", "no-store")
+    .send();
+}

@@ -1,0 +1,145 @@
+import { appendQueryParams, encodeComponent, type PageKind, substituteTokens } from "@hitrail/core";
+import type { Entry } from "./entry-params.ts";
+
+// Pure rules for where a click is sent. Token substitution itself is core's; which values the
+// tracker offers and the lander `vid` rule live here until core has them.
+
+export interface DestinationInput {
+  template: string;
+  pageKind: PageKind;
+  hitId: string;
+  visitorId: string;
+  funnelId: string;
+  nodeId: string;
+  pageId: string | null;
+  entry: Entry;
+  /** Tracking fields the traffic source defines: a field that came empty is still a known token. */
+  fieldNames: readonly string[];
+  visit: { country: string | null; device: string | null; os: string | null; browser: string | null };
+}
+
+/** The tokens the tracker fills; a tracking field of the same name never shadows one of these. */
+export const TRACKER_TOKENS = [
+  "hit",
+  "vid",
+  "external",
+  "campaign",
+  "cost",
+  "funnel",
+  "node",
+  "page",
+  "trafficsource",
+  "country",
+  "device",
+  "os",
+  "browser",
+] as const;
+type TrackerToken = (typeof TRACKER_TOKENS)[number];
+const IS_TRACKER_TOKEN = new Set<string>(TRACKER_TOKENS);
+
+function trackerToken(name: TrackerToken, d: DestinationInput): string | null {
+  switch (name) {
+    case "hit":
+      return d.hitId;
+    case "vid":
+      return d.visitorId;
+    case "external":
+      return d.entry.externalId;
+    case "campaign":
+      return d.entry.campaign;
+    case "cost":
+      return d.entry.cost;
+    case "funnel":
+      return d.funnelId;
+    case "node":
+      return d.nodeId;
+    case "page":
+      return d.pageId;
+    case "trafficsource":
+      return d.entry.trafficSourceId;
+    case "country":
+      return d.visit.country;
+    case "device":
+      return d.visit.device;
+    case "os":
+      return d.visit.os;
+    case "browser":
+      return d.visit.browser;
+  }
+}
+
+/** Every token a page URL may use, by lower-case name. */
+export function tokenValues(d: DestinationInput, only?: readonly string[]): Record<string, string | null> {
+  const values: Record<string, string | null> = {};
+  const wanted = only ?? [...TRACKER_TOKENS, ...d.fieldNames.map((n) => n.toLowerCase())];
+  for (const name of wanted) {
+    if (IS_TRACKER_TOKEN.has(name)) {
+      values[name] = trackerToken(name as TrackerToken, d);
+      continue;
+    }
+    let value: string | null = null;
+    let known = false;
+    for (const field of d.fieldNames) {
+      if (field.toLowerCase() === name) known = true;
+    }
+    for (const [field, v] of Object.entries(d.entry.fields)) {
+      if (field.toLowerCase() === name) {
+        known = true;
+        value = v;
+      }
+    }
+    if (known) values[name] = value ?? "";
+  }
+  return values;
+}
+
+interface CompiledTemplate {
+  /** Lower-case names of the tokens the template uses: only those values are worked out. */
+  tokens: string[];
+  /** The template's query already passes `vid`, so nothing is appended. */
+  passesVid: boolean;
+}
+
+const TOKEN = /\{([A-Za-z0-9_.-]+)\}/g;
+const TEMPLATE_CACHE_MAX = 5_000;
+const templates = new Map<string, CompiledTemplate>();
+
+// Page URLs are few and every click reuses one, so what can be read from the template alone is
+// read once.
+function compile(template: string): CompiledTemplate {
+  let compiled = templates.get(template);
+  if (compiled === undefined) {
+    const tokens = [...new Set([...template.matchAll(TOKEN)].map((m) => (m[1] ?? "").toLowerCase()))];
+    // Substitution encodes every value, so it cannot add or remove a parameter name: whether the
+    // URL passes vid is the template's to say.
+    const passesVid = appendQueryParams(template, { vid: "" }) === template;
+    compiled = { tokens, passesVid };
+    if (templates.size >= TEMPLATE_CACHE_MAX) templates.clear();
+    templates.set(template, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * The Location a click is sent to: tokens substituted (URL-encoded, unknown ones left as written),
+ * and on landers `vid` appended unless the URL already passes it, so the lander can hand it on.
+ */
+export function destinationUrl(d: DestinationInput): { url: string; unknownTokens: string[] } {
+  const compiled = compile(d.template);
+  const { url, unknown } = substituteTokens(d.template, tokenValues(d, compiled.tokens));
+  const withVid =
+    d.pageKind === "lander" && !compiled.passesVid ? appendQueryParams(url, { vid: d.visitorId }) : url;
+  return { url: safeLocation(withVid), unknownTokens: unknown };
+}
+
+const UNSAFE = /[^\x21-\x7e]/;
+const UNSAFE_ALL = /[^\x21-\x7e]/gu;
+
+/**
+ * Percent-encodes what a user typed into a page URL that cannot travel in a header (spaces,
+ * non-ASCII): Node refuses such a Location outright, which would turn a click into a 500.
+ */
+export function safeLocation(url: string): string {
+  const trimmed = url.trim();
+  return UNSAFE.test(trimmed) ? trimmed.replace(UNSAFE_ALL, (c) => encodeComponent(c)) : trimmed;
+}

@@ -1,0 +1,192 @@
+import { type Executor, findTrafficSource, funnelVersions, type LoadedFunnel, loadFunnel } from "@hitrail/db";
+import type { Logger } from "@hitrail/observability";
+import type { TrafficSourceParams } from "./click/entry-params.ts";
+
+export interface FunnelCacheOptions {
+  /** How often a workspace's funnel versions are compared with the database (a save bumps them). */
+  versionCheckMs: number;
+  /**
+   * Loaded objects are re-read at least this often: page URLs, the workspace time zone and traffic
+   * source parameters change without bumping a funnel version.
+   */
+  maxAgeMs: number;
+  /** How long "no such funnel or traffic source" is believed before the database is asked again. */
+  negativeMs: number;
+  /** Cached objects across all workspaces; the cache starts over when it would grow past this. */
+  maxEntries: number;
+}
+
+const DEFAULTS: FunnelCacheOptions = {
+  versionCheckMs: 1_000,
+  maxAgeMs: 30_000,
+  negativeMs: 2_000,
+  maxEntries: 50_000,
+};
+
+interface Slot<T> {
+  /** undefined until the first load finished; null when the database has no such object. */
+  value: T | null | undefined;
+  loadedAt: number;
+  loading: Promise<T | null> | null;
+  load: () => Promise<T | null>;
+}
+
+interface WorkspaceSlots {
+  id: string;
+  funnels: Map<string, Slot<LoadedFunnel>>;
+  trafficSources: Map<string, Slot<TrafficSourceParams>>;
+  versionsCheckedAt: number;
+  checking: boolean;
+}
+
+/**
+ * The funnels and traffic sources the tracker routes with, per workspace, served from memory so a
+ * click never waits on the database once an object is warm. A save bumps `funnels.version`; each
+ * workspace's versions are polled in the background at most every `versionCheckMs`, and changed
+ * funnels are reloaded and swapped in without a restart. If the database is away, the last copy
+ * keeps serving.
+ */
+export class FunnelCache {
+  private readonly workspaces = new Map<string, WorkspaceSlots>();
+  private entries = 0;
+  private readonly opts: FunnelCacheOptions;
+  readonly stats = { funnelLoads: 0, trafficSourceLoads: 0, versionChecks: 0 };
+
+  constructor(
+    private readonly db: Executor,
+    private readonly logger: Logger,
+    opts: Partial<FunnelCacheOptions> = {},
+    // Cache ages are wall-clock concerns, never the injected business clock tests move.
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** The funnel as saved, or null when the workspace has no such funnel (or it has no entry yet). */
+  funnel(workspaceId: string, funnelId: string): Promise<LoadedFunnel | null> | LoadedFunnel | null {
+    const ws = this.workspace(workspaceId);
+    this.checkVersions(ws);
+    return this.read(ws.funnels, funnelId, async () => {
+      this.stats.funnelLoads++;
+      return (await loadFunnel(this.db, workspaceId, funnelId)) ?? null;
+    });
+  }
+
+  trafficSource(
+    workspaceId: string,
+    id: string,
+  ): Promise<TrafficSourceParams | null> | TrafficSourceParams | null {
+    const ws = this.workspace(workspaceId);
+    return this.read(ws.trafficSources, id, async () => {
+      this.stats.trafficSourceLoads++;
+      const row = await findTrafficSource(this.db, workspaceId, id);
+      if (!row) return null;
+      return {
+        id: row.id,
+        externalParam: row.externalParam,
+        campaignParam: row.campaignParam,
+        costParam: row.costParam,
+        trackingFields: Array.isArray(row.trackingFields) ? row.trackingFields : [],
+      };
+    });
+  }
+
+  clear(): void {
+    this.workspaces.clear();
+    this.entries = 0;
+  }
+
+  private workspace(workspaceId: string): WorkspaceSlots {
+    // Bounded by starting over: simpler than an LRU, and only bots probing random IDs get it there.
+    if (this.entries >= this.opts.maxEntries) this.clear();
+    let ws = this.workspaces.get(workspaceId);
+    if (ws === undefined) {
+      ws = {
+        id: workspaceId,
+        funnels: new Map(),
+        trafficSources: new Map(),
+        versionsCheckedAt: this.clock(),
+        checking: false,
+      };
+      this.workspaces.set(workspaceId, ws);
+    }
+    return ws;
+  }
+
+  // Returns the value itself when it is in memory, so the hot path allocates no promise.
+  private read<T>(
+    slots: Map<string, Slot<T>>,
+    key: string,
+    load: () => Promise<T | null>,
+  ): Promise<T | null> | T | null {
+    let slot = slots.get(key);
+    if (slot === undefined) {
+      slot = { value: undefined, loadedAt: 0, loading: null, load };
+      slots.set(key, slot);
+      this.entries++;
+    }
+    if (slot.value === undefined) return this.reload(slot);
+    const age = this.clock() - slot.loadedAt;
+    if (slot.value === null) {
+      // Someone may just have created it: ask again, and wait for the answer.
+      return age > this.opts.negativeMs ? this.reload(slot) : null;
+    }
+    if (age > this.opts.maxAgeMs) this.refreshInBackground(slot);
+    return slot.value;
+  }
+
+  /** One load per slot at a time; every caller waiting meanwhile gets the same answer. */
+  private reload<T>(slot: Slot<T>): Promise<T | null> {
+    slot.loading ??= slot.load().then(
+      (value) => {
+        slot.value = value;
+        slot.loadedAt = this.clock();
+        slot.loading = null;
+        return value;
+      },
+      (error: unknown) => {
+        slot.loading = null;
+        throw error;
+      },
+    );
+    return slot.loading;
+  }
+
+  private refreshInBackground<T>(slot: Slot<T>): void {
+    if (slot.loading) return;
+    this.reload(slot).catch((error: unknown) => {
+      // Keep serving the copy we have; the next request past maxAge tries again.
+      slot.loadedAt = this.clock();
+      this.logger.warn(
+        { err: (error as Error).message },
+        "funnel cache refresh failed; serving the cached copy",
+      );
+    });
+  }
+
+  private checkVersions(ws: WorkspaceSlots): void {
+    const now = this.clock();
+    if (ws.checking || now - ws.versionsCheckedAt < this.opts.versionCheckMs) return;
+    ws.checking = true;
+    ws.versionsCheckedAt = now;
+    this.stats.versionChecks++;
+    funnelVersions(this.db, ws.id)
+      .then((versions) => {
+        for (const [id, slot] of ws.funnels) {
+          if (slot.value === undefined) continue;
+          const current = versions.get(id);
+          const cached = slot.value === null ? undefined : slot.value.version;
+          if (current !== cached) this.refreshInBackground(slot);
+        }
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { err: (error as Error).message, workspaceId: ws.id },
+          "funnel version check failed",
+        );
+      })
+      .finally(() => {
+        ws.checking = false;
+      });
+  }
+}

@@ -1,0 +1,88 @@
+import { parsePostback } from "@hitrail/core";
+import type { ConversionRecorder } from "../conversions/record-conversion.ts";
+import type { RecordResult } from "../conversions/types.ts";
+import type { HostWorkspace } from "../workspace-resolver.ts";
+import { checkPostbackAccess } from "./access.ts";
+import { type PostbackParams, paramsForLog } from "./params.ts";
+
+export interface ReceivedPostback {
+  workspace: HostWorkspace;
+  method: string;
+  ip: string;
+  params: PostbackParams;
+  /** epoch ms */
+  receivedAt: number;
+}
+
+/**
+ * `/pb/`: the workspace's walls (allow-list, key), core's reading of the parameters, then the one
+ * conversion use-case. Refusals are logged like everything else.
+ */
+export async function receivePostback(
+  recorder: ConversionRecorder,
+  input: ReceivedPostback,
+): Promise<RecordResult> {
+  const { workspace, params } = input;
+  const meta = {
+    method: input.method,
+    ip: input.ip,
+    params: paramsForLog(params.values),
+    receivedAt: input.receivedAt,
+  };
+  const refuse = (httpStatus: number, error: string, notes: string[] = []) =>
+    recorder.refuse({
+      workspaceId: workspace.workspaceId,
+      channel: "postback",
+      meta,
+      httpStatus,
+      error,
+      notes,
+    });
+
+  const access = checkPostbackAccess(workspace, input.ip, params.values.key);
+  if (!access.ok) return refuse(access.httpStatus, access.error);
+  if (params.bodyProblem !== null) return refuse(400, params.bodyProblem);
+
+  const parsed = parsePostback(params.values);
+  if (!parsed.ok) return refuse(400, parsed.reason);
+  const request = parsed.request;
+  if (request.eventAlias !== null) {
+    return refuse(
+      400,
+      `e=${request.eventAlias}: custom events are not recorded by /pb/ yet; send the conversion without e`,
+      request.notes,
+    );
+  }
+  return recorder.record({
+    workspace,
+    channel: "postback",
+    target: request.target,
+    tx: request.tx,
+    revenue: request.revenue,
+    status: request.status,
+    statusWord: request.statusWord,
+    rawStatus: request.rawStatus,
+    disablePostbacks: request.disablePostbacks,
+    notes: request.notes,
+    meta,
+  });
+}
+
+/** Failures that count against a source: its fault (4xx), not ours (503) and not the limiter's own 429. */
+export function isSourceFailure(result: RecordResult): boolean {
+  return !result.ok && result.httpStatus >= 400 && result.httpStatus < 500 && result.httpStatus !== 429;
+}
+
+/** The answer a person debugging a postback reads. */
+export function postbackAnswer(result: RecordResult): Record<string, unknown> {
+  if (result.ok) {
+    return {
+      outcome: result.outcome,
+      ...(result.reason !== null ? { reason: result.reason } : {}),
+      conversion: result.conversion,
+      notes: result.notes,
+      postbackId: result.postbackId,
+    };
+  }
+  return { outcome: "rejected", error: result.error, notes: result.notes, postbackId: result.postbackId };
+}

@@ -1,0 +1,123 @@
+import { createRequire } from "node:module";
+import { isbot } from "isbot";
+import { UAParser } from "ua-parser-js";
+
+// geoip-country ships no types and is CommonJS; this is the one function we use.
+const geoip = createRequire(import.meta.url)("geoip-country") as {
+  lookup: (ip: string) => { country?: string } | null;
+};
+
+/** What the tracker knows about a visit from the request alone (no database, no session). */
+export interface Visit {
+  ip: string | null;
+  userAgent: string | null;
+  /** "desktop", "mobile", "tablet", "smarttv", "console", "wearable", "xr" or "embedded". */
+  device: string | null;
+  os: string | null;
+  browser: string | null;
+  isBot: boolean;
+  /** ISO 3166 alpha-2 from the offline GeoIP database; null for private or unknown addresses. */
+  country: string | null;
+  /** The most preferred Accept-Language tag, lower-case ("en-us"): condition rules read this. */
+  languageTag: string | null;
+  /** Its primary language subtag ("en"): what a hit stores. */
+  language: string | null;
+  referrer: string | null;
+}
+
+export interface VisitHeaders {
+  ip: string | undefined;
+  userAgent: string | undefined;
+  acceptLanguage: string | undefined;
+  referer: string | undefined;
+}
+
+export const MAX_USER_AGENT = 1024;
+export const MAX_REFERRER = 2048;
+
+interface ParsedAgent {
+  device: string | null;
+  os: string | null;
+  browser: string | null;
+  isBot: boolean;
+}
+
+// Parsing a user agent costs tens of microseconds and real traffic repeats the same few thousand
+// strings, so results are kept; the map is dropped whole when full, which is cheaper than an LRU
+// and only costs a few re-parses.
+const AGENT_CACHE_MAX = 20_000;
+const agentCache = new Map<string, ParsedAgent>();
+
+export function parseUserAgent(ua: string): ParsedAgent {
+  const cached = agentCache.get(ua);
+  if (cached !== undefined) return cached;
+  const parsed = parseAgentUncached(ua);
+  if (agentCache.size >= AGENT_CACHE_MAX) agentCache.clear();
+  agentCache.set(ua, parsed);
+  return parsed;
+}
+
+function parseAgentUncached(ua: string): ParsedAgent {
+  // A visit with no user agent is a script, not a browser.
+  if (ua === "") return { device: null, os: null, browser: null, isBot: true };
+  const r = new UAParser(ua).getResult();
+  return {
+    // ua-parser-js leaves the type empty for desktops.
+    device: r.device.type ?? "desktop",
+    os: r.os.name ?? null,
+    browser: r.browser.name ?? null,
+    isBot: isbot(ua),
+  };
+}
+
+export function countryOf(ip: string | null): string | null {
+  if (ip === null) return null;
+  try {
+    return geoip.lookup(ip)?.country || null;
+  } catch {
+    return null;
+  }
+}
+
+const LANGUAGE_TAG = /^[a-z]{1,8}(?:-[a-z0-9]{1,8})*$/;
+
+/** The most preferred tag of an Accept-Language header (highest q, first on ties), lower-case. */
+export function preferredLanguage(header: string | undefined): string | null {
+  if (!header) return null;
+  let best: string | null = null;
+  let bestQ = 0;
+  for (const part of header.slice(0, 512).split(",")) {
+    const [rawTag, ...params] = part.split(";");
+    const tag = (rawTag ?? "").trim().replace(/_/g, "-").toLowerCase();
+    if (!LANGUAGE_TAG.test(tag)) continue; // also drops "*"
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/i.exec(p);
+      if (m) q = Number(m[1]);
+    }
+    if (q > bestQ) {
+      best = tag;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
+export function readVisit(h: VisitHeaders): Visit {
+  const ua = (h.userAgent ?? "").slice(0, MAX_USER_AGENT);
+  const agent = parseUserAgent(ua);
+  const ip = h.ip && h.ip.length <= 64 ? h.ip : null;
+  const languageTag = preferredLanguage(h.acceptLanguage);
+  return {
+    ip,
+    userAgent: ua === "" ? null : ua,
+    device: agent.device,
+    os: agent.os,
+    browser: agent.browser,
+    isBot: agent.isBot,
+    country: countryOf(ip),
+    languageTag,
+    language: languageTag === null ? null : (languageTag.split("-")[0] ?? null),
+    referrer: h.referer ? h.referer.slice(0, MAX_REFERRER) : null,
+  };
+}

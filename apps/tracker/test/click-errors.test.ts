@@ -1,0 +1,140 @@
+import { createLander, newId, saveFunnelGraph } from "@hitrail/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { act, click, enter, hitsOf, location } from "./support/clicks.ts";
+
+let h: TrackerHarness;
+beforeAll(async () => {
+  h = await createTrackerHarness({ captureLogs: true });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The log line the tracker wrote for the last refused request. */
+const lastLog = () => h.logs[h.logs.length - 1];
+
+describe("links the tracker cannot serve", () => {
+  it("an unknown host gets a bare 404 and a log line", async () => {
+    const res = await click(h, "nobody.example", `/fts/${newId()}`);
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toBe("Not Found");
+    expect(lastLog()).toMatchObject({ msg: "unknown tracking host", host: "nobody.example" });
+  });
+
+  it.each<[string, (ids: { funnelId: string; ts: string }) => string, number, string | RegExp]>([
+    [
+      "an unknown funnel",
+      () => `/fts/${"0".repeat(8)}-0000-7000-8000-${"0".repeat(12)}`,
+      404,
+      /^funnel 00000000-0000-7000-8000-000000000000 does not exist in this workspace/,
+    ],
+    ["a malformed funnel ID", () => "/fts/not-a-funnel", 400, "funnel ID 'not-a-funnel' is not a valid ID"],
+    [
+      "a malformed traffic source ID",
+      ({ funnelId }) => `/fts/${funnelId}?ts=42`,
+      400,
+      "traffic source ID (ts) '42' is not a valid ID",
+    ],
+    [
+      "an unknown traffic source",
+      ({ funnelId }) => `/fts/${funnelId}?ts=${"1".repeat(32)}`,
+      404,
+      /^traffic source 11111111-1111-1111-1111-111111111111 does not exist/,
+    ],
+    [
+      "a malformed action number",
+      () => "/action/one",
+      400,
+      "action number 'one' must be a whole number from 1 to 9999",
+    ],
+    ["action 0", () => "/action/0", 400, "action number '0' must be a whole number from 1 to 9999"],
+    ["a malformed hit", () => "/action/1?hit=abc", 400, "hit ID (hit) 'abc' is not a valid ID"],
+    [
+      "an action that names no page",
+      () => "/action/1",
+      400,
+      /^this action link does not say which page it was clicked on/,
+    ],
+  ])("%s gets a clear 4xx, a log line and no hit", async (_name, path, status, message) => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const res = await click(h, host, path({ funnelId: kit.funnelId, ts: kit.trafficSourceId }));
+    expect(res.statusCode).toBe(status);
+    expect(res.headers["content-type"]).toMatch(/^application\/json/);
+    const { error } = res.json() as { error: string };
+    if (typeof message === "string") expect(error).toBe(message);
+    else expect(error).toMatch(message);
+    expect(lastLog()).toMatchObject({ msg: "bad request", err: error });
+    expect(await hitsOf(h, workspaceId)).toHaveLength(0);
+  });
+
+  it("a funnel that cannot route a visit gets a 422 naming the problem", async () => {
+    const { workspaceId, host } = await h.tenant();
+    const entry = newId();
+    const lander = newId();
+    const { funnelId } = await saveFunnelGraph(h.t.db, {
+      workspaceId,
+      name: "broken",
+      entryNodeId: entry,
+      nodes: [
+        { id: entry, name: "entry", config: { kind: "entry", routes: [{ to: lander, weight: 1 }] } },
+        {
+          id: lander,
+          name: "Gone lander",
+          config: { kind: "lander", pages: [{ pageId: newId(), weight: 1 }] },
+        },
+      ],
+      actions: [],
+    });
+    const res = await enter(h, host, funnelId);
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toMatch(/^node 'Gone lander' sends visits to page .+, which no longer exists$/);
+    expect(await hitsOf(h, workspaceId)).toHaveLength(0);
+  });
+
+  it("drops what it cannot store instead of refusing the visitor", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const res = await enter(h, host, kit.funnelId, {
+      query: { ts: kit.trafficSourceId, cost: "lots", external: "a\u0000b\u0007c", zone: "x".repeat(5_000) },
+    });
+    location(res);
+    const [row] = await hitsOf(h, workspaceId);
+    expect(row).toMatchObject({ cost: null, externalId: "abc" });
+    expect(row?.trackingFields.zone).toHaveLength(512);
+    expect(h.logs.some((l) => l.msg === "entrance link: parameters dropped")).toBe(true);
+  });
+
+  it("sends the visitor on even when a page URL has characters a header cannot carry", async () => {
+    const { workspaceId, host } = await h.tenant();
+    const page = await createLander(h.t.db, {
+      workspaceId,
+      name: "unicode",
+      url: "https://pages.example/straße?q=a b&h={hit}",
+    });
+    const entry = newId();
+    const node = newId();
+    const { funnelId } = await saveFunnelGraph(h.t.db, {
+      workspaceId,
+      name: "unicode",
+      entryNodeId: entry,
+      nodes: [
+        { id: entry, name: "entry", config: { kind: "entry", routes: [{ to: node, weight: 1 }] } },
+        { id: node, name: "lander", config: { kind: "lander", pages: [{ pageId: page.id, weight: 1 }] } },
+      ],
+      actions: [],
+    });
+    const res = await enter(h, host, funnelId);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toMatch(
+      /^https:\/\/pages\.example\/stra%C3%9Fe\?q=a%20b&h=[0-9a-f-]{36}&vid=[0-9a-f-]{36}$/,
+    );
+  });
+
+  it("an action number the page does not have is a 404 naming the node", async () => {
+    const { host, kit } = await h.tenant();
+    const hit = location(await enter(h, host, kit.funnelId)).searchParams.get("hit");
+    const res = await act(h, host, 7, { query: { hit: String(hit) } });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: `node 'Lander' (${kit.nodes.lander}) has no action 7` });
+  });
+});

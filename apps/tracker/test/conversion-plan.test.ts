@@ -1,0 +1,336 @@
+import type { ConversionPathHit, StoredConversion } from "@hitrail/db";
+import { describe, expect, it } from "vitest";
+import { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "../src/conversions/outbound.ts";
+import { type PlanItem, planBatch } from "../src/conversions/plan.ts";
+import type { ConversionCommand, ConversionEventRef } from "../src/conversions/types.ts";
+
+// The batch planner is pure: what a group-commit transaction read in, what it writes out. These tables
+// pin how postbacks of one batch see each other and what each decision writes.
+
+const WS = "00000000-0000-4000-8000-0000000000aa";
+const OFFER_HIT = "00000000-0000-7000-8000-000000000003";
+const LANDER_HIT = "00000000-0000-7000-8000-000000000002";
+const ENTRY_HIT = "00000000-0000-7000-8000-000000000001";
+const NOW = Date.UTC(2026, 0, 15, 12);
+
+function pathHit(over: Partial<ConversionPathHit> & Pick<ConversionPathHit, "hitId">): ConversionPathHit {
+  return {
+    workspaceId: WS,
+    rootHitId: OFFER_HIT,
+    depth: 0,
+    prevHitId: null,
+    visitorId: "vvvvvvvv-0000-4000-8000-000000000001",
+    funnelId: "ffffffff-0000-4000-8000-000000000001",
+    nodeId: `node-${over.hitId}`,
+    pageId: "pppppppp-0000-4000-8000-000000000001",
+    pageKind: "offer",
+    trafficSourceId: "tttttttt-0000-4000-8000-000000000001",
+    externalId: "ext",
+    campaign: null,
+    cost: "0.02",
+    trackingFields: { zone: "z1" },
+    createdAtMs: NOW - 60_000,
+    createdAtText: "2026-01-15 11:59:00+00",
+    defaultPayout: "12.500000",
+    duplicatePolicy: "update",
+    statusMap: null,
+    trafficSourcePostbackUrl: "https://ts.example/?c={external}&p={payout}",
+    postbackOnUpdate: false,
+    postbackOnReject: false,
+    postbackDelaySeconds: 0,
+    ...over,
+  };
+}
+
+/** The standard path: entry → lander → offer, rooted at the offer hit. */
+const offerPath = (over: Partial<ConversionPathHit> = {}): ConversionPathHit[] => [
+  pathHit({ hitId: OFFER_HIT, prevHitId: LANDER_HIT, ...over }),
+  pathHit({
+    hitId: LANDER_HIT,
+    depth: 1,
+    prevHitId: ENTRY_HIT,
+    pageKind: "lander",
+    pageId: "pppppppp-0000-4000-8000-00000000000l",
+  }),
+  pathHit({ hitId: ENTRY_HIT, depth: 2, pageKind: "none", pageId: null }),
+];
+
+function item(
+  params: Partial<ConversionCommand> & { hitId?: string; visitorId?: string | null } = {},
+): PlanItem {
+  const { hitId = OFFER_HIT, visitorId = null, ...command } = params;
+  return {
+    postbackId: `pb-${Math.random().toString(36).slice(2)}`,
+    hitId,
+    visitorId,
+    command: {
+      workspace: { workspaceId: WS, currency: "EUR", sessionTtlSeconds: 345_600 },
+      channel: "postback",
+      target: { by: "hit", hitId },
+      tx: null,
+      revenue: { kind: "absent" },
+      status: "approved",
+      statusWord: null,
+      rawStatus: null,
+      disablePostbacks: false,
+      notes: [],
+      meta: { method: "GET", ip: "1.1.1.1", params: {}, receivedAt: NOW },
+      ...command,
+    },
+  };
+}
+
+function plan(items: PlanItem[], paths: ConversionPathHit[] = offerPath(), stored: StoredConversion[] = []) {
+  let n = 0;
+  return planBatch({ items, paths, stored, now: NOW, newId: () => `id-${++n}` });
+}
+
+const stored = (over: Partial<StoredConversion> = {}): StoredConversion => ({
+  id: "conv-1",
+  workspaceId: WS,
+  hitId: OFFER_HIT,
+  eventKey: "",
+  tx: "",
+  seq: 0,
+  revenue: "10.000000",
+  status: "approved",
+  revision: 4,
+  deleted: false,
+  ...over,
+});
+
+const rev = (value: string) => ({ kind: "value" as const, value });
+
+describe("planBatch: one postback", () => {
+  it("creates with the default payout, touches the lander, notifies, logs", () => {
+    const p = plan([item({ tx: "T1" })]);
+    expect(p.results).toMatchObject([
+      { ok: true, outcome: "created", conversion: { revenue: "12.5", revision: 1 } },
+    ]);
+    expect(p.inserts).toMatchObject([
+      {
+        hitId: OFFER_HIT,
+        tx: "T1",
+        seq: 0,
+        revenue: "12.5",
+        hitAt: "2026-01-15 11:59:00+00",
+        deletedAt: null,
+      },
+    ]);
+    expect(p.touches.map((t) => [t.hitId, t.kind, t.position])).toEqual([
+      [OFFER_HIT, "direct", 0],
+      [LANDER_HIT, "assisted", 1],
+    ]);
+    expect(p.deliveries).toMatchObject([
+      { url: "https://ts.example/?c=ext&p=12.5", revision: 1, event: "conversion" },
+    ]);
+    expect(p.outbox.map((o) => o.topic).sort()).toEqual(["postback.deliver", "rollup.conversion"]);
+    expect(p.logs).toMatchObject([{ outcome: "created", httpStatus: 200, conversionId: p.inserts[0]?.id }]);
+  });
+
+  it.each<[string, PlanItem, ConversionPathHit[], number, RegExp]>([
+    ["unknown hit", item(), [], 404, /^hit not found/],
+    ["hit named by the session but not stored yet", item({ visitorId: "v1" }), [], 503, /not stored yet/],
+    [
+      "entry hit",
+      item({ hitId: ENTRY_HIT }),
+      offerPath().map((x) => ({ ...x, rootHitId: ENTRY_HIT, depth: x.hitId === ENTRY_HIT ? 0 : 9 })),
+      422,
+      /only lander and offer hits convert/,
+    ],
+    ["external hit", item(), offerPath({ pageKind: "external", pageId: null }), 422, /external URL node/],
+    [
+      "revenue beyond numeric(18,6) under policy add",
+      item({ revenue: rev("999999999999") }),
+      offerPath({ duplicatePolicy: "add" }),
+      422,
+      /too large to store/,
+    ],
+  ])("%s → %i, nothing written but the log", (_name, it_, paths, status, error) => {
+    const p = plan([it_], paths, [stored({ revenue: "999999999999" })]);
+    expect(p.results).toMatchObject([{ ok: false, httpStatus: status, error: expect.stringMatching(error) }]);
+    expect([p.inserts, p.updates, p.revisions, p.touches, p.deliveries, p.outbox]).toEqual([
+      [],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ]);
+    expect(p.logs).toMatchObject([{ outcome: "rejected", httpStatus: status }]);
+  });
+
+  it("a deleted page converts with 0 and says so", () => {
+    const p = plan([item()], offerPath({ defaultPayout: null }));
+    expect(p.results).toMatchObject([
+      { conversion: { revenue: "0" }, notes: [expect.stringMatching(/no longer exists/)] },
+    ]);
+  });
+
+  it("the offer source's duplicate policy decides repeats: new → another conversion (seq 1)", () => {
+    const p = plan([item({ revenue: rev("10") })], offerPath({ duplicatePolicy: "new" }), [stored()]);
+    expect(p.inserts).toMatchObject([{ seq: 1, revision: 1 }]);
+    expect(p.updates).toEqual([]);
+  });
+
+  it("policy ignore keeps the first revenue", () => {
+    const p = plan([item({ revenue: rev("99") })], offerPath({ duplicatePolicy: "ignore" }), [stored()]);
+    expect(p.results).toMatchObject([{ outcome: "ignored", reason: "duplicate conversion ignored" }]);
+  });
+
+  it("an offer source's status map reclassifies the word sent", () => {
+    const p = plan(
+      [item({ rawStatus: "DECL", statusWord: "decl" })],
+      offerPath({ statusMap: { decl: "rejected" } }),
+      [stored()],
+    );
+    expect(p.results).toMatchObject([{ outcome: "deleted" }]);
+  });
+
+  it("a custom event: its own identity, its alias as {event}, and no postback unless it fires one", () => {
+    const event: ConversionEventRef = {
+      typeId: "eeeeeeee-0000-4000-8000-000000000001",
+      alias: "lead",
+      defaultRevenue: "2",
+      firesPostback: true,
+      duplicatePolicy: "update",
+    };
+    const withEvent = plan(
+      [item({ event })],
+      offerPath({ trafficSourcePostbackUrl: "https://ts.example/?e={event}&p={payout}" }),
+      [stored()],
+    );
+    expect(withEvent.inserts).toMatchObject([
+      { eventKey: event.typeId, eventTypeId: event.typeId, revenue: "2" },
+    ]);
+    expect(withEvent.deliveries).toMatchObject([{ event: "lead", url: "https://ts.example/?e=lead&p=2" }]);
+    expect(plan([item({ event: { ...event, firesPostback: false } })]).deliveries).toEqual([]);
+  });
+
+  it("disable_postbacks: recorded, rolled up, not delivered", () => {
+    const p = plan([item({ disablePostbacks: true })]);
+    expect(p.inserts).toHaveLength(1);
+    expect(p.deliveries).toEqual([]);
+    expect(p.outbox.map((o) => o.topic)).toEqual(["rollup.conversion"]);
+  });
+
+  it("a delayed traffic source: notBefore and delayMs follow postbackDelaySeconds", () => {
+    const p = plan([item()], offerPath({ postbackDelaySeconds: 90 }));
+    expect(p.deliveries[0]?.notBefore.getTime()).toBe(NOW + 90_000);
+    expect(p.outbox.find((o) => o.topic === "postback.deliver")?.delayMs).toBe(90_000);
+  });
+});
+
+describe("planBatch: postbacks of one identity in one batch apply in order", () => {
+  it.each<[string, PlanItem[], StoredConversion[], string[], object]>([
+    [
+      "create then update: one insert in its final state",
+      [item({ tx: "T", revenue: rev("5") }), item({ tx: "T", revenue: rev("7") })],
+      [],
+      ["created", "updated"],
+      { inserts: [{ revenue: "7", revision: 2, deletedAt: null }], updates: [] },
+    ],
+    [
+      "create then reject: inserted already deleted",
+      [item({ tx: "T", revenue: rev("5") }), item({ tx: "T", status: "rejected" })],
+      [],
+      ["created", "deleted"],
+      { inserts: [{ revenue: "5", status: "rejected", revision: 2, deletedAt: new Date(NOW) }], updates: [] },
+    ],
+    [
+      "stored, then two updates: one update row in the final state",
+      [item({ revenue: rev("11") }), item({ revenue: rev("12") })],
+      [stored()],
+      ["updated", "updated"],
+      { inserts: [], updates: [{ id: "conv-1", revenue: "12", revision: 6, deletedAt: null }] },
+    ],
+    [
+      "stored, rejected, approved again: restored",
+      [item({ status: "rejected" }), item({ revenue: rev("3") })],
+      [stored()],
+      ["deleted", "restored"],
+      { inserts: [], updates: [{ revenue: "3", status: "approved", revision: 6, deletedAt: null }] },
+    ],
+    [
+      "identical repeats: one change, then ignored",
+      [item({ revenue: rev("5") }), item({ revenue: rev("5") }), item({ revenue: rev("5.0") })],
+      [],
+      ["created", "ignored", "ignored"],
+      { inserts: [{ revenue: "5", revision: 1 }] },
+    ],
+    [
+      "different tx: separate conversions",
+      [item({ tx: "A" }), item({ tx: "B" }), item({ tx: "A", revenue: rev("1") })],
+      [],
+      ["created", "created", "updated"],
+      {
+        inserts: [
+          { tx: "A", revenue: "1", revision: 2 },
+          { tx: "B", revision: 1 },
+        ],
+      },
+    ],
+  ])("%s", (_name, items, existing, outcomes, rows) => {
+    const p = plan(items, offerPath(), existing);
+    expect(p.results.map((r) => r.outcome)).toEqual(outcomes);
+    expect(p).toMatchObject(rows);
+    const changes = outcomes.filter((o) => o !== "ignored").length;
+    expect(p.revisions).toHaveLength(changes);
+    expect(p.outbox.filter((o) => o.topic === "rollup.conversion").map((o) => o.jobId)).toHaveLength(changes);
+    // Each conversion's revisions chain: numbers follow, each starts where the previous one ended.
+    for (const id of new Set(p.revisions.map((r) => r.conversionId))) {
+      const mine = p.revisions.filter((r) => r.conversionId === id);
+      for (let i = 1; i < mine.length; i++) {
+        expect(mine[i]?.revision).toBe((mine[i - 1]?.revision ?? 0) + 1);
+        expect(mine[i]?.previousRevenue).toBe(mine[i - 1]?.revenue);
+      }
+    }
+  });
+});
+
+describe("outbound postback macros", () => {
+  const hit = {
+    hitId: "h1",
+    visitorId: "v1",
+    funnelId: "f1",
+    externalId: "e1",
+    cost: "0.3",
+    trackingFields: { zone: "z", payout: "fake" },
+  };
+  const change = { revenue: "4.5", status: "approved" as const, tx: null, event: "conversion" };
+
+  it("fills the contract's macros; a tracking field cannot fake one", () => {
+    expect(outboundMacros(hit, change, "EUR")).toEqual({
+      zone: "z",
+      payout: "4.5",
+      external: "e1",
+      revenue: "4.5",
+      tx: null,
+      hit: "h1",
+      vid: "v1",
+      event: "conversion",
+      status: "approved",
+      funnel: "f1",
+      cost: "0.3",
+      currency: "EUR",
+    });
+  });
+
+  it("reports the macros it could not fill", () => {
+    expect(renderOutboundPostback(" https://x/?a={ZONE}&t={tx}&b={other} ", hit, change, "EUR")).toEqual({
+      url: "https://x/?a=z&t=&b={other}",
+      unknownMacros: ["other"],
+    });
+  });
+
+  it.each([
+    [{ postbackUrl: null, postbackOnUpdate: true, postbackOnReject: true }, null],
+    [{ postbackUrl: "  ", postbackOnUpdate: true, postbackOnReject: true }, null],
+    [
+      { postbackUrl: "https://x", postbackOnUpdate: null, postbackOnReject: true },
+      { onCreate: true, onUpdate: false, onReject: true },
+    ],
+  ])("trafficSourceNotify(%j)", (source, expected) => {
+    expect(trafficSourceNotify(source)).toEqual(expected);
+  });
+});

@@ -1,0 +1,263 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { loadEnv } from "@hitrail/config";
+import { createCampaignKit, createDb, createWorkspace, runMigrations, sql } from "@hitrail/db";
+import autocannon from "autocannon";
+import { bareServer, load, report } from "../lib.ts";
+
+/**
+ * Entrance-link redirects per second through the real tracker (Host routing, funnel routing, UA and
+ * GeoIP parsing, a Redis session and a group-committed hit for every 302), next to a bare node:http
+ * 302 and a bare Fastify 302 measured in the same run. The tracker runs as its own process from its
+ * production entry point, on a throwaway database and Redis prefix; afterwards every 302 must have
+ * its hit in the table.
+ */
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const TRACKER_DIR = `${ROOT}apps/tracker`;
+const CONNECTIONS = 64;
+const TARGET = { share: 0.4, p99Ms: 25 };
+const UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+export async function run(): Promise<void> {
+  const env = loadEnv();
+  const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const tag = randomBytes(4).toString("hex");
+  const dbName = `hitrail_bench_${tag}`;
+  const dbUrl = withDatabase(adminUrl, dbName);
+  const prefix = `hitrail-bench:${tag}`;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  try {
+    await admin.sql.unsafe(`create database "${dbName}"`);
+    cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
+    cleanups.push(() => redisEval(redisUrl, UNLINK_PREFIX, [`${prefix}:*`]));
+    await runMigrations(dbUrl);
+
+    const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
+    cleanups.unshift(() => db.close(1));
+    const { workspace, host } = await createWorkspace(db.db, {
+      slug: `bench-${tag}`,
+      name: "Bench",
+      baseDomain: "bench.localhost",
+    });
+    const kit = await createCampaignKit(db.db, {
+      workspaceId: workspace.id,
+      landerUrl: "https://pages.example/lander?hit={hit}&vid={vid}&ext={external}&zone={zone}",
+      offerUrls: ["https://pages.example/a?clickid={hit}", "https://pages.example/b?clickid={hit}"],
+    });
+
+    const tracker = await startChild(
+      process.execPath,
+      ["--import", "tsx", `${TRACKER_DIR}/src/main.ts`],
+      ROOT,
+      {
+        DATABASE_URL: dbUrl,
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        HOST: "127.0.0.1",
+        TRACKER_PORT: "0",
+        LOG_LEVEL: "info",
+        NODE_ENV: "production",
+      },
+      (line) => (line.msg === "tracker listening" ? String(line.url) : null),
+    );
+    cleanups.unshift(() => tracker.stop());
+    const fastify = await startChild(
+      process.execPath,
+      ["--input-type=module", "-e", BARE_FASTIFY],
+      TRACKER_DIR,
+      {},
+      (line) => (typeof line.url === "string" ? line.url : null),
+    );
+    cleanups.unshift(() => fastify.stop());
+    const bare = await bareServer(302, { location: "https://pages.example/lander?hit=x&vid=y" });
+    cleanups.unshift(() => bare.close());
+
+    const entrance = (external: string) =>
+      `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&external=${external}&campaign=spring&cost=0.02&zone=z1`;
+    const headers = { host, "user-agent": UA, "accept-language": "en-US,en;q=0.9" };
+
+    // A short warm-up so JIT, pools and caches are in the state a running tracker is in.
+    await load({ url: `${tracker.url}${entrance("warm")}`, label: "warm-up", headers, durationSeconds: 2 });
+
+    const baseline = await load({ url: `${bare.url}/fts/x`, label: "bare node:http 302", expectStatus: 302 });
+    const framework = await load({
+      url: `${fastify.url}/fts/x`,
+      label: "bare Fastify 302",
+      expectStatus: 302,
+    });
+    const timed = await load({
+      url: `${tracker.url}${entrance("timed")}`,
+      label: "tracker /fts/ entrance 302",
+      headers,
+      connections: CONNECTIONS,
+      expectStatus: 302,
+    });
+    report(`click: entrance-link redirects at ${CONNECTIONS} connections`, baseline, [framework, timed]);
+
+    // An exact pass: a fixed number of requests that all complete, so 302s and hits can be matched
+    // one for one (a timed run cuts the requests in flight when it stops).
+    const exact = await autocannon({
+      url: `${tracker.url}${entrance("exact")}`,
+      headers,
+      connections: 16,
+      amount: 3_000,
+    });
+    const exact302 = Number((exact.statusCodeStats as Record<string, { count: number }>)["302"]?.count ?? 0);
+
+    // SIGTERM: the tracker drains its hit writer before it exits.
+    await tracker.stop();
+    const counted = await db.db.execute<{ external: string; n: number }>(
+      sql`select external_id as external, count(*)::int as n from hits where workspace_id = ${workspace.id} group by 1`,
+    );
+    const hitsFor = (external: string) => counted.find((r) => r.external === external)?.n ?? 0;
+    const timedHits = hitsFor("timed");
+    const exactHits = hitsFor("exact");
+    const timedOk =
+      timed.errors === 0 && timedHits >= timed.requests && timedHits - timed.requests <= CONNECTIONS;
+    const exactOk = exact302 === 3_000 && exactHits === exact302;
+
+    const share = timed.rps / baseline.rps;
+    console.log(
+      [
+        `timed run: ${timed.requests} answered, ${timedHits} hits stored (≤ ${CONNECTIONS} more allowed: requests in flight when the run stopped) → ${timedOk ? "ok" : "MISMATCH"}`,
+        `exact run: ${exact302} 302s of 3000 requests, ${exactHits} hits stored → ${exactOk ? "every 302 has its hit" : "MISMATCH"}`,
+        `Fastify framework overhead: ${((1 - framework.rps / baseline.rps) * 100).toFixed(1)}% of bare node:http throughput`,
+        `target: ≥ ${TARGET.share * 100}% of bare with p99 ≤ ${TARGET.p99Ms} ms → ${(share * 100).toFixed(1)}%, p99 ${timed.p99} ms: ${
+          share >= TARGET.share && timed.p99 <= TARGET.p99Ms ? "met" : "MISSED"
+        }`,
+      ].join("\n"),
+    );
+    if (!timedOk || !exactOk) process.exitCode = 1;
+  } finally {
+    for (const cleanup of cleanups) {
+      await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
+    }
+    await admin.close(1);
+  }
+}
+
+// Every Redis key under the bench's prefix, removed in one round trip (the bench has no Redis client).
+const UNLINK_PREFIX = `local c = '0' local n = 0
+repeat
+  local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000)
+  c = r[1]
+  for _, k in ipairs(r[2]) do redis.call('UNLINK', k) n = n + 1 end
+until c == '0'
+return n`;
+
+// Fastify's own cost: the same framework set-up the tracker has, with a handler that does nothing.
+const BARE_FASTIFY = `
+import Fastify from "fastify";
+const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 } });
+app.get("/fts/:funnelId", async (_req, reply) => reply.code(302).header("location", "https://pages.example/lander?hit=x&vid=y").send());
+await app.listen({ host: "127.0.0.1", port: 0 });
+console.log(JSON.stringify({ url: "http://127.0.0.1:" + app.server.address().port }));
+process.on("SIGTERM", () => app.close().then(() => process.exit(0)));
+`;
+
+interface Child {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts a server process and waits for the JSON log line that tells its URL. */
+async function startChild(
+  command: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string>,
+  urlOf: (line: Record<string, unknown>) => string | null,
+): Promise<Child> {
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...extraEnv },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start within 30 s`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before listening`)));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl = buffered.indexOf("\n");
+      while (nl !== -1) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        try {
+          const found = urlOf(JSON.parse(text) as Record<string, unknown>);
+          if (found) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        } catch {
+          // not a JSON line
+        }
+      }
+    });
+  });
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null) child.kill("SIGTERM");
+        const timeout = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        await exited;
+        clearTimeout(timeout);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** One EVAL over RESP (with AUTH and SELECT from the URL when it has them); resolves with the last reply. */
+function redisEval(url: string, script: string, args: string[]): Promise<string> {
+  const u = new URL(url);
+  const commands: string[][] = [];
+  if (u.password)
+    commands.push(
+      u.username
+        ? ["AUTH", decodeURIComponent(u.username), decodeURIComponent(u.password)]
+        : ["AUTH", decodeURIComponent(u.password)],
+    );
+  const dbIndex = u.pathname.replace("/", "");
+  if (dbIndex) commands.push(["SELECT", dbIndex]);
+  commands.push(["EVAL", script, "0", ...args]);
+  const wire = commands
+    .map(
+      (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`,
+    )
+    .join("");
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    let replies = "";
+    socket.on("error", reject);
+    socket.on("data", (chunk) => {
+      replies += chunk.toString();
+      const lines = replies.split("\r\n").filter(Boolean);
+      if (lines.length >= commands.length) {
+        socket.end();
+        const last = lines[lines.length - 1] ?? "";
+        if (lines.some((l) => l.startsWith("-")))
+          reject(new Error(`redis: ${lines.find((l) => l.startsWith("-"))}`));
+        else resolve(last);
+      }
+    });
+    socket.write(wire);
+  });
+}

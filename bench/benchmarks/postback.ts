@@ -1,0 +1,285 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadEnv } from "@hitrail/config";
+import {
+  createCampaignKit,
+  createDb,
+  createWorkspace,
+  newId,
+  newIdAt,
+  runMigrations,
+  schema,
+  sql,
+} from "@hitrail/db";
+import type autocannon from "autocannon";
+import { conversionRecorderFor } from "../../apps/tracker/src/conversions/index.ts";
+import { startTracker } from "../../apps/tracker/src/main.ts";
+import { bareServer, type LoadResult, load, report } from "../lib.ts";
+
+// `pnpm bench postback`: conversion postbacks through the real tracker (Fastify, group commit,
+// Postgres, Redis) against a database of its own, by hit ID and by visitor ID, beside a bare node:http
+// server in the same run. Every request carries a distinct tx, so each 200 is a new conversion, and
+// afterwards the committed conversions are counted against the 200s received.
+
+const VISITORS = 20_000;
+const SESSION_VISITORS = 5_000;
+const CONNECTIONS = 64;
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** autocannon runs in a worker thread, so the per-request function lives in a file it can require. */
+async function requestFile(dir: string, name: string, ids: string[], query: string): Promise<string> {
+  const file = path.join(dir, `${name}.cjs`);
+  await writeFile(
+    file,
+    `const ids = ${JSON.stringify(ids)};
+let n = 0;
+module.exports = function (req) {
+  const i = n++;
+  req.path = "/pb/?" + ${JSON.stringify(query)}.replace("ID", ids[i % ids.length]).replace("N", String(i));
+  return req;
+};
+`,
+  );
+  return file;
+}
+
+export async function run(): Promise<void> {
+  const env0 = loadEnv();
+  const adminUrl = env0.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const redisUrl = env0.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const tag = randomBytes(4).toString("hex");
+  const database = `hitrail_bench_${tag}`;
+  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  const dir = await mkdtemp(path.join(tmpdir(), "hitrail-bench-pb-"));
+  await admin.sql.unsafe(`create database "${database}"`);
+  const url = withDatabase(adminUrl, database);
+  let tracker: Awaited<ReturnType<typeof startTracker>> | null = null;
+  try {
+    await runMigrations(url);
+    const seeded = await seed(url);
+    const env = loadEnv({
+      DATABASE_URL: url,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: `hitrail-bench:${tag}`,
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      BASE_DOMAIN: "bench.localhost",
+      NODE_ENV: "production",
+      // The operator's tuning (CONVERSION_BATCH_*) applies to the benchmark too.
+      CONVERSION_BATCH_IN_FLIGHT: String(env0.CONVERSION_BATCH_IN_FLIGHT),
+      CONVERSION_BATCH_MAX: String(env0.CONVERSION_BATCH_MAX),
+    });
+    tracker = await startTracker(env, { port: 0 });
+    await seedSessions(tracker.deps, seeded);
+    const recorder = conversionRecorderFor(tracker.deps);
+
+    const bare = await bareServer(200, { "content-type": "application/json" }, '{"outcome":"created"}');
+    let baseline: LoadResult;
+    try {
+      baseline = await load({
+        url: `${bare.url}/pb/`,
+        label: "bare node:http 200",
+        connections: CONNECTIONS,
+      });
+    } finally {
+      await bare.close();
+    }
+
+    const headers = { host: seeded.host };
+    const byHit = await requestFile(dir, "by-hit", seeded.offerHits, `hit=ID&tx=${tag}-h-N&rev=1.5`);
+    const byVid = await requestFile(dir, "by-vid", seeded.sessionVisitors, `vid=ID&tx=${tag}-v-N&rev=2,25`);
+    const warm = await requestFile(dir, "warm", seeded.offerHits, `hit=ID&tx=${tag}-w-N`);
+    const cannon = (label: string, file: string, durationSeconds?: number) =>
+      load({
+        url: `${tracker?.url}/pb/`,
+        label,
+        connections: CONNECTIONS,
+        headers,
+        requests: [{ setupRequest: file } as unknown as autocannon.Request],
+        ...(durationSeconds ? { durationSeconds } : {}),
+      });
+
+    await cannon("warm-up", warm, 3);
+    const results: LoadResult[] = [];
+    const verdicts: string[] = [];
+    for (const [label, file, prefix] of [
+      ["postback by hit", byHit, `${tag}-h-`],
+      ["postback by vid", byVid, `${tag}-v-`],
+    ] as const) {
+      const before = { ...recorder.writerStats };
+      const r = await cannon(label, file);
+      await recorder.drain();
+      results.push(r);
+      const ok = r.requests - r.non2xx3xx;
+      const committed = await countConversions(tracker.deps.db.sql, prefix);
+      const batches = recorder.writerStats.batches - before.batches;
+      const items = recorder.writerStats.items - before.items;
+      // A request still in flight when the load stopped may commit without its 200 being counted, so
+      // committed can exceed the 200s by at most the connections; it may never be lower.
+      const durable =
+        committed.total >= ok &&
+        committed.total - ok <= CONNECTIONS &&
+        committed.distinct === committed.total;
+      verdicts.push(
+        `${label}: ${ok} answered 200, ${committed.total} conversions committed (${committed.distinct} distinct tx), ` +
+          `${r.non2xx3xx} non-2xx, ${r.errors} errors; ${batches} batches, ${(items / Math.max(batches, 1)).toFixed(1)} ` +
+          `postbacks per batch → ${durable ? "DURABLE" : "NOT DURABLE"}`,
+      );
+      if (!durable) process.exitCode = 1;
+    }
+    report(`postback (${CONNECTIONS} connections, distinct tx per request)`, baseline, results);
+    for (const v of verdicts) console.log(v);
+    await clearRedis(tracker.deps.redis, `hitrail-bench:${tag}:*`);
+  } finally {
+    await tracker?.close();
+    await admin.sql.unsafe(`drop database if exists "${database}" with (force)`);
+    await admin.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Seeded {
+  workspaceId: string;
+  host: string;
+  offerHits: string[];
+  sessionVisitors: string[];
+  sessions: Array<{
+    visitorId: string;
+    hits: Array<typeof schema.hits.$inferInsert>;
+  }>;
+}
+
+/** A workspace with the campaign kit and many entry → lander → offer paths, as clicks would leave them. */
+async function seed(url: string): Promise<Seeded> {
+  const client = createDb(url, { max: 4 });
+  try {
+    const { workspace, host } = await createWorkspace(client.db, {
+      slug: `bench-${randomBytes(3).toString("hex")}`,
+      name: "Bench",
+      baseDomain: "bench.localhost",
+    });
+    const kit = await createCampaignKit(client.db, {
+      workspaceId: workspace.id,
+      trafficSourcePostbackUrl: "https://ts.example/cb?cid={external}&payout={payout}&zone={zone}",
+      landerUrl: "https://pages.example/lander?hit={hit}",
+      offerUrls: ["https://pages.example/a?clickid={hit}", "https://pages.example/b?clickid={hit}"],
+    });
+    const offerHits: string[] = [];
+    const sessions: Seeded["sessions"] = [];
+    const rows: Array<typeof schema.hits.$inferInsert> = [];
+    const start = Date.now() - 3_600_000;
+    for (let v = 0; v < VISITORS; v++) {
+      const visitorId = newId();
+      const at = start + v * 100;
+      const common = {
+        workspaceId: workspace.id,
+        visitorId,
+        funnelId: kit.funnelId,
+        trafficSourceId: kit.trafficSourceId,
+        externalId: `ext-${v}`,
+        campaign: "bench",
+        cost: "0.01",
+        trackingFields: { zone: `z${v % 50}`, creative: `c${v % 7}` },
+      };
+      const entry = {
+        ...common,
+        id: newIdAt(at),
+        nodeId: kit.nodes.entry,
+        pageKind: "none" as const,
+        createdAt: new Date(at),
+      };
+      const lander = {
+        ...common,
+        id: newIdAt(at + 1),
+        nodeId: kit.nodes.lander,
+        pageId: kit.landerId,
+        pageKind: "lander" as const,
+        prevHitId: entry.id,
+        createdAt: new Date(at + 1),
+      };
+      const offer = {
+        ...common,
+        id: newIdAt(at + 2),
+        nodeId: kit.nodes.offerA,
+        pageId: kit.offerIds[0],
+        pageKind: "offer" as const,
+        prevHitId: lander.id,
+        createdAt: new Date(at + 2),
+      };
+      rows.push(entry, lander, offer);
+      offerHits.push(offer.id);
+      if (v < SESSION_VISITORS) sessions.push({ visitorId, hits: [entry, lander, offer] });
+    }
+    for (let i = 0; i < rows.length; i += 2_000)
+      await client.db.insert(schema.hits).values(rows.slice(i, i + 2_000));
+    await client.db.execute(sql`analyze`);
+    // Shuffled so consecutive requests hit different hits, as real postbacks do.
+    offerHits.sort(() => Math.random() - 0.5);
+    return {
+      workspaceId: workspace.id,
+      host,
+      offerHits,
+      sessionVisitors: sessions.map((s) => s.visitorId),
+      sessions,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+async function seedSessions(
+  deps: Awaited<ReturnType<typeof startTracker>>["deps"],
+  seeded: Seeded,
+): Promise<void> {
+  const now = deps.now();
+  for (let i = 0; i < seeded.sessions.length; i += 500) {
+    await Promise.all(
+      seeded.sessions.slice(i, i + 500).map(async (s) => {
+        for (const hit of s.hits) {
+          await deps.sessions.recordHit({
+            workspaceId: seeded.workspaceId,
+            visitorId: s.visitorId,
+            ttlSeconds: 3_600,
+            hit: {
+              hitId: hit.id,
+              nodeId: hit.nodeId,
+              pageId: hit.pageId ?? null,
+              pageKind: hit.pageKind,
+              funnelId: hit.funnelId,
+              at: (hit.createdAt as Date).getTime(),
+            },
+            ...(hit.pageKind === "none"
+              ? { entry: { trafficSourceId: null, externalId: null, campaign: null, cost: null, fields: {} } }
+              : {}),
+            now,
+          });
+        }
+      }),
+    );
+  }
+}
+
+async function countConversions(
+  sqlClient: Awaited<ReturnType<typeof startTracker>>["deps"]["db"]["sql"],
+  prefix: string,
+): Promise<{ total: number; distinct: number }> {
+  const [row] = await sqlClient<Array<{ total: number; distinct: number }>>`
+    select count(*)::int as total, count(distinct tx)::int as distinct from conversions where tx like ${`${prefix}%`}`;
+  return { total: row?.total ?? 0, distinct: row?.distinct ?? 0 };
+}
+
+async function clearRedis(redis: Awaited<ReturnType<typeof startTracker>>["deps"]["redis"], pattern: string) {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== "0");
+}
