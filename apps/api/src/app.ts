@@ -1,16 +1,21 @@
 import { randomUUID } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
 import type { DbClient } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import { captureException } from "@hitrail/observability";
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { type AppRouter, appRouter } from "./router/root.ts";
+import { type ApiSettings, DEFAULT_SETTINGS, type DomainChecks, defaultDomainChecks } from "./settings.ts";
 import { mayIssueCertificate } from "./tls-ask.ts";
 import { createContextFactory } from "./trpc.ts";
 
 export interface ApiDeps {
   db: DbClient;
   logger: Logger;
+  settings?: Partial<ApiSettings>;
+  /** DNS and HTTP lookups for custom-domain verification; real ones unless a test injects its own. */
+  domainChecks?: Partial<DomainChecks>;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -21,11 +26,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
     routerOptions: { maxParamLength: 5_000 },
   });
+  const settings: ApiSettings = { ...DEFAULT_SETTINGS, ...deps.settings };
+  const domainChecks: DomainChecks = { ...defaultDomainChecks, ...deps.domainChecks };
+  await app.register(fastifyCookie);
   await app.register(fastifyTRPCPlugin, {
     prefix: "/trpc",
     trpcOptions: {
       router: appRouter,
-      createContext: createContextFactory(deps),
+      createContext: createContextFactory({ db: deps.db, logger: deps.logger, settings, domainChecks }),
       onError: ({ error, path }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") {
           deps.logger.error({ err: error, path }, "api procedure failed");

@@ -1,48 +1,165 @@
-import type { DbClient, Executor } from "@hitrail/db";
-import { findApiKey } from "@hitrail/db";
+import { type DbClient, findMembership, findWorkspaceById } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
-import { initTRPC, TRPCError } from "@trpc/server";
+import { initTRPC, TRPCError, type TRPCMutationProcedure, type TRPCQueryProcedure } from "@trpc/server";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { type Principal, resolvePrincipal } from "./auth/principal.ts";
+import { type Role, roleAtLeast } from "./auth/roles.ts";
+import { ServiceError } from "./errors.ts";
+import { workspaceId } from "./schemas/common.ts";
+import { toTRPCError } from "./service-adapter.ts";
+import { type Actor, formatIssues, type ServiceContext, type WorkspaceService } from "./services/context.ts";
+import type { ApiSettings, DomainChecks } from "./settings.ts";
 
-export type Role = "owner" | "admin" | "member" | "viewer";
-const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
-
-export interface Actor {
-  kind: "api_key";
-  apiKeyId: string;
-  workspaceId: string;
-  role: Role;
-}
+export type { Role } from "./auth/roles.ts";
 
 export interface ApiContext {
   db: DbClient;
   logger: Logger;
-  actor: Actor | null;
+  settings: ApiSettings;
+  domainChecks: DomainChecks;
+  principal: Principal | null;
+  req: FastifyRequest;
+  res: FastifyReply;
 }
 
-export function createContextFactory(deps: { db: DbClient; logger: Logger }) {
-  return async ({ req }: CreateFastifyContextOptions): Promise<ApiContext> => {
-    const header = req.headers.authorization;
+export function createContextFactory(deps: {
+  db: DbClient;
+  logger: Logger;
+  settings: ApiSettings;
+  domainChecks: DomainChecks;
+}) {
+  return async ({ req, res }: CreateFastifyContextOptions): Promise<ApiContext> => ({
+    ...deps,
+    principal: await resolvePrincipal(deps.db.db, req),
+    req,
+    res,
+  });
+}
+
+function zodIssues(cause: unknown): z.core.$ZodIssue[] | null {
+  return cause instanceof z.ZodError ? cause.issues : null;
+}
+
+const t = initTRPC.context<ApiContext>().create({
+  errorFormatter({ shape, error }) {
+    // Bad input names its fields in the message itself, not in a JSON dump of zod's issues.
+    const issues = error.code === "BAD_REQUEST" ? zodIssues(error.cause) : null;
+    const details = error.cause instanceof ServiceError ? error.cause.details : undefined;
+    return {
+      ...shape,
+      message: issues ? formatIssues(issues) : shape.message,
+      data: {
+        ...shape.data,
+        ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}),
+        ...(details !== undefined ? { details } : {}),
+      },
+    };
+  },
+});
+
+export const router = t.router;
+
+/** Domain and database errors become tRPC errors here, for every procedure. */
+const errorAdapter = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause ?? result.error);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(errorAdapter);
+
+/** Procedures for any signed-in user or API key, outside one workspace. */
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in or send an API key" });
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/** Procedures for signed-in users only: API keys act inside their one workspace, never on accounts. */
+export const userProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.kind !== "user") {
+    throw new TRPCError({ code: "FORBIDDEN", message: "this needs a signed-in user, not an API key" });
+  }
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/**
+ * Procedures acting inside one workspace (`input.workspaceId`) with at least `role`. A workspace the
+ * caller does not belong to is "not found", exactly like one that does not exist.
+ */
+export const workspaceProcedure = (role: Role) =>
+  authedProcedure.input(z.object({ workspaceId })).use(async ({ ctx, input, next }) => {
+    const principal = ctx.principal;
     let actor: Actor | null = null;
-    if (header?.startsWith("Bearer ")) {
-      const key = await findApiKey(deps.db.db as Executor, header.slice(7).trim());
-      if (key) actor = { kind: "api_key", apiKeyId: key.id, workspaceId: key.workspaceId, role: key.role };
+    if (principal.kind === "api_key") {
+      if (principal.workspaceId === input.workspaceId) {
+        actor = { kind: "api_key", apiKeyId: principal.apiKeyId, role: principal.role };
+      }
+    } else {
+      const membership = await findMembership(ctx.db.db, {
+        workspaceId: input.workspaceId,
+        userId: principal.userId,
+      });
+      if (membership) actor = { kind: "user", userId: principal.userId, role: membership.role };
     }
-    return { db: deps.db, logger: deps.logger, actor };
+    const workspace = actor
+      ? await findWorkspaceById(ctx.db.db, { workspaceId: input.workspaceId })
+      : undefined;
+    if (!actor || !workspace) throw new TRPCError({ code: "NOT_FOUND", message: "workspace not found" });
+    if (!roleAtLeast(actor.role, role)) {
+      throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${role} role in this workspace` });
+    }
+    return next({ ctx: { ...ctx, workspace, actor } });
+  });
+
+function serviceContext(ctx: ApiContext & Pick<ServiceContext, "workspace" | "actor">): ServiceContext {
+  return {
+    db: ctx.db.db,
+    workspace: ctx.workspace,
+    actor: ctx.actor,
+    settings: ctx.settings,
+    domainChecks: ctx.domainChecks,
   };
 }
 
-const t = initTRPC.context<ApiContext>().create();
+// An empty zod object infers as Record<string, never>, which would forbid workspaceId itself.
+type WorkspaceInput<S extends z.ZodType> = { workspaceId: string } & (string extends keyof z.input<S>
+  ? unknown
+  : z.input<S>);
+type ServiceProcedureDef<S extends z.ZodType, O extends z.ZodType> = {
+  input: WorkspaceInput<S>;
+  output: z.output<O>;
+  meta: object;
+};
 
-export const router = t.router;
-export const publicProcedure = t.procedure;
+// tRPC's builder cannot check a parser whose type is still a generic parameter, so the builder sees
+// plain zod types and the procedure's type is stated from the service's own schemas instead.
+function bind<S extends z.ZodType, O extends z.ZodType>(service: WorkspaceService<S, O>) {
+  return {
+    procedure: workspaceProcedure(service.role)
+      .input(service.input as unknown as z.ZodObject)
+      .output(service.output as z.ZodType),
+    resolve: ({ ctx, input }: { ctx: Parameters<typeof serviceContext>[0]; input: unknown }) =>
+      service.execute({ ctx: serviceContext(ctx), input: input as z.output<S> }),
+  };
+}
 
-/** Procedures that act inside one workspace with at least `role`. */
-export const workspaceProcedure = (role: Role) =>
-  t.procedure.use(({ ctx, next }) => {
-    if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in or send an API key" });
-    if (RANK[ctx.actor.role] < RANK[role]) {
-      throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${role} role` });
-    }
-    return next({ ctx: { ...ctx, actor: ctx.actor } });
-  });
+/** A read of a workspace service: its role gates the call, its schemas check both ways. */
+export function serviceQuery<S extends z.ZodType, O extends z.ZodType>(
+  service: WorkspaceService<S, O>,
+): TRPCQueryProcedure<ServiceProcedureDef<S, O>> {
+  const { procedure, resolve } = bind(service);
+  return procedure.query(resolve) as unknown as TRPCQueryProcedure<ServiceProcedureDef<S, O>>;
+}
+
+/** A change through a workspace service: its role gates the call, its schemas check both ways. */
+export function serviceMutation<S extends z.ZodType, O extends z.ZodType>(
+  service: WorkspaceService<S, O>,
+): TRPCMutationProcedure<ServiceProcedureDef<S, O>> {
+  const { procedure, resolve } = bind(service);
+  return procedure.mutation(resolve) as unknown as TRPCMutationProcedure<ServiceProcedureDef<S, O>>;
+}

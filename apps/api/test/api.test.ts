@@ -41,10 +41,10 @@ describe("api over real HTTP tRPC", () => {
   it("knows an API key's workspace, refuses no key and a revoked key", async () => {
     const { workspace } = await factories.workspace(t.db);
     const { key, id } = await createApiKey(t.db, { workspaceId: workspace.id, name: "test", role: "viewer" });
-    expect((await client(key).system.whoami.query()).workspace?.id).toBe(workspace.id);
-    await expect(client().system.whoami.query()).rejects.toBeInstanceOf(TRPCClientError);
+    expect((await client(key).auth.me.query()).workspaces.map((w) => w.id)).toEqual([workspace.id]);
+    await expect(client().auth.me.query()).rejects.toBeInstanceOf(TRPCClientError);
     await t.db.update(schema.apiKeys).set({ revokedAt: new Date() }).where(eq(schema.apiKeys.id, id));
-    await expect(client(key).system.whoami.query()).rejects.toMatchObject({ data: { code: "UNAUTHORIZED" } });
+    await expect(client(key).auth.me.query()).rejects.toMatchObject({ data: { code: "UNAUTHORIZED" } });
   });
 });
 

@@ -28,9 +28,18 @@ export {
 export { type EmbeddedDatabase, startEmbeddedPostgres } from "./embedded.ts";
 export { idTime, isUuid, newId, newIdAt } from "./ids.ts";
 export { MIGRATIONS_FOLDER, migrationStatus, runMigrations } from "./migrate.ts";
+export * from "./queries/api-domains.ts";
+export * from "./queries/api-logs.ts";
+export * from "./queries/api-objects.ts";
+export * from "./queries/api-reports.ts";
+export * from "./queries/api-users.ts";
 export * from "./queries/campaign-kit.ts";
 export * from "./queries/campaigns.ts";
+export * from "./queries/conversions.ts";
+export * from "./queries/deliveries.ts";
 export * from "./queries/funnels.ts";
+export * from "./queries/postback-log.ts";
+export * from "./queries/rollups.ts";
 export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
 export { withWorkspace } from "./tenancy.ts";

@@ -1,0 +1,12 @@
+import { entranceLink } from "../services/tracking-codes/entrance-link.ts";
+import { getTrackingCodes } from "../services/tracking-codes/get.ts";
+import { offerCodes } from "../services/tracking-codes/offer.ts";
+import { pageTag } from "../services/tracking-codes/page-tag.ts";
+import { router, serviceQuery } from "../trpc.ts";
+
+export const trackingCodesRouter = router({
+  get: serviceQuery(getTrackingCodes),
+  entranceLink: serviceQuery(entranceLink),
+  pageTag: serviceQuery(pageTag),
+  offer: serviceQuery(offerCodes),
+});

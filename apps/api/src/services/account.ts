@@ -1,0 +1,12 @@
+import type { Database } from "@hitrail/db";
+import type { Principal } from "../auth/principal.ts";
+import type { ApiSettings } from "../settings.ts";
+
+/** What account services get: they act on users and memberships, outside any one workspace. */
+export interface AccountContext {
+  db: Database;
+  settings: ApiSettings;
+  principal: Principal | null;
+}
+
+export type UserPrincipal = Extract<Principal, { kind: "user" }>;

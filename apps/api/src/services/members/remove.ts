@@ -1,0 +1,23 @@
+import { deleteMembership } from "@hitrail/db";
+import { z } from "zod";
+import { id } from "../../schemas/common.ts";
+import { audit, workspaceService } from "../context.ts";
+import { memberForChange } from "./rules.ts";
+
+export const removeMember = workspaceService({
+  role: "admin",
+  input: z.object({ userId: id }),
+  output: z.object({ removed: z.literal(true) }),
+  run: ({ ctx, input }) =>
+    ctx.db.transaction(async (tx) => {
+      const before = await memberForChange(tx, ctx, { userId: input.userId, newRole: null });
+      await deleteMembership(tx, { workspaceId: ctx.workspace.id, userId: input.userId });
+      await audit(tx, ctx, {
+        action: "member.remove",
+        entity: "user",
+        entityId: input.userId,
+        detail: before.role,
+      });
+      return { removed: true as const };
+    }),
+});

@@ -1,0 +1,239 @@
+import { microsToMoney, moneyToMicros, normalizeMoney } from "@hitrail/core";
+import {
+  findFunnel,
+  REPORT_DIMENSIONS,
+  type ReportDimension,
+  type ReportQuery,
+  reportConversions,
+  reportLabels,
+  reportVisits,
+  trafficSourceQueries,
+  VISIT_ONLY_DIMENSIONS,
+} from "@hitrail/db";
+import { z } from "zod";
+import { badRequest, notFound } from "../../errors.ts";
+import { id } from "../../schemas/common.ts";
+import { inWorkspace, workspaceService } from "../context.ts";
+
+const MAX_DAYS = 366;
+const MAX_ROWS = 5_000;
+const ID_DIMENSIONS: readonly ReportDimension[] = ["funnel", "node", "lander", "offer", "trafficSource"];
+const TIME_DIMENSIONS: readonly ReportDimension[] = ["hour", "day"];
+
+const localDate = z.iso.date({ message: "must be a date such as 2026-05-17" });
+
+const counts = z.object({ conversions: z.number().int(), revenue: z.string() });
+const metrics = z.object({
+  visits: z.number().int(),
+  bots: z.number().int(),
+  cost: z.string(),
+  /** Conversions credited to the converting page (each conversion once). Null: not split by this dimension. */
+  direct: counts.nullable(),
+  /** The same conversions credited again to pages visited before the converting one. */
+  assisted: counts.nullable(),
+  /** Direct revenue − cost. */
+  profit: z.string().nullable(),
+  /** Profit ÷ cost; null without cost. */
+  roi: z.number().nullable(),
+  /** Direct conversions ÷ visits. */
+  cr: z.number().nullable(),
+  /** Direct revenue ÷ visits (earnings per visit). */
+  epv: z.string().nullable(),
+});
+
+type Metrics = z.input<typeof metrics>;
+
+function derive(
+  visits: number,
+  bots: number,
+  cost: string,
+  direct: Metrics["direct"],
+  assisted: Metrics["assisted"],
+): Metrics {
+  const costMicros = moneyToMicros(cost);
+  const revenueMicros = direct ? moneyToMicros(direct.revenue) : null;
+  const profitMicros = revenueMicros === null ? null : revenueMicros - costMicros;
+  const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1e6) / 1e6);
+  return {
+    visits,
+    bots,
+    cost: microsToMoney(costMicros),
+    direct,
+    assisted,
+    profit: profitMicros === null ? null : microsToMoney(profitMicros),
+    roi: profitMicros === null || costMicros === 0n ? null : ratio(Number(profitMicros), Number(costMicros)),
+    cr: direct ? ratio(direct.conversions, visits) : null,
+    epv: revenueMicros === null || visits === 0 ? null : microsToMoney(revenueMicros / BigInt(visits)),
+  };
+}
+
+const keyString = (key: Record<string, string | null>, dims: ReportDimension[]) =>
+  JSON.stringify(dims.map((d) => key[d] ?? null));
+
+/**
+ * Visits, conversions, revenue, cost, profit, ROI, CR and EPV for a range of the workspace's local
+ * dates, grouped by up to three dimensions, read from the hourly rollups. Direct and assisted
+ * conversions are shown apart; profit and the ratios use direct revenue, so nothing counts twice.
+ * The conversion rollups carry no country or device, so grouping by those splits visits and cost
+ * only (conversion metrics are null, the totals still have them).
+ */
+export const runReport = workspaceService({
+  role: "viewer",
+  input: z.object({
+    from: localDate,
+    to: localDate,
+    groupBy: z
+      .array(z.enum(REPORT_DIMENSIONS))
+      .max(3, { message: "must name at most three dimensions" })
+      .refine((dims) => new Set(dims).size === dims.length, { message: "must not name a dimension twice" })
+      .default([]),
+    funnelId: id.optional(),
+    trafficSourceId: id.optional(),
+  }),
+  output: z.object({
+    timeZone: z.string(),
+    from: z.string(),
+    to: z.string(),
+    groupBy: z.array(z.enum(REPORT_DIMENSIONS)),
+    rows: z.array(
+      z.object({
+        key: z.record(z.string(), z.string().nullable()),
+        labels: z.record(z.string(), z.string().nullable()),
+        metrics,
+      }),
+    ),
+    totals: metrics,
+    truncated: z.boolean(),
+    notes: z.array(z.string()),
+  }),
+  run: ({ ctx, input }) => {
+    const days = (Date.parse(input.to) - Date.parse(input.from)) / 86_400_000;
+    if (days < 0) throw badRequest("to: must not be before from");
+    if (days >= MAX_DAYS) throw badRequest(`to: a report covers at most ${MAX_DAYS} days`);
+    const q: ReportQuery = {
+      workspaceId: ctx.workspace.id,
+      timeZone: ctx.workspace.timeZone,
+      fromDate: input.from,
+      toDate: input.to,
+      groupBy: input.groupBy,
+      ...(input.funnelId ? { funnelId: input.funnelId } : {}),
+      ...(input.trafficSourceId ? { trafficSourceId: input.trafficSourceId } : {}),
+    };
+    const visitOnly = input.groupBy.filter((d) => VISIT_ONLY_DIMENSIONS.includes(d));
+    return inWorkspace(ctx, async (tx) => {
+      // Filters name objects: another workspace's id is "not found", not an empty report.
+      if (
+        input.funnelId &&
+        !(await findFunnel(tx, { workspaceId: ctx.workspace.id, funnelId: input.funnelId }))
+      ) {
+        throw notFound("funnel");
+      }
+      if (
+        input.trafficSourceId &&
+        !(await trafficSourceQueries.find(tx, { workspaceId: ctx.workspace.id, id: input.trafficSourceId }))
+      ) {
+        throw notFound("traffic source");
+      }
+      const [visitRows, conversionRows, [visitTotal], [conversionTotal]] = await Promise.all([
+        reportVisits(tx, q),
+        visitOnly.length > 0 ? Promise.resolve([]) : reportConversions(tx, q),
+        reportVisits(tx, { ...q, groupBy: [] }),
+        reportConversions(tx, { ...q, groupBy: [] }),
+      ]);
+
+      const merged = new Map<
+        string,
+        {
+          key: Record<string, string | null>;
+          visits: number;
+          bots: number;
+          cost: string;
+          direct: Metrics["direct"];
+          assisted: Metrics["assisted"];
+        }
+      >();
+      const zero = () => ({ conversions: 0, revenue: "0" });
+      for (const v of visitRows) {
+        merged.set(keyString(v.key, q.groupBy), {
+          key: v.key,
+          visits: v.visits,
+          bots: v.bots,
+          cost: v.cost,
+          direct: visitOnly.length > 0 ? null : zero(),
+          assisted: visitOnly.length > 0 ? null : zero(),
+        });
+      }
+      for (const c of conversionRows) {
+        const k = keyString(c.key, q.groupBy);
+        const row = merged.get(k) ?? {
+          key: c.key,
+          visits: 0,
+          bots: 0,
+          cost: "0",
+          direct: zero(),
+          assisted: zero(),
+        };
+        row.direct = { conversions: c.directConversions, revenue: normalizeMoney(c.directRevenue) };
+        row.assisted = { conversions: c.assistedConversions, revenue: normalizeMoney(c.assistedRevenue) };
+        merged.set(k, row);
+      }
+
+      const timeFirst = q.groupBy.length > 0 && TIME_DIMENSIONS.includes(q.groupBy[0] as ReportDimension);
+      const sorted = [...merged.values()].sort((x, y) =>
+        timeFirst
+          ? String(x.key[q.groupBy[0] as string]).localeCompare(String(y.key[q.groupBy[0] as string])) ||
+            y.visits - x.visits
+          : y.visits - x.visits,
+      );
+      const truncated = sorted.length > MAX_ROWS;
+      const shown = sorted.slice(0, MAX_ROWS);
+
+      const ids = new Set<string>();
+      for (const r of shown)
+        for (const d of q.groupBy) if (ID_DIMENSIONS.includes(d) && r.key[d]) ids.add(r.key[d] as string);
+      const names = await reportLabels(tx, { workspaceId: ctx.workspace.id, ids: [...ids] });
+
+      const totalDirect = {
+        conversions: conversionTotal?.directConversions ?? 0,
+        revenue: normalizeMoney(conversionTotal?.directRevenue ?? "0"),
+      };
+      const totalAssisted = {
+        conversions: conversionTotal?.assistedConversions ?? 0,
+        revenue: normalizeMoney(conversionTotal?.assistedRevenue ?? "0"),
+      };
+      const notes: string[] = [];
+      if (visitOnly.length > 0) {
+        notes.push(
+          `conversions are not recorded by ${visitOnly.join(" or ")} in the rollups, so rows show visits and cost only; totals include conversions`,
+        );
+      }
+      return {
+        timeZone: q.timeZone,
+        from: input.from,
+        to: input.to,
+        groupBy: q.groupBy,
+        rows: shown.map((r) => ({
+          key: r.key,
+          labels: Object.fromEntries(
+            q.groupBy.map((d) => [
+              d,
+              ID_DIMENSIONS.includes(d) && r.key[d]
+                ? (names.get(r.key[d] as string) ?? null)
+                : (r.key[d] ?? null),
+            ]),
+          ),
+          metrics: derive(r.visits, r.bots, r.cost, r.direct, r.assisted),
+        })),
+        totals: derive(
+          visitTotal?.visits ?? 0,
+          visitTotal?.bots ?? 0,
+          visitTotal?.cost ?? "0",
+          totalDirect,
+          totalAssisted,
+        ),
+        truncated,
+        notes,
+      };
+    });
+  },
+});

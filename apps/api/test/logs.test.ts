@@ -1,0 +1,369 @@
+import { and, eq, schema, sql } from "@hitrail/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectCode, type Harness, seedDelivery, startHarness, type Tenant } from "./harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("conversion and postback logs", () => {
+  it("lists conversions newest first with their revisions, and one with its touches", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    const page = await viewer.conversions.list.query({ workspaceId: h.a.workspace.id });
+    expect(page.items.map((c) => c.id)).toEqual([h.a.conversionId]);
+    expect(page.items[0]).toMatchObject({ revenue: "12.500000", revision: 2, tx: "T-1" });
+    expect(page.items[0]?.revisions.map((r) => [r.revision, r.action, r.revenue])).toEqual([
+      [1, "created", "10.000000"],
+      [2, "updated", "12.500000"],
+    ]);
+    const one = await viewer.conversions.get.query({
+      workspaceId: h.a.workspace.id,
+      conversionId: h.a.conversionId,
+    });
+    expect(one).toMatchObject({ id: h.a.conversionId, touches: [] });
+    expect(
+      (await viewer.conversions.list.query({ workspaceId: h.a.workspace.id, tx: "nope" })).items,
+    ).toEqual([]);
+  });
+
+  it("filters the received-postback log by hit, tx, outcome, status word and time", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    const wsId = h.a.workspace.id;
+    const all = await viewer.postbacks.list.query({ workspaceId: wsId });
+    expect(all.items.map((p) => p.id)).toEqual([h.a.receivedPostbackId]);
+    const hitId = all.items[0]?.hitId ?? "";
+    const ids = async (filter: Record<string, unknown>) =>
+      (await viewer.postbacks.list.query({ workspaceId: wsId, ...filter })).items.map((p) => p.id);
+    expect(await ids({ hitId })).toEqual([h.a.receivedPostbackId]);
+    expect(await ids({ tx: "T-1" })).toEqual([h.a.receivedPostbackId]);
+    expect(await ids({ tx: "T-2" })).toEqual([]);
+    expect(await ids({ outcome: "created" })).toEqual([h.a.receivedPostbackId]);
+    expect(await ids({ outcome: "rejected" })).toEqual([]);
+    expect(await ids({ statusWord: "APPROVED" })).toEqual([h.a.receivedPostbackId]);
+    expect(await ids({ from: new Date(Date.now() - 60_000).toISOString() })).toEqual([
+      h.a.receivedPostbackId,
+    ]);
+    expect(await ids({ to: new Date(Date.now() - 3_600_000).toISOString() })).toEqual([]);
+    await expectCode(
+      viewer.postbacks.list.query({ workspaceId: wsId, from: "yesterday" }),
+      "BAD_REQUEST",
+      /^from: /,
+    );
+    await expectCode(
+      viewer.postbacks.list.query({ workspaceId: wsId, outcome: "maybe" as "created" }),
+      "BAD_REQUEST",
+      /^outcome: /,
+    );
+    // B's log is B's: A's hit filter finds nothing there, B's hit finds nothing here.
+    const bLog = await h
+      .client({ cookie: h.b.users.owner.cookie })
+      .postbacks.list.query({ workspaceId: h.b.workspace.id, hitId });
+    expect(bLog.items).toEqual([]);
+  });
+
+  it("pages by cursor", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    for (let i = 0; i < 3; i++) {
+      await seedDelivery(h.t, h.a.workspace.id, {
+        conversionId: h.a.conversionId,
+        trafficSourceId: h.a.kit.trafficSourceId,
+        status: "delivered",
+      });
+    }
+    const first = await viewer.deliveries.list.query({ workspaceId: h.a.workspace.id, limit: 2 });
+    expect(first.items).toHaveLength(2);
+    expect(first.nextCursor).toBe(first.items[1]?.id);
+    const second = await viewer.deliveries.list.query({
+      workspaceId: h.a.workspace.id,
+      limit: 2,
+      before: first.nextCursor ?? undefined,
+    });
+    expect(second.items.map((d) => d.id)).not.toContain(first.items[0]?.id);
+    expect(String(second.items[0]?.id) < String(first.items[1]?.id)).toBe(true);
+  });
+});
+
+describe("outbound deliveries", () => {
+  it("shows each delivery with its attempts", async () => {
+    const d = await h.client({ cookie: h.a.users.viewer.cookie }).deliveries.get.query({
+      workspaceId: h.a.workspace.id,
+      deliveryId: h.a.deliveryId,
+    });
+    expect(d).toMatchObject({
+      status: "dead",
+      attempts: 1,
+      attemptLog: [{ attempt: 1, statusCode: 500, latencyMs: 42 }],
+    });
+  });
+
+  it("replays a finished delivery: pending again plus an outbox row in the same transaction", async () => {
+    const member = h.client({ cookie: h.a.users.member.cookie });
+    const deliveryId = await seedDelivery(h.t, h.a.workspace.id, {
+      conversionId: h.a.conversionId,
+      trafficSourceId: h.a.kit.trafficSourceId,
+      status: "dead",
+    });
+    const first = await member.deliveries.replay.mutate({ workspaceId: h.a.workspace.id, deliveryId });
+    expect(first.delivery.status).toBe("pending");
+    expect(first.jobId).toMatch(new RegExp(`^deliver-${deliveryId}-replay-\\d+$`));
+    const rows = await h.t.db
+      .select()
+      .from(schema.outbox)
+      .where(
+        and(
+          eq(schema.outbox.workspaceId, h.a.workspace.id),
+          sql`${schema.outbox.jobId} like ${`deliver-${deliveryId}-%`}`,
+        ),
+      );
+    expect(rows).toMatchObject([
+      {
+        topic: "postback.deliver",
+        jobId: first.jobId,
+        payload: { workspaceId: h.a.workspace.id, deliveryId },
+        delayMs: 0,
+        relayedAt: null,
+      },
+    ]);
+    await expectCode(
+      member.deliveries.replay.mutate({ workspaceId: h.a.workspace.id, deliveryId }),
+      "CONFLICT",
+      /still pending/,
+    );
+
+    await h.t.db
+      .update(schema.outboundDeliveries)
+      .set({ status: "delivered" })
+      .where(eq(schema.outboundDeliveries.id, deliveryId));
+    const second = await member.deliveries.replay.mutate({ workspaceId: h.a.workspace.id, deliveryId });
+    expect(second.jobId).not.toBe(first.jobId);
+    const [audit] = await h.t.db
+      .select()
+      .from(schema.auditLog)
+      .where(and(eq(schema.auditLog.entityId, deliveryId), eq(schema.auditLog.action, "delivery.replay")));
+    expect(audit?.actorUserId).toBe(h.a.users.member.id);
+  });
+});
+
+describe("reports", () => {
+  const HOUR = (iso: string) => new Date(iso);
+
+  async function seedRollups(t: Tenant, scale: number) {
+    const k = t.kit;
+    const base = { workspaceId: t.workspace.id, funnelId: k.funnelId, trafficSourceId: k.trafficSourceId };
+    await h.t.db.insert(schema.hitRollupsHourly).values([
+      // 03:00 UTC on the 15th is the evening of the 14th in New York.
+      {
+        ...base,
+        hour: HOUR("2025-01-15T03:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        pageKind: "lander",
+        country: "US",
+        deviceType: "mobile",
+        visits: 10 * scale,
+        bots: 1,
+        cost: "2.5",
+      },
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        pageKind: "lander",
+        country: "US",
+        deviceType: "mobile",
+        visits: 80 * scale,
+        bots: 2,
+        cost: "20",
+      },
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        pageKind: "lander",
+        country: "DE",
+        deviceType: "desktop",
+        visits: 20 * scale,
+        bots: 0,
+        cost: "5",
+      },
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.offerA,
+        pageId: k.offerIds[0],
+        pageKind: "offer",
+        country: "US",
+        deviceType: "mobile",
+        visits: 40 * scale,
+        bots: 0,
+        cost: "0",
+      },
+    ]);
+    await h.t.db.insert(schema.conversionRollupsHourly).values([
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.offerA,
+        pageId: k.offerIds[0],
+        eventKey: "",
+        touchKind: "direct",
+        conversions: 4,
+        revenue: "50",
+      },
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        eventKey: "",
+        touchKind: "assisted",
+        conversions: 4,
+        revenue: "50",
+      },
+      // A custom event is not a conversion and stays out of these metrics.
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.offerA,
+        pageId: k.offerIds[0],
+        eventKey: t.eventTypeId,
+        touchKind: "direct",
+        conversions: 9,
+        revenue: "9",
+      },
+    ]);
+  }
+
+  beforeAll(async () => {
+    await seedRollups(h.a, 1);
+    await seedRollups(h.b, 100);
+    await h.t.db
+      .update(schema.workspaces)
+      .set({ timeZone: "America/New_York" })
+      .where(eq(schema.workspaces.id, h.a.workspace.id));
+  });
+
+  it("totals a local day: visits, cost, direct and assisted conversions apart, profit, ROI, CR, EPV", async () => {
+    const r = await h.client({ cookie: h.a.users.viewer.cookie }).reports.run.query({
+      workspaceId: h.a.workspace.id,
+      from: "2025-01-15",
+      to: "2025-01-15",
+    });
+    expect(r.timeZone).toBe("America/New_York");
+    expect(r.totals).toEqual({
+      visits: 140,
+      bots: 2,
+      cost: "25",
+      direct: { conversions: 4, revenue: "50" },
+      assisted: { conversions: 4, revenue: "50" },
+      profit: "25",
+      roi: 1,
+      cr: Math.round((4 / 140) * 1e6) / 1e6,
+      epv: "0.357142",
+    });
+  });
+
+  it("groups by day in the workspace's time zone and by offer, with names", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    const byDay = await viewer.reports.run.query({
+      workspaceId: h.a.workspace.id,
+      from: "2025-01-14",
+      to: "2025-01-15",
+      groupBy: ["day"],
+    });
+    expect(byDay.rows.map((r) => [r.key.day, r.metrics.visits, r.metrics.direct?.conversions])).toEqual([
+      ["2025-01-14", 10, 0],
+      ["2025-01-15", 140, 4],
+    ]);
+
+    const byOffer = await viewer.reports.run.query({
+      workspaceId: h.a.workspace.id,
+      from: "2025-01-15",
+      to: "2025-01-15",
+      groupBy: ["offer"],
+    });
+    const offerRow = byOffer.rows.find((r) => r.key.offer === h.a.kit.offerIds[0]);
+    expect(offerRow).toMatchObject({
+      labels: { offer: "Demo offer A" },
+      metrics: {
+        visits: 40,
+        direct: { conversions: 4, revenue: "50" },
+        assisted: { conversions: 0, revenue: "0" },
+        epv: "1.25",
+      },
+    });
+
+    const byLander = await viewer.reports.run.query({
+      workspaceId: h.a.workspace.id,
+      from: "2025-01-15",
+      to: "2025-01-15",
+      groupBy: ["lander", "hour"],
+    });
+    expect(byLander.rows.find((r) => r.key.lander === h.a.kit.landerId)).toMatchObject({
+      key: { hour: "2025-01-15T10:00" },
+      labels: { lander: "Demo lander" },
+      metrics: {
+        visits: 100,
+        cost: "25",
+        direct: { conversions: 0 },
+        assisted: { conversions: 4, revenue: "50" },
+      },
+    });
+  });
+
+  it("splits visits by country and device but says conversions are not split by them", async () => {
+    const r = await h.client({ cookie: h.a.users.viewer.cookie }).reports.run.query({
+      workspaceId: h.a.workspace.id,
+      from: "2025-01-15",
+      to: "2025-01-15",
+      groupBy: ["country", "device"],
+    });
+    expect(r.rows.map((x) => [x.key.country, x.key.device, x.metrics.visits, x.metrics.direct])).toEqual([
+      ["US", "mobile", 120, null],
+      ["DE", "desktop", 20, null],
+    ]);
+    expect(r.totals.direct).toEqual({ conversions: 4, revenue: "50" });
+    expect(r.notes[0]).toMatch(/country or device/);
+  });
+
+  it("refuses bad ranges and groupings by field", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    const wsId = h.a.workspace.id;
+    await expectCode(
+      viewer.reports.run.query({ workspaceId: wsId, from: "2025-01-15", to: "2025-01-01" }),
+      "BAD_REQUEST",
+      /^to: /,
+    );
+    await expectCode(
+      viewer.reports.run.query({ workspaceId: wsId, from: "15/01/2025", to: "2025-01-15" }),
+      "BAD_REQUEST",
+      /^from: /,
+    );
+    await expectCode(
+      viewer.reports.run.query({
+        workspaceId: wsId,
+        from: "2025-01-01",
+        to: "2025-01-02",
+        groupBy: ["day", "hour", "offer", "funnel"],
+      }),
+      "BAD_REQUEST",
+      /^groupBy: /,
+    );
+    await expectCode(
+      viewer.reports.run.query({
+        workspaceId: wsId,
+        from: "2025-01-01",
+        to: "2025-01-02",
+        groupBy: ["planet" as "day"],
+      }),
+      "BAD_REQUEST",
+      /^groupBy\[0\]: /,
+    );
+  });
+});

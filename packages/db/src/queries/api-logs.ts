@@ -1,0 +1,239 @@
+import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+import { newId } from "../ids.ts";
+import {
+  conversionRevisions,
+  conversions,
+  deliveryAttempts,
+  outboundDeliveries,
+  outbox,
+  receivedPostbacks,
+  touches,
+} from "../schema/index.ts";
+import { DELIVERY_TOPIC, deliveryJobId } from "./deliveries.ts";
+
+// The dashboard's logs: conversions with their revisions, the received-postback log and the outbound
+// delivery log. Pages go newest first and are keyed by id (UUIDv7, so id order is time order);
+// `before` is the id of the last row of the previous page.
+
+export interface TimeRange {
+  from?: Date;
+  to?: Date;
+}
+
+export type ConversionLogRow = typeof conversions.$inferSelect;
+export type ConversionRevisionLogRow = typeof conversionRevisions.$inferSelect;
+export type TouchLogRow = typeof touches.$inferSelect;
+export type ReceivedPostbackLogRow = typeof receivedPostbacks.$inferSelect;
+export type DeliveryLogRow = typeof outboundDeliveries.$inferSelect;
+export type DeliveryAttemptLogRow = typeof deliveryAttempts.$inferSelect;
+export type PostbackOutcomeValue = ReceivedPostbackLogRow["outcome"];
+export type DeliveryStatusValue = DeliveryLogRow["status"];
+
+function groupBy<R, K extends keyof R>(rows: R[], key: K): Map<R[K], R[]> {
+  const out = new Map<R[K], R[]>();
+  for (const row of rows) {
+    const list = out.get(row[key]) ?? [];
+    list.push(row);
+    out.set(row[key], list);
+  }
+  return out;
+}
+
+export async function listConversionLog(
+  db: Executor,
+  input: TimeRange & {
+    workspaceId: string;
+    hitId?: string;
+    tx?: string;
+    status?: ConversionLogRow["status"];
+    includeDeleted?: boolean;
+    limit: number;
+    before?: string;
+  },
+): Promise<Array<ConversionLogRow & { revisions: ConversionRevisionLogRow[] }>> {
+  const rows = await db
+    .select()
+    .from(conversions)
+    .where(
+      and(
+        eq(conversions.workspaceId, input.workspaceId),
+        input.hitId ? eq(conversions.hitId, input.hitId) : undefined,
+        input.tx !== undefined ? eq(conversions.tx, input.tx) : undefined,
+        input.status ? eq(conversions.status, input.status) : undefined,
+        input.includeDeleted ? undefined : sql`${conversions.deletedAt} is null`,
+        input.from ? gte(conversions.convertedAt, input.from) : undefined,
+        input.to ? lt(conversions.convertedAt, input.to) : undefined,
+        input.before ? lt(conversions.id, input.before) : undefined,
+      ),
+    )
+    .orderBy(desc(conversions.id))
+    .limit(input.limit);
+  if (rows.length === 0) return [];
+  const revisions = await db
+    .select()
+    .from(conversionRevisions)
+    .where(
+      and(
+        eq(conversionRevisions.workspaceId, input.workspaceId),
+        inArray(
+          conversionRevisions.conversionId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .orderBy(asc(conversionRevisions.conversionId), asc(conversionRevisions.revision));
+  const byConversion = groupBy(revisions, "conversionId");
+  return rows.map((r) => ({ ...r, revisions: byConversion.get(r.id) ?? [] }));
+}
+
+/** One conversion with its revisions and its touches (the path it credits). */
+export async function findConversionDetail(
+  db: Executor,
+  input: { workspaceId: string; conversionId: string },
+) {
+  const [conversion] = await db
+    .select()
+    .from(conversions)
+    .where(and(eq(conversions.workspaceId, input.workspaceId), eq(conversions.id, input.conversionId)))
+    .limit(1);
+  if (!conversion) return undefined;
+  const [revisions, touchRows] = await Promise.all([
+    db
+      .select()
+      .from(conversionRevisions)
+      .where(
+        and(
+          eq(conversionRevisions.workspaceId, input.workspaceId),
+          eq(conversionRevisions.conversionId, conversion.id),
+        ),
+      )
+      .orderBy(asc(conversionRevisions.revision)),
+    db
+      .select()
+      .from(touches)
+      .where(and(eq(touches.workspaceId, input.workspaceId), eq(touches.conversionId, conversion.id)))
+      .orderBy(asc(touches.position)),
+  ]);
+  return { ...conversion, revisions, touches: touchRows };
+}
+
+export async function listPostbackLog(
+  db: Executor,
+  input: TimeRange & {
+    workspaceId: string;
+    hitId?: string;
+    tx?: string;
+    outcome?: PostbackOutcomeValue;
+    statusWord?: string;
+    limit: number;
+    before?: string;
+  },
+): Promise<ReceivedPostbackLogRow[]> {
+  return db
+    .select()
+    .from(receivedPostbacks)
+    .where(
+      and(
+        eq(receivedPostbacks.workspaceId, input.workspaceId),
+        input.hitId ? eq(receivedPostbacks.hitId, input.hitId) : undefined,
+        input.tx !== undefined ? eq(receivedPostbacks.tx, input.tx) : undefined,
+        input.outcome ? eq(receivedPostbacks.outcome, input.outcome) : undefined,
+        // Status words are stored lower-case by the tracker, but what a user types may not be.
+        input.statusWord !== undefined
+          ? sql`lower(${receivedPostbacks.statusWord}) = lower(${input.statusWord})`
+          : undefined,
+        input.from ? gte(receivedPostbacks.receivedAt, input.from) : undefined,
+        input.to ? lt(receivedPostbacks.receivedAt, input.to) : undefined,
+        input.before ? lt(receivedPostbacks.id, input.before) : undefined,
+      ),
+    )
+    .orderBy(desc(receivedPostbacks.id))
+    .limit(input.limit);
+}
+
+export async function listDeliveryLog(
+  db: Executor,
+  input: TimeRange & {
+    workspaceId: string;
+    status?: DeliveryStatusValue;
+    conversionId?: string;
+    trafficSourceId?: string;
+    limit: number;
+    before?: string;
+  },
+): Promise<Array<DeliveryLogRow & { attemptLog: DeliveryAttemptLogRow[] }>> {
+  const rows = await db
+    .select()
+    .from(outboundDeliveries)
+    .where(
+      and(
+        eq(outboundDeliveries.workspaceId, input.workspaceId),
+        input.status ? eq(outboundDeliveries.status, input.status) : undefined,
+        input.conversionId ? eq(outboundDeliveries.conversionId, input.conversionId) : undefined,
+        input.trafficSourceId ? eq(outboundDeliveries.trafficSourceId, input.trafficSourceId) : undefined,
+        input.from ? gte(outboundDeliveries.createdAt, input.from) : undefined,
+        input.to ? lt(outboundDeliveries.createdAt, input.to) : undefined,
+        input.before ? lt(outboundDeliveries.id, input.before) : undefined,
+      ),
+    )
+    .orderBy(desc(outboundDeliveries.id))
+    .limit(input.limit);
+  if (rows.length === 0) return [];
+  const attempts = await db
+    .select()
+    .from(deliveryAttempts)
+    .where(
+      and(
+        eq(deliveryAttempts.workspaceId, input.workspaceId),
+        inArray(
+          deliveryAttempts.deliveryId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .orderBy(asc(deliveryAttempts.deliveryId), asc(deliveryAttempts.attempt), asc(deliveryAttempts.id));
+  const byDelivery = groupBy(attempts, "deliveryId");
+  return rows.map((r) => ({ ...r, attemptLog: byDelivery.get(r.id) ?? [] }));
+}
+
+/**
+ * Queues a finished delivery (delivered, dead or cancelled) again, in the caller's transaction so the
+ * dashboard can write its audit row alongside: marks it pending and writes the outbox row the
+ * worker's relay enqueues. Same rules and job-id scheme as `replayDelivery` (which opens its own
+ * transaction): a delivery still pending or being retried is refused, since its own job will send it.
+ */
+export async function requeueDelivery(
+  db: Executor,
+  input: { workspaceId: string; deliveryId: string; now?: Date },
+): Promise<
+  | { ok: true; delivery: DeliveryLogRow; previousStatus: DeliveryStatusValue; jobId: string }
+  | { ok: false; reason: "not_found" | "pending" | "retrying" }
+> {
+  const scoped = and(
+    eq(outboundDeliveries.workspaceId, input.workspaceId),
+    eq(outboundDeliveries.id, input.deliveryId),
+  );
+  const [locked] = await db.select().from(outboundDeliveries).where(scoped).for("update").limit(1);
+  if (!locked) return { ok: false, reason: "not_found" };
+  if (locked.status === "pending") return { ok: false, reason: "pending" };
+  if (locked.status === "failed") return { ok: false, reason: "retrying" };
+  const [delivery] = await db
+    .update(outboundDeliveries)
+    .set({ status: "pending", notBefore: null, updatedAt: sql`now()` })
+    .where(scoped)
+    .returning();
+  if (!delivery) return { ok: false, reason: "not_found" };
+  // A timestamp keeps every replay's job id new: BullMQ keeps finished jobs for a while and would
+  // silently ignore a second replay under an id it still holds.
+  const jobId = `${deliveryJobId(locked.id)}-replay-${(input.now ?? new Date()).getTime()}`;
+  await db.insert(outbox).values({
+    id: newId(),
+    workspaceId: input.workspaceId,
+    topic: DELIVERY_TOPIC,
+    jobId,
+    payload: { workspaceId: input.workspaceId, deliveryId: locked.id },
+    delayMs: 0,
+  });
+  return { ok: true, delivery, previousStatus: locked.status, jobId };
+}

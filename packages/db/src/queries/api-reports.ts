@@ -1,0 +1,191 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+
+// The dashboard's report, read from the hourly rollups only (never raw hits or conversions). Rollup
+// hours are UTC; days and hours here are the workspace's, computed by Postgres from the hour's start,
+// so a zone with a half-hour offset files each UTC hour under the local day and hour it starts in.
+
+export const REPORT_DIMENSIONS = [
+  "funnel",
+  "node",
+  "lander",
+  "offer",
+  "trafficSource",
+  "country",
+  "device",
+  "hour",
+  "day",
+] as const;
+export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
+
+/** Dimensions the conversion rollups do not carry: conversions cannot be split by them. */
+export const VISIT_ONLY_DIMENSIONS: readonly ReportDimension[] = ["country", "device"];
+
+export interface ReportQuery {
+  workspaceId: string;
+  timeZone: string;
+  /** Local dates, inclusive: "2026-05-01" … "2026-05-31". */
+  fromDate: string;
+  toDate: string;
+  groupBy: ReportDimension[];
+  funnelId?: string;
+  trafficSourceId?: string;
+}
+
+export interface VisitRow {
+  key: Record<string, string | null>;
+  visits: number;
+  bots: number;
+  cost: string;
+}
+
+export interface ConversionRow {
+  key: Record<string, string | null>;
+  directConversions: number;
+  directRevenue: string;
+  assistedConversions: number;
+  assistedRevenue: string;
+}
+
+// Column expressions are code, never input: dimension names come from REPORT_DIMENSIONS only.
+function visitDimension(d: ReportDimension, tz: string): SQL {
+  switch (d) {
+    case "funnel":
+      return sql`h.funnel_id::text`;
+    case "node":
+      return sql`h.node_id::text`;
+    case "lander":
+      return sql`case when h.page_kind = 'lander' then h.page_id::text end`;
+    case "offer":
+      return sql`case when h.page_kind = 'offer' then h.page_id::text end`;
+    case "trafficSource":
+      return sql`h.traffic_source_id::text`;
+    case "country":
+      return sql`h.country`;
+    case "device":
+      return sql`h.device_type`;
+    case "hour":
+      return sql`to_char(h.hour at time zone ${tz}, 'YYYY-MM-DD"T"HH24:00')`;
+    case "day":
+      return sql`to_char(h.hour at time zone ${tz}, 'YYYY-MM-DD')`;
+  }
+}
+
+function conversionDimension(d: ReportDimension, tz: string): SQL {
+  switch (d) {
+    case "funnel":
+      return sql`c.funnel_id::text`;
+    case "node":
+      return sql`c.node_id::text`;
+    case "lander":
+      return sql`l.id::text`;
+    case "offer":
+      return sql`o.id::text`;
+    case "trafficSource":
+      return sql`c.traffic_source_id::text`;
+    case "country":
+    case "device":
+      return sql`null::text`;
+    case "hour":
+      return sql`to_char(c.hour at time zone ${tz}, 'YYYY-MM-DD"T"HH24:00')`;
+    case "day":
+      return sql`to_char(c.hour at time zone ${tz}, 'YYYY-MM-DD')`;
+  }
+}
+
+function selectDims(dims: ReportDimension[], expr: (d: ReportDimension) => SQL): { select: SQL; group: SQL } {
+  if (dims.length === 0) return { select: sql`1 as one`, group: sql`1` };
+  return {
+    select: sql.join(
+      dims.map((d, i) => sql`${expr(d)} as ${sql.raw(`d${i}`)}`),
+      sql`, `,
+    ),
+    group: sql.join(
+      dims.map((_, i) => sql.raw(`d${i}`)),
+      sql`, `,
+    ),
+  };
+}
+
+/**
+ * The local-date range as a filter: a coarse UTC bound (any zone is within ±14 hours) that lets the
+ * primary-key index work, then the exact local dates.
+ */
+function dateFilter(alias: "h" | "c", q: ReportQuery): SQL {
+  const col = sql.raw(`${alias}.hour`);
+  return sql`${col} >= (${q.fromDate}::date - 1)::timestamp at time zone 'UTC'
+    and ${col} < (${q.toDate}::date + 2)::timestamp at time zone 'UTC'
+    and (${col} at time zone ${q.timeZone})::date between ${q.fromDate}::date and ${q.toDate}::date`;
+}
+
+function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<string, string | null> {
+  const key: Record<string, string | null> = {};
+  dims.forEach((d, i) => {
+    const v = row[`d${i}`];
+    key[d] = v === null || v === undefined ? null : String(v);
+  });
+  return key;
+}
+
+export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
+  const { select, group } = selectDims(q.groupBy, (d) => visitDimension(d, q.timeZone));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${select}, sum(h.visits)::bigint as visits, sum(h.bots)::bigint as bots, coalesce(sum(h.cost), 0)::text as cost
+    from hit_rollups_hourly h
+    where h.workspace_id = ${q.workspaceId}
+      and ${dateFilter("h", q)}
+      ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
+      ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
+    group by ${group}`);
+  return rows.map((r) => ({
+    key: keyOf(r, q.groupBy),
+    visits: Number(r.visits ?? 0),
+    bots: Number(r.bots ?? 0),
+    cost: String(r.cost ?? "0"),
+  }));
+}
+
+/** Conversions (not custom events), direct and assisted apart. */
+export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
+  const { select, group } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${select},
+      coalesce(sum(c.conversions) filter (where c.touch_kind = 'direct'), 0)::bigint as direct_conversions,
+      coalesce(sum(c.revenue) filter (where c.touch_kind = 'direct'), 0)::text as direct_revenue,
+      coalesce(sum(c.conversions) filter (where c.touch_kind = 'assisted'), 0)::bigint as assisted_conversions,
+      coalesce(sum(c.revenue) filter (where c.touch_kind = 'assisted'), 0)::text as assisted_revenue
+    from conversion_rollups_hourly c
+    left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
+    left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
+    where c.workspace_id = ${q.workspaceId}
+      and c.event_key = ''
+      and ${dateFilter("c", q)}
+      ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
+      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
+    group by ${group}`);
+  return rows.map((r) => ({
+    key: keyOf(r, q.groupBy),
+    directConversions: Number(r.direct_conversions ?? 0),
+    directRevenue: String(r.direct_revenue ?? "0"),
+    assistedConversions: Number(r.assisted_conversions ?? 0),
+    assistedRevenue: String(r.assisted_revenue ?? "0"),
+  }));
+}
+
+/** Names for the ids a report shows, by kind; ids of other workspaces simply get no name. */
+export async function reportLabels(
+  db: Executor,
+  input: { workspaceId: string; ids: string[] },
+): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  if (input.ids.length === 0) return names;
+  const ids = sql`(select unnest(${`{${input.ids.join(",")}}`}::uuid[]))`;
+  const rows = await db.execute<{ id: string; name: string }>(sql`
+    select id::text, name from funnels where workspace_id = ${input.workspaceId} and id in ${ids}
+    union all select id::text, name from funnel_nodes where workspace_id = ${input.workspaceId} and id in ${ids}
+    union all select id::text, name from landers where workspace_id = ${input.workspaceId} and id in ${ids}
+    union all select id::text, name from offers where workspace_id = ${input.workspaceId} and id in ${ids}
+    union all select id::text, name from traffic_sources where workspace_id = ${input.workspaceId} and id in ${ids}`);
+  for (const r of rows) names.set(r.id, r.name);
+  return names;
+}
