@@ -6,6 +6,8 @@ import {
   eq,
   findWorkspaceBySlug,
   isUuid,
+  recomputeRollups,
+  replayDelivery,
   runMigrations,
   schema,
 } from "@hitrail/db";
@@ -144,6 +146,47 @@ export function buildCli(): Command {
           return { workspaceId: ws.id, ...key };
         });
         print({ ...result, note: "store this key now: it is not shown again" });
+      }),
+    );
+
+  const rollups = program.command("rollups").description("reporting rollups");
+  rollups
+    .command("recompute")
+    .description("rebuild rollups for a time range from raw hits and conversions")
+    .requiredOption("--from <time>", "start (ISO-8601), rounded down to the hour")
+    .option("--to <time>", "end (ISO-8601), rounded up to the hour; default now")
+    .option("--workspace <id>", "one workspace (default every workspace)")
+    .action((opts: { from: string; to?: string; workspace?: string }) =>
+      guarded("rollups recompute", async () => {
+        const from = new Date(opts.from);
+        const to = opts.to ? new Date(opts.to) : new Date();
+        if (Number.isNaN(from.getTime())) throw new Error(`--from '${opts.from}' is not a time`);
+        if (Number.isNaN(to.getTime())) throw new Error(`--to '${opts.to}' is not a time`);
+        if (to <= from) throw new Error("--to must be after --from");
+        if (opts.workspace && !isUuid(opts.workspace))
+          throw new Error(`--workspace '${opts.workspace}' is not an id`);
+        const summary = await withDb((c) =>
+          recomputeRollups(c.db, { from, to, ...(opts.workspace ? { workspaceId: opts.workspace } : {}) }),
+        );
+        print(summary);
+      }),
+    );
+
+  const deliveries = program.command("deliveries").description("traffic-source postback deliveries");
+  deliveries
+    .command("replay")
+    .description("send a finished delivery (delivered, dead or cancelled) again")
+    .requiredOption("--workspace <id>", "the workspace id")
+    .requiredOption("--delivery <id>", "the delivery id")
+    .action((opts: { workspace: string; delivery: string }) =>
+      guarded("deliveries replay", async () => {
+        if (!isUuid(opts.workspace) || !isUuid(opts.delivery))
+          throw new Error("--workspace and --delivery take ids");
+        const result = await withDb((c) =>
+          replayDelivery(c.db, { workspaceId: opts.workspace, deliveryId: opts.delivery }),
+        );
+        if (!result.ok) throw new Error(result.reason);
+        print(result);
       }),
     );
 
