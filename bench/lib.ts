@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRedis } from "@hitrail/queue";
 import autocannon from "autocannon";
 
 export interface LoadResult {
@@ -89,4 +90,25 @@ export function report(title: string, baseline: LoadResult, results: LoadResult[
   }));
   console.log(`\n## ${title}`);
   console.table(rows);
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Removes every key of a benchmark's Redis prefix (SCAN, never KEYS, so a shared Redis stays responsive). */
+export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = createRedis(url);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    await redis.quit();
+  }
 }

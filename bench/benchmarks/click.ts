@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadEnv } from "@hitrail/config";
 import { createCampaignKit, createDb, createWorkspace, runMigrations, sql } from "@hitrail/db";
 import autocannon from "autocannon";
-import { bareServer, load, report } from "../lib.ts";
+import { bareServer, deleteRedisPrefix, load, report, withDatabase } from "../lib.ts";
 
 /**
  * Entrance-link redirects per second through the real tracker (Host routing, funnel routing, UA and
@@ -36,7 +35,7 @@ export async function run(): Promise<void> {
   try {
     await admin.sql.unsafe(`create database "${dbName}"`);
     cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
-    cleanups.push(() => redisEval(redisUrl, UNLINK_PREFIX, [`${prefix}:*`]));
+    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
     await runMigrations(dbUrl);
 
     const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
@@ -144,13 +143,6 @@ export async function run(): Promise<void> {
 }
 
 // Every Redis key under the bench's prefix, removed in one round trip (the bench has no Redis client).
-const UNLINK_PREFIX = `local c = '0' local n = 0
-repeat
-  local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000)
-  c = r[1]
-  for _, k in ipairs(r[2]) do redis.call('UNLINK', k) n = n + 1 end
-until c == '0'
-return n`;
 
 // Fastify's own cost: the same framework set-up the tracker has, with a handler that does nothing.
 const BARE_FASTIFY = `
@@ -217,47 +209,4 @@ async function startChild(
       return stopping;
     },
   };
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-/** One EVAL over RESP (with AUTH and SELECT from the URL when it has them); resolves with the last reply. */
-function redisEval(url: string, script: string, args: string[]): Promise<string> {
-  const u = new URL(url);
-  const commands: string[][] = [];
-  if (u.password)
-    commands.push(
-      u.username
-        ? ["AUTH", decodeURIComponent(u.username), decodeURIComponent(u.password)]
-        : ["AUTH", decodeURIComponent(u.password)],
-    );
-  const dbIndex = u.pathname.replace("/", "");
-  if (dbIndex) commands.push(["SELECT", dbIndex]);
-  commands.push(["EVAL", script, "0", ...args]);
-  const wire = commands
-    .map(
-      (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`,
-    )
-    .join("");
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
-    let replies = "";
-    socket.on("error", reject);
-    socket.on("data", (chunk) => {
-      replies += chunk.toString();
-      const lines = replies.split("\r\n").filter(Boolean);
-      if (lines.length >= commands.length) {
-        socket.end();
-        const last = lines[lines.length - 1] ?? "";
-        if (lines.some((l) => l.startsWith("-")))
-          reject(new Error(`redis: ${lines.find((l) => l.startsWith("-"))}`));
-        else resolve(last);
-      }
-    });
-    socket.write(wire);
-  });
 }

@@ -16,7 +16,7 @@ import {
 import type autocannon from "autocannon";
 import { conversionRecorderFor } from "../../apps/tracker/src/conversions/index.ts";
 import { startTracker } from "../../apps/tracker/src/main.ts";
-import { bareServer, type LoadResult, load, report } from "../lib.ts";
+import { bareServer, type LoadResult, load, report, withDatabase } from "../lib.ts";
 
 // `pnpm bench postback`: conversion postbacks through the real tracker (Fastify, group commit,
 // Postgres, Redis) against a database of its own, by hit ID and by visitor ID, beside a bare node:http
@@ -26,12 +26,6 @@ import { bareServer, type LoadResult, load, report } from "../lib.ts";
 const VISITORS = 20_000;
 const SESSION_VISITORS = 5_000;
 const CONNECTIONS = 64;
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 /** autocannon runs in a worker thread, so the per-request function lives in a file it can require. */
 async function requestFile(dir: string, name: string, ids: string[], query: string): Promise<string> {

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, connect } from "node:net";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadEnv } from "@hitrail/config";
 import { createCampaignKit, createDb, createWorkspace, type DbClient, runMigrations, sql } from "@hitrail/db";
-import { type LoadResult, load, report } from "../lib.ts";
+import { deleteRedisPrefix, type LoadResult, load, report, withDatabase } from "../lib.ts";
 
 /**
  * Traffic-source postbacks delivered per second by the real worker process (outbox relay → BullMQ →
@@ -69,7 +69,7 @@ export async function run(): Promise<void> {
   try {
     await admin.sql.unsafe(`create database "${dbName}"`);
     cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
-    cleanups.push(() => redisEval(redisUrl, UNLINK_PREFIX, [`${prefix}:*`]));
+    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
     await runMigrations(dbUrl);
     const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
     cleanups.unshift(() => db.close(1));
@@ -269,54 +269,4 @@ async function startWorker(
   };
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 // Every Redis key under the bench's prefix, removed in one round trip (the bench has no Redis client).
-const UNLINK_PREFIX = `local c = '0' local n = 0
-repeat
-  local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000)
-  c = r[1]
-  for _, k in ipairs(r[2]) do redis.call('UNLINK', k) n = n + 1 end
-until c == '0'
-return n`;
-
-/** One EVAL over RESP (with AUTH and SELECT from the URL when it has them). */
-function redisEval(url: string, script: string, args: string[]): Promise<string> {
-  const u = new URL(url);
-  const commands: string[][] = [];
-  if (u.password) {
-    commands.push(
-      u.username
-        ? ["AUTH", decodeURIComponent(u.username), decodeURIComponent(u.password)]
-        : ["AUTH", decodeURIComponent(u.password)],
-    );
-  }
-  const dbIndex = u.pathname.replace("/", "");
-  if (dbIndex) commands.push(["SELECT", dbIndex]);
-  commands.push(["EVAL", script, "0", ...args]);
-  const wire = commands
-    .map(
-      (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`,
-    )
-    .join("");
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
-    let replies = "";
-    socket.on("error", reject);
-    socket.on("data", (chunk) => {
-      replies += chunk.toString();
-      const lines = replies.split("\r\n").filter(Boolean);
-      if (lines.length >= commands.length) {
-        socket.end();
-        const error = lines.find((l) => l.startsWith("-"));
-        if (error) reject(new Error(`redis: ${error}`));
-        else resolve(lines[lines.length - 1] ?? "");
-      }
-    });
-    socket.write(wire);
-  });
-}

@@ -89,3 +89,26 @@ export function appendQueryParams(
   const added = entries.map(([name, value]) => `${encodeComponent(name)}=${encodeComponent(value)}`);
   return `${base}?${[...kept, ...added].join("&")}${fragment}`;
 }
+
+/** Tokens the tracker fills in page URLs on every click (entrance, action, tag view). */
+export const CLICK_TOKENS = [
+  "hit",
+  "vid",
+  "external",
+  "campaign",
+  "cost",
+  "funnel",
+  "node",
+  "page",
+  "trafficsource",
+  "country",
+  "device",
+  "os",
+  "browser",
+] as const;
+
+/** Tokens filled in traffic-source postback URLs on top of the click tokens. */
+export const POSTBACK_TOKENS = ["payout", "revenue", "tx", "status", "event"] as const;
+
+/** Names a user's tracking field may not take: it would never be seen behind one of ours. */
+export const RESERVED_TOKENS = [...CLICK_TOKENS, ...POSTBACK_TOKENS] as const;

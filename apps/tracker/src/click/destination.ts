@@ -1,4 +1,10 @@
-import { appendQueryParams, encodeComponent, type PageKind, substituteTokens } from "@hitrail/core";
+import {
+  appendQueryParams,
+  CLICK_TOKENS,
+  encodeComponent,
+  type PageKind,
+  substituteTokens,
+} from "@hitrail/core";
 import type { Entry } from "./entry-params.ts";
 
 // Pure rules for where a click is sent. Token substitution itself is core's; which values the
@@ -19,21 +25,7 @@ export interface DestinationInput {
 }
 
 /** The tokens the tracker fills; a tracking field of the same name never shadows one of these. */
-export const TRACKER_TOKENS = [
-  "hit",
-  "vid",
-  "external",
-  "campaign",
-  "cost",
-  "funnel",
-  "node",
-  "page",
-  "trafficsource",
-  "country",
-  "device",
-  "os",
-  "browser",
-] as const;
+export const TRACKER_TOKENS = CLICK_TOKENS;
 type TrackerToken = (typeof TRACKER_TOKENS)[number];
 const IS_TRACKER_TOKEN = new Set<string>(TRACKER_TOKENS);
 

@@ -1,3 +1,4 @@
+import { RESERVED_TOKENS } from "@hitrail/core";
 import type { TrafficSourceRow } from "@hitrail/db";
 import { z } from "zod";
 import {
@@ -10,30 +11,7 @@ import {
   urlTemplate,
 } from "../../schemas/common.ts";
 
-/**
- * Token names the tracker and the worker fill themselves ({hit}, {external}, {payout}, …): a tracking
- * field named like one of them would never be seen.
- */
-export const RESERVED_TOKENS = [
-  "hit",
-  "vid",
-  "external",
-  "campaign",
-  "cost",
-  "funnel",
-  "node",
-  "page",
-  "trafficsource",
-  "country",
-  "device",
-  "os",
-  "browser",
-  "payout",
-  "revenue",
-  "tx",
-  "status",
-  "event",
-] as const;
+export { RESERVED_TOKENS };
 
 /** The entrance link's own parameter (`?ts=<traffic source id>`); a source's data cannot use it. */
 export const ENTRANCE_SOURCE_PARAM = "ts";
