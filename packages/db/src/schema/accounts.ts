@@ -62,14 +62,18 @@ export const workspaces = pgTable(
   (t) => [uniqueIndex("workspaces_slug_key").on(t.slug)],
 );
 
+/** The column every tenant-owned row carries; deleting a workspace deletes its rows. */
+export const workspaceRef = () =>
+  uuid("workspace_id")
+    .notNull()
+    .references(() => workspaces.id, { onDelete: "cascade" });
+
 export const workspaceRole = pgEnum("workspace_role", ["owner", "admin", "member", "viewer"]);
 
 export const memberships = pgTable(
   "memberships",
   {
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
@@ -83,9 +87,7 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     name: text("name").notNull(),
     /** First characters of the key, shown in lists so a user can tell keys apart. */
     prefix: text("prefix").notNull(),
@@ -104,9 +106,7 @@ export const auditLog = pgTable(
   "audit_log",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     actorUserId: uuid("actor_user_id"),
     actorApiKeyId: uuid("actor_api_key_id"),
     action: text("action").notNull(),

@@ -11,7 +11,7 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { workspaceRef } from "./accounts.ts";
 import { id, MONEY, timestamps } from "./columns.ts";
 
 /** How a repeat of the same conversion identity is treated; the seed's behaviour is "update". */
@@ -23,11 +23,6 @@ export interface TrackingField {
   /** Query parameter the traffic source sends it in. */
   param: string;
 }
-
-const workspaceRef = () =>
-  uuid("workspace_id")
-    .notNull()
-    .references(() => workspaces.id, { onDelete: "cascade" });
 
 export const trafficSources = pgTable(
   "traffic_sources",

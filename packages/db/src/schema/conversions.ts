@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { workspaceRef } from "./accounts.ts";
 import { createdAt, id, MONEY, timestamps } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
@@ -30,9 +30,7 @@ export const conversions = pgTable(
   "conversions",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     hitId: uuid("hit_id").notNull(),
     eventTypeId: uuid("event_type_id"),
     eventKey: text("event_key").notNull().default(""),
@@ -65,9 +63,7 @@ export const conversionRevisions = pgTable(
   "conversion_revisions",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     conversionId: uuid("conversion_id")
       .notNull()
       .references(() => conversions.id, { onDelete: "cascade" }),
@@ -90,9 +86,7 @@ export const touches = pgTable(
   "touches",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     conversionId: uuid("conversion_id")
       .notNull()
       .references(() => conversions.id, { onDelete: "cascade" }),

@@ -1,5 +1,5 @@
-import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { index, pgEnum, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { workspaceRef } from "./accounts.ts";
 import { id, timestamps } from "./columns.ts";
 
 export const domainKind = pgEnum("domain_kind", ["default", "custom"]);
@@ -8,9 +8,7 @@ export const trackingDomains = pgTable(
   "tracking_domains",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     /** Lower-case host name without port; the Host header picks the workspace by it. */
     host: text("host").notNull(),
     kind: domainKind("kind").notNull(),

@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { workspaceRef } from "./accounts.ts";
 import { id, timestamps } from "./columns.ts";
 
 export const nodeKind = pgEnum("node_kind", ["entry", "rotator", "condition", "lander", "offer", "external"]);
@@ -20,9 +20,7 @@ export const funnels = pgTable(
   "funnels",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     name: text("name").notNull(),
     /** Set once the graph has nodes; the tracker starts every entrance link here. */
     entryNodeId: uuid("entry_node_id"),
@@ -38,9 +36,7 @@ export const funnelNodes = pgTable(
   "funnel_nodes",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     funnelId: uuid("funnel_id")
       .notNull()
       .references(() => funnels.id, { onDelete: "cascade" }),
@@ -61,9 +57,7 @@ export const funnelActions = pgTable(
   "funnel_actions",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     funnelId: uuid("funnel_id")
       .notNull()
       .references(() => funnels.id, { onDelete: "cascade" }),

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { workspaceRef } from "./accounts.ts";
 import { createdAt, id } from "./columns.ts";
 
 /**
@@ -11,9 +11,7 @@ export const outbox = pgTable(
   "outbox",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     /** Queue name from @hitrail/queue. */
     topic: text("topic").notNull(),
     /** Stable job id, so a relay that crashes after enqueueing re-enqueues the same job, not a twin. */

@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { workspaceRef } from "./accounts.ts";
 import { createdAt, id, timestamps } from "./columns.ts";
 
 export const postbackOutcome = pgEnum("postback_outcome", [
@@ -27,9 +27,7 @@ export const receivedPostbacks = pgTable(
   "received_postbacks",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     method: text("method").notNull(),
     channel: text("channel").notNull().default("postback"),
@@ -63,9 +61,7 @@ export const outboundDeliveries = pgTable(
   "outbound_deliveries",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     conversionId: uuid("conversion_id").notNull(),
     revision: integer("revision").notNull(),
     trafficSourceId: uuid("traffic_source_id").notNull(),
@@ -91,9 +87,7 @@ export const deliveryAttempts = pgTable(
   "delivery_attempts",
   {
     id: id(),
-    workspaceId: uuid("workspace_id")
-      .notNull()
-      .references(() => workspaces.id, { onDelete: "cascade" }),
+    workspaceId: workspaceRef(),
     deliveryId: uuid("delivery_id")
       .notNull()
       .references(() => outboundDeliveries.id, { onDelete: "cascade" }),

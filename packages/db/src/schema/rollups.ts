@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
-import { workspaces } from "./accounts.ts";
+import { workspaceRef } from "./accounts.ts";
 import { MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
 import { pageKind } from "./hits.ts";
@@ -9,11 +9,6 @@ import { pageKind } from "./hits.ts";
 // in (conversions.hit_at, touches.hit_at), so revenue that arrives days late lands in the hour of
 // the click that earned it. Dimensions that may be absent (no page, no traffic source, unknown
 // country) are NULL, and the unique keys treat NULLs as equal (PostgreSQL 15+).
-
-const workspaceRef = () =>
-  uuid("workspace_id")
-    .notNull()
-    .references(() => workspaces.id, { onDelete: "cascade" });
 
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
