@@ -1,5 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Env, loadEnv } from "@hitrail/config";
+import { createDb, type DbClient, runMigrations } from "@hitrail/db";
 import { createRedis } from "@hitrail/queue";
 import autocannon from "autocannon";
 
@@ -110,5 +113,53 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<vo
     } while (cursor !== "0");
   } finally {
     await redis.quit();
+  }
+}
+
+export interface BenchScratch {
+  env: Env;
+  tag: string;
+  dbUrl: string;
+  redisUrl: string;
+  /** Redis key prefix of this run. */
+  prefix: string;
+  /** A small pool on the run's own database. */
+  db: DbClient;
+  /** Run in order by `dispose`; add servers with unshift so they stop before the database goes. */
+  cleanups: Array<() => Promise<unknown>>;
+  dispose: () => Promise<void>;
+}
+
+/**
+ * A migrated database and a Redis prefix of the run's own, on DATABASE_URL/REDIS_URL or the local
+ * servers; `dispose` removes both, so a benchmark leaves nothing behind.
+ */
+export async function benchScratch(): Promise<BenchScratch> {
+  const env = loadEnv();
+  const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const tag = randomBytes(4).toString("hex");
+  const dbName = `hitrail_bench_${tag}`;
+  const dbUrl = withDatabase(adminUrl, dbName);
+  const prefix = `hitrail-bench:${tag}`;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  const dispose = async () => {
+    for (const cleanup of cleanups) {
+      await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
+    }
+    await admin.close(1);
+  };
+  try {
+    await admin.sql.unsafe(`create database "${dbName}"`);
+    cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
+    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
+    await runMigrations(dbUrl);
+    const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
+    cleanups.unshift(() => db.close(1));
+    return { env, tag, dbUrl, redisUrl, prefix, db, cleanups, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
   }
 }

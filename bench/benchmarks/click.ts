@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { loadEnv } from "@hitrail/config";
-import { createCampaignKit, createDb, createWorkspace, runMigrations, sql } from "@hitrail/db";
+import { createCampaignKit, createWorkspace, sql } from "@hitrail/db";
 import autocannon from "autocannon";
-import { bareServer, deleteRedisPrefix, load, report, withDatabase } from "../lib.ts";
+import { bareServer, benchScratch, load, report } from "../lib.ts";
 
 /**
  * Entrance-link redirects per second through the real tracker (Host routing, funnel routing, UA and
@@ -22,24 +20,9 @@ const UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 export async function run(): Promise<void> {
-  const env = loadEnv();
-  const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const tag = randomBytes(4).toString("hex");
-  const dbName = `hitrail_bench_${tag}`;
-  const dbUrl = withDatabase(adminUrl, dbName);
-  const prefix = `hitrail-bench:${tag}`;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  const scratch = await benchScratch();
+  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
   try {
-    await admin.sql.unsafe(`create database "${dbName}"`);
-    cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
-    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
-    await runMigrations(dbUrl);
-
-    const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
-    cleanups.unshift(() => db.close(1));
     const { workspace, host } = await createWorkspace(db.db, {
       slug: `bench-${tag}`,
       name: "Bench",
@@ -135,10 +118,7 @@ export async function run(): Promise<void> {
     );
     if (!timedOk || !exactOk) process.exitCode = 1;
   } finally {
-    for (const cleanup of cleanups) {
-      await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
-    }
-    await admin.close(1);
+    await scratch.dispose();
   }
 }
 

@@ -3,9 +3,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { loadEnv } from "@hitrail/config";
-import { createCampaignKit, createDb, createWorkspace, type DbClient, runMigrations, sql } from "@hitrail/db";
-import { deleteRedisPrefix, type LoadResult, load, report, withDatabase } from "../lib.ts";
+import { createCampaignKit, createWorkspace, type DbClient, sql } from "@hitrail/db";
+import { benchScratch, type LoadResult, load, report } from "../lib.ts";
 
 /**
  * Traffic-source postbacks delivered per second by the real worker process (outbox relay → BullMQ →
@@ -57,23 +56,9 @@ interface Pass {
 }
 
 export async function run(): Promise<void> {
-  const env = loadEnv();
-  const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const tag = randomBytes(4).toString("hex");
-  const dbName = `hitrail_bench_${tag}`;
-  const dbUrl = withDatabase(adminUrl, dbName);
-  const prefix = `hitrail-bench:${tag}`;
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  const scratch = await benchScratch();
+  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
   try {
-    await admin.sql.unsafe(`create database "${dbName}"`);
-    cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
-    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
-    await runMigrations(dbUrl);
-    const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
-    cleanups.unshift(() => db.close(1));
-
     const receiver = await startReceiver();
     cleanups.unshift(() => receiver.close());
     const baseline = await load({
@@ -154,10 +139,7 @@ export async function run(): Promise<void> {
     );
     console.log(checks.join("\n"));
   } finally {
-    for (const cleanup of cleanups) {
-      await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
-    }
-    await admin.close(1);
+    await scratch.dispose();
   }
 }
 
