@@ -27,6 +27,7 @@ export default defineConfig({
       project("worker", "apps/worker"),
       project("cli", "apps/cli"),
       project("tag", "packages/tag"),
+      project("web", "apps/web"),
       project("infra", "infra"),
     ],
   },
