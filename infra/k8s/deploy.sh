@@ -13,7 +13,7 @@
 #   IMAGE_TAG        the version to deploy (CI: the commit SHA)
 #   SECRETS_ENV      env file that replaces the placeholder hitrail-secrets: DATABASE_URL=…, REDIS_URL=…
 #                    (and POSTGRES_PASSWORD=… with bundled datastores; SENTRY_DSN, WORKER_ADMIN_TOKEN)
-#   WITHOUT_WEB=1    leave the dashboard (web) out: until apps/web exists there is no image for it
+#   WITHOUT_WEB=1    leave the dashboard (web) out, for installs that run it elsewhere or not at all
 #   DRY_RUN=1        render and split into phases, print the plan, touch no cluster
 #   MIGRATE_TIMEOUT  seconds to wait for the migration Job (900); ROLLOUT_TIMEOUT likewise (600)
 #   KUBECTL          the kubectl to use (kubectl); it reads KUBECONFIG as usual

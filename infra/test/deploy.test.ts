@@ -182,7 +182,7 @@ describe("infra/k8s/deploy.sh", () => {
     expect([...placeholder.calls, ...incomplete.calls]).toEqual([]);
   });
 
-  it("leaves the dashboard out with WITHOUT_WEB=1 (no web image before apps/web exists)", ({ skip }) => {
+  it("leaves the dashboard out with WITHOUT_WEB=1 (a tracking-only install)", ({ skip }) => {
     const kubectl = needTool("kubectl", skip);
     const result = deploy("production", { kubectl, env: { WITHOUT_WEB: "1" } });
     expect(result.status, result.stderr).toBe(0);
