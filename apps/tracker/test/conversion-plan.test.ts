@@ -192,6 +192,7 @@ describe("planBatch: one postback", () => {
       typeId: "eeeeeeee-0000-4000-8000-000000000001",
       alias: "lead",
       defaultRevenue: "2",
+      hasRevenue: true,
       firesPostback: true,
       duplicatePolicy: "update",
     };

@@ -7,3 +7,4 @@ export * from "./postback.ts";
 export * from "./status.ts";
 export * from "./tokens.ts";
 export * from "./visitor.ts";
+export * from "./triggers.ts";

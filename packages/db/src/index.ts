@@ -14,6 +14,7 @@ export {
   lte,
   ne,
   or,
+  type SQL,
   sql,
 } from "drizzle-orm";
 export {

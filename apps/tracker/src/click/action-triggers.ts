@@ -1,4 +1,7 @@
-import type { FunnelAction, SessionHitRef } from "@hitrail/core";
+import { type FunnelAction, planActionTriggers, type SessionHitRef } from "@hitrail/core";
+import { findEventTypeById } from "../conversions/event-types.ts";
+import { conversionRecorderFor } from "../conversions/index.ts";
+import type { ConversionEventRef, RecordResult } from "../conversions/types.ts";
 import type { TrackerDeps } from "../deps.ts";
 import type { HitRow } from "../hit-writer.ts";
 import type { HostWorkspace } from "../workspace-resolver.ts";
@@ -14,10 +17,83 @@ export interface ActionTaken {
   visitorId: string;
 }
 
+export interface TriggerOutcome {
+  kind: "conversion" | "event";
+  eventTypeId: string | null;
+  result: RecordResult | { ok: false; error: string };
+}
+
 /**
- * The place on-action triggers will fire: a conversion and/or custom events configured on a funnel
- * action (`action.triggers`; seed: "Triggering via the Funnel Builder … on action"). Called for
- * every action click once the new hit is safe and before the 302 leaves, so whatever it records is
- * safe when the visitor moves on. Deliberately empty for now: a later issue implements it.
+ * On-action triggers (seed: "Triggering via the Funnel Builder … on action"): the conversion and
+ * custom events configured on the action are recorded on the hit of the page the action comes out
+ * of, through the same recorder as `/pb/` and the tag — so attribution, outbound postbacks and the
+ * received-postback log are shared. Called once the new hit is safe and before the 302 leaves, and
+ * awaited, so a trigger the visitor caused is committed when they move on. A failing trigger is
+ * logged and never costs the click.
  */
-export async function fireActionTriggers(_deps: TrackerDeps, _taken: ActionTaken): Promise<void> {}
+export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken): Promise<TriggerOutcome[]> {
+  const { fires, skipped } = planActionTriggers(taken.action.number, taken.action.triggers);
+  const log = deps.logger.child({
+    workspaceId: taken.workspace.workspaceId,
+    hitId: taken.originHit.hitId,
+    action: taken.action.number,
+  });
+  for (const reason of skipped) log.warn({ reason }, "action trigger skipped");
+  if (fires.length === 0) return [];
+
+  const recorder = conversionRecorderFor(deps);
+  const params = {
+    action: String(taken.action.number),
+    from: taken.action.from,
+    hit: taken.originHit.hitId,
+    vid: taken.visitorId,
+    next: taken.hit.id,
+  };
+  const receivedAt = deps.now();
+  // One after the other: the conversion first, then events, each its own identity on the hit.
+  const outcomes: TriggerOutcome[] = [];
+  for (const fire of fires) {
+    try {
+      let event: ConversionEventRef | null = null;
+      if (fire.kind === "event" && fire.eventTypeId !== null) {
+        event = await findEventTypeById(deps, taken.workspace.workspaceId, fire.eventTypeId);
+        if (event === null) {
+          const error = `custom event type ${fire.eventTypeId} no longer exists`;
+          log.warn({ eventTypeId: fire.eventTypeId }, `action trigger skipped: ${error}`);
+          outcomes.push({ kind: fire.kind, eventTypeId: fire.eventTypeId, result: { ok: false, error } });
+          continue;
+        }
+      }
+      const result = await recorder.record({
+        workspace: taken.workspace,
+        channel: "action",
+        target: { by: "hit", hitId: taken.originHit.hitId },
+        tx: fire.tx,
+        revenue: fire.revenue,
+        status: "approved",
+        statusWord: null,
+        rawStatus: null,
+        disablePostbacks: false,
+        event,
+        duplicatePolicy: fire.duplicatePolicy,
+        notes: [],
+        meta: {
+          method: "action",
+          ip: taken.hit.ip ?? null,
+          params: event ? { ...params, e: event.alias } : params,
+          receivedAt,
+        },
+      });
+      if (!result.ok) log.warn({ kind: fire.kind, result }, "action trigger refused");
+      outcomes.push({ kind: fire.kind, eventTypeId: fire.eventTypeId, result });
+    } catch (error) {
+      log.error({ err: error, kind: fire.kind }, "action trigger failed; the click still redirects");
+      outcomes.push({
+        kind: fire.kind,
+        eventTypeId: fire.eventTypeId,
+        result: { ok: false, error: (error as Error).message },
+      });
+    }
+  }
+  return outcomes;
+}

@@ -1,4 +1,4 @@
-import { and, eq, isNull, schema } from "@hitrail/db";
+import { and, eq, isNull, type SQL, schema } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { ConversionEventRef } from "./types.ts";
 
@@ -12,24 +12,46 @@ export async function findEventType(
   workspaceId: string,
   alias: string,
 ): Promise<ConversionEventRef | null> {
+  return findBy(deps, workspaceId, eq(schema.customEventTypes.alias, alias));
+}
+
+/** The same by id: funnel action triggers name their event types by id, so renames never break them. */
+export async function findEventTypeById(
+  deps: Pick<TrackerDeps, "db">,
+  workspaceId: string,
+  id: string,
+): Promise<ConversionEventRef | null> {
+  if (!UUID.test(id)) return null;
+  return findBy(deps, workspaceId, eq(schema.customEventTypes.id, id));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function findBy(
+  deps: Pick<TrackerDeps, "db">,
+  workspaceId: string,
+  match: SQL,
+): Promise<ConversionEventRef | null> {
   const t = schema.customEventTypes;
   const [row] = await deps.db.db
     .select({
       id: t.id,
       alias: t.alias,
       defaultRevenue: t.defaultRevenue,
+      hasRevenue: t.hasRevenue,
       firesPostback: t.firesPostback,
       duplicatePolicy: t.duplicatePolicy,
     })
     .from(t)
-    .where(and(eq(t.workspaceId, workspaceId), eq(t.alias, alias), isNull(t.archivedAt)))
+    .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
     .limit(1);
   if (row === undefined) return null;
   return {
     typeId: row.id,
     alias: row.alias,
     // The type's own default, never the page's payout: a "lead" is not worth the offer's payout.
-    defaultRevenue: row.defaultRevenue,
+    defaultRevenue: row.hasRevenue ? row.defaultRevenue : "0",
+    hasRevenue: row.hasRevenue,
     firesPostback: row.firesPostback,
     duplicatePolicy: row.duplicatePolicy,
   };

@@ -193,8 +193,14 @@ export function planBatch(input: PlanInput): BatchPlan {
       if (command.revenue.kind === "absent")
         notes.push(`page ${hit.pageId ?? "?"} no longer exists: default payout 0`);
     }
-    const policy = event?.duplicatePolicy ?? hit.duplicatePolicy ?? DEFAULT_DUPLICATE_POLICY;
-    const decision = decideConversion({ existing, status, revenue: command.revenue, defaultPayout, policy });
+    const policy =
+      command.duplicatePolicy ?? event?.duplicatePolicy ?? hit.duplicatePolicy ?? DEFAULT_DUPLICATE_POLICY;
+    let revenue = command.revenue;
+    if (event !== null && !event.hasRevenue && revenue.kind === "value") {
+      notes.push(`event '${event.alias}' carries no revenue: ${revenue.value} not recorded`);
+      revenue = { kind: "absent" };
+    }
+    const decision = decideConversion({ existing, status, revenue, defaultPayout, policy });
 
     if ("revenue" in decision && !isMoney(decision.revenue)) {
       reject(

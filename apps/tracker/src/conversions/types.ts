@@ -24,6 +24,8 @@ export interface ConversionEventRef {
   alias: string;
   /** Used when no revenue is sent; null means the converting page's default payout. */
   defaultRevenue: string | null;
+  /** A type without revenue only counts: whatever revenue arrives, it records 0. */
+  hasRevenue: boolean;
   firesPostback: boolean;
   duplicatePolicy: DuplicatePolicy;
 }
@@ -46,6 +48,11 @@ export interface ConversionCommand {
   rawStatus: string | null;
   disablePostbacks: boolean;
   event?: ConversionEventRef | null;
+  /**
+   * Overrides the event type's and the offer source's policy for a repeat of this identity: action
+   * triggers fire once per hit and action, so their repeats are ignored.
+   */
+  duplicatePolicy?: DuplicatePolicy;
   /** Things worth showing the user that did not stop the conversion. */
   notes: string[];
   meta: ConversionRequestMeta;

@@ -1,0 +1,218 @@
+import type { ActionTriggers } from "@hitrail/core";
+import { type CampaignKit, saveFunnelGraph, schema } from "@hitrail/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { act, enter, location, visitorCookieOf } from "./support/clicks.ts";
+import { conversionTables } from "./support/postback-db.ts";
+
+let h: TrackerHarness;
+beforeAll(async () => {
+  h = await createTrackerHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The kit's funnel again, with triggers on the lander's actions 1 and 2. */
+async function setTriggers(
+  workspaceId: string,
+  kit: CampaignKit,
+  one: ActionTriggers,
+  two: ActionTriggers = {},
+) {
+  await saveFunnelGraph(h.t.db, {
+    workspaceId,
+    funnelId: kit.funnelId,
+    name: "Demo funnel",
+    entryNodeId: kit.nodes.entry,
+    nodes: [
+      {
+        id: kit.nodes.entry,
+        name: "Traffic entry",
+        config: { kind: "entry", routes: [{ to: kit.nodes.lander, weight: 1 }] },
+      },
+      {
+        id: kit.nodes.lander,
+        name: "Lander",
+        config: { kind: "lander", pages: [{ pageId: kit.landerId, weight: 1 }] },
+      },
+      {
+        id: kit.nodes.offerA,
+        name: "Offer A",
+        config: { kind: "offer", pages: [{ pageId: kit.offerIds[0], weight: 1 }] },
+      },
+      {
+        id: kit.nodes.offerB,
+        name: "Offer B",
+        config: { kind: "offer", pages: [{ pageId: kit.offerIds[1], weight: 1 }] },
+      },
+    ],
+    actions: [
+      { from: kit.nodes.lander, number: 1, to: kit.nodes.offerA, triggers: one },
+      { from: kit.nodes.lander, number: 2, to: kit.nodes.offerB, triggers: two },
+    ],
+  });
+}
+
+async function eventType(
+  workspaceId: string,
+  alias: string,
+  o: Partial<typeof schema.customEventTypes.$inferInsert> = {},
+) {
+  const [row] = await h.t.db
+    .insert(schema.customEventTypes)
+    .values({ workspaceId, name: alias, alias, ...o })
+    .returning();
+  if (!row) throw new Error("no event type");
+  return row;
+}
+
+/** Enters the funnel; returns the visitor and the lander hit the actions come out of. */
+async function onLander(host: string, kit: CampaignKit) {
+  const res = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId, external: "clk-1" } });
+  const landerHit = location(res).searchParams.get("hit") as string;
+  return { vid: visitorCookieOf(res), landerHit };
+}
+
+describe("on-action triggers", () => {
+  it("an action-triggered conversion lands on the lander's hit with its fixed revenue, credited and postbacked", async () => {
+    const { workspaceId, host, kit } = await h.tenant({
+      postbackUrl: "https://ts.example/pb?c={external}&p={payout}",
+    });
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "4.20" } });
+    const { vid, landerHit } = await onLander(host, kit);
+
+    const res = await act(h, host, 1, { cookie: vid });
+    const offerHit = location(res).searchParams.get("clickid");
+    expect(offerHit).toBeTruthy();
+
+    const tables = conversionTables(h.t.db, workspaceId);
+    const [conversion, ...more] = await tables.conversions();
+    expect(more).toEqual([]);
+    expect(conversion).toMatchObject({
+      hitId: landerHit,
+      tx: "action-1",
+      revenue: "4.200000",
+      eventKey: "",
+      deletedAt: null,
+    });
+    const log = await tables.log();
+    expect(log.map((l) => [l.channel, l.outcome])).toEqual([["action", "created"]]);
+    const revisions = await tables.revisions(conversion?.id);
+    expect(revisions).toHaveLength(1);
+    expect(revisions[0]).toMatchObject({
+      source: "action",
+      raw: { method: "action", params: { action: "1", hit: landerHit } },
+    });
+    const deliveries = await tables.deliveries();
+    expect(deliveries.map((d) => d.url)).toEqual(["https://ts.example/pb?c=clk-1&p=4.2"]);
+  });
+
+  it("without a fixed revenue the conversion takes the lander's default payout (0)", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await setTriggers(workspaceId, kit, { conversion: {} });
+    const { vid, landerHit } = await onLander(host, kit);
+    location(await act(h, host, 1, { cookie: vid }));
+    const [conversion] = await conversionTables(h.t.db, workspaceId).conversions();
+    expect(conversion).toMatchObject({ hitId: landerHit, revenue: "0.000000" });
+  });
+
+  it("an action-triggered custom event is recorded under its type; one without a postback fires none", async () => {
+    const { workspaceId, host, kit } = await h.tenant({ postbackUrl: "https://ts.example/pb?e={event}" });
+    const lead = await eventType(workspaceId, "lead", {
+      hasRevenue: true,
+      defaultRevenue: "1.5",
+      firesPostback: true,
+    });
+    const click = await eventType(workspaceId, "cta_click");
+    await setTriggers(
+      workspaceId,
+      kit,
+      {},
+      { events: [{ eventTypeId: lead.id }, { eventTypeId: click.id, revenue: "9" }] },
+    );
+    const { vid, landerHit } = await onLander(host, kit);
+
+    location(await act(h, host, 2, { cookie: vid }));
+    const tables = conversionTables(h.t.db, workspaceId);
+    const rows = await tables.conversions();
+    const byKey = new Map(rows.map((r) => [r.eventKey, r]));
+    expect(byKey.get(lead.id)).toMatchObject({
+      hitId: landerHit,
+      eventTypeId: lead.id,
+      revenue: "1.500000",
+      tx: "action-2",
+    });
+    // A type without revenue only counts: the trigger's 9 is not recorded.
+    expect(byKey.get(click.id)).toMatchObject({
+      hitId: landerHit,
+      eventTypeId: click.id,
+      revenue: "0.000000",
+    });
+    expect(rows).toHaveLength(2);
+    const deliveries = await tables.deliveries();
+    expect(deliveries.map((d) => d.url)).toEqual(["https://ts.example/pb?e=lead"]);
+  });
+
+  it("a repeated click (back button, second tab) does not count a trigger twice", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const lead = await eventType(workspaceId, "lead");
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "2" }, events: [{ eventTypeId: lead.id }] });
+    const { vid, landerHit } = await onLander(host, kit);
+
+    const first = location(await act(h, host, 1, { cookie: vid }));
+    // The tag's rewritten link names the lander hit, so the repeat originates from the lander.
+    const again = location(await act(h, host, 1, { query: { hit: landerHit } }));
+    expect(again.searchParams.get("clickid")).not.toBe(first.searchParams.get("clickid"));
+
+    const tables = conversionTables(h.t.db, workspaceId);
+    const rows = await tables.conversions();
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r).toMatchObject({ hitId: landerHit, revision: 1 });
+    const outcomes = (await tables.log()).map((l) => l.outcome).sort();
+    expect(outcomes).toEqual(["created", "created", "ignored", "ignored"]);
+  });
+
+  it("simultaneous repeat clicks record one conversion", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "3" } });
+    const { landerHit } = await onLander(host, kit);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => act(h, host, 1, { query: { hit: landerHit } })),
+    );
+    for (const a of answers) expect(a.statusCode).toBe(302);
+    const rows = await conversionTables(h.t.db, workspaceId).conversions();
+    expect(rows.map((r) => [r.hitId, r.revenue, r.revision])).toEqual([[landerHit, "3.000000", 1]]);
+  });
+
+  it("two actions with conversion triggers are two conversions; an action without triggers records none", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "1" } }, { conversion: { revenue: "2" } });
+    const { landerHit } = await onLander(host, kit);
+    location(await act(h, host, 1, { query: { hit: landerHit } }));
+    location(await act(h, host, 2, { query: { hit: landerHit } }));
+    const rows = await conversionTables(h.t.db, workspaceId).conversions();
+    expect(rows.map((r) => [r.tx, r.revenue]).sort()).toEqual([
+      ["action-1", "1.000000"],
+      ["action-2", "2.000000"],
+    ]);
+
+    const other = await h.tenant();
+    const visit = await onLander(other.host, other.kit);
+    location(await act(h, other.host, 1, { cookie: visit.vid }));
+    expect(await conversionTables(h.t.db, other.workspaceId).conversions()).toEqual([]);
+  });
+
+  it("a trigger naming a deleted event type is skipped and the click still redirects", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await setTriggers(workspaceId, kit, {
+      conversion: { revenue: "1" },
+      events: [{ eventTypeId: "0190f5d2-0000-7000-8000-000000000000" }],
+    });
+    const { vid } = await onLander(host, kit);
+    const res = await act(h, host, 1, { cookie: vid });
+    expect(res.statusCode).toBe(302);
+    const rows = await conversionTables(h.t.db, workspaceId).conversions();
+    expect(rows.map((r) => r.eventKey)).toEqual([""]);
+  });
+});
