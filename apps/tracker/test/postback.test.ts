@@ -666,11 +666,70 @@ describe("request forms", () => {
     expect(await t.db.conversions()).toEqual([]);
   });
 
-  it("custom events (e=) are refused clearly until they are supported", async () => {
+  it("a custom event by postback (e=alias): its own identity beside the conversion, its default revenue, its postback", async () => {
+    const t = await tenant("https://ts.example/pb?ev={event}&p={payout}");
+    const [lead] = await h.t.db
+      .insert(schema.customEventTypes)
+      .values({
+        workspaceId: t.workspaceId,
+        name: "Lead",
+        alias: "lead",
+        hasRevenue: true,
+        defaultRevenue: "2.5",
+        firesPostback: true,
+      })
+      .returning();
+    const path = await clickThrough(h, t);
+
+    const leadRes = await postback(h, t.host, { hit: path.offer, e: "lead" });
+    expect(leadRes.statusCode).toBe(200);
+    expect(leadRes.json()).toMatchObject({
+      outcome: "created",
+      conversion: { hit: path.offer, revenue: "2.5" },
+    });
+    // The sale on the same hit is another identity; e=conversion is the conversion itself.
+    const sale = await postback(h, t.host, { hit: path.offer, e: "conversion", rev: "40" });
+    expect(sale.json()).toMatchObject({ outcome: "created", conversion: { revenue: "40" } });
+    // A repeat of the lead updates it (the type's policy is the seed's default), never doubles it.
+    const again = await postback(h, t.host, { hit: path.offer, e: "lead", rev: "3" });
+    expect(again.json()).toMatchObject({ outcome: "updated", conversion: { revenue: "3", revision: 2 } });
+
+    const rows = await t.db.conversions();
+    expect(rows.map((r) => [r.eventKey === "" ? "conversion" : r.eventTypeId, r.revenue])).toEqual([
+      [lead?.id, "3.000000"],
+      ["conversion", "40.000000"],
+    ]);
+    const urls = (await t.db.deliveries()).map((d) => d.url).sort();
+    expect(urls).toEqual([
+      "https://ts.example/pb?ev=conversion&p=40",
+      "https://ts.example/pb?ev=lead&p=2.5",
+    ]);
+    // Updates are told to the traffic source only when it asks for them (postbackOnUpdate is off).
+  });
+
+  it("an unknown custom event alias is a 400 naming it, logged, and writes nothing", async () => {
     const t = await tenant();
     const path = await clickThrough(h, t);
-    const res = await postback(h, t.host, { hit: path.offer, e: "lead" });
+    const res = await postback(h, t.host, { hit: path.offer, e: "signup" });
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatch(/^e=lead: custom events/);
+    expect(res.json().error).toBe("e=signup: no custom event type has this alias in this workspace");
+    expect(await t.db.conversions()).toEqual([]);
+    expect((await t.db.log()).map((l) => [l.outcome, l.reason])).toEqual([
+      ["rejected", "e=signup: no custom event type has this alias in this workspace"],
+    ]);
+  });
+
+  it("a custom event type without revenue counts the event and records 0 whatever rev says", async () => {
+    const t = await tenant();
+    await h.t.db
+      .insert(schema.customEventTypes)
+      .values({ workspaceId: t.workspaceId, name: "Click", alias: "cta" });
+    const path = await clickThrough(h, t);
+    const res = await postback(h, t.host, { hit: path.offer, e: "cta", rev: "5" });
+    expect(res.json()).toMatchObject({
+      outcome: "created",
+      conversion: { revenue: "0" },
+      notes: ["event 'cta' carries no revenue: 5 not recorded"],
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { parsePostback } from "@hitrail/core";
 import type { ConversionRecorder } from "../conversions/record-conversion.ts";
-import type { RecordResult } from "../conversions/types.ts";
+import type { ConversionEventRef, RecordResult } from "../conversions/types.ts";
 import type { HostWorkspace } from "../workspace-resolver.ts";
 import { checkPostbackAccess } from "./access.ts";
 import { type PostbackParams, paramsForLog } from "./params.ts";
@@ -20,6 +20,7 @@ export interface ReceivedPostback {
  */
 export async function receivePostback(
   recorder: ConversionRecorder,
+  findEvent: (workspaceId: string, alias: string) => Promise<ConversionEventRef | null>,
   input: ReceivedPostback,
 ): Promise<RecordResult> {
   const { workspace, params } = input;
@@ -46,12 +47,18 @@ export async function receivePostback(
   const parsed = parsePostback(params.values);
   if (!parsed.ok) return refuse(400, parsed.reason);
   const request = parsed.request;
-  if (request.eventAlias !== null) {
-    return refuse(
-      400,
-      `e=${request.eventAlias}: custom events are not recorded by /pb/ yet; send the conversion without e`,
-      request.notes,
-    );
+  // e=<alias>: a custom event on the hit (networks reporting leads and sales apart); e=conversion,
+  // like flux.track("conversion"), is the conversion itself.
+  let event: ConversionEventRef | null = null;
+  if (request.eventAlias !== null && request.eventAlias !== "conversion") {
+    event = await findEvent(workspace.workspaceId, request.eventAlias);
+    if (event === null) {
+      return refuse(
+        400,
+        `e=${request.eventAlias}: no custom event type has this alias in this workspace`,
+        request.notes,
+      );
+    }
   }
   return recorder.record({
     workspace,
@@ -63,6 +70,7 @@ export async function receivePostback(
     statusWord: request.statusWord,
     rawStatus: request.rawStatus,
     disablePostbacks: request.disablePostbacks,
+    event,
     notes: request.notes,
     meta,
   });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { findEventType } from "../conversions/event-types.ts";
 import { conversionRecorderFor } from "../conversions/index.ts";
 import type { TrackerDeps } from "../deps.ts";
 import { FailureLimiter } from "./failure-limiter.ts";
@@ -12,6 +13,7 @@ import { isSourceFailure, postbackAnswer, receivePostback } from "./receive-post
 export async function registerPostbackRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
   const recorder = conversionRecorderFor(deps);
   const limiter = new FailureLimiter(deps.redis, deps.prefix, deps.logger);
+  const findEvent = (workspaceId: string, alias: string) => findEventType(deps, workspaceId, alias);
 
   await app.register(async (scope) => {
     scope.addHook("onClose", async () => {
@@ -68,7 +70,7 @@ export async function registerPostbackRoutes(app: FastifyInstance, deps: Tracker
               postbackId: null,
             });
         }
-        const result = await receivePostback(recorder, {
+        const result = await receivePostback(recorder, findEvent, {
           workspace,
           method: request.method,
           ip: request.ip,
