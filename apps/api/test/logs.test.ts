@@ -266,6 +266,13 @@ describe("reports", () => {
       roi: 1,
       cr: Math.round((4 / 140) * 1e6) / 1e6,
       epv: "0.357142",
+      // The custom event is its own column, not a conversion (its type does not count as one).
+      events: {
+        [h.a.eventTypeId]: {
+          direct: { conversions: 9, revenue: "9" },
+          assisted: { conversions: 0, revenue: "0" },
+        },
+      },
     });
   });
 

@@ -145,30 +145,92 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
   }));
 }
 
-/** Conversions (not custom events), direct and assisted apart. */
-export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
-  const { select, group } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
-  const rows = await db.execute<Record<string, unknown>>(sql`
-    select ${select},
+export interface EventRow extends ConversionRow {
+  /** The custom event type's id (conversion_rollups_hourly.event_key). */
+  eventTypeId: string;
+}
+
+function conversionAggregates(): SQL {
+  return sql`
       coalesce(sum(c.conversions) filter (where c.touch_kind = 'direct'), 0)::bigint as direct_conversions,
       coalesce(sum(c.revenue) filter (where c.touch_kind = 'direct'), 0)::text as direct_revenue,
       coalesce(sum(c.conversions) filter (where c.touch_kind = 'assisted'), 0)::bigint as assisted_conversions,
-      coalesce(sum(c.revenue) filter (where c.touch_kind = 'assisted'), 0)::text as assisted_revenue
-    from conversion_rollups_hourly c
-    left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
-    left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
-    where c.workspace_id = ${q.workspaceId}
-      and c.event_key = ''
+      coalesce(sum(c.revenue) filter (where c.touch_kind = 'assisted'), 0)::text as assisted_revenue`;
+}
+
+function conversionFilters(q: ReportQuery): SQL {
+  return sql`c.workspace_id = ${q.workspaceId}
       and ${dateFilter("c", q)}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
-      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
-    group by ${group}`);
-  return rows.map((r) => ({
-    key: keyOf(r, q.groupBy),
+      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+}
+
+function conversionCounts(r: Record<string, unknown>) {
+  return {
     directConversions: Number(r.direct_conversions ?? 0),
     directRevenue: String(r.direct_revenue ?? "0"),
     assistedConversions: Number(r.assisted_conversions ?? 0),
     assistedRevenue: String(r.assisted_revenue ?? "0"),
+  };
+}
+
+/**
+ * Conversions, direct and assisted apart: the conversion itself and the custom events whose type
+ * says it counts as a conversion in reports.
+ */
+export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
+  const { select, group } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${select}, ${conversionAggregates()}
+    from conversion_rollups_hourly c
+    left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
+    left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
+    where ${conversionFilters(q)}
+      and (c.event_key = '' or c.event_key in (
+        select e.id::text from custom_event_types e
+        where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion))
+    group by ${group}`);
+  return rows.map((r) => ({ key: keyOf(r, q.groupBy), ...conversionCounts(r) }));
+}
+
+/** Each custom event type's count and revenue, direct and assisted apart, as its own columns. */
+export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventRow[]> {
+  const { select, group } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${select}, c.event_key as event_type_id, ${conversionAggregates()}
+    from conversion_rollups_hourly c
+    left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
+    left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
+    where ${conversionFilters(q)} and c.event_key <> ''
+    group by ${group}, c.event_key`);
+  return rows.map((r) => ({
+    key: keyOf(r, q.groupBy),
+    eventTypeId: String(r.event_type_id),
+    ...conversionCounts(r),
+  }));
+}
+
+export interface ReportEventType {
+  id: string;
+  name: string;
+  alias: string;
+  hasRevenue: boolean;
+  countsAsConversion: boolean;
+  archived: boolean;
+}
+
+/** The workspace's custom event types: the report's event columns, archived ones included. */
+export async function reportEventTypes(db: Executor, workspaceId: string): Promise<ReportEventType[]> {
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select id::text, name, alias, has_revenue, counts_as_conversion, archived_at is not null as archived
+    from custom_event_types where workspace_id = ${workspaceId} order by name, id`);
+  return rows.map((r) => ({
+    id: String(r.id),
+    name: String(r.name),
+    alias: String(r.alias),
+    hasRevenue: Boolean(r.has_revenue),
+    countsAsConversion: Boolean(r.counts_as_conversion),
+    archived: Boolean(r.archived),
   }));
 }
 

@@ -9,6 +9,7 @@ import {
   pgTable,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import { workspaceRef } from "./accounts.ts";
@@ -114,5 +115,11 @@ export const customEventTypes = pgTable(
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     ...timestamps,
   },
-  (t) => [index("custom_event_types_workspace_alias_idx").on(t.workspaceId, t.alias)],
+  // Live aliases are unique per workspace (flux.track and e= find a type by alias); archived types
+  // keep theirs for the history without blocking a new type from taking it.
+  (t) => [
+    uniqueIndex("custom_event_types_workspace_alias_key")
+      .on(t.workspaceId, t.alias)
+      .where(sql`${t.archivedAt} is null`),
+  ],
 );

@@ -5,6 +5,8 @@ import {
   type ReportDimension,
   type ReportQuery,
   reportConversions,
+  reportEvents,
+  reportEventTypes,
   reportLabels,
   reportVisits,
   trafficSourceQueries,
@@ -23,6 +25,7 @@ const TIME_DIMENSIONS: readonly ReportDimension[] = ["hour", "day"];
 const localDate = z.iso.date({ message: "must be a date such as 2026-05-17" });
 
 const counts = z.object({ conversions: z.number().int(), revenue: z.string() });
+const eventCounts = z.object({ direct: counts, assisted: counts });
 const metrics = z.object({
   visits: z.number().int(),
   bots: z.number().int(),
@@ -39,7 +42,14 @@ const metrics = z.object({
   cr: z.number().nullable(),
   /** Direct revenue ÷ visits (earnings per visit). */
   epv: z.string().nullable(),
+  /**
+   * Each custom event type's count and revenue by type id (see `eventTypes`), credited along the
+   * path like conversions. Types that count as conversions are in `direct`/`assisted` as well.
+   */
+  events: z.record(z.string(), eventCounts).nullable(),
 });
+
+type EventCounts = z.input<typeof eventCounts>;
 
 type Metrics = z.input<typeof metrics>;
 
@@ -49,6 +59,7 @@ function derive(
   cost: string,
   direct: Metrics["direct"],
   assisted: Metrics["assisted"],
+  events: Metrics["events"],
 ): Metrics {
   const costMicros = moneyToMicros(cost);
   const revenueMicros = direct ? moneyToMicros(direct.revenue) : null;
@@ -64,6 +75,7 @@ function derive(
     roi: profitMicros === null || costMicros === 0n ? null : ratio(Number(profitMicros), Number(costMicros)),
     cr: direct ? ratio(direct.conversions, visits) : null,
     epv: revenueMicros === null || visits === 0 ? null : microsToMoney(revenueMicros / BigInt(visits)),
+    events,
   };
 }
 
@@ -95,6 +107,17 @@ export const runReport = workspaceService({
     from: z.string(),
     to: z.string(),
     groupBy: z.array(z.enum(REPORT_DIMENSIONS)),
+    /** The columns of `metrics.events`. */
+    eventTypes: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        alias: z.string(),
+        hasRevenue: z.boolean(),
+        countsAsConversion: z.boolean(),
+        archived: z.boolean(),
+      }),
+    ),
     rows: z.array(
       z.object({
         key: z.record(z.string(), z.string().nullable()),
@@ -134,12 +157,26 @@ export const runReport = workspaceService({
       ) {
         throw notFound("traffic source");
       }
-      const [visitRows, conversionRows, [visitTotal], [conversionTotal]] = await Promise.all([
-        reportVisits(tx, q),
-        visitOnly.length > 0 ? Promise.resolve([]) : reportConversions(tx, q),
-        reportVisits(tx, { ...q, groupBy: [] }),
-        reportConversions(tx, { ...q, groupBy: [] }),
-      ]);
+      const [visitRows, conversionRows, eventRows, [visitTotal], [conversionTotal], eventTotals, eventTypes] =
+        await Promise.all([
+          reportVisits(tx, q),
+          visitOnly.length > 0 ? Promise.resolve([]) : reportConversions(tx, q),
+          visitOnly.length > 0 ? Promise.resolve([]) : reportEvents(tx, q),
+          reportVisits(tx, { ...q, groupBy: [] }),
+          reportConversions(tx, { ...q, groupBy: [] }),
+          reportEvents(tx, { ...q, groupBy: [] }),
+          reportEventTypes(tx, ctx.workspace.id),
+        ]);
+      const eventsOf = (rows: typeof eventRows): Record<string, EventCounts> => {
+        const out: Record<string, EventCounts> = {};
+        for (const e of rows) {
+          out[e.eventTypeId] = {
+            direct: { conversions: e.directConversions, revenue: normalizeMoney(e.directRevenue) },
+            assisted: { conversions: e.assistedConversions, revenue: normalizeMoney(e.assistedRevenue) },
+          };
+        }
+        return out;
+      };
 
       const merged = new Map<
         string,
@@ -150,6 +187,7 @@ export const runReport = workspaceService({
           cost: string;
           direct: Metrics["direct"];
           assisted: Metrics["assisted"];
+          events: Metrics["events"];
         }
       >();
       const zero = () => ({ conversions: 0, revenue: "0" });
@@ -161,6 +199,7 @@ export const runReport = workspaceService({
           cost: v.cost,
           direct: visitOnly.length > 0 ? null : zero(),
           assisted: visitOnly.length > 0 ? null : zero(),
+          events: visitOnly.length > 0 ? null : {},
         });
       }
       for (const c of conversionRows) {
@@ -172,9 +211,24 @@ export const runReport = workspaceService({
           cost: "0",
           direct: zero(),
           assisted: zero(),
+          events: {},
         };
         row.direct = { conversions: c.directConversions, revenue: normalizeMoney(c.directRevenue) };
         row.assisted = { conversions: c.assistedConversions, revenue: normalizeMoney(c.assistedRevenue) };
+        merged.set(k, row);
+      }
+      for (const e of eventRows) {
+        const k = keyString(e.key, q.groupBy);
+        const row = merged.get(k) ?? {
+          key: e.key,
+          visits: 0,
+          bots: 0,
+          cost: "0",
+          direct: zero(),
+          assisted: zero(),
+          events: {},
+        };
+        row.events = { ...(row.events ?? {}), ...eventsOf([e]) };
         merged.set(k, row);
       }
 
@@ -212,6 +266,7 @@ export const runReport = workspaceService({
         from: input.from,
         to: input.to,
         groupBy: q.groupBy,
+        eventTypes,
         rows: shown.map((r) => ({
           key: r.key,
           labels: Object.fromEntries(
@@ -222,7 +277,7 @@ export const runReport = workspaceService({
                 : (r.key[d] ?? null),
             ]),
           ),
-          metrics: derive(r.visits, r.bots, r.cost, r.direct, r.assisted),
+          metrics: derive(r.visits, r.bots, r.cost, r.direct, r.assisted, r.events),
         })),
         totals: derive(
           visitTotal?.visits ?? 0,
@@ -230,6 +285,7 @@ export const runReport = workspaceService({
           visitTotal?.cost ?? "0",
           totalDirect,
           totalAssisted,
+          eventsOf(eventTotals),
         ),
         truncated,
         notes,

@@ -1,0 +1,222 @@
+import { type AppRouter, startApi } from "@hitrail/api";
+import { loadEnv } from "@hitrail/config";
+import { type CampaignKit, createApiKey, recomputeRollups, saveFunnelGraph, schema } from "@hitrail/db";
+import {
+  createTestDatabase,
+  factories,
+  type TestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+} from "@hitrail/db/testing";
+import { createLogger } from "@hitrail/observability";
+import { createRedis } from "@hitrail/queue";
+import { type RunningTracker, startTracker } from "@hitrail/tracker";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The whole conversion path as users run it: clicks through the tracker, postbacks and action
+// triggers, `hitrail rollups recompute`, then the report through the api's HTTP tRPC endpoint. The
+// expected numbers are worked out by hand from the script below.
+
+let t: TestDatabase;
+let tracker: RunningTracker;
+let api: Awaited<ReturnType<typeof startApi>>;
+let prefix: string;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  prefix = testRedisPrefix("journey");
+  const env = loadEnv({
+    DATABASE_URL: t.url,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: prefix,
+    BASE_DOMAIN: "test.localhost",
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+  });
+  const logger = createLogger({ name: "journey", level: "silent" });
+  tracker = await startTracker(env, { logger, port: 0 });
+  api = await startApi(env, { logger, port: 0 });
+});
+
+afterAll(async () => {
+  await tracker?.close();
+  await api?.close();
+  const redis = createRedis(testRedisUrl());
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+  await t?.drop();
+});
+
+async function eventType(
+  workspaceId: string,
+  values: Partial<typeof schema.customEventTypes.$inferInsert> & { alias: string },
+) {
+  const [row] = await t.db
+    .insert(schema.customEventTypes)
+    .values({ workspaceId, name: values.alias, ...values })
+    .returning();
+  if (!row) throw new Error("no event type");
+  return row;
+}
+
+function get(host: string, url: string, cookie?: string) {
+  return tracker.app.inject({
+    method: "GET",
+    url,
+    headers: {
+      host,
+      "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+      ...(cookie ? { cookie: `hrvid=${cookie}` } : {}),
+    },
+  });
+}
+
+describe("a scripted journey, reported", () => {
+  it("counts visits, conversions, updates, a rejection and each custom event type on every node of the path", async () => {
+    const { workspace, host } = await factories.workspace(t.db);
+    const kit: CampaignKit = await factories.campaign(t.db, workspace.id);
+    const clickOut = await eventType(workspace.id, { alias: "click_out" });
+    const lead = await eventType(workspace.id, { alias: "lead", hasRevenue: true, defaultRevenue: "1" });
+    const signup = await eventType(workspace.id, { alias: "signup", countsAsConversion: true });
+    // Action 1 (lander → offer A) fires the click_out event on the lander's hit.
+    await saveFunnelGraph(t.db, {
+      workspaceId: workspace.id,
+      funnelId: kit.funnelId,
+      name: "Demo funnel",
+      entryNodeId: kit.nodes.entry,
+      nodes: [
+        {
+          id: kit.nodes.entry,
+          name: "Traffic entry",
+          config: { kind: "entry", routes: [{ to: kit.nodes.lander, weight: 1 }] },
+        },
+        {
+          id: kit.nodes.lander,
+          name: "Lander",
+          config: { kind: "lander", pages: [{ pageId: kit.landerId, weight: 1 }] },
+        },
+        {
+          id: kit.nodes.offerA,
+          name: "Offer A",
+          config: { kind: "offer", pages: [{ pageId: kit.offerIds[0], weight: 1 }] },
+        },
+        {
+          id: kit.nodes.offerB,
+          name: "Offer B",
+          config: { kind: "offer", pages: [{ pageId: kit.offerIds[1], weight: 1 }] },
+        },
+      ],
+      actions: [
+        {
+          from: kit.nodes.lander,
+          number: 1,
+          to: kit.nodes.offerA,
+          triggers: { events: [{ eventTypeId: clickOut.id }] },
+        },
+        { from: kit.nodes.lander, number: 2, to: kit.nodes.offerB },
+      ],
+    });
+
+    const visit = async (action: 1 | 2 | null) => {
+      const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25`);
+      expect(entry.statusCode).toBe(302);
+      const vid = /hrvid=([^;]+)/.exec(String(entry.headers["set-cookie"]))?.[1] as string;
+      if (action === null) return { vid, offerHit: null };
+      const next = await get(host, `/action/${action}`, vid);
+      expect(next.statusCode).toBe(302);
+      return { vid, offerHit: new URL(String(next.headers.location)).searchParams.get("clickid") as string };
+    };
+    const postback = async (query: Record<string, string>) => {
+      const res = await get(host, `/pb/?${new URLSearchParams(query)}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json();
+    };
+
+    // V1: lander → offer A; a sale of 10 later raised to 15 (delayed revenue), and a lead.
+    const v1 = await visit(1);
+    expect(await postback({ hit: v1.offerHit as string, rev: "10" })).toMatchObject({ outcome: "created" });
+    expect(await postback({ hit: v1.offerHit as string, e: "lead" })).toMatchObject({ outcome: "created" });
+    expect(await postback({ hit: v1.offerHit as string, rev: "15" })).toMatchObject({ outcome: "updated" });
+    // V2: lander → offer A; a sale of 5 that the network then rejects.
+    const v2 = await visit(1);
+    await postback({ hit: v2.offerHit as string, rev: "5", tx: "A" });
+    expect(await postback({ hit: v2.offerHit as string, tx: "A", status: "rejected" })).toMatchObject({
+      outcome: "deleted",
+    });
+    // V3: lander → offer B; a signup, a custom event that counts as a conversion (no revenue).
+    const v3 = await visit(2);
+    await postback({ hit: v3.offerHit as string, e: "signup" });
+    // V4: leaves on the lander.
+    await visit(null);
+
+    const now = Date.now();
+    await recomputeRollups(t.db, {
+      workspaceId: workspace.id,
+      from: new Date(now - 2 * 3_600_000),
+      to: new Date(now + 3_600_000),
+    });
+
+    const { key } = await createApiKey(t.db, { workspaceId: workspace.id, name: "report", role: "viewer" });
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${api.url}/trpc`, headers: { authorization: `Bearer ${key}` } })],
+    });
+    const today = new Date(now).toISOString().slice(0, 10);
+    const report = await client.reports.run.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["node"],
+    });
+    expect(report.eventTypes.map((e) => e.alias)).toEqual(["click_out", "lead", "signup"]);
+    const none = { conversions: 0, revenue: "0" };
+    const ev = (direct: [number, string], assisted: [number, string] = [0, "0"]) => ({
+      direct: { conversions: direct[0], revenue: direct[1] },
+      assisted: { conversions: assisted[0], revenue: assisted[1] },
+    });
+    const byNode = Object.fromEntries(report.rows.map((r) => [r.key.node, r.metrics]));
+    expect(Object.keys(byNode).sort()).toEqual([kit.nodes.lander, kit.nodes.offerA, kit.nodes.offerB].sort());
+
+    expect(byNode[kit.nodes.lander]).toMatchObject({
+      visits: 4,
+      cost: "1",
+      direct: none,
+      // V1's sale (15) and V3's signup passed through the lander; V2's rejected sale is gone.
+      assisted: { conversions: 2, revenue: "15" },
+      events: {
+        [clickOut.id]: ev([2, "0"]),
+        [lead.id]: ev([0, "0"], [1, "1"]),
+        [signup.id]: ev([0, "0"], [1, "0"]),
+      },
+    });
+    expect(byNode[kit.nodes.offerA]).toMatchObject({
+      visits: 2,
+      cost: "0",
+      direct: { conversions: 1, revenue: "15" },
+      assisted: none,
+      events: { [lead.id]: ev([1, "1"]) },
+      epv: "7.5",
+    });
+    expect(byNode[kit.nodes.offerA]?.events).not.toHaveProperty(clickOut.id);
+    expect(byNode[kit.nodes.offerB]).toMatchObject({
+      visits: 1,
+      direct: { conversions: 1, revenue: "0" },
+      events: { [signup.id]: ev([1, "0"]) },
+    });
+
+    expect(report.totals).toMatchObject({
+      visits: 7,
+      cost: "1",
+      direct: { conversions: 2, revenue: "15" },
+      assisted: { conversions: 2, revenue: "15" },
+      profit: "14",
+      roi: 14,
+      events: {
+        [clickOut.id]: ev([2, "0"]),
+        [lead.id]: ev([1, "1"], [1, "1"]),
+        [signup.id]: ev([1, "0"], [1, "0"]),
+      },
+    });
+  });
+});
