@@ -99,9 +99,12 @@ describe("accounts and sessions", () => {
     const cookie = sessionCookie(anon.seen.setCookie)?.split(";")[0] ?? "";
     const signedIn = cookieClient(h.base, cookie);
     expect((await signedIn.client.auth.me.query()).user?.id).toBe(user.id);
+    expect((await signedIn.client.auth.session.query())?.user?.id).toBe(user.id);
     await signedIn.client.auth.signOut.mutate();
     expect(sessionCookie(signedIn.seen.setCookie)).toMatch(/Expires=Thu, 01 Jan 1970/);
     await expectCode(signedIn.client.auth.me.query(), "UNAUTHORIZED");
+    // The dashboard's "am I signed in?" answers null instead of an error.
+    expect(await signedIn.client.auth.session.query()).toBeNull();
   });
 
   it("changing the password ends the user's other sessions", async () => {

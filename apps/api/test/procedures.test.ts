@@ -99,6 +99,7 @@ const CASES: Record<string, Case> = {
     input: () => ({ currentPassword: PASSWORD, newPassword: "a different long password" }),
   },
   "auth.me": { access: "authed" },
+  "auth.session": { access: "public" },
 
   "workspaces.list": { access: "authed" },
   "workspaces.create": { access: "user", input: () => ({ name: "New", slug: `ws-${unique()}` }) },

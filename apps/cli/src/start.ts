@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { startApi } from "@hitrail/api";
 import { type Env, loadEnv } from "@hitrail/config";
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
     const tracker = await startTracker(env, { logger: logger.child({ app: "tracker" }), lifecycle: apps });
     const api = await startApi(env, { logger: logger.child({ app: "api" }), lifecycle: apps });
     const worker = await startWorkerIfAvailable(env, logger, apps);
+    const web = await startDashboard(env, api.url, say);
+    if (web) apps.onShutdown("web", () => web.close());
     const pages = await startDemoPages({
       port: env.DEMO_PAGES_PORT,
       host: "127.0.0.1",
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
 
     say("");
     say("Hitrail is running.");
-    say(`  dashboard (API)   ${api.url.replace("0.0.0.0", "127.0.0.1")}/trpc`);
+    if (web) say(`  dashboard         ${web.url}  (sign up; the first account creates its workspace)`);
+    say(`  API (tRPC)        ${api.url.replace("0.0.0.0", "127.0.0.1")}/trpc`);
     say(
       `  tracking domain   ${demo.trackingDomain}  → tracker ${tracker.url.replace("0.0.0.0", "127.0.0.1")}`,
     );
@@ -89,6 +93,16 @@ async function main(): Promise<void> {
     exitOnStartupError("start", "cannot start", error);
   }
   lifecycle.handleSignals();
+}
+
+/** The web dashboard on WEB_PORT, built first when this checkout has never built it. */
+async function startDashboard(env: Env, apiUrl: string, say: (line: string) => void) {
+  const { buildWeb, DEFAULT_DIST, startWeb } = await import("@hitrail/web");
+  if (!existsSync(path.join(DEFAULT_DIST, "index.html"))) {
+    say("hitrail: building the dashboard (first start only)…");
+    await buildWeb();
+  }
+  return startWeb({ apiUrl: apiUrl.replace("0.0.0.0", "127.0.0.1"), port: env.WEB_PORT, host: env.HOST });
 }
 
 async function startWorkerIfAvailable(

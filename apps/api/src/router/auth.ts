@@ -38,6 +38,13 @@ export const authRouter = router({
     .input(changePasswordInput)
     .output(ok)
     .mutation(({ ctx, input }) => changePassword({ ctx: { ...ctx, db: ctx.db.db }, input })),
+  /**
+   * The caller, or null when nobody is signed in: how the dashboard asks "am I signed in?" without
+   * an error on every visit to the sign-in page.
+   */
+  session: publicProcedure
+    .output(meOutput.nullable())
+    .query(({ ctx }) => (ctx.principal ? me({ ctx: { ...ctx, db: ctx.db.db } }) : null)),
   /** The caller: a user with their workspaces, or an API key with its one workspace. */
   me: authedProcedure.output(meOutput).query(({ ctx }) => me({ ctx: { ...ctx, db: ctx.db.db } })),
 });

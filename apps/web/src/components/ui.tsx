@@ -1,0 +1,239 @@
+import { type ReactNode, useId, useState } from "react";
+
+export function Button(
+  props: React.ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "plain" | "danger" },
+) {
+  const { variant = "plain", className = "", ...rest } = props;
+  const look =
+    variant === "primary"
+      ? "bg-blue-600 text-white hover:bg-blue-700 border-blue-700"
+      : variant === "danger"
+        ? "bg-white text-red-700 hover:bg-red-50 border-red-300"
+        : "bg-white text-slate-800 hover:bg-slate-100 border-slate-300";
+  return (
+    <button
+      type="button"
+      className={`rounded border px-3 py-1.5 text-sm font-medium disabled:opacity-50 ${look} ${className}`}
+      {...rest}
+    />
+  );
+}
+
+/** A labelled input: every field has a label a screen reader and a test can find. */
+export function Field(
+  props: React.InputHTMLAttributes<HTMLInputElement> & {
+    label: string;
+    hint?: string;
+    error?: string | null;
+  },
+) {
+  const { label, hint, error, className = "", ...rest } = props;
+  const id = useId();
+  return (
+    <label htmlFor={id} className={`flex flex-col gap-1 text-sm ${className}`}>
+      <span className="font-medium text-slate-700">{label}</span>
+      <input
+        id={id}
+        className="rounded border border-slate-300 bg-white px-2 py-1.5 text-sm"
+        aria-invalid={error ? true : undefined}
+        {...rest}
+      />
+      {hint ? <span className="text-xs text-slate-500">{hint}</span> : null}
+      {error ? <span className="text-xs text-red-700">{error}</span> : null}
+    </label>
+  );
+}
+
+export function Select(
+  props: React.SelectHTMLAttributes<HTMLSelectElement> & {
+    label: string;
+    options: ReadonlyArray<{ value: string; label: string }>;
+  },
+) {
+  const { label, options, className = "", ...rest } = props;
+  const id = useId();
+  return (
+    <label htmlFor={id} className={`flex flex-col gap-1 text-sm ${className}`}>
+      <span className="font-medium text-slate-700">{label}</span>
+      <select
+        id={id}
+        className="rounded border border-slate-300 bg-white px-2 py-1.5 text-sm text-slate-900"
+        {...rest}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export function Card({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <section className="rounded border border-slate-200 bg-white shadow-sm">
+      <header className="flex items-center justify-between gap-2 border-b border-slate-200 px-4 py-2">
+        <h2 className="text-sm font-semibold">{title}</h2>
+        <div className="flex gap-2">{actions}</div>
+      </header>
+      <div className="p-4">{children}</div>
+    </section>
+  );
+}
+
+export function ErrorText({ error }: { error: string | null | undefined }) {
+  if (!error) return null;
+  return (
+    <p role="alert" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+      {error}
+    </p>
+  );
+}
+
+export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <Button
+      aria-label={`${label}: ${text.slice(0, 40)}`}
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+        } catch {
+          // Clipboard refused (insecure origin, permissions): select-and-copy still works on the code.
+        }
+        setCopied(true);
+        setTimeout(() => setCopied(false), 1500);
+      }}
+    >
+      {copied ? "Copied" : label}
+    </Button>
+  );
+}
+
+export function CodeLine({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="flex flex-col gap-1">
+      <span className="text-xs font-medium text-slate-600">{label}</span>
+      <div className="flex items-start gap-2">
+        <code className="block flex-1 overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-100 px-2 py-1.5 text-xs">
+          {value}
+        </code>
+        <CopyButton text={value} />
+      </div>
+    </div>
+  );
+}
+
+export interface Column<T> {
+  key: string;
+  header: string;
+  cell: (row: T) => ReactNode;
+  /** A sortable value; columns without one do not sort. */
+  sort?: (row: T) => number | string;
+  align?: "left" | "right";
+}
+
+/** A dense table with sortable headers (click, or Enter on the focused header). */
+export function Table<T>({
+  rows,
+  columns,
+  rowKey,
+  onRowClick,
+  empty = "Nothing yet.",
+  caption,
+}: {
+  rows: readonly T[];
+  columns: ReadonlyArray<Column<T>>;
+  rowKey: (row: T) => string;
+  onRowClick?: (row: T) => void;
+  empty?: string;
+  caption?: string;
+}) {
+  const [sort, setSort] = useState<{ key: string; dir: 1 | -1 } | null>(null);
+  const sorted = (() => {
+    if (!sort) return rows;
+    const col = columns.find((c) => c.key === sort.key);
+    if (!col?.sort) return rows;
+    const get = col.sort;
+    return [...rows].sort((a, b) => {
+      const x = get(a);
+      const y = get(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
+    });
+  })();
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full border-collapse text-sm">
+        {caption ? <caption className="sr-only">{caption}</caption> : null}
+        <thead>
+          <tr className="border-b border-slate-200 text-xs uppercase text-slate-500">
+            {columns.map((c) => (
+              <th
+                key={c.key}
+                scope="col"
+                className={`px-2 py-1.5 font-medium ${c.align === "right" ? "text-right" : "text-left"}`}
+                aria-sort={sort?.key === c.key ? (sort.dir === 1 ? "ascending" : "descending") : undefined}
+              >
+                {c.sort ? (
+                  <button
+                    type="button"
+                    className="uppercase hover:text-slate-900"
+                    onClick={() =>
+                      setSort((s) =>
+                        s?.key === c.key
+                          ? { key: c.key, dir: s.dir === 1 ? -1 : 1 }
+                          : { key: c.key, dir: -1 },
+                      )
+                    }
+                  >
+                    {c.header}
+                    {sort?.key === c.key ? (sort.dir === 1 ? " ▲" : " ▼") : ""}
+                  </button>
+                ) : (
+                  c.header
+                )}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.length === 0 ? (
+            <tr>
+              <td colSpan={columns.length} className="px-2 py-6 text-center text-slate-500">
+                {empty}
+              </td>
+            </tr>
+          ) : (
+            sorted.map((row) => (
+              <tr
+                key={rowKey(row)}
+                className={`border-b border-slate-100 ${onRowClick ? "cursor-pointer hover:bg-blue-50" : ""}`}
+                onClick={onRowClick ? () => onRowClick(row) : undefined}
+                onKeyDown={onRowClick ? (e) => e.key === "Enter" && onRowClick(row) : undefined}
+                tabIndex={onRowClick ? 0 : undefined}
+              >
+                {columns.map((c) => (
+                  <td
+                    key={c.key}
+                    className={`px-2 py-1.5 ${c.align === "right" ? "text-right tabular-nums" : ""}`}
+                  >
+                    {c.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,251 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Button, Card, CodeLine, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
+import { dateTime } from "../format.ts";
+import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
+import { useWorkspace } from "../workspace.tsx";
+
+type Domain = RouterOutputs["domains"]["list"][number];
+
+export function Domains() {
+  const trpc = useTRPC();
+  const ws = useWorkspace();
+  const queryClient = useQueryClient();
+  const invalidate = () => queryClient.invalidateQueries();
+  const list = useQuery(trpc.domains.list.queryOptions({ workspaceId: ws.id }));
+  const [host, setHost] = useState("");
+  const add = useMutation(trpc.domains.add.mutationOptions({ onSuccess: invalidate }));
+  const verify = useMutation(trpc.domains.verify.mutationOptions({ onSuccess: invalidate }));
+  const remove = useMutation(trpc.domains.remove.mutationOptions({ onSuccess: invalidate }));
+  const columns: Column<Domain>[] = [
+    { key: "host", header: "Host", cell: (r) => r.host, sort: (r) => r.host },
+    { key: "kind", header: "Kind", cell: (r) => r.kind },
+    {
+      key: "status",
+      header: "Status",
+      cell: (r) => (r.verified ? `verified ${dateTime(r.verifiedAt)}` : "waiting for verification"),
+    },
+    {
+      key: "actions",
+      header: "",
+      cell: (r) =>
+        r.kind === "custom" ? (
+          <div className="flex gap-2">
+            {!r.verified ? (
+              <Button onClick={() => verify.mutate({ workspaceId: ws.id, domainId: r.id })}>Verify</Button>
+            ) : null}
+            <Button variant="danger" onClick={() => remove.mutate({ workspaceId: ws.id, domainId: r.id })}>
+              Remove
+            </Button>
+          </div>
+        ) : null,
+    },
+  ];
+  const pending = (list.data ?? []).filter((d) => d.verification && !d.verified);
+  return (
+    <div className="flex flex-col gap-4">
+      <Card title="Add a custom domain">
+        <form
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            add.mutate({ workspaceId: ws.id, host });
+          }}
+        >
+          <Field
+            label="Host name"
+            placeholder="track.example.com"
+            value={host}
+            onChange={(e) => setHost(e.target.value)}
+            required
+          />
+          <Button type="submit" variant="primary" disabled={add.isPending}>
+            Add domain
+          </Button>
+        </form>
+        <ErrorText
+          error={add.error ? errorMessage(add.error) : verify.error ? errorMessage(verify.error) : null}
+        />
+      </Card>
+      {pending.map((d) =>
+        d.verification ? (
+          <Card key={d.id} title={`Verify ${d.host}`}>
+            <p className="mb-2 text-sm">
+              Create this DNS TXT record, or point the host at Hitrail so the tracker serves the token:
+            </p>
+            <div className="flex flex-col gap-2">
+              <CodeLine label="TXT record name" value={d.verification.txtName} />
+              <CodeLine label="TXT record value" value={d.verification.txtValue} />
+              <CodeLine label="HTTP token URL" value={d.verification.httpUrl} />
+            </div>
+          </Card>
+        ) : null,
+      )}
+      <Card title="Tracking domains">
+        <Table caption="Tracking domains" rows={list.data ?? []} columns={columns} rowKey={(r) => r.id} />
+      </Card>
+    </div>
+  );
+}
+
+type Member = RouterOutputs["members"]["list"][number];
+const ROLES = ["owner", "admin", "member", "viewer"] as const;
+
+export function Members() {
+  const trpc = useTRPC();
+  const ws = useWorkspace();
+  const queryClient = useQueryClient();
+  const invalidate = () => queryClient.invalidateQueries();
+  const list = useQuery(trpc.members.list.queryOptions({ workspaceId: ws.id }));
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<(typeof ROLES)[number]>("member");
+  const add = useMutation(trpc.members.add.mutationOptions({ onSuccess: invalidate }));
+  const setRoleM = useMutation(trpc.members.setRole.mutationOptions({ onSuccess: invalidate }));
+  const remove = useMutation(trpc.members.remove.mutationOptions({ onSuccess: invalidate }));
+  const columns: Column<Member>[] = [
+    { key: "email", header: "Email", cell: (r) => r.email, sort: (r) => r.email },
+    {
+      key: "role",
+      header: "Role",
+      cell: (r) => (
+        <Select
+          label={`Role of ${r.email}`}
+          className="[&>span]:sr-only"
+          value={r.role}
+          options={ROLES.map((x) => ({ value: x, label: x }))}
+          onChange={(e) =>
+            setRoleM.mutate({ workspaceId: ws.id, userId: r.userId, role: e.target.value as Member["role"] })
+          }
+        />
+      ),
+    },
+    {
+      key: "remove",
+      header: "",
+      cell: (r) => (
+        <Button variant="danger" onClick={() => remove.mutate({ workspaceId: ws.id, userId: r.userId })}>
+          Remove
+        </Button>
+      ),
+    },
+  ];
+  return (
+    <div className="flex flex-col gap-4">
+      <Card title="Add a member">
+        <form
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            add.mutate({ workspaceId: ws.id, email, role });
+          }}
+        >
+          <Field
+            label="Email of an existing user"
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+          />
+          <Select
+            label="Role"
+            value={role}
+            onChange={(e) => setRole(e.target.value as typeof role)}
+            options={ROLES.map((x) => ({ value: x, label: x }))}
+          />
+          <Button type="submit" variant="primary">
+            Add member
+          </Button>
+        </form>
+        <ErrorText
+          error={
+            add.error
+              ? errorMessage(add.error)
+              : setRoleM.error
+                ? errorMessage(setRoleM.error)
+                : remove.error
+                  ? errorMessage(remove.error)
+                  : null
+          }
+        />
+      </Card>
+      <Card title="Members">
+        <Table caption="Members" rows={list.data ?? []} columns={columns} rowKey={(r) => r.userId} />
+      </Card>
+    </div>
+  );
+}
+
+type ApiKey = RouterOutputs["apiKeys"]["list"][number];
+
+export function ApiKeys() {
+  const trpc = useTRPC();
+  const ws = useWorkspace();
+  const queryClient = useQueryClient();
+  const list = useQuery(trpc.apiKeys.list.queryOptions({ workspaceId: ws.id }));
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<(typeof ROLES)[number]>("viewer");
+  const [shown, setShown] = useState<string | null>(null);
+  const create = useMutation(
+    trpc.apiKeys.create.mutationOptions({
+      onSuccess: (created) => {
+        setShown(created.key);
+        setName("");
+        return queryClient.invalidateQueries();
+      },
+    }),
+  );
+  const revoke = useMutation(
+    trpc.apiKeys.revoke.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
+  );
+  const columns: Column<ApiKey>[] = [
+    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+    { key: "prefix", header: "Key", cell: (r) => <code>{r.prefix}…</code> },
+    { key: "role", header: "Role", cell: (r) => r.role },
+    { key: "used", header: "Last used", cell: (r) => dateTime(r.lastUsedAt) },
+    {
+      key: "revoke",
+      header: "",
+      cell: (r) =>
+        r.revokedAt ? (
+          "revoked"
+        ) : (
+          <Button variant="danger" onClick={() => revoke.mutate({ workspaceId: ws.id, apiKeyId: r.id })}>
+            Revoke
+          </Button>
+        ),
+    },
+  ];
+  return (
+    <div className="flex flex-col gap-4">
+      <Card title="New API key">
+        <form
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate({ workspaceId: ws.id, name, role });
+          }}
+        >
+          <Field label="Key name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <Select
+            label="Role"
+            value={role}
+            onChange={(e) => setRole(e.target.value as typeof role)}
+            options={ROLES.map((x) => ({ value: x, label: x }))}
+          />
+          <Button type="submit" variant="primary">
+            Create key
+          </Button>
+        </form>
+        <ErrorText error={create.error ? errorMessage(create.error) : null} />
+        {shown ? (
+          <div className="mt-3">
+            <CodeLine label="Your new key — shown once, store it now" value={shown} />
+          </div>
+        ) : null}
+      </Card>
+      <Card title="API keys">
+        <Table caption="API keys" rows={list.data ?? []} columns={columns} rowKey={(r) => r.id} />
+      </Card>
+    </div>
+  );
+}

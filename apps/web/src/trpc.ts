@@ -1,0 +1,43 @@
+import type { AppRouter, RouterInputs, RouterOutputs } from "@hitrail/api";
+import { QueryClient } from "@tanstack/react-query";
+import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import { createTRPCContext } from "@trpc/tanstack-react-query";
+
+export type { RouterInputs, RouterOutputs };
+
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+
+export function makeQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 15_000,
+        // A 4xx will not get better by asking again; anything else gets one more try.
+        retry: (count, error) => count < 1 && !(error instanceof TRPCClientError && isClientError(error)),
+      },
+    },
+  });
+}
+
+function isClientError(error: TRPCClientError<AppRouter>): boolean {
+  const status = (error.data as { httpStatus?: number } | undefined)?.httpStatus ?? 500;
+  return status >= 400 && status < 500;
+}
+
+/** Same origin: the session cookie travels by itself and nothing else is needed. */
+export function makeTrpcClient() {
+  return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/trpc" })] });
+}
+
+/** The message a person should read for a failed call. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof TRPCClientError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function isUnauthorized(error: unknown): boolean {
+  return (
+    error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED"
+  );
+}

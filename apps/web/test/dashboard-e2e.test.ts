@@ -1,0 +1,264 @@
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startApi } from "@hitrail/api";
+import { loadEnv } from "@hitrail/config";
+import { recomputeRollups } from "@hitrail/db";
+import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { createLogger } from "@hitrail/observability";
+import { createRedis } from "@hitrail/queue";
+import { type RunningTracker, startTracker } from "@hitrail/tracker";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWeb, DEFAULT_DIST, type RunningWeb, startWeb } from "../src/server/index.ts";
+
+// The dashboard end to end in Debian's Chromium against the real stack (tracker, api, web on a
+// database of its own): a new user signs up, creates a workspace, a traffic source, an offer and a
+// lander, builds a funnel in the visual builder, copies its entrance link, a visitor follows it, a
+// network posts the conversion back, and the report and its chart show it.
+
+const CHROMIUM = "/usr/bin/chromium";
+const available = existsSync(CHROMIUM);
+if (!available)
+  console.warn(`dashboard-e2e: skipped, ${CHROMIUM} is not installed (apt-get install chromium)`);
+const SHOTS = fileURLToPath(new URL("./screenshots", import.meta.url));
+
+let t: TestDatabase;
+let tracker: RunningTracker;
+let api: Awaited<ReturnType<typeof startApi>>;
+let web: RunningWeb;
+let browser: Browser;
+let prefix: string;
+
+beforeAll(async () => {
+  if (!available) return;
+  if (!existsSync(path.join(DEFAULT_DIST, "index.html"))) await buildWeb();
+  mkdirSync(SHOTS, { recursive: true });
+  t = await createTestDatabase();
+  prefix = testRedisPrefix("web-e2e");
+  const env = loadEnv({
+    DATABASE_URL: t.url,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: prefix,
+    BASE_DOMAIN: "track.test",
+    PUBLIC_SCHEME: "http",
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+  });
+  const logger = createLogger({ name: "web-e2e", level: "silent" });
+  tracker = await startTracker(env, { logger, port: 0 });
+  api = await startApi(env, { logger, port: 0 });
+  web = await startWeb({ apiUrl: api.url, port: 0 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await tracker?.close();
+  await api?.close();
+  if (prefix) {
+    const redis = createRedis(testRedisUrl());
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+  await t?.drop();
+});
+
+/** Console errors and failed page scripts; a clean dashboard has none. */
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}
+
+async function nav(page: Page, label: string) {
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: label, exact: true })
+    .click();
+}
+
+/** Every input, select and textarea on the page has an accessible name (a label). */
+async function unlabelledFields(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        if (e.type === "hidden") return false;
+        const byLabel = e.labels && e.labels.length > 0;
+        return !byLabel && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby");
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+}
+
+describe.skipIf(!available)("the dashboard in Chromium", () => {
+  it("sign up → objects → funnel builder → entrance link → visit → postback → report and chart", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    const shot = (name: string) =>
+      page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
+
+    await page.goto(web.url);
+    await page.getByRole("link", { name: "No account? Sign up" }).click();
+    await page.getByLabel("Email").fill("buyer@example.com");
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    await shot("sign-up");
+    await page.getByRole("button", { name: "Sign up" }).click();
+
+    await page.getByLabel("Workspace name").fill("Acme media");
+    await page.getByLabel("Slug").fill("acme");
+    await page.getByRole("button", { name: "Create workspace" }).click();
+    await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
+
+    await nav(page, "Traffic sources");
+    await page.getByLabel("Name").fill("PropellerAds");
+    await page.getByLabel("Postback URL").fill("https://ads.example/pb?cid={external}&p={payout}");
+    await page.getByRole("button", { name: "Create traffic source" }).click();
+    await expect
+      .poll(() => page.getByRole("cell", { name: "PropellerAds", exact: true }).isVisible())
+      .toBe(true);
+    await shot("traffic-sources");
+
+    await nav(page, "Offers");
+    await page.getByLabel("Name").fill("Sweepstakes");
+    await page.getByLabel("Offer URL").fill("https://offers.example/o?clickid={hit}");
+    await page.getByLabel("Default payout").fill("25");
+    await page.getByRole("button", { name: "Create offer" }).click();
+    await expect
+      .poll(() => page.getByRole("cell", { name: "Sweepstakes", exact: true }).isVisible())
+      .toBe(true);
+    await shot("offers");
+
+    await nav(page, "Landers");
+    await page.getByLabel("Name").fill("Quiz");
+    await page.getByLabel("Lander URL").fill("https://pages.example/quiz?vid={vid}");
+    await page.getByRole("button", { name: "Create lander" }).click();
+    await expect.poll(() => page.getByRole("cell", { name: "Quiz", exact: true }).isVisible()).toBe(true);
+
+    // The builder: entry → lander → (action 1) → offer, dragged and connected with the mouse.
+    await nav(page, "Funnels");
+    await page.getByRole("link", { name: "New funnel" }).click();
+    await page.getByLabel("Funnel name").fill("Quiz funnel");
+    await page.getByRole("button", { name: "+ Lander" }).click();
+    await page.getByRole("button", { name: "Add lander" }).click();
+    await page.getByRole("button", { name: "+ Offer" }).click();
+    await page.getByRole("button", { name: "Add offer" }).click();
+    const nodes = page.locator(".react-flow__node");
+    await expect.poll(() => nodes.count()).toBe(3);
+    const connect = async (from: number, to: number) => {
+      const source = nodes.nth(from).locator(".react-flow__handle.source");
+      const target = nodes.nth(to).locator(".react-flow__handle.target");
+      const a = await source.boundingBox();
+      const b = await target.boundingBox();
+      if (!a || !b) throw new Error("handle not visible");
+      await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
+      await page.mouse.up();
+    };
+    await connect(0, 1);
+    await connect(1, 2);
+    await expect.poll(() => page.locator(".react-flow__edge").count()).toBe(2);
+    await expect.poll(() => page.getByText("Action 1").isVisible()).toBe(true);
+    await shot("funnel-builder");
+    await page.getByRole("button", { name: "Save funnel" }).click();
+    await expect.poll(() => page.url()).toMatch(/\/funnels\/[0-9a-f-]{36}$/);
+
+    await nav(page, "Tracking codes");
+    const entrance = page.locator("code", { hasText: "/fts/" });
+    await expect.poll(() => entrance.count()).toBe(1);
+    const entranceUrl = new URL((await entrance.textContent()) ?? "");
+    await shot("tracking-codes");
+
+    // A visitor follows the link on the workspace's tracking domain, clicks through, the network posts back.
+    const host = entranceUrl.host;
+    const visit = await tracker.app.inject({
+      method: "GET",
+      url: `${entranceUrl.pathname}${entranceUrl.search.replace(/=\{[^}]+\}/g, "=x")}`,
+      headers: { host },
+    });
+    expect(visit.statusCode, visit.body).toBe(302);
+    expect(String(visit.headers.location)).toMatch(/^https:\/\/pages\.example\/quiz\?vid=/);
+    const vid = /hrvid=([^;]+)/.exec(String(visit.headers["set-cookie"]))?.[1];
+    const click = await tracker.app.inject({
+      method: "GET",
+      url: "/action/1",
+      headers: { host, cookie: `hrvid=${vid}` },
+    });
+    expect(click.statusCode).toBe(302);
+    const offerHit = new URL(String(click.headers.location)).searchParams.get("clickid");
+    const pb = await tracker.app.inject({ method: "GET", url: `/pb/?hit=${offerHit}`, headers: { host } });
+    expect(pb.json()).toMatchObject({ outcome: "created", conversion: { revenue: "25" } });
+    // What the worker's rollup jobs do on their schedule, done now (`hitrail rollups recompute`).
+    await recomputeRollups(t.db, {
+      from: new Date(Date.now() - 3_600_000),
+      to: new Date(Date.now() + 3_600_000),
+    });
+
+    await nav(page, "Reports");
+    await page.reload();
+    const revenue = page.locator('[data-metric="Revenue"]');
+    await expect.poll(() => revenue.textContent()).toMatch(/25\.00/);
+    await expect.poll(() => page.locator('[data-metric="Visits"]').textContent()).toBe("2");
+    await expect.poll(() => page.locator('[data-metric="Conversions"]').textContent()).toBe("1");
+    const row = page.getByRole("row", { name: /Quiz funnel/ });
+    await expect.poll(() => row.textContent()).toMatch(/25\.00/);
+    // The chart is drawn (uPlot renders to a canvas inside the labelled figure).
+    await expect.poll(() => page.locator('[role="img"] canvas').count()).toBeGreaterThan(0);
+    await shot("reports");
+    // Drill-down: click the funnel row to group by node inside it.
+    await row.click();
+    await expect
+      .poll(() => page.getByRole("navigation", { name: "Drill-down" }).textContent())
+      .toMatch(/Funnel: Quiz funnel/);
+
+    for (const [label, name] of [
+      ["Conversions", "conversions"],
+      ["Postbacks", "postbacks"],
+      ["Deliveries", "deliveries"],
+      ["Custom events", "event-types"],
+      ["Domains", "domains"],
+      ["Members", "members"],
+      ["API keys", "api-keys"],
+      ["Offer sources", "offer-sources"],
+    ] as const) {
+      await nav(page, label);
+      await page.waitForLoadState("networkidle");
+      await shot(name);
+      expect(await unlabelledFields(page), name).toEqual([]);
+    }
+    await nav(page, "Conversions");
+    await expect.poll(() => page.getByRole("cell", { name: offerHit ?? "?" }).isVisible()).toBe(true);
+
+    expect(errors).toEqual([]);
+
+    // The same screens on a phone.
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      storageState: await context.storageState(),
+    });
+    const small = await phone.newPage();
+    const phoneErrors = watchConsole(small);
+    for (const screen of ["reports", "funnels", "tracking-codes", "conversions"]) {
+      await small.goto(`${web.url}/${screen}`);
+      await small.waitForLoadState("networkidle");
+      await small.screenshot({ path: path.join(SHOTS, `${screen}-390.png`), fullPage: true });
+      // Nothing wider than the screen but the tables, which scroll inside their own box.
+      const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, screen).toBeLessThanOrEqual(1);
+    }
+    expect(phoneErrors).toEqual([]);
+    await phone.close();
+    await context.close();
+  }, 180_000);
+});
