@@ -700,10 +700,7 @@ describe("request forms", () => {
       ["conversion", "40.000000"],
     ]);
     const urls = (await t.db.deliveries()).map((d) => d.url).sort();
-    expect(urls).toEqual([
-      "https://ts.example/pb?ev=conversion&p=40",
-      "https://ts.example/pb?ev=lead&p=2.5",
-    ]);
+    expect(urls).toEqual(["https://ts.example/pb?ev=conversion&p=40", "https://ts.example/pb?ev=lead&p=2.5"]);
     // Updates are told to the traffic source only when it asks for them (postbackOnUpdate is off).
   });
 

@@ -6,5 +6,5 @@ export * from "./money.ts";
 export * from "./postback.ts";
 export * from "./status.ts";
 export * from "./tokens.ts";
-export * from "./visitor.ts";
 export * from "./triggers.ts";
+export * from "./visitor.ts";
