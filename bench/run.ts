@@ -10,7 +10,10 @@ const available = readdirSync(dir)
   .filter((f) => f.endsWith(".ts"))
   .map((f) => f.slice(0, -3))
   .sort();
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+// Names come first; everything from the first --option on belongs to the benchmarks (`--hits 1000000`).
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith("-"));
+const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length > 0) {
   console.error(`unknown benchmark: ${unknown.join(", ")}; available: ${available.join(", ")}`);

@@ -9,6 +9,9 @@ import {
   reportEventTypes,
   reportLabels,
   reportVisits,
+  sumConversionRows,
+  sumEventRows,
+  sumVisitRows,
   trafficSourceQueries,
   VISIT_ONLY_DIMENSIONS,
 } from "@hitrail/db";
@@ -157,16 +160,20 @@ export const runReport = workspaceService({
       ) {
         throw notFound("traffic source");
       }
-      const [visitRows, conversionRows, eventRows, [visitTotal], [conversionTotal], eventTotals, eventTypes] =
+      // Totals are sums of the grouped rows; only a grouping the conversion rollups cannot split
+      // (country, device) needs the conversion totals asked for separately.
+      const [visitRows, conversionRows, eventRows, eventTypes, conversionTotals, eventTotalRows] =
         await Promise.all([
           reportVisits(tx, q),
           visitOnly.length > 0 ? Promise.resolve([]) : reportConversions(tx, q),
           visitOnly.length > 0 ? Promise.resolve([]) : reportEvents(tx, q),
-          reportVisits(tx, { ...q, groupBy: [] }),
-          reportConversions(tx, { ...q, groupBy: [] }),
-          reportEvents(tx, { ...q, groupBy: [] }),
           reportEventTypes(tx, ctx.workspace.id),
+          visitOnly.length > 0 ? reportConversions(tx, { ...q, groupBy: [] }) : Promise.resolve(null),
+          visitOnly.length > 0 ? reportEvents(tx, { ...q, groupBy: [] }) : Promise.resolve(null),
         ]);
+      const visitTotal = sumVisitRows(visitRows);
+      const conversionTotal = conversionTotals?.[0] ?? sumConversionRows(conversionRows);
+      const eventTotals = eventTotalRows ?? sumEventRows(eventRows);
       const eventsOf = (rows: typeof eventRows): Record<string, EventCounts> => {
         const out: Record<string, EventCounts> = {};
         for (const e of rows) {

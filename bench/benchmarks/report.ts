@@ -1,0 +1,228 @@
+import { performance } from "node:perf_hooks";
+import type { AppRouter } from "@hitrail/api";
+import {
+  createApiKey,
+  createCampaignKit,
+  createTrafficSource,
+  createWorkspace,
+  recomputeRollups,
+  sql,
+} from "@hitrail/db";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import { startApi } from "../../apps/api/src/main.ts";
+import { benchScratch } from "../lib.ts";
+
+// `pnpm bench report [--hits N] [--conversions N] [--days N] [--runs N]`: the dashboard's report at
+// scale. Builds N hits (10 million by default) and conversions (200,000) spread over 30 days in a
+// scratch database — bulk-loaded with INSERT … SELECT generate_series, then rolled up exactly as
+// production does (`recomputeRollups`, the code behind `hitrail rollups recompute`) — and measures
+// reports.run through the api's HTTP tRPC endpoint: the 30-day report grouped by funnel and node,
+// and by day. Target: ≤ 300 ms. The bare baseline is the same HTTP call to system.health.
+
+const FUNNELS = 5;
+const COUNTRIES = ["US", "GB", "DE", "FR", "BR", "IN", "CA", "AU", "ES", "IT"];
+const DEVICES = ["mobile", "desktop", "tablet"];
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return Math.floor(v);
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const out = await fn();
+  console.log(`  ${label}: ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+export async function run(): Promise<void> {
+  const hits = arg("hits", 10_000_000);
+  const conversions = arg("conversions", 200_000);
+  const days = arg("days", 30);
+  const runs = arg("runs", 30);
+  // Each visit is a lander hit; 40 % of visits click through to an offer (a second hit).
+  const visits = Math.round(hits / 1.4);
+  const offerVisits = hits - visits;
+  if (conversions > offerVisits) throw new Error("more conversions than offer hits");
+
+  const scratch = await benchScratch();
+  try {
+    const { db } = scratch;
+    const { workspace } = await createWorkspace(db.db, {
+      name: "Report bench",
+      slug: `bench-${scratch.tag}`,
+      baseDomain: "bench.localhost",
+    });
+    const workspaceId = workspace.id;
+    const sources = [];
+    for (let i = 0; i < 3; i++) {
+      sources.push(await createTrafficSource(db.db, { workspaceId, name: `Source ${i}` }));
+    }
+    const kits = [];
+    for (let f = 0; f < FUNNELS; f++) {
+      kits.push(
+        await createCampaignKit(db.db, {
+          workspaceId,
+          name: `Funnel ${f}`,
+          landerUrl: "https://pages.example/l",
+          offerUrls: ["https://offers.example/a?c={hit}", "https://offers.example/b?c={hit}"],
+        }),
+      );
+    }
+    const now = Date.now();
+    const end = new Date(Math.floor(now / 3_600_000) * 3_600_000);
+    const start = new Date(end.getTime() - days * 86_400_000);
+    console.log(
+      `building ${hits.toLocaleString()} hits (${visits.toLocaleString()} lander, ${offerVisits.toLocaleString()} offer) and ${conversions.toLocaleString()} conversions over ${days} days`,
+    );
+    await db.sql`select hitrail_ensure_hit_partitions(${Math.ceil(days / 28) + 1}, 1)`;
+
+    // Lookup tables the generators index into: funnel → (lander node/page, offer node/page).
+    const funnels = sql.raw(
+      `(values ${kits
+        .map(
+          (k, i) =>
+            `(${i}, '${k.funnelId}'::uuid, '${k.nodes.lander}'::uuid, '${k.landerId}'::uuid, '${k.nodes.offerA}'::uuid, '${k.offerIds[0]}'::uuid)`,
+        )
+        .join(",")}) as f(n, funnel_id, lander_node, lander_page, offer_node, offer_page)`,
+    );
+    const sourceIds = `array[${sources.map((s) => `'${s.id}'::uuid`).join(",")}]`;
+    const countries = `array[${COUNTRIES.map((c) => `'${c}'`).join(",")}]`;
+    const devices = `array[${DEVICES.map((d) => `'${d}'`).join(",")}]`;
+    // A UUIDv7 minted at ts: 48 bits of milliseconds, then version, variant and hashed randomness.
+    const uuid7 = (ts: string, seed: string) =>
+      `(lpad(to_hex((extract(epoch from ${ts}) * 1000)::bigint), 12, '0') || '7' || substr(md5(${seed}), 1, 3) || '8' || substr(md5(${seed}), 4, 15))::uuid`;
+    const span = (end.getTime() - start.getTime()) / 1000;
+    const chunk = 500_000;
+
+    await timed("hits", async () => {
+      for (let from = 0; from < visits; from += chunk) {
+        const to = Math.min(visits, from + chunk);
+        // Lander hit i at a pseudo-random moment of the range; offer hit i (i < offerVisits) 30 s later.
+        await db.db.execute(sql`
+          insert into hits (id, workspace_id, visitor_id, funnel_id, node_id, page_id, page_kind, traffic_source_id,
+                            cost, prev_hit_id, device_type, os, browser, country, is_bot, created_at)
+          select ${sql.raw(uuid7("v.at", "'l' || v.i"))}, ${workspaceId}, ${sql.raw(uuid7("v.at", "'v' || v.i"))},
+                 f.funnel_id, f.lander_node, f.lander_page, 'lander', (${sql.raw(sourceIds)})[1 + v.i % 3],
+                 0.02, null, (${sql.raw(devices)})[1 + (v.i / 7) % 3], 'Android', 'Chrome',
+                 (${sql.raw(countries)})[1 + (v.i / 3) % 10], v.i % 50 = 0, v.at
+          from (select i, ${start.toISOString()}::timestamptz + make_interval(secs => ((i::bigint * 7919) % ${Math.floor(span)})::double precision) as at
+                from generate_series(${from}::int, ${to - 1}::int) i) v
+          join ${funnels} on f.n = v.i % ${FUNNELS}`);
+        const offerTo = Math.min(to, offerVisits);
+        if (from < offerTo) {
+          await db.db.execute(sql`
+            insert into hits (id, workspace_id, visitor_id, funnel_id, node_id, page_id, page_kind, traffic_source_id,
+                              cost, prev_hit_id, device_type, os, browser, country, is_bot, created_at)
+            select ${sql.raw(uuid7("v.at", "'o' || v.i"))}, ${workspaceId}, ${sql.raw(uuid7("v.lat", "'v' || v.i"))},
+                   f.funnel_id, f.offer_node, f.offer_page, 'offer', (${sql.raw(sourceIds)})[1 + v.i % 3],
+                   null, ${sql.raw(uuid7("v.lat", "'l' || v.i"))}, (${sql.raw(devices)})[1 + (v.i / 7) % 3], 'Android', 'Chrome',
+                   (${sql.raw(countries)})[1 + (v.i / 3) % 10], false, v.at
+            from (select i, lat, least(lat + interval '30 seconds', ${end.toISOString()}::timestamptz - interval '1 millisecond') as at
+                  from (select i, ${start.toISOString()}::timestamptz + make_interval(secs => ((i::bigint * 7919) % ${Math.floor(span)})::double precision) as lat
+                        from generate_series(${from}::int, ${offerTo - 1}::int) i) g) v
+            join ${funnels} on f.n = v.i % ${FUNNELS}`);
+        }
+        process.stdout.write(`    ${to.toLocaleString()} visits\r`);
+      }
+    });
+
+    await timed("conversions and touches", async () => {
+      // Every (offerVisits / conversions)-th offer hit converts; its lander visit is the assisted touch.
+      const step = Math.floor(offerVisits / conversions);
+      await db.db.execute(sql`
+        insert into conversions (id, workspace_id, hit_id, tx, revenue, status, visitor_id, funnel_id, node_id, page_id,
+                                 page_kind, traffic_source_id, hit_at, converted_at)
+        select ${sql.raw(uuid7("v.at", "'c' || v.i"))}, ${workspaceId}, ${sql.raw(uuid7("v.at", "'o' || v.i"))}, '',
+               (10 + v.i % 7)::numeric, 'approved', ${sql.raw(uuid7("v.lat", "'v' || v.i"))}, f.funnel_id, f.offer_node,
+               f.offer_page, 'offer', (${sql.raw(sourceIds)})[1 + v.i % 3], v.at, v.at + interval '1 hour'
+        from (select i, lat, least(lat + interval '30 seconds', ${end.toISOString()}::timestamptz - interval '1 millisecond') as at
+              from (select i, ${start.toISOString()}::timestamptz + make_interval(secs => ((i::bigint * 7919) % ${Math.floor(span)})::double precision) as lat
+                    from generate_series(0, ${conversions - 1}) k, lateral (select k * ${step} as i) s) g) v
+        join ${funnels} on f.n = v.i % ${FUNNELS}`);
+      await db.db.execute(sql`
+        insert into touches (id, workspace_id, conversion_id, hit_id, funnel_id, node_id, page_id, kind, position, hit_at)
+        select gen_random_uuid(), c.workspace_id, c.id, h.id, h.funnel_id, h.node_id, h.page_id, 'assisted', 1, h.created_at
+        from conversions c
+        join hits o on o.id = c.hit_id
+        join hits h on h.id = o.prev_hit_id
+        where c.workspace_id = ${workspaceId}`);
+    });
+    await timed("analyze", () => db.sql`analyze`);
+    await timed("rollups (hitrail rollups recompute)", () =>
+      recomputeRollups(db.db, { workspaceId, from: start, to: end }),
+    );
+    // Fresh statistics, as autovacuum would have them after a day of traffic.
+    await db.sql`analyze hit_rollups_hourly, conversion_rollups_hourly`;
+    const [rollupRows] = await db.sql<{ hits: number; conversions: number }[]>`
+      select (select count(*) from hit_rollups_hourly)::int as hits,
+             (select count(*) from conversion_rollups_hourly)::int as conversions`;
+    console.log(
+      `  rollup rows: ${rollupRows?.hits.toLocaleString()} visit, ${rollupRows?.conversions.toLocaleString()} conversion`,
+    );
+
+    const env = { ...scratch.env, DATABASE_URL: scratch.dbUrl, LOG_LEVEL: "silent" as const };
+    const api = await startApi(env, { port: 0 });
+    scratch.cleanups.unshift(() => api.close());
+    const { key } = await createApiKey(db.db, { workspaceId, name: "bench", role: "viewer" });
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${api.url}/trpc`, headers: { authorization: `Bearer ${key}` } })],
+    });
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    const range = { workspaceId, from: day(new Date(end.getTime() - (days - 1) * 86_400_000)), to: day(end) };
+
+    const measure = async (label: string, call: () => Promise<unknown>) => {
+      for (let i = 0; i < 3; i++) await call(); // warm-up: plans, caches, connections
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await call();
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      return {
+        label,
+        runs,
+        p50: pct(times, 50),
+        p99: pct(times, 99),
+        max: times[times.length - 1] ?? Number.NaN,
+      };
+    };
+    const byNode = await client.reports.run.query({ ...range, groupBy: ["funnel", "node"] });
+    const totals = byNode.totals;
+    const results = [
+      await measure("bare: system.health over HTTP tRPC", () => client.system.health.query()),
+      await measure(`${days}-day report by funnel, node`, () =>
+        client.reports.run.query({ ...range, groupBy: ["funnel", "node"] }),
+      ),
+      await measure(`${days}-day report by day`, () =>
+        client.reports.run.query({ ...range, groupBy: ["day"] }),
+      ),
+      await measure(`${days}-day report by traffic source, country, device`, () =>
+        client.reports.run.query({ ...range, groupBy: ["trafficSource", "country", "device"] }),
+      ),
+    ];
+    console.log(
+      `report totals: ${totals.visits.toLocaleString()} visits, ${totals.direct?.conversions.toLocaleString()} conversions, revenue ${totals.direct?.revenue}`,
+    );
+    console.table(
+      results.map((r) => ({
+        query: r.label,
+        runs: r.runs,
+        "p50 ms": Math.round(r.p50 * 10) / 10,
+        "p99 ms": Math.round(r.p99 * 10) / 10,
+        "max ms": Math.round(r.max * 10) / 10,
+        "≤ 300 ms (p99)": r.label.startsWith("bare") ? "" : r.p99 <= 300 ? "yes" : "NO",
+      })),
+    );
+  } finally {
+    // --keep leaves the database for EXPLAIN-ing the report's queries by hand.
+    if (process.argv.includes("--keep")) console.log(`kept database: ${scratch.dbUrl}`);
+    else await scratch.dispose();
+  }
+}
