@@ -150,6 +150,9 @@ describe("a scripted journey, reported", () => {
     await postback({ hit: v3.offerHit as string, e: "signup" });
     // V4: leaves on the lander.
     await visit(null);
+    // V1 comes back through the entrance link: a visit, but not a new visitor.
+    const again = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25`, v1.vid);
+    expect(again.statusCode).toBe(302);
 
     const now = Date.now();
     await recomputeRollups(t.db, {
@@ -179,8 +182,9 @@ describe("a scripted journey, reported", () => {
     expect(Object.keys(byNode).sort()).toEqual([kit.nodes.lander, kit.nodes.offerA, kit.nodes.offerB].sort());
 
     expect(byNode[kit.nodes.lander]).toMatchObject({
-      visits: 4,
-      cost: "1",
+      visits: 5,
+      uniqueVisitors: 4,
+      cost: "1.25",
       direct: none,
       // V1's sale (15) and V3's signup passed through the lander; V2's rejected sale is gone.
       assisted: { conversions: 2, revenue: "15" },
@@ -192,6 +196,7 @@ describe("a scripted journey, reported", () => {
     });
     expect(byNode[kit.nodes.offerA]).toMatchObject({
       visits: 2,
+      uniqueVisitors: 2,
       cost: "0",
       direct: { conversions: 1, revenue: "15" },
       assisted: none,
@@ -201,22 +206,36 @@ describe("a scripted journey, reported", () => {
     expect(byNode[kit.nodes.offerA]?.events).not.toHaveProperty(clickOut.id);
     expect(byNode[kit.nodes.offerB]).toMatchObject({
       visits: 1,
+      uniqueVisitors: 1,
       direct: { conversions: 1, revenue: "0" },
       events: { [signup.id]: ev([1, "0"]) },
     });
 
     expect(report.totals).toMatchObject({
-      visits: 7,
-      cost: "1",
+      visits: 8,
+      // Each visitor once in the funnel, however many pages and returns.
+      uniqueVisitors: 4,
+      cost: "1.25",
       direct: { conversions: 2, revenue: "15" },
       assisted: { conversions: 2, revenue: "15" },
-      profit: "14",
-      roi: 14,
+      profit: "13.75",
+      roi: 11,
       events: {
         [clickOut.id]: ev([2, "0"]),
         [lead.id]: ev([1, "1"], [1, "1"]),
         [signup.id]: ev([1, "0"], [1, "0"]),
       },
     });
+
+    // Conversions split by the visit's device data like visits do (the script's browser: Chrome on Windows).
+    const byOs = await client.reports.run.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["os", "browser"],
+    });
+    expect(byOs.rows.map((r) => [r.key.os, r.key.browser, r.metrics.visits, r.metrics.direct])).toEqual([
+      ["Windows", "Chrome", 8, { conversions: 2, revenue: "15" }],
+    ]);
   });
 });

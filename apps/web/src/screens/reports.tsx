@@ -18,6 +18,8 @@ const DIMENSIONS: ReadonlyArray<{ value: Dimension; label: string }> = [
   { value: "trafficSource", label: "Traffic source" },
   { value: "country", label: "Country" },
   { value: "device", label: "Device" },
+  { value: "os", label: "OS" },
+  { value: "browser", label: "Browser" },
   { value: "day", label: "Day" },
   { value: "hour", label: "Hour" },
 ];
@@ -188,6 +190,7 @@ export function Reports() {
     const body = rows.map((r) => [
       ...groupBy.map((d) => r.labels[d] ?? r.key[d] ?? ""),
       r.metrics.visits,
+      r.metrics.uniqueVisitors,
       r.metrics.direct?.conversions ?? null,
       r.metrics.assisted?.conversions ?? null,
       r.metrics.direct?.revenue ?? null,

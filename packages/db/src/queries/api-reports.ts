@@ -14,13 +14,18 @@ export const REPORT_DIMENSIONS = [
   "trafficSource",
   "country",
   "device",
+  "os",
+  "browser",
   "hour",
   "day",
 ] as const;
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
-/** Dimensions the conversion rollups do not carry: conversions cannot be split by them. */
-export const VISIT_ONLY_DIMENSIONS: readonly ReportDimension[] = ["country", "device"];
+/** Dimensions the conversion rollups do not carry: conversions cannot be split by them (none today). */
+export const VISIT_ONLY_DIMENSIONS: readonly ReportDimension[] = [];
+
+/** Dimensions that name one page: unique visitors there are first visits to the node. */
+export const PAGE_DIMENSIONS: readonly ReportDimension[] = ["node", "lander", "offer"];
 
 export interface ReportQuery {
   workspaceId: string;
@@ -36,6 +41,9 @@ export interface ReportQuery {
 export interface VisitRow {
   key: Record<string, string | null>;
   visits: number;
+  /** Visits that were the visitor's first on the node, and first in the funnel. */
+  uniqueNode: number;
+  uniqueFunnel: number;
   bots: number;
   cost: string;
 }
@@ -67,6 +75,10 @@ function visitDimension(d: ReportDimension, tz: string): SQL {
       return sql`h.country`;
     case "device":
       return sql`h.device_type`;
+    case "os":
+      return sql`h.os`;
+    case "browser":
+      return sql`h.browser`;
     case "hour":
       return sql`(h.hour at time zone ${tz})`;
     case "day":
@@ -87,8 +99,13 @@ function conversionDimension(d: ReportDimension, tz: string): SQL {
     case "trafficSource":
       return sql`c.traffic_source_id`;
     case "country":
+      return sql`c.country`;
     case "device":
-      return sql`null::text`;
+      return sql`c.device_type`;
+    case "os":
+      return sql`c.os`;
+    case "browser":
+      return sql`c.browser`;
     case "hour":
       return sql`(c.hour at time zone ${tz})`;
     case "day":
@@ -157,8 +174,10 @@ function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<st
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) => visitDimension(d, q.timeZone));
   const rows = await db.execute<Record<string, unknown>>(sql`
-    select ${outer}, s.visits, s.bots, s.cost::text as cost from (
-      select ${inner}, sum(h.visits)::bigint as visits, sum(h.bots)::bigint as bots, coalesce(sum(h.cost), 0) as cost
+    select ${outer}, s.visits, s.unique_node, s.unique_funnel, s.bots, s.cost::text as cost from (
+      select ${inner}, sum(h.visits)::bigint as visits, sum(h.unique_node_visits)::bigint as unique_node,
+             sum(h.unique_funnel_visits)::bigint as unique_funnel, sum(h.bots)::bigint as bots,
+             coalesce(sum(h.cost), 0) as cost
       from hit_rollups_hourly h
       where h.workspace_id = ${q.workspaceId}
         and ${dateFilter("h", q)}
@@ -168,6 +187,8 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
   return rows.map((r) => ({
     key: keyOf(r, q.groupBy),
     visits: Number(r.visits ?? 0),
+    uniqueNode: Number(r.unique_node ?? 0),
+    uniqueFunnel: Number(r.unique_funnel ?? 0),
     bots: Number(r.bots ?? 0),
     cost: String(r.cost ?? "0"),
   }));
@@ -293,13 +314,17 @@ const micros = (x: string) => moneyToMicros(normalizeMoney(x));
 export function sumVisitRows(rows: readonly VisitRow[]): VisitRow {
   let cost = 0n;
   let visits = 0;
+  let uniqueNode = 0;
+  let uniqueFunnel = 0;
   let bots = 0;
   for (const r of rows) {
     visits += r.visits;
+    uniqueNode += r.uniqueNode;
+    uniqueFunnel += r.uniqueFunnel;
     bots += r.bots;
     cost += micros(r.cost);
   }
-  return { key: {}, visits, bots, cost: microsToMoney(cost) };
+  return { key: {}, visits, uniqueNode, uniqueFunnel, bots, cost: microsToMoney(cost) };
 }
 
 export function sumConversionRows(rows: readonly ConversionRow[]): ConversionRow {

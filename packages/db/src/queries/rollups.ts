@@ -46,6 +46,10 @@ export function contributionKey(r: Omit<RollupContribution, "conversions" | "rev
     r.nodeId,
     r.pageId ?? "",
     r.trafficSourceId ?? "",
+    r.country ?? "",
+    r.deviceType ?? "",
+    r.os ?? "",
+    r.browser ?? "",
     r.eventKey,
     r.touchKind,
   ].join("|");
@@ -115,16 +119,22 @@ function contributionRows(workspaceId: string, scope: Scope): SQL {
     "conversionId" in scope
       ? sql`t.conversion_id = ${scope.conversionId}`
       : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+  // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
+  // prunes to one partition); a hit that is gone leaves them null.
   return sql`
     select date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
-           c.traffic_source_id, c.event_key, 'direct'::touch_kind as touch_kind, c.revenue
+           c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
+           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue
     from conversions c
+    left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
     where c.workspace_id = ${workspaceId} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
-           c.traffic_source_id, c.event_key, 'assisted'::touch_kind, c.revenue
+           c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
+           c.event_key, 'assisted'::touch_kind, c.revenue
     from touches t
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
+    left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
     where t.workspace_id = ${workspaceId} and t.kind = 'assisted' and c.deleted_at is null
       and c.status <> 'rejected' and ${onTouch}`;
 }
@@ -135,6 +145,10 @@ type ContributionSqlRow = {
   node_id: string;
   page_id: string | null;
   traffic_source_id: string | null;
+  country: string | null;
+  device_type: string | null;
+  os: string | null;
+  browser: string | null;
   event_key: string;
   touch_kind: "direct" | "assisted";
   conversions: number;
@@ -147,6 +161,10 @@ const toContribution = (r: ContributionSqlRow): RollupContribution => ({
   nodeId: r.node_id,
   pageId: r.page_id,
   trafficSourceId: r.traffic_source_id,
+  country: r.country,
+  deviceType: r.device_type,
+  os: r.os,
+  browser: r.browser,
   eventKey: r.event_key,
   touchKind: r.touch_kind,
   conversions: Number(r.conversions),
@@ -160,7 +178,8 @@ async function loadContribution(
 ): Promise<RollupContribution[]> {
   const rows = await tx.execute<ContributionSqlRow>(sql`
     select to_char(x.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as hour, x.funnel_id, x.node_id, x.page_id,
-           x.traffic_source_id, x.event_key, x.touch_kind, 1 as conversions, x.revenue::text as revenue
+           x.traffic_source_id, x.country, x.device_type, x.os, x.browser, x.event_key, x.touch_kind,
+           1 as conversions, x.revenue::text as revenue
     from (${contributionRows(workspaceId, { conversionId })}) x`);
   return groupContributions(rows.map(toContribution));
 }
@@ -174,11 +193,13 @@ async function addToRollups(
   const json = JSON.stringify(delta.map((d, i) => ({ ...d, i })));
   await tx.execute(sql`
     insert into conversion_rollups_hourly as r
-      (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind, conversions, revenue)
-    select ${workspaceId}, x."hour", x."funnelId", x."nodeId", x."pageId", x."trafficSourceId", x."eventKey",
-           x."touchKind"::touch_kind, x."conversions", x."revenue"
+      (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
+       event_key, touch_kind, conversions, revenue)
+    select ${workspaceId}, x."hour", x."funnelId", x."nodeId", x."pageId", x."trafficSourceId", x."country",
+           x."deviceType", x."os", x."browser", x."eventKey", x."touchKind"::touch_kind, x."conversions", x."revenue"
     from json_to_recordset(${json}::json) as x("i" int, "hour" timestamptz, "funnelId" uuid, "nodeId" uuid,
-      "pageId" uuid, "trafficSourceId" uuid, "eventKey" text, "touchKind" text, "conversions" int, "revenue" numeric)
+      "pageId" uuid, "trafficSourceId" uuid, "country" text, "deviceType" text, "os" text, "browser" text,
+      "eventKey" text, "touchKind" text, "conversions" int, "revenue" numeric)
     order by x."i"
     on conflict on constraint conversion_rollups_hourly_key do update
       set conversions = r.conversions + excluded.conversions,
@@ -361,11 +382,13 @@ async function rebuildConversionChunk(
   const inserted = await tx.execute<{ n: number }>(sql`
     with ins as (
       insert into conversion_rollups_hourly
-        (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind, conversions, revenue)
+        (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
+         event_key, touch_kind, conversions, revenue)
       select ${workspaceId}, x.hour_utc at time zone 'UTC', x.funnel_id, x.node_id, x.page_id, x.traffic_source_id,
-             x.event_key, x.touch_kind, count(*)::int, sum(x.revenue)
+             x.country, x.device_type, x.os, x.browser, x.event_key, x.touch_kind, count(*)::int, sum(x.revenue)
       from (${contributionRows(workspaceId, range)}) x
-      group by x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind
+      group by x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country, x.device_type,
+               x.os, x.browser, x.event_key, x.touch_kind
       returning 1
     )
     select count(*)::int as n from ins`);
@@ -410,15 +433,24 @@ async function rebuildHitHour(tx: Executor, hour: Date, workspaceId: string | un
   const inserted = await tx.execute<{ n: number }>(sql`
     with ins as (
       insert into hit_rollups_hourly
-        (workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, visits, bots, cost)
+        (workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os,
+         browser, visits, unique_node_visits, unique_funnel_visits, bots, cost)
       select h.workspace_id, ${h}::timestamptz, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id,
-             h.country, h.device_type, count(*)::int, (count(*) filter (where h.is_bot))::int, coalesce(sum(h.cost), 0)
+             h.country, h.device_type, h.os, h.browser, count(*)::int,
+             -- A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits are
+             -- immutable, so rebuilding an hour always gives the same answer.
+             (count(*) filter (where not exists (
+               select 1 from hits p where p.visitor_id = h.visitor_id and p.node_id = h.node_id and p.id < h.id)))::int,
+             (count(*) filter (where not exists (
+               select 1 from hits p where p.visitor_id = h.visitor_id and p.funnel_id = h.funnel_id and p.id < h.id)))::int,
+             (count(*) filter (where h.is_bot))::int, coalesce(sum(h.cost), 0)
       from hits h
       where h.created_at >= ${h}::timestamptz and h.created_at < ${h}::timestamptz + interval '1 hour'
         and h.id >= hitrail_uuid7_floor(${h}::timestamptz - interval '1 day')
         and h.id < hitrail_uuid7_floor(${h}::timestamptz + interval '25 hours')
         ${onWorkspace(sql`h.workspace_id`)}
-      group by h.workspace_id, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country, h.device_type
+      group by h.workspace_id, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country,
+               h.device_type, h.os, h.browser
       returning 1
     )
     select count(*)::int as n from ins`);
@@ -513,13 +545,15 @@ export async function conversionRollupDrift(
   const rows = await withWorkspace(db, input.workspaceId, (tx) =>
     tx.execute<ContributionSqlRow & { source: "stored" | "expected" }>(sql`
       select 'expected' as source, to_char(x.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as hour, x.funnel_id, x.node_id,
-             x.page_id, x.traffic_source_id, x.event_key, x.touch_kind, count(*)::int as conversions,
-             sum(x.revenue)::text as revenue
+             x.page_id, x.traffic_source_id, x.country, x.device_type, x.os, x.browser, x.event_key, x.touch_kind,
+             count(*)::int as conversions, sum(x.revenue)::text as revenue
       from (${contributionRows(input.workspaceId, { from, to })}) x
-      group by x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind
+      group by x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country, x.device_type, x.os,
+               x.browser, x.event_key, x.touch_kind
       union all
       select 'stored', to_char(r.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), r.funnel_id, r.node_id,
-             r.page_id, r.traffic_source_id, r.event_key, r.touch_kind, r.conversions, r.revenue::text
+             r.page_id, r.traffic_source_id, r.country, r.device_type, r.os, r.browser, r.event_key, r.touch_kind,
+             r.conversions, r.revenue::text
       from conversion_rollups_hourly r
       where r.workspace_id = ${input.workspaceId} and r.hour >= ${from.toISOString()}::timestamptz
         and r.hour < ${to.toISOString()}::timestamptz and (r.conversions <> 0 or r.revenue <> 0)`),

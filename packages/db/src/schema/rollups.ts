@@ -26,6 +26,11 @@ export const conversionRollupsHourly = pgTable(
     nodeId: uuid("node_id").notNull(),
     pageId: uuid("page_id"),
     trafficSourceId: uuid("traffic_source_id"),
+    /** Of the credited visit (the converting hit for `direct`, the touched hit for `assisted`). */
+    country: text("country"),
+    deviceType: text("device_type"),
+    os: text("os"),
+    browser: text("browser"),
     eventKey: text("event_key").notNull(),
     touchKind: touchKind("touch_kind").notNull(),
     conversions: integer("conversions").notNull().default(0),
@@ -34,7 +39,20 @@ export const conversionRollupsHourly = pgTable(
   },
   (t) => [
     unique("conversion_rollups_hourly_key")
-      .on(t.workspaceId, t.hour, t.funnelId, t.nodeId, t.pageId, t.trafficSourceId, t.eventKey, t.touchKind)
+      .on(
+        t.workspaceId,
+        t.hour,
+        t.funnelId,
+        t.nodeId,
+        t.pageId,
+        t.trafficSourceId,
+        t.country,
+        t.deviceType,
+        t.os,
+        t.browser,
+        t.eventKey,
+        t.touchKind,
+      )
       .nullsNotDistinct(),
   ],
 );
@@ -47,6 +65,11 @@ export interface RollupContribution {
   nodeId: string;
   pageId: string | null;
   trafficSourceId: string | null;
+  /** Absent in ledger rows written before these dimensions existed: read as null. */
+  country?: string | null;
+  deviceType?: string | null;
+  os?: string | null;
+  browser?: string | null;
   eventKey: string;
   touchKind: "direct" | "assisted";
   conversions: number;
@@ -89,7 +112,13 @@ export const hitRollupsHourly = pgTable(
     trafficSourceId: uuid("traffic_source_id"),
     country: text("country"),
     deviceType: text("device_type"),
+    os: text("os"),
+    browser: text("browser"),
     visits: integer("visits").notNull().default(0),
+    /** Visits that were the visitor's first on this node: unique visitors of a page. */
+    uniqueNodeVisits: integer("unique_node_visits").notNull().default(0),
+    /** Visits that were the visitor's first in this funnel: unique visitors of a funnel. */
+    uniqueFunnelVisits: integer("unique_funnel_visits").notNull().default(0),
     bots: integer("bots").notNull().default(0),
     cost: numeric("cost", MONEY).notNull().default("0"),
     updatedAt: updatedAt(),
@@ -106,6 +135,8 @@ export const hitRollupsHourly = pgTable(
         t.trafficSourceId,
         t.country,
         t.deviceType,
+        t.os,
+        t.browser,
       )
       .nullsNotDistinct(),
   ],

@@ -1,6 +1,7 @@
 import { microsToMoney, moneyToMicros, normalizeMoney } from "@hitrail/core";
 import {
   findFunnel,
+  PAGE_DIMENSIONS,
   REPORT_DIMENSIONS,
   type ReportDimension,
   type ReportQuery,
@@ -31,6 +32,11 @@ const counts = z.object({ conversions: z.number().int(), revenue: z.string() });
 const eventCounts = z.object({ direct: counts, assisted: counts });
 const metrics = z.object({
   visits: z.number().int(),
+  /**
+   * Visitors counted once: first visits to the node when the row names a page (node, lander,
+   * offer), else first visits to the funnel. Totals count each visitor once per funnel.
+   */
+  uniqueVisitors: z.number().int(),
   bots: z.number().int(),
   cost: z.string(),
   /** Conversions credited to the converting page (each conversion once). Null: not split by this dimension. */
@@ -58,6 +64,7 @@ type Metrics = z.input<typeof metrics>;
 
 function derive(
   visits: number,
+  uniqueVisitors: number,
   bots: number,
   cost: string,
   direct: Metrics["direct"],
@@ -70,6 +77,7 @@ function derive(
   const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1e6) / 1e6);
   return {
     visits,
+    uniqueVisitors,
     bots,
     cost: microsToMoney(costMicros),
     direct,
@@ -89,8 +97,7 @@ const keyString = (key: Record<string, string | null>, dims: ReportDimension[]) 
  * Visits, conversions, revenue, cost, profit, ROI, CR and EPV for a range of the workspace's local
  * dates, grouped by up to three dimensions, read from the hourly rollups. Direct and assisted
  * conversions are shown apart; profit and the ratios use direct revenue, so nothing counts twice.
- * The conversion rollups carry no country or device, so grouping by those splits visits and cost
- * only (conversion metrics are null, the totals still have them).
+ * Conversions are split by country, device, OS and browser of the visit they credit.
  */
 export const runReport = workspaceService({
   role: "viewer",
@@ -185,11 +192,13 @@ export const runReport = workspaceService({
         return out;
       };
 
+      const pageLevel = q.groupBy.some((d) => PAGE_DIMENSIONS.includes(d));
       const merged = new Map<
         string,
         {
           key: Record<string, string | null>;
           visits: number;
+          unique: number;
           bots: number;
           cost: string;
           direct: Metrics["direct"];
@@ -202,6 +211,7 @@ export const runReport = workspaceService({
         merged.set(keyString(v.key, q.groupBy), {
           key: v.key,
           visits: v.visits,
+          unique: pageLevel ? v.uniqueNode : v.uniqueFunnel,
           bots: v.bots,
           cost: v.cost,
           direct: visitOnly.length > 0 ? null : zero(),
@@ -214,6 +224,7 @@ export const runReport = workspaceService({
         const row = merged.get(k) ?? {
           key: c.key,
           visits: 0,
+          unique: 0,
           bots: 0,
           cost: "0",
           direct: zero(),
@@ -229,6 +240,7 @@ export const runReport = workspaceService({
         const row = merged.get(k) ?? {
           key: e.key,
           visits: 0,
+          unique: 0,
           bots: 0,
           cost: "0",
           direct: zero(),
@@ -284,12 +296,13 @@ export const runReport = workspaceService({
                 : (r.key[d] ?? null),
             ]),
           ),
-          metrics: derive(r.visits, r.bots, r.cost, r.direct, r.assisted, r.events),
+          metrics: derive(r.visits, r.unique, r.bots, r.cost, r.direct, r.assisted, r.events),
         })),
         totals: derive(
-          visitTotal?.visits ?? 0,
-          visitTotal?.bots ?? 0,
-          visitTotal?.cost ?? "0",
+          visitTotal.visits,
+          visitTotal.uniqueFunnel,
+          visitTotal.bots,
+          visitTotal.cost,
           totalDirect,
           totalAssisted,
           eventsOf(eventTotals),
