@@ -119,8 +119,8 @@ describe("a scripted journey, reported", () => {
       ],
     });
 
-    const visit = async (action: 1 | 2 | null) => {
-      const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25`);
+    const visit = async (action: 1 | 2 | null, zone = "z1") => {
+      const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}`);
       expect(entry.statusCode).toBe(302);
       const vid = /hrvid=([^;]+)/.exec(String(entry.headers["set-cookie"]))?.[1] as string;
       if (action === null) return { vid, offerHit: null };
@@ -146,10 +146,10 @@ describe("a scripted journey, reported", () => {
       outcome: "deleted",
     });
     // V3: lander → offer B; a signup, a custom event that counts as a conversion (no revenue).
-    const v3 = await visit(2);
+    const v3 = await visit(2, "z2");
     await postback({ hit: v3.offerHit as string, e: "signup" });
     // V4: leaves on the lander.
-    await visit(null);
+    await visit(null, "z2");
     // V1 comes back through the entrance link: a visit, but not a new visitor.
     const again = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25`, v1.vid);
     expect(again.statusCode).toBe(302);
@@ -237,5 +237,30 @@ describe("a scripted journey, reported", () => {
     expect(byOs.rows.map((r) => [r.key.os, r.key.browser, r.metrics.visits, r.metrics.direct])).toEqual([
       ["Windows", "Chrome", 8, { conversions: 2, revenue: "15" }],
     ]);
+
+    // By a tracking field (read from raw rows): every hit of a click carries its entrance's fields.
+    const byZone = await client.reports.run.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["trackingField"],
+      trackingField: "zone",
+    });
+    const zones = Object.fromEntries(
+      byZone.rows.map((r) => [
+        String(r.key.trackingField),
+        [r.metrics.visits, r.metrics.direct, r.metrics.uniqueVisitors],
+      ]),
+    );
+    expect(zones).toEqual({
+      // V1 (lander, offer), V2 (lander, offer); V1's sale of 15 (V2's was rejected).
+      z1: [4, { conversions: 1, revenue: "15" }, 2],
+      // V3 (lander, offer B: the signup), V4 (lander).
+      z2: [3, { conversions: 1, revenue: "0" }, 2],
+      // V1's return without a zone.
+      null: [1, { conversions: 0, revenue: "0" }, 0],
+    });
+    expect(byZone.notes[0]).toMatch(/raw/);
+    expect(byZone.totals.direct).toEqual(report.totals.direct);
   });
 });

@@ -22,6 +22,7 @@ const DIMENSIONS: ReadonlyArray<{ value: Dimension; label: string }> = [
   { value: "browser", label: "Browser" },
   { value: "day", label: "Day" },
   { value: "hour", label: "Hour" },
+  { value: "trackingField", label: "Tracking field" },
 ];
 const labelOf = (d: string) => DIMENSIONS.find((x) => x.value === d)?.label ?? d;
 
@@ -39,9 +40,19 @@ export function Reports() {
   /** Drill-down: each level a dimension and the value clicked. */
   const [path, setPath] = useState<Array<{ dimension: Dimension; value: string | null; label: string }>>([]);
   const [next, setNext] = useState<Dimension>("node");
+  const [trackingField, setTrackingField] = useState("zone");
 
   const groupBy: Dimension[] = [...path.map((p) => p.dimension), path.length > 0 ? next : dimension];
-  const report = useQuery(trpc.reports.run.queryOptions({ workspaceId: ws.id, from, to, groupBy }));
+  const byField = groupBy.includes("trackingField");
+  const report = useQuery(
+    trpc.reports.run.queryOptions({
+      workspaceId: ws.id,
+      from,
+      to,
+      groupBy,
+      ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
+    }),
+  );
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000;
   const timeDimension: Dimension = days < 2 ? "hour" : "day";
   const series = useQuery(
@@ -231,6 +242,13 @@ export function Reports() {
               options={DIMENSIONS.filter((d) => !path.some((p) => p.dimension === d.value))}
             />
           )}
+          {byField ? (
+            <Field
+              label="Tracking field name"
+              value={trackingField}
+              onChange={(e) => setTrackingField(e.target.value)}
+            />
+          ) : null}
           {path.length > 0 ? <Button onClick={() => setPath(path.slice(0, -1))}>Back up</Button> : null}
         </div>
         {path.length > 0 ? (

@@ -18,6 +18,7 @@ export const REPORT_DIMENSIONS = [
   "browser",
   "hour",
   "day",
+  "trackingField",
 ] as const;
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
@@ -36,7 +37,15 @@ export interface ReportQuery {
   groupBy: ReportDimension[];
   funnelId?: string;
   trafficSourceId?: string;
+  /** The tracking field (by name) the `trackingField` dimension groups by. */
+  trackingField?: string;
 }
+
+/**
+ * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality, so they are not in
+ * the rollups: a report grouped by one reads the raw hits, conversions and touches of the range.
+ */
+export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
 export interface VisitRow {
   key: Record<string, string | null>;
@@ -83,6 +92,8 @@ function visitDimension(d: ReportDimension, tz: string): SQL {
       return sql`(h.hour at time zone ${tz})`;
     case "day":
       return sql`date_trunc('day', h.hour at time zone ${tz})`;
+    case "trackingField":
+      throw new Error("trackingField is read from raw rows (reportVisitsRaw)");
   }
 }
 
@@ -110,6 +121,41 @@ function conversionDimension(d: ReportDimension, tz: string): SQL {
       return sql`(c.hour at time zone ${tz})`;
     case "day":
       return sql`date_trunc('day', c.hour at time zone ${tz})`;
+    case "trackingField":
+      throw new Error("trackingField is read from raw rows (reportConversionsRaw)");
+  }
+}
+
+/**
+ * The same dimensions over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind,
+ * traffic_source_id, country, device_type, os, browser, tracking_fields) visited at `x.at`.
+ */
+function rawDimension(d: ReportDimension, q: ReportQuery): SQL {
+  switch (d) {
+    case "funnel":
+      return sql`x.funnel_id`;
+    case "node":
+      return sql`x.node_id`;
+    case "lander":
+      return sql`case when x.page_kind = 'lander' then x.page_id end`;
+    case "offer":
+      return sql`case when x.page_kind = 'offer' then x.page_id end`;
+    case "trafficSource":
+      return sql`x.traffic_source_id`;
+    case "country":
+      return sql`x.country`;
+    case "device":
+      return sql`x.device_type`;
+    case "os":
+      return sql`x.os`;
+    case "browser":
+      return sql`x.browser`;
+    case "hour":
+      return sql`date_trunc('hour', x.at at time zone ${q.timeZone})`;
+    case "day":
+      return sql`date_trunc('day', x.at at time zone ${q.timeZone})`;
+    case "trackingField":
+      return sql`(x.tracking_fields ->> ${q.trackingField ?? ""})`;
   }
 }
 
@@ -156,8 +202,8 @@ function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-function dateFilter(alias: "h" | "c", q: ReportQuery): SQL {
-  const col = sql.raw(`${alias}.hour`);
+function dateFilter(alias: "h" | "c", q: ReportQuery, column = "hour"): SQL {
+  const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
 }
@@ -199,12 +245,13 @@ export interface EventRow extends ConversionRow {
   eventTypeId: string;
 }
 
-function conversionAggregates(): SQL {
+function conversionAggregates(alias: "c" | "x" = "c"): SQL {
+  const a = sql.raw(alias);
   return sql`
-      coalesce(sum(c.conversions) filter (where c.touch_kind = 'direct'), 0)::bigint as direct_conversions,
-      coalesce(sum(c.revenue) filter (where c.touch_kind = 'direct'), 0) as direct_revenue,
-      coalesce(sum(c.conversions) filter (where c.touch_kind = 'assisted'), 0)::bigint as assisted_conversions,
-      coalesce(sum(c.revenue) filter (where c.touch_kind = 'assisted'), 0) as assisted_revenue`;
+      coalesce(sum(${a}.conversions) filter (where ${a}.touch_kind = 'direct'), 0)::bigint as direct_conversions,
+      coalesce(sum(${a}.revenue) filter (where ${a}.touch_kind = 'direct'), 0) as direct_revenue,
+      coalesce(sum(${a}.conversions) filter (where ${a}.touch_kind = 'assisted'), 0)::bigint as assisted_conversions,
+      coalesce(sum(${a}.revenue) filter (where ${a}.touch_kind = 'assisted'), 0) as assisted_revenue`;
 }
 
 const CONVERSION_COLUMNS = sql`s.direct_conversions, s.direct_revenue::text as direct_revenue,
@@ -352,4 +399,91 @@ export function sumEventRows(rows: readonly EventRow[]): EventRow[] {
   const byType = new Map<string, EventRow[]>();
   for (const r of rows) byType.set(r.eventTypeId, [...(byType.get(r.eventTypeId) ?? []), r]);
   return [...byType].map(([eventTypeId, list]) => ({ ...sumConversionRows(list), eventTypeId }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw reads, for groupings the rollups cannot answer (tracking fields). Same rules as the rollups:
+// visits by the hit's time; a live conversion credits its converting visit (direct) and the visits
+// its touches name (assisted), at those visits' times.
+
+const RAW_HIT_COLUMNS = sql`h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country,
+  h.device_type, h.os, h.browser, h.tracking_fields`;
+
+function rawHitFilters(q: ReportQuery): SQL {
+  return sql`h.workspace_id = ${q.workspaceId}
+      and ${dateFilter("h", q, "created_at")}
+      ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
+      ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+}
+
+export async function reportVisitsRaw(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
+  const { inner, group, outer } = selectDims(q.groupBy, (d) => rawDimension(d, q));
+  const pageLevel = q.groupBy.some((d) => PAGE_DIMENSIONS.includes(d));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${outer}, s.visits, s.unique_node, s.unique_funnel, s.bots, s.cost::text as cost from (
+      select ${inner}, count(*)::bigint as visits,
+             ${
+               pageLevel
+                 ? sql`(count(*) filter (where not exists (select 1 from hits p where p.visitor_id = x.visitor_id
+                     and p.node_id = x.node_id and p.id < x.id)))::bigint as unique_node, 0::bigint as unique_funnel,`
+                 : sql`0::bigint as unique_node, (count(*) filter (where not exists (select 1 from hits p
+                     where p.visitor_id = x.visitor_id and p.funnel_id = x.funnel_id and p.id < x.id)))::bigint as unique_funnel,`
+             }
+             (count(*) filter (where x.is_bot))::bigint as bots, coalesce(sum(x.cost), 0) as cost
+      from (select h.id, h.visitor_id, h.is_bot, h.cost, h.created_at as at, ${RAW_HIT_COLUMNS}
+            from hits h where ${rawHitFilters(q)}) x
+      group by ${group}) s`);
+  return rows.map((r) => ({
+    key: keyOf(r, q.groupBy),
+    visits: Number(r.visits ?? 0),
+    uniqueNode: Number(r.unique_node ?? 0),
+    uniqueFunnel: Number(r.unique_funnel ?? 0),
+    bots: Number(r.bots ?? 0),
+    cost: String(r.cost ?? "0"),
+  }));
+}
+
+/** Contributions of live conversions to the range's visits, each with the credited hit's columns. */
+function rawContributions(q: ReportQuery): SQL {
+  return sql`
+    select h.created_at as at, ${RAW_HIT_COLUMNS}, c.event_key, 'direct'::touch_kind as touch_kind, 1 as conversions, c.revenue
+    from conversions c
+    join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+    where c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
+      and ${rawHitFilters(q)}
+    union all
+    select h.created_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
+    from touches t
+    join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
+    join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
+    where t.workspace_id = ${q.workspaceId} and t.kind = 'assisted' and c.deleted_at is null
+      and c.status <> 'rejected' and ${rawHitFilters(q)}`;
+}
+
+export async function reportConversionsRaw(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
+  const { inner, group, outer } = selectDims(q.groupBy, (d) => rawDimension(d, q));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${outer}, ${CONVERSION_COLUMNS} from (
+      select ${inner}, ${conversionAggregates("x")}
+      from (${rawContributions(q)}) x
+      where x.event_key = '' or x.event_key in (
+        select e.id::text from custom_event_types e
+        where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion)
+      group by ${group}) s`);
+  return rows.map((r) => ({ key: keyOf(r, q.groupBy), ...conversionCounts(r) }));
+}
+
+export async function reportEventsRaw(db: Executor, q: ReportQuery): Promise<EventRow[]> {
+  const { inner, group, outer } = selectDims(q.groupBy, (d) => rawDimension(d, q));
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
+      select ${inner}, x.event_key as event_type_id, ${conversionAggregates("x")}
+      from (${rawContributions(q)}) x
+      where x.event_key <> ''
+      group by ${group}, x.event_key) s`);
+  return rows.map((r) => ({
+    key: keyOf(r, q.groupBy),
+    eventTypeId: String(r.event_type_id),
+    ...conversionCounts(r),
+  }));
 }

@@ -2,14 +2,18 @@ import { microsToMoney, moneyToMicros, normalizeMoney } from "@hitrail/core";
 import {
   findFunnel,
   PAGE_DIMENSIONS,
+  RAW_DIMENSIONS,
   REPORT_DIMENSIONS,
   type ReportDimension,
   type ReportQuery,
   reportConversions,
+  reportConversionsRaw,
   reportEvents,
+  reportEventsRaw,
   reportEventTypes,
   reportLabels,
   reportVisits,
+  reportVisitsRaw,
   sumConversionRows,
   sumEventRows,
   sumVisitRows,
@@ -111,6 +115,8 @@ export const runReport = workspaceService({
       .default([]),
     funnelId: id.optional(),
     trafficSourceId: id.optional(),
+    /** The tracking field the `trackingField` dimension groups by, by name (e.g. "zone"). */
+    trackingField: z.string().trim().min(1).max(64).optional(),
   }),
   output: z.object({
     timeZone: z.string(),
@@ -151,7 +157,15 @@ export const runReport = workspaceService({
       groupBy: input.groupBy,
       ...(input.funnelId ? { funnelId: input.funnelId } : {}),
       ...(input.trafficSourceId ? { trafficSourceId: input.trafficSourceId } : {}),
+      ...(input.trackingField ? { trackingField: input.trackingField } : {}),
     };
+    if (input.groupBy.includes("trackingField") && !input.trackingField) {
+      throw badRequest("trackingField: name the tracking field to group by (e.g. zone)");
+    }
+    const raw = input.groupBy.some((d) => RAW_DIMENSIONS.includes(d));
+    const visitsOf = raw ? reportVisitsRaw : reportVisits;
+    const conversionsOf = raw ? reportConversionsRaw : reportConversions;
+    const eventRowsOf = raw ? reportEventsRaw : reportEvents;
     const visitOnly = input.groupBy.filter((d) => VISIT_ONLY_DIMENSIONS.includes(d));
     return inWorkspace(ctx, async (tx) => {
       // Filters name objects: another workspace's id is "not found", not an empty report.
@@ -171,9 +185,9 @@ export const runReport = workspaceService({
       // (country, device) needs the conversion totals asked for separately.
       const [visitRows, conversionRows, eventRows, eventTypes, conversionTotals, eventTotalRows] =
         await Promise.all([
-          reportVisits(tx, q),
-          visitOnly.length > 0 ? Promise.resolve([]) : reportConversions(tx, q),
-          visitOnly.length > 0 ? Promise.resolve([]) : reportEvents(tx, q),
+          visitsOf(tx, q),
+          visitOnly.length > 0 ? Promise.resolve([]) : conversionsOf(tx, q),
+          visitOnly.length > 0 ? Promise.resolve([]) : eventRowsOf(tx, q),
           reportEventTypes(tx, ctx.workspace.id),
           visitOnly.length > 0 ? reportConversions(tx, { ...q, groupBy: [] }) : Promise.resolve(null),
           visitOnly.length > 0 ? reportEvents(tx, { ...q, groupBy: [] }) : Promise.resolve(null),
@@ -275,6 +289,8 @@ export const runReport = workspaceService({
         revenue: normalizeMoney(conversionTotal?.assistedRevenue ?? "0"),
       };
       const notes: string[] = [];
+      if (raw)
+        notes.push(`grouped by tracking field '${q.trackingField}': read from raw visits and conversions`);
       if (visitOnly.length > 0) {
         notes.push(
           `conversions are not recorded by ${visitOnly.join(" or ")} in the rollups, so rows show visits and cost only; totals include conversions`,
