@@ -343,6 +343,11 @@ const CASES: Record<string, Case> = {
     }),
     foreign: (h) => ({ ...ws(h.a), from: daysAgo(7), to: daysAgo(0), funnelId: h.b.kit.funnelId }),
   },
+  "reports.csv": {
+    access: "viewer",
+    input: (_h, t) => ({ ...ws(t), from: daysAgo(7), to: daysAgo(0), groupBy: ["offer"] }),
+    foreign: (h) => ({ ...ws(h.a), from: daysAgo(7), to: daysAgo(0), funnelId: h.b.kit.funnelId }),
+  },
 };
 
 const procedures = appRouter._def.procedures as unknown as Record<

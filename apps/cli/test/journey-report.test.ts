@@ -261,6 +261,21 @@ describe("a scripted journey, reported", () => {
       null: [1, { conversions: 0, revenue: "0" }, 0],
     });
     expect(byZone.notes[0]).toMatch(/raw/);
+
+    // The same report as CSV: names and ids, every metric, a totals line.
+    const csv = await client.reports.csv.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["node"],
+    });
+    expect(csv.filename).toBe(`hitrail-report-${today}-${today}-by-node.csv`);
+    const lines = csv.csv.trimEnd().split("\r\n");
+    expect(lines[0]).toBe(
+      "Node,Node id,Visits,Unique visitors,Bots,Cost,Conversions,Revenue,Assisted conversions,Assisted revenue,Profit,ROI,CR,EPV,click_out,lead,signup",
+    );
+    expect(lines).toContain(`Offer A,${kit.nodes.offerA},2,2,0,0,1,15,0,0,15,,0.5,7.5,0,1,0`);
+    expect(lines.at(-1)).toBe("Total,,8,4,0,1.25,2,15,2,15,13.75,11,0.25,1.875,2,1,1");
     expect(byZone.totals.direct).toEqual(report.totals.direct);
   });
 });

@@ -36,12 +36,3 @@ export function lastDays(n: number, timeZone: string): { from: string; to: strin
   const now = Date.now();
   return { from: fmt.format(new Date(now - (n - 1) * 86_400_000)), to: fmt.format(new Date(now)) };
 }
-
-/** RFC 4180 CSV: every field quoted when it needs to be. */
-export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const field = (v: string | number | null) => {
-    const s = v === null ? "" : String(v);
-    return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return rows.map((r) => r.map(field).join(",")).join("\r\n");
-}

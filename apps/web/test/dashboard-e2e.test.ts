@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startApi } from "@hitrail/api";
@@ -102,7 +102,10 @@ async function unlabelledFields(page: Page): Promise<string[]> {
 
 describe.skipIf(!available)("the dashboard in Chromium", () => {
   it("sign up → objects → funnel builder → entrance link → visit → postback → report and chart", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      acceptDownloads: true,
+    });
     const page = await context.newPage();
     const errors = watchConsole(page);
     const shot = (name: string) =>
@@ -216,6 +219,15 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     // The chart is drawn (uPlot renders to a canvas inside the labelled figure).
     await expect.poll(() => page.locator('[role="img"] canvas').count()).toBeGreaterThan(0);
     await shot("reports");
+    // CSV export of what is on screen, from the api.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export CSV" }).click(),
+    ]);
+    const csvPath = await download.path();
+    const csv = readFileSync(csvPath, "utf8");
+    expect(csv.split("\r\n")[0]).toMatch(/^Funnel,Funnel id,Visits,/);
+    expect(csv).toMatch(/^Quiz funnel,[0-9a-f-]{36},2,/m);
     // Drill-down: click the funnel row to group by node inside it.
     await row.click();
     await expect

@@ -1,8 +1,8 @@
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { type Series, TimeChart } from "../components/chart.tsx";
 import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
-import { count, lastDays, money, percent, toCsv } from "../format.ts";
+import { count, lastDays, money, percent } from "../format.ts";
 import { errorMessage, type RouterInputs, type RouterOutputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
 
@@ -184,40 +184,29 @@ export function Reports() {
     return { x, s, range };
   }, [series.data, timeDimension, from, to]);
 
-  const exportCsv = () => {
-    const header = [
-      ...groupBy.map(labelOf),
-      "Visits",
-      "Conversions",
-      "Assisted",
-      "Revenue",
-      "Cost",
-      "Profit",
-      "ROI",
-      "CR",
-      "EPV",
-      ...eventTypes.map((e) => e.name),
-    ];
-    const body = rows.map((r) => [
-      ...groupBy.map((d) => r.labels[d] ?? r.key[d] ?? ""),
-      r.metrics.visits,
-      r.metrics.uniqueVisitors,
-      r.metrics.direct?.conversions ?? null,
-      r.metrics.assisted?.conversions ?? null,
-      r.metrics.direct?.revenue ?? null,
-      r.metrics.cost,
-      r.metrics.profit,
-      r.metrics.roi,
-      r.metrics.cr,
-      r.metrics.epv,
-      ...eventTypes.map((e) => r.metrics.events?.[e.id]?.direct.conversions ?? 0),
-    ]);
-    const blob = new Blob([toCsv([header, ...body])], { type: "text/csv;charset=utf-8" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `hitrail-report-${from}-${to}-${groupBy.join("-")}.csv`;
-    a.click();
-    URL.revokeObjectURL(a.href);
+  const queryClient = useQueryClient();
+  const [exportError, setExportError] = useState<string | null>(null);
+  /** The api's CSV of the report on screen (the same input), downloaded as a file. */
+  const exportCsv = async () => {
+    setExportError(null);
+    try {
+      const file = await queryClient.fetchQuery(
+        trpc.reports.csv.queryOptions({
+          workspaceId: ws.id,
+          from,
+          to,
+          groupBy,
+          ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
+        }),
+      );
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([file.csv], { type: "text/csv;charset=utf-8" }));
+      a.download = file.filename;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    } catch (error) {
+      setExportError(errorMessage(error));
+    }
   };
 
   const totals = report.data?.totals;
@@ -294,7 +283,7 @@ export function Reports() {
         )}
       </Card>
       <Card title={`By ${labelOf(leaf).toLowerCase()}`}>
-        <ErrorText error={report.error ? errorMessage(report.error) : null} />
+        <ErrorText error={report.error ? errorMessage(report.error) : exportError} />
         <Table
           caption="Report rows"
           rows={rows}
