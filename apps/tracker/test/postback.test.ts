@@ -704,6 +704,48 @@ describe("request forms", () => {
     // Updates are told to the traffic source only when it asks for them (postbackOnUpdate is off).
   });
 
+  it("ts says when the conversion happened: kept when plausible, corrected (with a note) when not", async () => {
+    const t = await tenant();
+    const path = await clickThrough(h, t);
+    const [hitRow] = await h.t.db
+      .select({ at: schema.hits.createdAt })
+      .from(schema.hits)
+      .where(sql`id = ${path.offer}`);
+    const hitAt = hitRow?.at.getTime() ?? 0;
+    // A network firing late says when the sale happened (the visit was 1 s before "now").
+    h.clock.advance(3 * 3_600_000);
+    const late = hitAt + 60_000;
+    const res = await postback(h, t.host, { hit: path.offer, tx: "L", ts: String(late / 1000) });
+    expect(res.json()).toMatchObject({ outcome: "created", notes: [] });
+    // Seconds in the future: the receive time, said in the notes.
+    const future = await postback(h, t.host, {
+      hit: path.offer,
+      tx: "F",
+      ts: new Date(h.clock.now + 3_600_000).toISOString(),
+    });
+    expect(future.json().notes[0]).toMatch(/is in the future: the time it was received is used/);
+    // Before its visit: the visit's time.
+    const early = await postback(h, t.host, {
+      hit: path.offer,
+      tx: "E",
+      ts: String(Math.floor((hitAt - 86_400_000) / 1000)),
+    });
+    expect(early.json().notes[0]).toMatch(/is before its visit: the visit's time is used/);
+    // An update keeps the time the conversion first happened.
+    await postback(h, t.host, {
+      hit: path.offer,
+      tx: "L",
+      rev: "30",
+      ts: String(Math.floor(h.clock.now / 1000)),
+    });
+    const bad = await postback(h, t.host, { hit: path.offer, tx: "B", ts: "soon" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/^ts 'soon' is not unix seconds/);
+
+    const byTx = Object.fromEntries((await t.db.conversions()).map((c) => [c.tx, c.convertedAt.getTime()]));
+    expect(byTx).toEqual({ L: late, F: h.clock.now, E: Math.floor(hitAt) });
+  });
+
   it("an unknown custom event alias is a 400 naming it, logged, and writes nothing", async () => {
     const t = await tenant();
     const path = await clickThrough(h, t);

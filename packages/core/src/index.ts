@@ -1,5 +1,6 @@
 export * from "./attribution.ts";
 export * from "./conversion.ts";
+export * from "./conversion-time.ts";
 export * from "./funnel.ts";
 export * from "./ids.ts";
 export * from "./money.ts";

@@ -1,3 +1,4 @@
+import { parseConversionTime } from "./conversion-time.ts";
 import { hasControlCharacters, readField, readIdField } from "./ids.ts";
 import { parseRevenue, quoteValue, type Revenue } from "./money.ts";
 import { type ConversionStatus, classifyStatus, type StatusMap } from "./status.ts";
@@ -23,6 +24,8 @@ export interface PostbackRequest {
   rawStatus: string | null;
   disablePostbacks: boolean;
   eventAlias: string | null;
+  /** When the network says the conversion happened (`ts`), epoch ms; null: when we received it. */
+  conversionTime: number | null;
   key: string | null;
   /** Things worth showing in the postback log that did not stop the conversion. */
   notes: string[];
@@ -137,6 +140,12 @@ export function parsePostback(
   const key = readText("key", param(params, "key"), MAX_KEY_LENGTH, notes);
   if (!key.ok) return bad(key.reason, "key");
 
+  const ts = parseConversionTime(param(params, "ts"));
+  if (ts.kind === "invalid") return bad(ts.reason, "ts");
+  if (ts.kind === "absent" && ts.macro !== null) {
+    notes.push(`unreplaced macro in ts: ${quoteValue(ts.macro)}; using the time it was received`);
+  }
+
   return {
     ok: true,
     request: {
@@ -148,6 +157,7 @@ export function parsePostback(
       rawStatus: statusText.value,
       disablePostbacks,
       eventAlias: eventAlias.value,
+      conversionTime: ts.kind === "value" ? ts.at : null,
       key: key.value,
       notes,
     },

@@ -21,6 +21,7 @@ const base: PostbackRequest = {
   rawStatus: null,
   disablePostbacks: false,
   eventAlias: null,
+  conversionTime: null,
   key: null,
   notes: [],
 };
@@ -273,5 +274,29 @@ describe("parsePostback never throws", () => {
   it("on values that are not strings at runtime", () => {
     const params = { hit: 42, vid: null, tx: {}, rev: [] } as unknown as Record<string, string>;
     expect(parsePostback(params)).toMatchObject({ ok: false, reason: "hit or vid is required" });
+  });
+});
+
+describe("parsePostback: when the conversion happened (ts)", () => {
+  it.each<[string, Record<string, string>, number | null, string[]]>([
+    ["absent: null (the receive time is used)", { hit: HIT }, null, []],
+    ["unix seconds", { hit: HIT, ts: "1779019200" }, 1_779_019_200_000, []],
+    ["ISO-8601 with an offset", { hit: HIT, ts: "2026-05-17T14:00:00+02:00" }, Date.UTC(2026, 4, 17, 12), []],
+    [
+      "an unreplaced macro counts as absent, with a note",
+      { hit: HIT, ts: "{conversion_time}" },
+      null,
+      ["unreplaced macro in ts: '{conversion_time}'; using the time it was received"],
+    ],
+  ])("%s", (_name, params, at, notes) => {
+    const parsed = parsePostback(params);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.request.conversionTime).toBe(at);
+    expect(parsed.request.notes.map((n) => n.replace(/"/g, "'"))).toEqual(notes);
+  });
+
+  it("anything else is a 400 naming ts", () => {
+    expect(parsePostback({ hit: HIT, ts: "last tuesday" })).toMatchObject({ ok: false, field: "ts" });
   });
 });

@@ -8,6 +8,7 @@ import {
   conversionIdentity,
   DEFAULT_DUPLICATE_POLICY,
   decideConversion,
+  decideConversionTime,
   type ExistingConversion,
   isMoney,
   MONEY_MAX_INTEGER_DIGITS,
@@ -239,6 +240,13 @@ export function planBatch(input: PlanInput): BatchPlan {
 
     if (decision.action === "create" || decision.action === "create_new") {
       outcome = "created";
+      // An update keeps the time the conversion first happened; only a new one takes `ts`.
+      const convertedAt = decideConversionTime({
+        requested: command.conversionTime ?? null,
+        receivedAt: command.meta.receivedAt,
+        hitAt: hit.createdAtMs,
+      });
+      if (convertedAt.note !== null) notes.push(convertedAt.note);
       const seq = decision.action === "create_new" && current !== null ? current.seq + 1 : 0;
       const id = input.newId();
       const row: NewConversionRow = {
@@ -259,7 +267,7 @@ export function planBatch(input: PlanInput): BatchPlan {
         pageKind: hit.pageKind,
         trafficSourceId: hit.trafficSourceId,
         hitAt: hit.createdAtText,
-        convertedAt: new Date(command.meta.receivedAt),
+        convertedAt: new Date(convertedAt.at),
         deletedAt: null,
       };
       plan.inserts.push(row);

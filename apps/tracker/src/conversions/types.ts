@@ -47,6 +47,8 @@ export interface ConversionCommand {
   /** The word as sent, re-classified with the offer source's status map once the hit is known. */
   rawStatus: string | null;
   disablePostbacks: boolean;
+  /** When the sender says the conversion happened (epoch ms); absent or null: when it was received. */
+  conversionTime?: number | null;
   event?: ConversionEventRef | null;
   /**
    * Overrides the event type's and the offer source's policy for a repeat of this identity: action

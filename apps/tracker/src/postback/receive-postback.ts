@@ -70,6 +70,7 @@ export async function receivePostback(
     statusWord: request.statusWord,
     rawStatus: request.rawStatus,
     disablePostbacks: request.disablePostbacks,
+    conversionTime: request.conversionTime,
     event,
     notes: request.notes,
     meta,
