@@ -30,6 +30,53 @@ describe("conversion and postback logs", () => {
     ).toEqual([]);
   });
 
+  it("searches the received-postback log by the reason's words and by channel", async () => {
+    const viewer = h.client({ cookie: h.a.users.viewer.cookie });
+    const wsId = h.a.workspace.id;
+    const rows = await h.t.db
+      .insert(schema.receivedPostbacks)
+      .values([
+        { workspaceId: wsId, method: "GET", outcome: "rejected", httpStatus: 404, reason: "hit not found" },
+        {
+          workspaceId: wsId,
+          method: "GET",
+          outcome: "rejected",
+          httpStatus: 400,
+          reason: "unknown status word 'foo' (100%_sure)",
+        },
+        {
+          workspaceId: wsId,
+          method: "track",
+          channel: "tag",
+          outcome: "ignored",
+          httpStatus: 200,
+          reason: "no change",
+        },
+      ])
+      .returning({ id: schema.receivedPostbacks.id });
+    try {
+      const reasons = async (filter: Record<string, unknown>) =>
+        (await viewer.postbacks.list.query({ workspaceId: wsId, ...filter })).items.map((p) => p.reason);
+      expect(await reasons({ reason: "HIT NOT" })).toEqual(["hit not found"]);
+      expect(await reasons({ reason: "unknown status" })).toEqual(["unknown status word 'foo' (100%_sure)"]);
+      // % and _ are the user's characters, not wildcards.
+      expect(await reasons({ reason: "100%_" })).toEqual(["unknown status word 'foo' (100%_sure)"]);
+      expect(await reasons({ reason: "n%d" })).toEqual([]);
+      expect(await reasons({ channel: "tag" })).toEqual(["no change"]);
+      // Another workspace's log is not searched.
+      expect(
+        (
+          await h
+            .client({ cookie: h.b.users.owner.cookie })
+            .postbacks.list.query({ workspaceId: h.b.workspace.id, reason: "hit not found" })
+        ).items,
+      ).toEqual([]);
+    } finally {
+      for (const r of rows)
+        await h.t.db.delete(schema.receivedPostbacks).where(eq(schema.receivedPostbacks.id, r.id));
+    }
+  });
+
   it("filters the received-postback log by hit, tx, outcome, status word and time", async () => {
     const viewer = h.client({ cookie: h.a.users.viewer.cookie });
     const wsId = h.a.workspace.id;

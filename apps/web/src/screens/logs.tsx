@@ -93,10 +93,14 @@ export function Postbacks() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const [outcome, setOutcome] = useState("");
+  const [reason, setReason] = useState("");
+  const [hitId, setHitId] = useState("");
   const list = useQuery(
     trpc.postbacks.list.queryOptions({
       workspaceId: ws.id,
       ...(outcome ? { outcome: outcome as NonNullable<Received["outcome"]> } : {}),
+      ...(reason.trim() ? { reason: reason.trim() } : {}),
+      ...(/^[0-9a-f-]{36}$/i.test(hitId.trim()) ? { hitId: hitId.trim() } : {}),
     }),
   );
   const columns: Column<Received>[] = [
@@ -113,7 +117,9 @@ export function Postbacks() {
   ];
   return (
     <Card title="Received postbacks">
-      <div className="mb-3">
+      <div className="mb-3 flex flex-wrap items-end gap-3">
+        <Field label="Reason contains" value={reason} onChange={(e) => setReason(e.target.value)} />
+        <Field label="Hit ID" value={hitId} onChange={(e) => setHitId(e.target.value)} />
         <Select
           label="Outcome"
           value={outcome}

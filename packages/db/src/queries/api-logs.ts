@@ -126,10 +126,15 @@ export async function listPostbackLog(
     tx?: string;
     outcome?: PostbackOutcomeValue;
     statusWord?: string;
+    /** Words the reason contains ("hit not found", "unknown status"), case-insensitive. */
+    reason?: string;
+    channel?: string;
     limit: number;
     before?: string;
   },
 ): Promise<ReceivedPostbackLogRow[]> {
+  const pattern =
+    input.reason === undefined ? undefined : `%${input.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   return db
     .select()
     .from(receivedPostbacks)
@@ -143,6 +148,8 @@ export async function listPostbackLog(
         input.statusWord !== undefined
           ? sql`lower(${receivedPostbacks.statusWord}) = lower(${input.statusWord})`
           : undefined,
+        pattern !== undefined ? sql`${receivedPostbacks.reason} ilike ${pattern}` : undefined,
+        input.channel !== undefined ? eq(receivedPostbacks.channel, input.channel) : undefined,
         input.from ? gte(receivedPostbacks.receivedAt, input.from) : undefined,
         input.to ? lt(receivedPostbacks.receivedAt, input.to) : undefined,
         input.before ? lt(receivedPostbacks.id, input.before) : undefined,

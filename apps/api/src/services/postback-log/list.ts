@@ -13,6 +13,9 @@ export const listReceivedPostbacks = workspaceService({
     tx: z.string().max(255).optional(),
     outcome: outcome.optional(),
     statusWord: z.string().trim().max(64).optional(),
+    /** Words the reason contains, e.g. "hit not found" or "unknown status". */
+    reason: z.string().trim().min(1).max(200).optional(),
+    channel: z.enum(["postback", "tag", "action"]).optional(),
     from: instant.optional(),
     to: instant.optional(),
     ...page,
