@@ -41,6 +41,7 @@ export function Reports() {
   const [path, setPath] = useState<Array<{ dimension: Dimension; value: string | null; label: string }>>([]);
   const [next, setNext] = useState<Dimension>("node");
   const [trackingField, setTrackingField] = useState("zone");
+  const [creditAt, setCreditAt] = useState<"visit" | "conversion">("visit");
 
   const groupBy: Dimension[] = [...path.map((p) => p.dimension), path.length > 0 ? next : dimension];
   const byField = groupBy.includes("trackingField");
@@ -50,6 +51,7 @@ export function Reports() {
       from,
       to,
       groupBy,
+      creditAt,
       ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
     }),
   );
@@ -196,6 +198,7 @@ export function Reports() {
           from,
           to,
           groupBy,
+          creditAt,
           ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
         }),
       );
@@ -231,6 +234,15 @@ export function Reports() {
               options={DIMENSIONS.filter((d) => !path.some((p) => p.dimension === d.value))}
             />
           )}
+          <Select
+            label="Credit conversions at"
+            value={creditAt}
+            onChange={(e) => setCreditAt(e.target.value as "visit" | "conversion")}
+            options={[
+              { value: "visit", label: "the visit's time" },
+              { value: "conversion", label: "the conversion's time" },
+            ]}
+          />
           {byField ? (
             <Field
               label="Tracking field name"

@@ -39,6 +39,11 @@ export interface ReportQuery {
   trafficSourceId?: string;
   /** The tracking field (by name) the `trackingField` dimension groups by. */
   trackingField?: string;
+  /**
+   * When conversions count: at the time of the visit that earned them (the default: late revenue
+   * lands on the click's day) or at the time they happened (conversions.converted_at).
+   */
+  creditAt?: "visit" | "conversion";
 }
 
 /**
@@ -443,8 +448,29 @@ export async function reportVisitsRaw(db: Executor, q: ReportQuery): Promise<Vis
   }));
 }
 
-/** Contributions of live conversions to the range's visits, each with the credited hit's columns. */
+/**
+ * Contributions of live conversions, each with the credited hit's columns: those of the range's
+ * visits (credit at visit time), or those that happened in the range (credit at conversion time,
+ * `at` being the conversion's time for its direct and assisted credit alike).
+ */
 function rawContributions(q: ReportQuery): SQL {
+  if (q.creditAt === "conversion") {
+    const inRange = sql`c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
+      and ${dateFilter("c", q, "converted_at")}
+      ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
+      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+    return sql`
+      select c.converted_at as at, ${RAW_HIT_COLUMNS}, c.event_key, 'direct'::touch_kind as touch_kind, 1 as conversions, c.revenue
+      from conversions c
+      join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+      where ${inRange}
+      union all
+      select c.converted_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
+      from conversions c
+      join touches t on t.workspace_id = c.workspace_id and t.conversion_id = c.id and t.kind = 'assisted'
+      join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
+      where ${inRange}`;
+  }
   return sql`
     select h.created_at as at, ${RAW_HIT_COLUMNS}, c.event_key, 'direct'::touch_kind as touch_kind, 1 as conversions, c.revenue
     from conversions c

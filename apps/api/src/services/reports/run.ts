@@ -117,6 +117,11 @@ export const runReport = workspaceService({
     trafficSourceId: id.optional(),
     /** The tracking field the `trackingField` dimension groups by, by name (e.g. "zone"). */
     trackingField: z.string().trim().min(1).max(64).optional(),
+    /**
+     * Credit conversions at the time of the visit that earned them (default: delayed revenue lands
+     * on the click's day, as search arbitrage needs) or at the time they happened.
+     */
+    creditAt: z.enum(["visit", "conversion"]).default("visit"),
   }),
   output: z.object({
     timeZone: z.string(),
@@ -158,14 +163,17 @@ export const runReport = workspaceService({
       ...(input.funnelId ? { funnelId: input.funnelId } : {}),
       ...(input.trafficSourceId ? { trafficSourceId: input.trafficSourceId } : {}),
       ...(input.trackingField ? { trackingField: input.trackingField } : {}),
+      creditAt: input.creditAt,
     };
     if (input.groupBy.includes("trackingField") && !input.trackingField) {
       throw badRequest("trackingField: name the tracking field to group by (e.g. zone)");
     }
     const raw = input.groupBy.some((d) => RAW_DIMENSIONS.includes(d));
     const visitsOf = raw ? reportVisitsRaw : reportVisits;
-    const conversionsOf = raw ? reportConversionsRaw : reportConversions;
-    const eventRowsOf = raw ? reportEventsRaw : reportEvents;
+    // The rollups are kept by visit hour; crediting at conversion time reads the conversions of the range.
+    const rawConversions = raw || input.creditAt === "conversion";
+    const conversionsOf = rawConversions ? reportConversionsRaw : reportConversions;
+    const eventRowsOf = rawConversions ? reportEventsRaw : reportEvents;
     const visitOnly = input.groupBy.filter((d) => VISIT_ONLY_DIMENSIONS.includes(d));
     return inWorkspace(ctx, async (tx) => {
       // Filters name objects: another workspace's id is "not found", not an empty report.
@@ -291,6 +299,11 @@ export const runReport = workspaceService({
       const notes: string[] = [];
       if (raw)
         notes.push(`grouped by tracking field '${q.trackingField}': read from raw visits and conversions`);
+      if (input.creditAt === "conversion") {
+        notes.push(
+          "conversions are credited at the time they happened, visits and cost at the time of the visit",
+        );
+      }
       if (visitOnly.length > 0) {
         notes.push(
           `conversions are not recorded by ${visitOnly.join(" or ")} in the rollups, so rows show visits and cost only; totals include conversions`,
