@@ -7,7 +7,7 @@ import { FunnelBuilder, Funnels } from "./screens/funnels.tsx";
 import { Conversions, Deliveries, Postbacks } from "./screens/logs.tsx";
 import { EventTypes, Landers, OfferSources, Offers, TrafficSources } from "./screens/objects.tsx";
 import { Reports } from "./screens/reports.tsx";
-import { ApiKeys, Domains, Members } from "./screens/settings.tsx";
+import { ApiKeys, Domains, Members, WorkspaceSettings } from "./screens/settings.tsx";
 import { TrackingCodes } from "./screens/tracking.tsx";
 import { errorMessage, useTRPC } from "./trpc.ts";
 import { rememberedWorkspace, rememberWorkspace, useWorkspaceQuery, WorkspaceContext } from "./workspace.tsx";
@@ -43,6 +43,7 @@ const NAV = [
   ["domains", "Domains"],
   ["members", "Members"],
   ["api-keys", "API keys"],
+  ["settings", "Settings"],
 ] as const;
 
 function Shell({
@@ -120,7 +121,7 @@ function Shell({
       <main className="min-w-0 flex-1 p-4">
         {workspace.error ? <ErrorText error={errorMessage(workspace.error)} /> : null}
         {workspace.data ? (
-          <WorkspaceContext.Provider value={workspace.data}>
+          <WorkspaceContext.Provider key={workspace.data.id} value={workspace.data}>
             <Routes>
               <Route path="/" element={<Navigate to="/reports" replace />} />
               <Route path="/sign-up" element={<Navigate to="/reports" replace />} />
@@ -139,6 +140,7 @@ function Shell({
               <Route path="/domains" element={<Domains />} />
               <Route path="/members" element={<Members />} />
               <Route path="/api-keys" element={<ApiKeys />} />
+              <Route path="/settings" element={<WorkspaceSettings />} />
               <Route path="/new-workspace" element={<CreateWorkspace />} />
               <Route path="*" element={<p>Nothing here. Pick a screen on the left.</p>} />
             </Routes>

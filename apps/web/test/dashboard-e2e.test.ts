@@ -180,7 +180,12 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     await nav(page, "Tracking codes");
     const entrance = page.locator("code", { hasText: "/fts/" });
     await expect.poll(() => entrance.count()).toBe(1);
-    const entranceUrl = new URL((await entrance.textContent()) ?? "");
+    // Copied the way a user does: the copy button beside the link, then the clipboard.
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: web.url });
+    await page.getByRole("button", { name: /^Copy: .*\/fts\// }).click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toBe(await entrance.textContent());
+    const entranceUrl = new URL(copied);
     await shot("tracking-codes");
 
     // A visitor follows the link on the workspace's tracking domain, clicks through, the network posts back.
@@ -243,6 +248,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
       ["Members", "members"],
       ["API keys", "api-keys"],
       ["Offer sources", "offer-sources"],
+      ["Settings", "settings"],
     ] as const) {
       await nav(page, label);
       await page.waitForLoadState("networkidle");

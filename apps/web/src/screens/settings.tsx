@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Button, Card, CodeLine, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
 import { dateTime } from "../format.ts";
 import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
@@ -245,6 +245,105 @@ export function ApiKeys() {
       </Card>
       <Card title="API keys">
         <Table caption="API keys" rows={list.data ?? []} columns={columns} rowKey={(r) => r.id} />
+      </Card>
+    </div>
+  );
+}
+
+/** Workspace settings: name, time zone and currency of reports, session lifetime, postback walls. */
+export function WorkspaceSettings() {
+  const trpc = useTRPC();
+  const ws = useWorkspace();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(ws.name);
+  const [timeZone, setTimeZone] = useState(ws.timeZone);
+  const [currency, setCurrency] = useState(ws.currency);
+  const [days, setDays] = useState(String(ws.sessionTtlSeconds / 86_400));
+  const [allowlist, setAllowlist] = useState(ws.postbackIpAllowlist.join(", "));
+  const update = useMutation(
+    trpc.workspaces.update.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
+  );
+  const secret = useMutation(
+    trpc.workspaces.setPostbackSecret.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
+  );
+  const zones = useMemo(() => {
+    try {
+      return Intl.supportedValuesOf("timeZone");
+    } catch {
+      return [ws.timeZone];
+    }
+  }, [ws.timeZone]);
+  return (
+    <div className="flex flex-col gap-4">
+      <Card title="Workspace">
+        <form
+          className="grid grid-cols-1 gap-3 md:grid-cols-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            update.mutate({
+              workspaceId: ws.id,
+              name,
+              timeZone,
+              currency: currency.toUpperCase(),
+              sessionTtlSeconds: Math.round(Number(days) * 86_400),
+              postbackIpAllowlist: allowlist
+                .split(/[\s,]+/)
+                .map((s) => s.trim())
+                .filter(Boolean),
+            });
+          }}
+        >
+          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <Select
+            label="Time zone (reports, day and hour rules)"
+            value={timeZone}
+            onChange={(e) => setTimeZone(e.target.value)}
+            options={zones.map((z) => ({ value: z, label: z }))}
+          />
+          <Field
+            label="Currency"
+            value={currency}
+            maxLength={3}
+            onChange={(e) => setCurrency(e.target.value)}
+          />
+          <Field
+            label="Visitor session lifetime (days)"
+            type="number"
+            min={0.05}
+            step="any"
+            value={days}
+            onChange={(e) => setDays(e.target.value)}
+          />
+          <Field
+            label="Postback IP allow-list"
+            hint="Addresses or CIDR ranges, comma-separated; empty accepts postbacks from anywhere"
+            value={allowlist}
+            onChange={(e) => setAllowlist(e.target.value)}
+          />
+          <div className="flex items-end">
+            <Button type="submit" variant="primary" disabled={update.isPending}>
+              Save settings
+            </Button>
+          </div>
+        </form>
+        <ErrorText error={update.error ? errorMessage(update.error) : null} />
+        {update.isSuccess ? <p className="mt-2 text-sm text-green-700">Saved.</p> : null}
+      </Card>
+      <Card title="Postback secret">
+        <p className="mb-3 text-sm text-slate-600">
+          With a secret, postbacks must carry <code>key=</code>; the tracking codes include it.{" "}
+          {ws.postbackSecretSet ? "A secret is set." : "No secret is set."}
+        </p>
+        {ws.postbackSecret ? <CodeLine label="Current secret" value={ws.postbackSecret} /> : null}
+        <div className="mt-3 flex gap-2">
+          <Button onClick={() => secret.mutate({ workspaceId: ws.id })}>New random secret</Button>
+          {ws.postbackSecretSet ? (
+            <Button variant="danger" onClick={() => secret.mutate({ workspaceId: ws.id, secret: null })}>
+              Remove secret
+            </Button>
+          ) : null}
+        </div>
+        <ErrorText error={secret.error ? errorMessage(secret.error) : null} />
       </Card>
     </div>
   );
