@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { captureException } from "@hitrail/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { TrackerDeps } from "./deps.ts";
+import { registerDomainVerification, WELL_KNOWN_PREFIX } from "./domain-verification.ts";
 import { registerTrackerRoutes } from "./routes.ts";
 import type { HostWorkspace } from "./workspace-resolver.ts";
 
@@ -26,7 +27,9 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
   app.decorateRequest("workspace", null as unknown as HostWorkspace);
 
   app.addHook("onRequest", async (request, reply) => {
-    if (UNROUTED.has(request.url.split("?")[0] ?? "")) return;
+    const path = request.url.split("?")[0] ?? "";
+    // Health checks answer on any host; domain verification on hosts that are not routed yet.
+    if (UNROUTED.has(path) || path.startsWith(WELL_KNOWN_PREFIX)) return;
     const workspace = await deps.workspaces.resolve(request.headers.host);
     if (!workspace) {
       request.log.info({ host: request.headers.host, url: request.url }, "unknown tracking host");
@@ -63,6 +66,7 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
     }
   });
 
+  await registerDomainVerification(app, deps);
   await registerTrackerRoutes(app, deps);
   return app;
 }
