@@ -80,7 +80,8 @@ export class FunnelCache {
     return this.read(ws.trafficSources, id, async () => {
       this.stats.trafficSourceLoads++;
       const row = await findTrafficSource(this.db, workspaceId, id);
-      if (!row) return null;
+      // Archived sources stop routing (within maxAgeMs of the change, as parameter edits do).
+      if (!row || row.archivedAt !== null) return null;
       return {
         id: row.id,
         externalParam: row.externalParam,

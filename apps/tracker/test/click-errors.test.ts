@@ -1,4 +1,4 @@
-import { createLander, newId, saveFunnelGraph } from "@hitrail/db";
+import { createLander, eq, newId, saveFunnelGraph, schema, setFunnelArchived } from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, click, enter, hitsOf, location } from "./support/clicks.ts";
@@ -136,5 +136,51 @@ describe("links the tracker cannot serve", () => {
     const res = await act(h, host, 7, { query: { hit: String(hit) } });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: `node 'Lander' (${kit.nodes.lander}) has no action 7` });
+  });
+});
+
+describe("links that must not route or record", () => {
+  it("a HEAD (link checkers, ad review) answers 200 without recording a hit", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    for (const url of [`/fts/${kit.funnelId}?ts=${kit.trafficSourceId}`, "/action/1"]) {
+      const res = await h.app.inject({ method: "HEAD", url, headers: { host } });
+      expect({ url, status: res.statusCode, body: res.body }).toEqual({ url, status: 200, body: "" });
+    }
+    expect(await hitsOf(h, workspaceId)).toEqual([]);
+    // The same link with GET is a visit.
+    location(await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } }));
+    expect(await hitsOf(h, workspaceId)).toHaveLength(1);
+  });
+
+  it("an archived funnel stops routing within a second, entrance and action links alike", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const first = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } });
+    const vid = /hrvid=([^;]+)/.exec(String(first.headers["set-cookie"]))?.[1] ?? "";
+    await setFunnelArchived(h.t.db, { workspaceId, funnelId: kit.funnelId, archived: true });
+    // Clicks never wait on the database: the cache sees the version bump on its next background
+    // check (at most every second) and drops the funnel.
+    const entranceStatus = async () =>
+      (await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } })).statusCode;
+    await expect.poll(entranceStatus, { timeout: 5_000, interval: 250 }).toBe(404);
+    const entrance = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } });
+    expect(entrance.json().error).toMatch(/is archived/);
+    const action = await act(h, host, 1, { cookie: vid });
+    expect(action.statusCode).toBe(404);
+    const hits = (await hitsOf(h, workspaceId)).length;
+    // Restored, it routes again.
+    await setFunnelArchived(h.t.db, { workspaceId, funnelId: kit.funnelId, archived: false });
+    await expect.poll(entranceStatus, { timeout: 5_000, interval: 250 }).toBe(302);
+    expect((await hitsOf(h, workspaceId)).length).toBeGreaterThan(hits);
+  });
+
+  it("an archived traffic source's entrance links stop routing", async () => {
+    const { host, kit } = await h.tenant();
+    await h.t.db
+      .update(schema.trafficSources)
+      .set({ archivedAt: new Date() })
+      .where(eq(schema.trafficSources.id, kit.trafficSourceId));
+    const res = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toMatch(/does not exist in this workspace or is archived/);
   });
 });

@@ -27,11 +27,13 @@ export async function takeEntrance(
 
   const funnel = await s.funnels.funnel(workspaceId, funnelId);
   if (funnel === null)
-    throw notFound(`funnel ${funnelId} does not exist in this workspace (or has no entry node yet)`);
+    throw notFound(
+      `funnel ${funnelId} does not exist in this workspace, is archived, or has no entry node yet`,
+    );
   const trafficSource =
     trafficSourceId === null ? null : await s.funnels.trafficSource(workspaceId, trafficSourceId);
   if (trafficSourceId !== null && trafficSource === null) {
-    throw notFound(`traffic source ${trafficSourceId} does not exist in this workspace`);
+    throw notFound(`traffic source ${trafficSourceId} does not exist in this workspace or is archived`);
   }
   const { entry, notes } = readEntryParams(trafficSource, req.query);
   if (notes.length > 0)

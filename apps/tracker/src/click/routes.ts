@@ -21,12 +21,19 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
   const services: ClickServices = { deps, funnels: new FunnelCache(deps.db.db, deps.logger) };
   app.decorate("funnelCache", services.funnels);
 
-  app.get("/fts/:funnelId", async (request, reply) => {
+  // A HEAD (link checkers, ad-review bots, unfurlers) is answered without routing or recording
+  // anything: only a real visit is a hit.
+  const head = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(200).header("cache-control", "no-store").send();
+  app.head("/fts/:funnelId", head);
+  app.head("/action/:n", head);
+
+  app.get("/fts/:funnelId", { exposeHeadRoute: false }, async (request, reply) => {
     const { funnelId } = parseParams(entranceParams, request.params);
     return redirect(reply, await takeEntrance(services, clickRequest(request), funnelId));
   });
 
-  app.get("/action/:n", async (request, reply) => {
+  app.get("/action/:n", { exposeHeadRoute: false }, async (request, reply) => {
     const { n } = parseParams(actionParams, request.params);
     return redirect(reply, await takeAction(services, clickRequest(request), n));
   });

@@ -211,7 +211,11 @@ export async function setFunnelArchived(
 ): Promise<FunnelRow | undefined> {
   const [row] = await db
     .update(funnels)
-    .set({ archivedAt: input.archived ? sql`coalesce(${funnels.archivedAt}, now())` : null })
+    // The version bump is what trackers watch: an archived funnel stops routing at once.
+    .set({
+      archivedAt: input.archived ? sql`coalesce(${funnels.archivedAt}, now())` : null,
+      version: sql`${funnels.version} + 1`,
+    })
     .where(and(eq(funnels.workspaceId, input.workspaceId), eq(funnels.id, input.funnelId)))
     .returning();
   return row;

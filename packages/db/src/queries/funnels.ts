@@ -99,13 +99,15 @@ export async function loadFunnel(
       id: funnels.id,
       version: funnels.version,
       entryNodeId: funnels.entryNodeId,
+      archivedAt: funnels.archivedAt,
       timeZone: workspaces.timeZone,
     })
     .from(funnels)
     .innerJoin(workspaces, eq(workspaces.id, funnels.workspaceId))
     .where(and(eq(funnels.workspaceId, workspaceId), eq(funnels.id, funnelId)))
     .limit(1);
-  if (!funnel?.entryNodeId) return undefined;
+  // An archived funnel routes nobody: its links answer like a funnel that does not exist.
+  if (!funnel?.entryNodeId || funnel.archivedAt !== null) return undefined;
   const [nodeRows, actionRows] = await Promise.all([
     db
       .select()
