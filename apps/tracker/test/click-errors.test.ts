@@ -184,3 +184,27 @@ describe("links that must not route or record", () => {
     expect(res.json().error).toMatch(/does not exist in this workspace or is archived/);
   });
 });
+
+describe("failing clicks from one address", () => {
+  it("are answered 429 with Retry-After once over the limit; other addresses and workspaces are untouched", async () => {
+    const { host, kit } = await h.tenant();
+    const scanner = "198.51.100.7";
+    for (let i = 0; i < 121; i++) {
+      const res = await click(h, host, `/fts/${newId()}`, { ip: scanner });
+      expect(res.statusCode).toBe(404);
+    }
+    const blocked = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId }, ip: scanner });
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+    expect(blocked.json().error).toMatch(/too many failing requests from 198\.51\.100\.7/);
+    // A visitor elsewhere is not affected, nor the scanner on another workspace's domain.
+    location(await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId }, ip: "203.0.113.50" }));
+    const other = await h.tenant();
+    location(
+      await enter(h, other.host, other.kit.funnelId, {
+        query: { ts: other.kit.trafficSourceId },
+        ip: scanner,
+      }),
+    );
+  });
+});

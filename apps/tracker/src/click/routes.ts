@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackerDeps } from "../deps.ts";
 import { FunnelCache } from "../funnel-cache.ts";
+import { FAILURE_LIMIT_DEFAULTS, FailureLimiter } from "../postback/failure-limiter.ts";
 import { readVisit } from "../visit-context.ts";
 import { takeAction } from "./action.ts";
 import { readVisitorCookie } from "./cookie.ts";
@@ -20,6 +21,35 @@ declare module "fastify" {
 export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
   const services: ClickServices = { deps, funnels: new FunnelCache(deps.db.db, deps.logger) };
   app.decorate("funnelCache", services.funnels);
+  // Scanners probing random funnel IDs or replaying broken links get 429 after enough failures from
+  // one IP; visitors following good links are never counted.
+  const limiter = new FailureLimiter(
+    deps.redis,
+    deps.prefix,
+    deps.logger,
+    FAILURE_LIMIT_DEFAULTS,
+    "click-fail",
+  );
+  app.addHook("preHandler", async (request, reply) => {
+    const path = request.routeOptions.url;
+    if (path !== "/fts/:funnelId" && path !== "/action/:n") return;
+    const blockedMs = limiter.blockedForMs(`${request.workspace.workspaceId}:${request.ip}`);
+    if (blockedMs === 0) return;
+    const seconds = Math.ceil(blockedMs / 1000);
+    request.log.info({ ip: request.ip, url: request.url }, "click refused: too many failing requests");
+    return reply
+      .code(429)
+      .header("retry-after", String(seconds))
+      .send({ error: `too many failing requests from ${request.ip}; retry in ${seconds} s` });
+  });
+  app.addHook("onError", async (request, _reply, error: Error & { statusCode?: number }) => {
+    const path = request.routeOptions.url;
+    if (path !== "/fts/:funnelId" && path !== "/action/:n") return;
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500 && request.workspace) {
+      await limiter.recordFailure(`${request.workspace.workspaceId}:${request.ip}`);
+    }
+  });
 
   // A HEAD (link checkers, ad-review bots, unfurlers) is answered without routing or recording
   // anything: only a real visit is a hit.

@@ -32,10 +32,12 @@ export class FailureLimiter {
     prefix: string,
     private readonly logger: Logger,
     opts: FailureLimiterOptions = FAILURE_LIMIT_DEFAULTS,
+    /** What is counted, so postbacks and clicks keep separate budgets. */
+    name = "pb-fail",
   ) {
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `${prefix}:rl:pb-fail`,
+      keyPrefix: `${prefix}:rl:${name}`,
       points: opts.points,
       duration: opts.durationSeconds,
       blockDuration: opts.blockSeconds,
