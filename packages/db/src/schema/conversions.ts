@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaceRef } from "./accounts.ts";
+import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id, MONEY, timestamps } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
@@ -30,7 +30,7 @@ export const conversions = pgTable(
   "conversions",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     hitId: uuid("hit_id").notNull(),
     eventTypeId: uuid("event_type_id"),
     eventKey: text("event_key").notNull().default(""),
@@ -63,7 +63,7 @@ export const conversionRevisions = pgTable(
   "conversion_revisions",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     conversionId: uuid("conversion_id")
       .notNull()
       .references(() => conversions.id, { onDelete: "cascade" }),
@@ -86,7 +86,7 @@ export const touches = pgTable(
   "touches",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     conversionId: uuid("conversion_id")
       .notNull()
       .references(() => conversions.id, { onDelete: "cascade" }),

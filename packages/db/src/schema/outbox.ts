@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { workspaceRef } from "./accounts.ts";
+import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id } from "./columns.ts";
 
 /**
@@ -11,7 +11,7 @@ export const outbox = pgTable(
   "outbox",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     /** Queue name from @hitrail/queue. */
     topic: text("topic").notNull(),
     /** Stable job id, so a relay that crashes after enqueueing re-enqueues the same job, not a twin. */

@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { workspaceRef } from "./accounts.ts";
+import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id, timestamps } from "./columns.ts";
 
 export const postbackOutcome = pgEnum("postback_outcome", [
@@ -27,7 +27,7 @@ export const receivedPostbacks = pgTable(
   "received_postbacks",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     method: text("method").notNull(),
     channel: text("channel").notNull().default("postback"),
@@ -61,7 +61,7 @@ export const outboundDeliveries = pgTable(
   "outbound_deliveries",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     conversionId: uuid("conversion_id").notNull(),
     revision: integer("revision").notNull(),
     trafficSourceId: uuid("traffic_source_id").notNull(),
@@ -87,7 +87,7 @@ export const deliveryAttempts = pgTable(
   "delivery_attempts",
   {
     id: id(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     deliveryId: uuid("delivery_id")
       .notNull()
       .references(() => outboundDeliveries.id, { onDelete: "cascade" }),

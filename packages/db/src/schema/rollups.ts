@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
-import { workspaceRef } from "./accounts.ts";
+import { eventWorkspaceRef } from "./accounts.ts";
 import { MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
 import { pageKind } from "./hits.ts";
@@ -20,7 +20,7 @@ const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "dat
 export const conversionRollupsHourly = pgTable(
   "conversion_rollups_hourly",
   {
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
     funnelId: uuid("funnel_id").notNull(),
     nodeId: uuid("node_id").notNull(),
@@ -87,7 +87,7 @@ export const conversionRollupState = pgTable(
   "conversion_rollup_state",
   {
     conversionId: uuid("conversion_id").primaryKey(),
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     appliedRevision: integer("applied_revision").notNull(),
     contribution: jsonb("contribution").$type<RollupContribution[]>().notNull().default(sql`'[]'::jsonb`),
     updatedAt: updatedAt(),
@@ -103,7 +103,7 @@ export const conversionRollupState = pgTable(
 export const hitRollupsHourly = pgTable(
   "hit_rollups_hourly",
   {
-    workspaceId: workspaceRef(),
+    workspaceId: eventWorkspaceRef(),
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
     funnelId: uuid("funnel_id").notNull(),
     nodeId: uuid("node_id").notNull(),
