@@ -45,6 +45,8 @@ export async function createTrackerHarness(
     workspaceCacheMs?: number;
     /** Keep info-level log lines in `logs` so a test can assert what was logged. */
     captureLogs?: boolean;
+    /** More environment, e.g. PUBLIC_SCHEME=https for a tracker behind TLS. */
+    env?: Record<string, string>;
   } = {},
 ): Promise<TrackerHarness> {
   const t = await createTestDatabase();
@@ -57,6 +59,7 @@ export async function createTrackerHarness(
     LOG_LEVEL: "silent",
     BASE_DOMAIN: "test.localhost",
     NODE_ENV: "test",
+    ...opts.env,
   });
   const logs: Array<Record<string, unknown>> = [];
   const logger = opts.captureLogs
