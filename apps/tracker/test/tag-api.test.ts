@@ -350,3 +350,31 @@ describe("POST /js/track", () => {
     expect(await db.conversions()).toHaveLength(1);
   });
 });
+
+describe("POST /js/view on an offer whose URL carries no {hit}", () => {
+  it("joins the redirect's moments-old hit instead of counting the visit twice; later it is a new visit", async () => {
+    const t = await h.tenant();
+    const { vid, offerHit } = await redirectJourney(t);
+    const before = (await hitsOf(h, t.workspaceId)).length;
+    const offerView = () =>
+      view(h, t.host, {
+        funnel: t.kit.funnelId,
+        node: t.kit.nodes.offerA,
+        page: t.kit.offerIds[0],
+        vid,
+        url: "https://offers.example/a?aff=42",
+      });
+
+    h.clock.advance(4_000);
+    const res = await offerView();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ vid, hit: offerHit });
+    expect((await hitsOf(h, t.workspaceId)).length).toBe(before);
+
+    // Half a minute on, the same page is a new visit of it.
+    h.clock.advance(31_000);
+    const later = await offerView();
+    expect(later.json().hit).not.toBe(offerHit);
+    expect((await hitsOf(h, t.workspaceId)).length).toBe(before + 1);
+  });
+});

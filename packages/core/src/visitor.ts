@@ -144,3 +144,25 @@ export function pickTagTarget(args: TagTrackArgs, currentVisitorId: string | nul
   }
   return { ok: true, target: { by: "visitor", visitorId: current.id, pageId }, notes };
 }
+
+/** How long after a hit a view of the same page is that hit's own page load, not a new visit. */
+export const VIEW_OF_REDIRECT_WINDOW_MS = 30_000;
+
+/**
+ * The hit a tag view belongs to when the page URL names none: the visitor's latest hit, when it is
+ * on this very node and page and only moments old — the view is the page our redirect just sent
+ * them to (an offer URL without a {hit} token), or a reload of it, and recording another hit would
+ * count the visit twice. Anything older, or on another page, is a new visit.
+ */
+export function viewOfRecentHit(
+  hits: readonly SessionHitRef[],
+  page: { nodeId: string; pageId: string },
+  now: number,
+  windowMs = VIEW_OF_REDIRECT_WINDOW_MS,
+): SessionHitRef | null {
+  let latest: SessionHitRef | null = null;
+  for (const h of hits) if (latest === null || h.at >= latest.at) latest = h;
+  if (latest === null || latest.nodeId !== page.nodeId || latest.pageId !== page.pageId) return null;
+  const age = now - latest.at;
+  return age >= 0 && age <= windowMs ? latest : null;
+}

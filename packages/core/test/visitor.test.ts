@@ -11,6 +11,7 @@ import {
   type TagTargetPick,
   type TagTrackArgs,
   type VisitorSession,
+  viewOfRecentHit,
 } from "../src/index.ts";
 
 const VID = "0191d6b4-9b1d-7dd4-8b1f-5a8e3c2d4f6b";
@@ -186,5 +187,37 @@ describe("sessions", () => {
     for (let i = 0; i < 10; i++) s = recordSessionHit(s, hit(`h${i}`, "offer", OFFER_A, i), i, 4);
     s = recordSessionHit(s, hit("h8", "offer", OFFER_A, 8), 10, 4);
     expect(s.hits.map((h) => h.hitId)).toEqual(["h6", "h7", "h9", "h8"]);
+  });
+});
+
+describe("viewOfRecentHit", () => {
+  const hit = (id: string, nodeId: string, pageId: string, at: number) => ({
+    hitId: id,
+    nodeId,
+    pageId,
+    pageKind: "offer" as const,
+    funnelId: "f",
+    at,
+  });
+  const page = { nodeId: "offer-node", pageId: "offer-page" };
+  const now = 1_000_000;
+  it.each([
+    ["no hits", [], null],
+    [
+      "the redirect's hit, seconds old",
+      [hit("l", "lander", "lp", now - 9_000), hit("o", "offer-node", "offer-page", now - 2_000)],
+      "o",
+    ],
+    ["exactly at the window's edge", [hit("o", "offer-node", "offer-page", now - 30_000)], "o"],
+    ["too old: a new visit", [hit("o", "offer-node", "offer-page", now - 30_001)], null],
+    [
+      "the latest hit is another page",
+      [hit("o", "offer-node", "offer-page", now - 5_000), hit("l", "lander", "lp", now - 1_000)],
+      null,
+    ],
+    ["same node, another page of it", [hit("o", "offer-node", "other-page", now - 1_000)], null],
+    ["a clock that went backwards is not trusted", [hit("o", "offer-node", "offer-page", now + 5_000)], null],
+  ])("%s", (_name, hits, expected) => {
+    expect(viewOfRecentHit(hits, page, now)?.hitId ?? null).toBe(expected);
   });
 });

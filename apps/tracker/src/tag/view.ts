@@ -1,4 +1,4 @@
-import { parseRevenue, type SessionHitRef, type VisitorSession } from "@hitrail/core";
+import { parseRevenue, type SessionHitRef, type VisitorSession, viewOfRecentHit } from "@hitrail/core";
 import { newId } from "@hitrail/db";
 import { visitorCookie } from "../click/cookie.ts";
 import { tokenValues } from "../click/destination.ts";
@@ -78,7 +78,12 @@ export async function recordView(s: ClickServices, v: ViewRequest): Promise<View
   // passes the URL's `hit`; a page URL may carry it under its own name (offers: `clickid={hit}`),
   // so any ID in the page's query that is this visitor's hit on this node counts too.
   const fromUrl = hintedHit !== null || session === null ? undefined : urlHit(session, v.req.query, nodeId);
-  const redirected = hintedHit ?? fromUrl?.hitId ?? null;
+  // An offer URL without any {hit}: the visitor's moments-old hit on this very page is the one.
+  const recent =
+    hintedHit !== null || fromUrl !== undefined || session === null
+      ? null
+      : viewOfRecentHit(session.hits, { nodeId, pageId: page }, now);
+  const redirected = hintedHit ?? fromUrl?.hitId ?? recent?.hitId ?? null;
   if (redirected !== null) {
     const known = await redirectHit(s, workspaceId, session, redirected, nodeId);
     if (known !== null) {
