@@ -147,6 +147,71 @@ describe("outbound deliveries", () => {
     });
   });
 
+  it("replays every dead delivery of a traffic source since a time, and nothing else", async () => {
+    const member = h.client({ cookie: h.a.users.member.cookie });
+    const wsId = h.a.workspace.id;
+    const seed = (status: "dead" | "delivered" | "failed") =>
+      seedDelivery(h.t, wsId, {
+        conversionId: h.a.conversionId,
+        trafficSourceId: h.a.kit.trafficSourceId,
+        status,
+      });
+    const old = await seed("dead");
+    await h.t.db
+      .update(schema.outboundDeliveries)
+      .set({ createdAt: new Date(Date.now() - 3 * 86_400_000) })
+      .where(eq(schema.outboundDeliveries.id, old));
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const deadA = await seed("dead");
+    const deadB = await seed("dead");
+    const delivered = await seed("delivered");
+    const retrying = await seed("failed");
+
+    const result = await member.deliveries.replaySince.mutate({
+      workspaceId: wsId,
+      trafficSourceId: h.a.kit.trafficSourceId,
+      since,
+    });
+    expect(result.replayed).toBeGreaterThanOrEqual(2);
+    expect(result.more).toBe(false);
+    const status = async (id: string) =>
+      (await h.t.db.select().from(schema.outboundDeliveries).where(eq(schema.outboundDeliveries.id, id)))[0]
+        ?.status;
+    expect(await status(deadA)).toBe("pending");
+    expect(await status(deadB)).toBe("pending");
+    expect(await status(old)).toBe("dead");
+    expect(await status(delivered)).toBe("delivered");
+    expect(await status(retrying)).toBe("failed");
+    const jobs = await h.t.db
+      .select()
+      .from(schema.outbox)
+      .where(
+        and(
+          eq(schema.outbox.workspaceId, wsId),
+          sql`${schema.outbox.jobId} like ${`deliver-${deadA}-replay-%`}`,
+        ),
+      );
+    expect(jobs).toHaveLength(1);
+
+    // Another workspace's traffic source is "not found"; a viewer may not replay.
+    await expectCode(
+      member.deliveries.replaySince.mutate({
+        workspaceId: wsId,
+        trafficSourceId: h.b.kit.trafficSourceId,
+        since,
+      }),
+      "NOT_FOUND",
+    );
+    await expectCode(
+      h.client({ cookie: h.a.users.viewer.cookie }).deliveries.replaySince.mutate({
+        workspaceId: wsId,
+        trafficSourceId: h.a.kit.trafficSourceId,
+        since,
+      }),
+      "FORBIDDEN",
+    );
+  });
+
   it("replays a finished delivery: pending again plus an outbox row in the same transaction", async () => {
     const member = h.client({ cookie: h.a.users.member.cookie });
     const deliveryId = await seedDelivery(h.t, h.a.workspace.id, {

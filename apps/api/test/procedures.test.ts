@@ -332,6 +332,19 @@ const CASES: Record<string, Case> = {
     }),
     foreign: (h) => ({ ...ws(h.a), deliveryId: h.b.deliveryId }),
   },
+  "deliveries.replaySince": {
+    access: "member",
+    input: (_h, t) => ({
+      ...ws(t),
+      trafficSourceId: t.kit.trafficSourceId,
+      since: new Date(Date.now() - 60_000).toISOString(),
+    }),
+    foreign: (h) => ({
+      ...ws(h.a),
+      trafficSourceId: h.b.kit.trafficSourceId,
+      since: new Date().toISOString(),
+    }),
+  },
   "reports.run": {
     access: "viewer",
     input: (_h, t) => ({

@@ -3,13 +3,16 @@ import {
   createApiKey,
   createDb,
   createWorkspace,
+  deadDeliveryIds,
   eq,
   findWorkspaceBySlug,
   isUuid,
   recomputeRollups,
   replayDelivery,
+  requeueDelivery,
   runMigrations,
   schema,
+  withWorkspace,
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { Command, Option } from "commander";
@@ -175,17 +178,42 @@ export function buildCli(): Command {
   const deliveries = program.command("deliveries").description("traffic-source postback deliveries");
   deliveries
     .command("replay")
-    .description("send a finished delivery (delivered, dead or cancelled) again")
+    .description(
+      "send a finished delivery (delivered, dead or cancelled) again, or every dead delivery of a traffic source since a time",
+    )
     .requiredOption("--workspace <id>", "the workspace id")
-    .requiredOption("--delivery <id>", "the delivery id")
-    .action((opts: { workspace: string; delivery: string }) =>
+    .option("--delivery <id>", "one delivery")
+    .option("--traffic-source <id>", "with --since: every dead delivery of this traffic source")
+    .option("--since <time>", "ISO-8601; with --traffic-source")
+    .action((opts: { workspace: string; delivery?: string; trafficSource?: string; since?: string }) =>
       guarded("deliveries replay", async () => {
-        if (!isUuid(opts.workspace) || !isUuid(opts.delivery))
-          throw new Error("--workspace and --delivery take ids");
+        if (!isUuid(opts.workspace)) throw new Error("--workspace takes an id");
+        if (opts.delivery !== undefined) {
+          if (!isUuid(opts.delivery)) throw new Error("--delivery takes an id");
+          const result = await withDb((c) =>
+            replayDelivery(c.db, { workspaceId: opts.workspace, deliveryId: opts.delivery as string }),
+          );
+          if (!result.ok) throw new Error(result.reason);
+          print(result);
+          return;
+        }
+        if (opts.trafficSource === undefined || opts.since === undefined)
+          throw new Error("name --delivery, or --traffic-source and --since");
+        if (!isUuid(opts.trafficSource)) throw new Error("--traffic-source takes an id");
+        const since = new Date(opts.since);
+        if (Number.isNaN(since.getTime())) throw new Error(`--since '${opts.since}' is not a time`);
+        const workspaceId = opts.workspace;
+        const trafficSourceId = opts.trafficSource;
         const result = await withDb((c) =>
-          replayDelivery(c.db, { workspaceId: opts.workspace, deliveryId: opts.delivery }),
+          withWorkspace(c.db, workspaceId, async (tx) => {
+            const ids = await deadDeliveryIds(tx, { workspaceId, trafficSourceId, since, limit: 100_000 });
+            let replayed = 0;
+            for (const deliveryId of ids) {
+              if ((await requeueDelivery(tx, { workspaceId, deliveryId })).ok) replayed++;
+            }
+            return { replayed, trafficSourceId, since: since.toISOString() };
+          }),
         );
-        if (!result.ok) throw new Error(result.reason);
         print(result);
       }),
     );

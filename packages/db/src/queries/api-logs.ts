@@ -244,3 +244,27 @@ export async function requeueDelivery(
   });
   return { ok: true, delivery, previousStatus: locked.status, jobId };
 }
+
+/**
+ * Every delivery of a traffic source that ended dead since a time, oldest first (the order they
+ * are sent again in): what "replay everything that failed since the receiver came back" covers.
+ */
+export async function deadDeliveryIds(
+  db: Executor,
+  input: { workspaceId: string; trafficSourceId: string; since: Date; limit: number },
+): Promise<string[]> {
+  const rows = await db
+    .select({ id: outboundDeliveries.id })
+    .from(outboundDeliveries)
+    .where(
+      and(
+        eq(outboundDeliveries.workspaceId, input.workspaceId),
+        eq(outboundDeliveries.trafficSourceId, input.trafficSourceId),
+        eq(outboundDeliveries.status, "dead"),
+        gte(outboundDeliveries.createdAt, input.since),
+      ),
+    )
+    .orderBy(asc(outboundDeliveries.createdAt), asc(outboundDeliveries.id))
+    .limit(input.limit);
+  return rows.map((r) => r.id);
+}

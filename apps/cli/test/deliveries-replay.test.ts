@@ -1,0 +1,78 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { eq, newId, schema } from "@hitrail/db";
+import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const tsx = `${root}node_modules/.bin/tsx`;
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+function hitrail(args: string[]) {
+  return spawnSync(tsx, ["apps/cli/src/main.ts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { PATH: process.env.PATH, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
+  });
+}
+
+describe("hitrail deliveries replay --traffic-source --since", () => {
+  it("sends every dead delivery of that source since the time again, and only those", async () => {
+    const { workspace } = await factories.workspace(t.db);
+    const kit = await factories.campaign(t.db, workspace.id);
+    const other = await factories.campaign(t.db, workspace.id);
+    const delivery = async (trafficSourceId: string, status: "dead" | "delivered", createdAt: Date) => {
+      const [row] = await t.db
+        .insert(schema.outboundDeliveries)
+        .values({
+          workspaceId: workspace.id,
+          conversionId: newId(),
+          revision: 1,
+          trafficSourceId,
+          event: "conversion",
+          url: "https://ads.example/pb?c=1",
+          status,
+          attempts: 8,
+          createdAt,
+        })
+        .returning({ id: schema.outboundDeliveries.id });
+      return row?.id as string;
+    };
+    const now = Date.now();
+    const recent = await delivery(kit.trafficSourceId, "dead", new Date(now - 3_600_000));
+    const before = await delivery(kit.trafficSourceId, "dead", new Date(now - 3 * 86_400_000));
+    const done = await delivery(kit.trafficSourceId, "delivered", new Date(now - 3_600_000));
+    const elsewhere = await delivery(other.trafficSourceId, "dead", new Date(now - 3_600_000));
+
+    const result = hitrail([
+      "deliveries",
+      "replay",
+      "--workspace",
+      workspace.id,
+      "--traffic-source",
+      kit.trafficSourceId,
+      "--since",
+      new Date(now - 86_400_000).toISOString(),
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ replayed: 1, trafficSourceId: kit.trafficSourceId });
+    const status = async (id: string) =>
+      (await t.db.select().from(schema.outboundDeliveries).where(eq(schema.outboundDeliveries.id, id)))[0]
+        ?.status;
+    expect([await status(recent), await status(before), await status(done), await status(elsewhere)]).toEqual(
+      ["pending", "dead", "delivered", "dead"],
+    );
+
+    const bad = hitrail(["deliveries", "replay", "--workspace", workspace.id, "--since", "yesterday"]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/name --delivery, or --traffic-source and --since/);
+  });
+});
