@@ -147,7 +147,10 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
         "rollup.hits": rebuildRecentHits({ db: db.db, now }),
       },
       maintenance: {
-        "maintenance.partitions": ensurePartitions({ db: db.db }),
+        "maintenance.partitions": ensurePartitions({
+          db: db.db,
+          postbackLogRetentionDays: env.POSTBACK_LOG_RETENTION_DAYS,
+        }),
         "maintenance.deliveries": reconcileDeliveries({ db: db.db, queues, now }),
       },
     };

@@ -57,8 +57,13 @@ describe("job payloads on the worker side", () => {
 });
 
 describe("maintenance jobs", () => {
-  it("keeps hit partitions ahead", async () => {
-    expect(await runJob("maintenance.partitions", {})).toEqual({ made: 0 });
+  it("keeps hit and postback-log partitions ahead, and drops log days past retention", async () => {
+    // Migrations made them; a postback-log day from 100 days ago (older than the 90-day default) goes.
+    await t.db.execute(sql`select hitrail_ensure_postback_log_partitions(100, 0)`);
+    const result = await runJob("maintenance.partitions", {});
+    expect(result).toMatchObject({ made: 0, logMade: 0 });
+    expect((result as { logDropped: number }).logDropped).toBeGreaterThanOrEqual(9);
+    expect(await runJob("maintenance.partitions", {})).toEqual({ made: 0, logMade: 0, logDropped: 0 });
   });
 
   it("re-enqueues an overdue delivery whose job was lost, and dead-letters one with no attempts left", async () => {

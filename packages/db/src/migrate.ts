@@ -29,6 +29,7 @@ export async function runMigrations(url: string): Promise<{ applied: number }> {
       const before = await appliedMigrationCount(db);
       await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
       await db.execute(sql`select hitrail_ensure_hit_partitions(1, 3)`);
+      await db.execute(sql`select hitrail_ensure_postback_log_partitions(1, 3)`);
       await db.execute(sql`select hitrail_apply_tenant_policies()`);
       return { applied: (await appliedMigrationCount(db)) - before };
     } finally {

@@ -59,3 +59,55 @@ describe("hit partitions", () => {
     expect(idTime(newIdAt(at))).toBe(at);
   });
 });
+
+describe("postback log partitions and retention", () => {
+  const entry = (receivedAt: Date) => ({
+    workspaceId: newId(),
+    receivedAt,
+    method: "GET",
+    outcome: "rejected" as const,
+    httpStatus: 404,
+    reason: "hit not found",
+  });
+  const partOf = async (id: string) =>
+    (
+      await t.db.execute<{ part: string }>(
+        sql`select tableoid::regclass::text as part from received_postbacks where id = ${id}`,
+      )
+    )[0]?.part ?? null;
+
+  it("files each entry in its day's partition (or the default one) and drops days past retention", async () => {
+    const DAY = 86_400_000;
+    const now = Date.now();
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
+    // Partitions back to 95 days, as if the log had been running that long.
+    await t.db.execute(sql`select hitrail_ensure_postback_log_partitions(95, 3)`);
+    const [today, old, ancient] = await t.db
+      .insert(schema.receivedPostbacks)
+      .values([entry(new Date(now)), entry(new Date(now - 93 * DAY)), entry(new Date(now - 400 * DAY))])
+      .returning({ id: schema.receivedPostbacks.id });
+    expect(await partOf(today?.id ?? "")).toBe(`received_postbacks_d${day(now)}`);
+    expect(await partOf(old?.id ?? "")).toBe(`received_postbacks_d${day(now - 93 * DAY)}`);
+    expect(await partOf(ancient?.id ?? "")).toBe("received_postbacks_default");
+
+    const [dropped] = await t.db.execute<{ n: number }>(
+      sql`select hitrail_drop_postback_log_partitions(90) as n`,
+    );
+    // Days 91…95 back are gone whole (the day that ends exactly at the cutoff may stay).
+    expect(Number(dropped?.n)).toBeGreaterThanOrEqual(4);
+    expect(await partOf(old?.id ?? "")).toBeNull();
+    expect(await partOf(ancient?.id ?? "")).toBeNull();
+    expect(await partOf(today?.id ?? "")).toBe(`received_postbacks_d${day(now)}`);
+    const [left] = await t.db.execute<{ oldest: string }>(
+      sql`select min(to_date(substr(c.relname, 21), 'YYYYMMDD'))::text as oldest from pg_inherits i
+          join pg_class c on c.oid = i.inhrelid where i.inhparent = 'received_postbacks'::regclass
+          and c.relname ~ '^received_postbacks_d[0-9]{8}$'`,
+    );
+    expect(Date.parse(left?.oldest ?? "")).toBeGreaterThanOrEqual(now - 91 * DAY);
+    // Idempotent.
+    const [again] = await t.db.execute<{ n: number }>(
+      sql`select hitrail_drop_postback_log_partitions(90) as n`,
+    );
+    expect(Number(again?.n)).toBe(0);
+  });
+});

@@ -9,15 +9,28 @@ import {
 import { jobDefinitions, type QueueSet } from "@hitrail/queue";
 import type { JobHandler } from "./base.ts";
 
-/** `maintenance.partitions`: monthly hit partitions one month back and three ahead (idempotent). */
-export function ensurePartitions(deps: { db: Database }): JobHandler<"maintenance.partitions"> {
+/**
+ * `maintenance.partitions` (daily): monthly hit partitions one month back and three ahead, daily
+ * postback-log partitions a day back and three ahead, and the postback log's retention: days older
+ * than `postbackLogRetentionDays` are dropped whole. Idempotent.
+ */
+export function ensurePartitions(deps: {
+  db: Database;
+  postbackLogRetentionDays: number;
+}): JobHandler<"maintenance.partitions"> {
   return async (_payload, { logger }) => {
-    const [row] = await deps.db.execute<{ made: number }>(
-      sql`select hitrail_ensure_hit_partitions(1, 3) as made`,
+    const [row] = await deps.db.execute<{ made: number; log_made: number; log_dropped: number }>(
+      sql`select hitrail_ensure_hit_partitions(1, 3) as made,
+                 hitrail_ensure_postback_log_partitions(1, 3) as log_made,
+                 hitrail_drop_postback_log_partitions(${deps.postbackLogRetentionDays}) as log_dropped`,
     );
     const made = Number(row?.made ?? 0);
-    if (made > 0) logger.info({ made }, "hit partitions created");
-    return { made };
+    const logMade = Number(row?.log_made ?? 0);
+    const logDropped = Number(row?.log_dropped ?? 0);
+    if (made + logMade + logDropped > 0) {
+      logger.info({ made, logMade, logDropped }, "partitions created and old postback-log days dropped");
+    }
+    return { made, logMade, logDropped };
   };
 }
 

@@ -5,11 +5,13 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { newId } from "../ids.ts";
 import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id, timestamps } from "./columns.ts";
 
@@ -22,11 +24,17 @@ export const postbackOutcome = pgEnum("postback_outcome", [
   "rejected",
 ]);
 
-/** Every postback (and tag conversion) we received, with its outcome in plain words. */
+/**
+ * Every postback (and tag conversion) we received, with its outcome in plain words. RANGE-partitioned
+ * by day on received_at in the migration (drizzle-kit cannot express it): old days are dropped whole
+ * by the worker's daily job after POSTBACK_LOG_RETENTION_DAYS (see hitrail_drop_postback_log_partitions).
+ */
 export const receivedPostbacks = pgTable(
   "received_postbacks",
   {
-    id: id(),
+    id: uuid("id")
+      .notNull()
+      .$defaultFn(() => newId()),
     workspaceId: eventWorkspaceRef(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     method: text("method").notNull(),
@@ -43,6 +51,7 @@ export const receivedPostbacks = pgTable(
     conversionId: uuid("conversion_id"),
   },
   (t) => [
+    primaryKey({ columns: [t.id, t.receivedAt] }),
     index("received_postbacks_workspace_time_idx").on(t.workspaceId, t.receivedAt),
     index("received_postbacks_hit_idx").on(t.hitId),
   ],
