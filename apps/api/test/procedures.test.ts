@@ -169,6 +169,11 @@ const CASES: Record<string, Case> = {
     input: (_h, t) => ({ ...ws(t), trafficSourceId: t.kit.trafficSourceId, archived: false }),
     foreign: (h) => ({ ...ws(h.a), trafficSourceId: h.b.kit.trafficSourceId }),
   },
+  "trafficSources.enablePostbacks": {
+    access: "admin",
+    input: (_h, t) => ({ ...ws(t), trafficSourceId: t.kit.trafficSourceId }),
+    foreign: (h) => ({ ...ws(h.a), trafficSourceId: h.b.kit.trafficSourceId }),
+  },
 
   "offerSources.templates": { access: "authed" },
   "offerSources.list": { access: "viewer", input: (_h, t) => ws(t) },

@@ -10,6 +10,7 @@ import {
   recomputeRollups,
   replayDelivery,
   requeueDelivery,
+  resumeTrafficSourcePostbacks,
   runMigrations,
   schema,
   withWorkspace,
@@ -215,6 +216,28 @@ export function buildCli(): Command {
           }),
         );
         print(result);
+      }),
+    );
+
+  deliveries
+    .command("resume")
+    .description("re-enable a traffic source's disabled postback endpoint and send its paused deliveries")
+    .requiredOption("--workspace <id>", "the workspace id")
+    .requiredOption("--traffic-source <id>", "the traffic source id")
+    .action((opts: { workspace: string; trafficSource: string }) =>
+      guarded("deliveries resume", async () => {
+        if (!isUuid(opts.workspace) || !isUuid(opts.trafficSource))
+          throw new Error("--workspace and --traffic-source take ids");
+        const result = await withDb((c) =>
+          withWorkspace(c.db, opts.workspace, (tx) =>
+            resumeTrafficSourcePostbacks(tx, {
+              workspaceId: opts.workspace,
+              trafficSourceId: opts.trafficSource,
+            }),
+          ),
+        );
+        if (!result.found) throw new Error(`no traffic source '${opts.trafficSource}' in this workspace`);
+        print({ resumed: result.resumed, trafficSourceId: opts.trafficSource });
       }),
     );
 

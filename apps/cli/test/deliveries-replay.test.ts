@@ -75,4 +75,45 @@ describe("hitrail deliveries replay --traffic-source --since", () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/name --delivery, or --traffic-source and --since/);
   });
+
+  it("hitrail deliveries resume re-enables a disabled endpoint and sends its paused deliveries", async () => {
+    const { workspace } = await factories.workspace(t.db);
+    const kit = await factories.campaign(t.db, workspace.id);
+    await t.db
+      .update(schema.trafficSources)
+      .set({ postbackDisabledAt: new Date(), postbackDisabledReason: "every postback has failed since …" })
+      .where(eq(schema.trafficSources.id, kit.trafficSourceId));
+    const [paused] = await t.db
+      .insert(schema.outboundDeliveries)
+      .values({
+        workspaceId: workspace.id,
+        conversionId: newId(),
+        revision: 1,
+        trafficSourceId: kit.trafficSourceId,
+        event: "conversion",
+        url: "https://ads.example/pb?c=2",
+        status: "paused",
+      })
+      .returning({ id: schema.outboundDeliveries.id });
+    const result = hitrail([
+      "deliveries",
+      "resume",
+      "--workspace",
+      workspace.id,
+      "--traffic-source",
+      kit.trafficSourceId,
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ resumed: 1, trafficSourceId: kit.trafficSourceId });
+    const [row] = await t.db
+      .select()
+      .from(schema.outboundDeliveries)
+      .where(eq(schema.outboundDeliveries.id, paused?.id ?? ""));
+    expect(row?.status).toBe("pending");
+    const [source] = await t.db
+      .select()
+      .from(schema.trafficSources)
+      .where(eq(schema.trafficSources.id, kit.trafficSourceId));
+    expect(source?.postbackDisabledAt).toBeNull();
+  });
 });

@@ -39,6 +39,8 @@ export interface PostbackOptions {
   concurrency?: number;
   /** Put-back delay range for a job whose host is busy (default 0.5–1.5 s). */
   busyDelayMs?: readonly [number, number];
+  /** How long an endpoint may fail every attempt before it is disabled (default from the env). */
+  endpointDisableAfterMs?: number;
 }
 
 export interface WorkerOptions {
@@ -140,6 +142,8 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
           leaseMs: timeoutMs + 5_000,
           slotWaitMs: 250,
           busyDelayMs: opts.postbacks?.busyDelayMs ?? [500, 1_500],
+          endpointDisableAfterMs:
+            opts.postbacks?.endpointDisableAfterMs ?? env.POSTBACK_ENDPOINT_DISABLE_AFTER_HOURS * 3_600_000,
         }),
       },
       rollups: {

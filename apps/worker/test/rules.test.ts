@@ -22,12 +22,26 @@ const delivery = (over: Partial<DeliveryForSend> = {}): DeliveryForSend => ({
   conversion: { revision: 1, deleted: false },
   newerRevision: null,
   earlierAttempted: false,
+  sourceDisabled: false,
   ...over,
 });
 
 describe("fire-time rule", () => {
   it.each([
     ["a fresh delivery", {}, { action: "send" }],
+    [
+      "its endpoint is disabled: paused, not sent and no attempt spent",
+      { sourceDisabled: true, attempts: 3, status: "failed" as const },
+      {
+        action: "pause",
+        reason: "the traffic source's postback endpoint is disabled; enabling it sends this",
+      },
+    ],
+    [
+      "a finished one stays finished even when its endpoint is disabled",
+      { sourceDisabled: true, status: "delivered" as const },
+      { action: "skip", reason: "delivery already delivered" },
+    ],
     [
       "a scheduled retry that is due",
       { status: "failed", attempts: 2, notBeforeMs: NOW - 5 },

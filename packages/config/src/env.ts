@@ -99,6 +99,8 @@ export const envSchema = z.object({
   CONVERSION_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(2),
   /** Days the received-postback log keeps (whole days are dropped by the worker's daily job). */
   POSTBACK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  /** Hours a traffic source's postback endpoint may fail every attempt before it is disabled. */
+  POSTBACK_ENDPOINT_DISABLE_AFTER_HOURS: z.coerce.number().min(1).max(8_760).default(120),
   TRUST_PROXY: bool.default(false),
   /** Whether anyone who reaches the dashboard API may create an account (off: members are added by admins). */
   API_SIGNUP_OPEN: bool.default(true),

@@ -1,5 +1,6 @@
 import { trafficSourceTemplates, trafficSourceTemplatesOutput } from "../services/templates.ts";
 import { createTrafficSource } from "../services/traffic-sources/create.ts";
+import { enableTrafficSourcePostbacks } from "../services/traffic-sources/enable-postbacks.ts";
 import {
   archiveTrafficSource,
   getTrafficSource,
@@ -16,4 +17,6 @@ export const trafficSourcesRouter = router({
   create: serviceMutation(createTrafficSource),
   update: serviceMutation(updateTrafficSource),
   archive: serviceMutation(archiveTrafficSource),
+  /** Re-enable a disabled postback endpoint: its paused deliveries are sent. */
+  enablePostbacks: serviceMutation(enableTrafficSourcePostbacks),
 });

@@ -71,6 +71,7 @@ export function TrafficSources() {
     }),
   );
   const archive = useMutation(trpc.trafficSources.archive.mutationOptions({ onSuccess: invalidate }));
+  const enable = useMutation(trpc.trafficSources.enablePostbacks.mutationOptions({ onSuccess: invalidate }));
   const pickTemplate = (key: string) => {
     setTemplate(key);
     const t = templates.data?.find((x) => x.key === key);
@@ -88,6 +89,30 @@ export function TrafficSources() {
       cell: (r) => <code className="text-xs">{r.postbackUrl ?? "—"}</code>,
     },
     { key: "params", header: "Click ID / cost", cell: (r) => `${r.externalParam} / ${r.costParam}` },
+    {
+      key: "health",
+      header: "Postbacks",
+      cell: (r) =>
+        r.postbackDisabledAt ? (
+          <div className="flex flex-col gap-1">
+            <span className="text-red-700">Disabled: {r.postbackDisabledReason}</span>
+            <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
+              Enable postbacks
+            </Button>
+          </div>
+        ) : r.postbackFlag ? (
+          <div className="flex flex-col gap-1">
+            <span className="text-amber-700">{r.postbackFlag}</span>
+            <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
+              Clear flag
+            </Button>
+          </div>
+        ) : r.postbackFailingSince ? (
+          <span className="text-amber-700">failing since {dateTime(r.postbackFailingSince)}</span>
+        ) : (
+          "ok"
+        ),
+    },
     { key: "created", header: "Created", cell: (r) => dateTime(r.createdAt), sort: (r) => r.createdAt },
     {
       key: "archive",

@@ -8,7 +8,9 @@ export type FireDecision =
   /** Come back at `untilMs` without using an attempt (a delay not yet over, an attempt in flight). */
   | { action: "wait"; untilMs: number; reason: string }
   /** Close the delivery without sending; `reason` goes to the delivery log. */
-  | { action: "cancel"; reason: string };
+  | { action: "cancel"; reason: string }
+  /** Hold it, unsent and unspent, until its endpoint is enabled again. */
+  | { action: "pause"; reason: string };
 
 export const REJECTED_BEFORE_FIRE = "conversion rejected before the delayed postback fired";
 export const NOTHING_TO_RETRACT =
@@ -36,6 +38,12 @@ export function decideFire(d: DeliveryForSend, nowMs: number): FireDecision {
   }
   const conversion = d.conversion;
   if (conversion === null) return { action: "cancel", reason: "the conversion no longer exists" };
+  if (d.sourceDisabled) {
+    return {
+      action: "pause",
+      reason: "the traffic source's postback endpoint is disabled; enabling it sends this",
+    };
+  }
   if (conversion.revision > d.revision) {
     if (conversion.deleted) return { action: "cancel", reason: REJECTED_BEFORE_FIRE };
     if (d.newerRevision !== null) {

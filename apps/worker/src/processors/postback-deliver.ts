@@ -4,6 +4,8 @@ import {
   claimDeliveryAttempt,
   type Database,
   loadDeliveryForSend,
+  noteEndpointResult,
+  pauseDelivery,
   recordDeliveryAttempt,
 } from "@hitrail/db";
 import { MAX_RETRY_AFTER_MS, RetryLater, type RetrySchedule, retryDelay } from "@hitrail/queue";
@@ -32,6 +34,8 @@ export interface DeliverDeps {
    * place in the host's line), then, once back and still unlucky, for a random time in this range.
    */
   busyDelayMs: readonly [number, number];
+  /** An endpoint whose attempts have all failed for this long is disabled (deliveries pause). */
+  endpointDisableAfterMs: number;
 }
 
 /** 503 with Retry-After means the same as 429: the receiver says when to come back. */
@@ -110,6 +114,11 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
           logger.info({ workspaceId, deliveryId, reason: decision.reason }, "postback cancelled");
         }
         return { status: "cancelled", reason: decision.reason };
+      case "pause":
+        if (await pauseDelivery(deps.db, { workspaceId, deliveryId })) {
+          logger.info({ workspaceId, deliveryId, reason: decision.reason }, "postback paused");
+        }
+        return { status: "paused", reason: decision.reason };
       case "wait":
         deps.metrics.postbacksDeferred.inc({ reason: "not_due" });
         await job.moveToDelayed(decision.untilMs, token);
@@ -169,6 +178,27 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
         if (tries >= 3) throw writeError;
         await new Promise((r) => setTimeout(r, 250 * tries));
       }
+    }
+    // The endpoint's health: a streak of failures long enough disables it (later deliveries pause
+    // instead of burning their attempts); a 410 flags it. Best effort: the attempt is logged already.
+    try {
+      const endpoint = await noteEndpointResult(deps.db, {
+        workspaceId,
+        trafficSourceId: delivery.trafficSourceId,
+        ok: outcome === "delivered",
+        statusCode: result.statusCode,
+        error,
+        url,
+        disableAfterMs: deps.endpointDisableAfterMs,
+      });
+      if (endpoint.disabledNow) {
+        logger.warn(
+          { workspaceId, trafficSourceId: delivery.trafficSourceId, failingSince: endpoint.failingSince },
+          "postback endpoint disabled after failing too long",
+        );
+      }
+    } catch (healthError) {
+      logger.warn({ err: (healthError as Error).message }, "could not record the endpoint's health");
     }
     deps.metrics.postbackAttempts.inc({ result: outcome, cause: result.outcome });
     deps.metrics.postbackLatency.observe(result.latencyMs / 1_000);

@@ -35,6 +35,8 @@ export interface DeliveryForSend {
   newerRevision: number | null;
   /** Whether a delivery of an earlier revision to the same traffic source ever started an attempt. */
   earlierAttempted: boolean;
+  /** The traffic source's endpoint is disabled (failing too long): the delivery waits, paused. */
+  sourceDisabled: boolean;
 }
 
 type ForSendRow = {
@@ -52,6 +54,7 @@ type ForSendRow = {
   conversion_deleted: boolean | null;
   newer_revision: number | null;
   earlier_attempted: boolean;
+  source_disabled: boolean | null;
 };
 
 export async function loadDeliveryForSend(
@@ -69,7 +72,9 @@ export async function loadDeliveryForSend(
            exists (select 1 from outbound_deliveries e
              where e.workspace_id = d.workspace_id and e.conversion_id = d.conversion_id
                and e.traffic_source_id = d.traffic_source_id and e.revision < d.revision and e.attempts > 0)
-             as earlier_attempted
+             as earlier_attempted,
+           (select ts.postback_disabled_at is not null from traffic_sources ts
+             where ts.workspace_id = d.workspace_id and ts.id = d.traffic_source_id) as source_disabled
     from outbound_deliveries d
     left join conversions c on c.workspace_id = d.workspace_id and c.id = d.conversion_id
     where d.workspace_id = ${input.workspaceId} and d.id = ${input.deliveryId}
@@ -93,7 +98,108 @@ export async function loadDeliveryForSend(
         : { revision: Number(r.conversion_revision), deleted: r.conversion_deleted === true },
     newerRevision: r.newer_revision === null ? null : Number(r.newer_revision),
     earlierAttempted: r.earlier_attempted,
+    sourceDisabled: r.source_disabled === true,
   };
+}
+
+/** Holds an open delivery while its endpoint is disabled; re-enabling the endpoint sends it. */
+export async function pauseDelivery(
+  db: Executor,
+  input: { workspaceId: string; deliveryId: string },
+): Promise<boolean> {
+  const rows = await db.execute<{ id: string }>(sql`
+    update outbound_deliveries set status = 'paused', not_before = null, updated_at = now()
+    where workspace_id = ${input.workspaceId} and id = ${input.deliveryId} and status in ('pending', 'failed')
+    returning id`);
+  return rows.length > 0;
+}
+
+export interface EndpointState {
+  disabledNow: boolean;
+  failingSince: string | null;
+}
+
+/**
+ * What an attempt says about its traffic source's endpoint. A success clears the failing streak; a
+ * failure starts it (or continues it) and, once it has lasted `disableAfterMs`, disables the
+ * endpoint with the reason in plain words. A 410 Gone flags the endpoint for its owner to look at.
+ */
+export async function noteEndpointResult(
+  db: Executor,
+  input: {
+    workspaceId: string;
+    trafficSourceId: string;
+    ok: boolean;
+    statusCode: number | null;
+    error: string | null;
+    url: string;
+    disableAfterMs: number;
+  },
+): Promise<EndpointState> {
+  if (input.ok) {
+    await db.execute(sql`
+      update traffic_sources set postback_failing_since = null
+      where workspace_id = ${input.workspaceId} and id = ${input.trafficSourceId}
+        and postback_failing_since is not null`);
+    return { disabledNow: false, failingSince: null };
+  }
+  const rows = await db.execute<{ disabled_now: boolean; failing_since: string | null }>(sql`
+    with before as (
+      select postback_failing_since as since, postback_disabled_at as disabled from traffic_sources
+      where workspace_id = ${input.workspaceId} and id = ${input.trafficSourceId} for update
+    )
+    update traffic_sources ts set
+      postback_failing_since = coalesce(b.since, now()),
+      postback_flag = case when ${input.statusCode}::int = 410
+        then format('410 Gone from %s at %s: the receiver says this endpoint is gone', ${input.url}::text, now())
+        else ts.postback_flag end,
+      postback_disabled_at = case when b.disabled is null and coalesce(b.since, now()) <= now() - ${input.disableAfterMs} * interval '1 millisecond'
+        then now() else ts.postback_disabled_at end,
+      postback_disabled_reason = case when b.disabled is null and coalesce(b.since, now()) <= now() - ${input.disableAfterMs} * interval '1 millisecond'
+        then format('every postback has failed since %s; the last: %s', coalesce(b.since, now()), coalesce(${input.error}::text, 'failed'))
+        else ts.postback_disabled_reason end
+    from before b
+    where ts.workspace_id = ${input.workspaceId} and ts.id = ${input.trafficSourceId}
+    returning (b.disabled is null and ts.postback_disabled_at is not null) as disabled_now,
+              ts.postback_failing_since::text as failing_since`);
+  const r = rows[0];
+  return { disabledNow: r?.disabled_now === true, failingSince: r?.failing_since ?? null };
+}
+
+/**
+ * Re-enables a traffic source's postback endpoint: clears the failing streak, the reason and the
+ * flag, and sends every paused delivery (pending again, with an outbox row each, oldest first).
+ * Runs in the caller's tenant transaction.
+ */
+export async function resumeTrafficSourcePostbacks(
+  db: Executor,
+  input: { workspaceId: string; trafficSourceId: string; now?: Date },
+): Promise<{ found: boolean; resumed: number }> {
+  const updated = await db.execute<{ id: string }>(sql`
+    update traffic_sources set postback_failing_since = null, postback_disabled_at = null,
+      postback_disabled_reason = null, postback_flag = null, updated_at = now()
+    where workspace_id = ${input.workspaceId} and id = ${input.trafficSourceId}
+    returning id`);
+  if (updated.length === 0) return { found: false, resumed: 0 };
+  const paused = await db.execute<{ id: string }>(sql`
+    update outbound_deliveries set status = 'pending', not_before = null, updated_at = now()
+    where workspace_id = ${input.workspaceId} and traffic_source_id = ${input.trafficSourceId} and status = 'paused'
+    returning id, created_at`);
+  const stamp = (input.now ?? new Date()).getTime();
+  const ordered = [...paused].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (ordered.length > 0) {
+    await db.insert(outbox).values(
+      ordered.map((d) => ({
+        id: newId(),
+        workspaceId: input.workspaceId,
+        topic: DELIVERY_TOPIC,
+        jobId: `${deliveryJobId(d.id)}-resume-${stamp}`,
+        payload: { workspaceId: input.workspaceId, deliveryId: d.id },
+        delayMs: 0,
+      })),
+    );
+  }
+  return { found: true, resumed: ordered.length };
 }
 
 /**

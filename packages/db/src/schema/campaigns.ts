@@ -41,6 +41,13 @@ export const trafficSources = pgTable(
     campaignParam: text("campaign_param").notNull().default("campaign"),
     costParam: text("cost_param").notNull().default("cost"),
     trackingFields: jsonb("tracking_fields").$type<TrackingField[]>().notNull().default(sql`'[]'::jsonb`),
+    /** Since when every attempt to the postback endpoint has failed (null: the last one worked). */
+    postbackFailingSince: timestamp("postback_failing_since", { withTimezone: true }),
+    /** Set when the endpoint failed for longer than allowed: deliveries pause until re-enabled. */
+    postbackDisabledAt: timestamp("postback_disabled_at", { withTimezone: true }),
+    postbackDisabledReason: text("postback_disabled_reason"),
+    /** A warning worth a look that disables nothing (a 410 Gone from the endpoint). */
+    postbackFlag: text("postback_flag"),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     ...timestamps,
   },

@@ -63,6 +63,8 @@ export const deliveryStatus = pgEnum("delivery_status", [
   "failed",
   "dead",
   "cancelled",
+  /** Held while its traffic source's endpoint is disabled; re-enabling sends it. */
+  "paused",
 ]);
 
 /** One traffic-source postback for one conversion revision (the dedupe unit). */

@@ -1,7 +1,9 @@
+import { schema } from "@hitrail/db";
 import { z } from "zod";
 import { isoTime, isoTimeNullable } from "../../schemas/common.ts";
 
-export const deliveryStatus = z.enum(["pending", "delivered", "failed", "dead", "cancelled"]);
+/** From the schema's enum, so a new status (paused) reaches the api and the web app by itself. */
+export const deliveryStatus = z.enum(schema.deliveryStatus.enumValues);
 
 export const attemptOutput = z.object({
   id: z.string(),
