@@ -236,6 +236,29 @@ describe("by hit ID: statuses", () => {
       outcome: "deleted",
     });
   });
+
+  it("an offer source that names its words refuses an unknown one (400, the known list, logged, nothing changed)", async () => {
+    const t = await tenant();
+    // Affise: 1 approved, 2 pending, 3 declined, 5 hold.
+    await h.t.db
+      .update(schema.offerSources)
+      .set({ statusMap: { "1": "approved", "2": "pending", "3": "rejected", "5": "pending" } })
+      .where(sql`id = ${t.kit.offerSourceId}`);
+    const path = await clickThrough(h, t);
+    expect((await postback(h, t.host, { hit: path.offer, tx: "S", status: "1" })).json()).toMatchObject({
+      outcome: "created",
+      conversion: { status: "approved" },
+    });
+    const unknown = await postback(h, t.host, { hit: path.offer, tx: "S", status: "9" });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error).toMatch(/^unknown status word '9'; this offer source knows: 1, 2, 3, 5, /);
+    // The seed's words keep working, and chargebacks after approval delete with the revision kept.
+    expect((await postback(h, t.host, { hit: path.offer, tx: "S", status: "3" })).json()).toMatchObject({
+      outcome: "deleted",
+    });
+    expect((await t.db.revisions()).map((r) => r.action)).toEqual(["created", "deleted"]);
+    expect((await t.db.log()).map((l) => l.outcome)).toEqual(["created", "rejected", "deleted"]);
+  });
 });
 
 describe("by hit ID: identity (workspace, hit, tx)", () => {

@@ -168,10 +168,20 @@ export function planBatch(input: PlanInput): BatchPlan {
     }
 
     // The offer source may speak its own status words; the seed's words hold unless it overrides them.
+    // A source that names its words is strict: a word neither it nor the seed knows is refused (400,
+    // with the known list) rather than counted as a sale. Without a map the seed rule stands: any
+    // other word is a normal conversion.
     let status = command.status;
     if (hit.statusMap !== null && command.rawStatus !== null) {
-      const classified = classifyStatus(command.rawStatus, { words: hit.statusMap, strict: false });
-      if (classified.kind === "ok") status = classified.status;
+      const classified = classifyStatus(command.rawStatus, { words: hit.statusMap, strict: true });
+      if (classified.kind === "unknown") {
+        reject(
+          400,
+          `unknown status word '${classified.word}'; this offer source knows: ${classified.known.join(", ")}`,
+        );
+        continue;
+      }
+      status = classified.status;
     }
 
     const event = command.event ?? null;
