@@ -171,11 +171,27 @@ describe("planBatch: one postback", () => {
     const p = plan([item({ revenue: rev("10") })], offerPath({ duplicatePolicy: "new" }), [stored()]);
     expect(p.inserts).toMatchObject([{ seq: 1, revision: 1 }]);
     expect(p.updates).toEqual([]);
+    expect(p.results).toMatchObject([
+      { outcome: "created", notes: ["duplicate policy 'new': repeats count as new conversions"] },
+    ]);
+  });
+
+  it("policy add sums the revenue and says so", () => {
+    const p = plan([item({ revenue: rev("5") })], offerPath({ duplicatePolicy: "add" }), [stored()]);
+    expect(p.results).toMatchObject([
+      { outcome: "updated", notes: ["duplicate policy 'add': repeats add to the revenue"] },
+    ]);
   });
 
   it("policy ignore keeps the first revenue", () => {
     const p = plan([item({ revenue: rev("99") })], offerPath({ duplicatePolicy: "ignore" }), [stored()]);
-    expect(p.results).toMatchObject([{ outcome: "ignored", reason: "duplicate conversion ignored" }]);
+    expect(p.results).toMatchObject([
+      {
+        outcome: "ignored",
+        reason: "duplicate conversion ignored",
+        notes: ["duplicate policy 'ignore': repeats are ignored"],
+      },
+    ]);
   });
 
   it("an offer source's status map reclassifies the word sent", () => {

@@ -212,6 +212,17 @@ export function planBatch(input: PlanInput): BatchPlan {
       revenue = { kind: "absent" };
     }
     const decision = decideConversion({ existing, status, revenue, defaultPayout, policy });
+    // A repeat handled by anything but the seed's default says which rule applied (the default's
+    // outcome, "updated", says it by itself).
+    if (existing !== null && policy !== DEFAULT_DUPLICATE_POLICY && decision.action !== "delete") {
+      const what = {
+        ignore: "repeats are ignored",
+        add: "repeats add to the revenue",
+        new: "repeats count as new conversions",
+        update: "",
+      }[policy];
+      notes.push(`duplicate policy '${policy}': ${what}`);
+    }
 
     if ("revenue" in decision && !isMoney(decision.revenue)) {
       reject(
