@@ -34,6 +34,7 @@ function pathHit(over: Partial<ConversionPathHit> & Pick<ConversionPathHit, "hit
     defaultPayout: "12.500000",
     duplicatePolicy: "update",
     statusMap: null,
+    conversionTimeParam: null,
     trafficSourcePostbackUrl: "https://ts.example/?c={external}&p={payout}",
     postbackOnUpdate: false,
     postbackOnReject: false,

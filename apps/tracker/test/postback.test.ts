@@ -769,6 +769,24 @@ describe("request forms", () => {
     expect(byTx).toEqual({ L: late, F: h.clock.now, E: Math.floor(hitAt) });
   });
 
+  it("an offer source may name its own conversion-time parameter (ts still wins)", async () => {
+    const t = await tenant();
+    await h.t.db
+      .update(schema.offerSources)
+      .set({ conversionTimeParam: "sale_time" })
+      .where(sql`id = ${t.kit.offerSourceId}`);
+    const path = await clickThrough(h, t);
+    h.clock.advance(3_600_000);
+    const at = h.clock.now - 1_800_000;
+    await postback(h, t.host, { hit: path.offer, tx: "N", sale_time: new Date(at).toISOString() });
+    const bad = await postback(h, t.host, { hit: path.offer, tx: "X", sale_time: "noonish" });
+    expect(bad.json().notes).toEqual([
+      "sale_time: 'noonish' is not unix seconds or an ISO-8601 time; the time it was received is used",
+    ]);
+    const byTx = Object.fromEntries((await t.db.conversions()).map((c) => [c.tx, c.convertedAt.getTime()]));
+    expect(byTx).toEqual({ N: at, X: h.clock.now });
+  });
+
   it("an unknown custom event alias is a 400 naming it, logged, and writes nothing", async () => {
     const t = await tenant();
     const path = await clickThrough(h, t);

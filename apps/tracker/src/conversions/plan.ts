@@ -13,6 +13,7 @@ import {
   isMoney,
   MONEY_MAX_INTEGER_DIGITS,
   normalizeMoney,
+  parseConversionTime,
   REJECTED_REVENUE,
   revisionAfter,
   shouldNotifyTrafficSource,
@@ -262,8 +263,18 @@ export function planBatch(input: PlanInput): BatchPlan {
     if (decision.action === "create" || decision.action === "create_new") {
       outcome = "created";
       // An update keeps the time the conversion first happened; only a new one takes `ts`.
+      // `ts`, else the offer source's own time parameter, if it names one.
+      let requested = command.conversionTime ?? null;
+      if (requested === null && hit.conversionTimeParam !== null) {
+        const sent = parseConversionTime(command.meta.params[hit.conversionTimeParam]);
+        if (sent.kind === "value") requested = sent.at;
+        else if (sent.kind === "invalid")
+          notes.push(
+            `${hit.conversionTimeParam}: ${sent.reason.replace(/^ts /, "")}; the time it was received is used`,
+          );
+      }
       const convertedAt = decideConversionTime({
-        requested: command.conversionTime ?? null,
+        requested,
         receivedAt: command.meta.receivedAt,
         hitAt: hit.createdAtMs,
       });

@@ -92,6 +92,8 @@ export interface ConversionPathHit {
   defaultPayout: string | null;
   duplicatePolicy: DuplicatePolicyValue | null;
   statusMap: Record<string, ConversionStatusValue> | null;
+  /** The parameter this offer source sends the conversion time in, besides `ts`. */
+  conversionTimeParam: string | null;
   trafficSourcePostbackUrl: string | null;
   postbackOnUpdate: boolean | null;
   postbackOnReject: boolean | null;
@@ -119,6 +121,7 @@ type PathRow = {
   default_payout: string | null;
   duplicate_policy: DuplicatePolicyValue | null;
   status_map: Record<string, ConversionStatusValue> | null;
+  conversion_time_param: string | null;
   postback_url: string | null;
   postback_on_update: boolean | null;
   postback_on_reject: boolean | null;
@@ -153,7 +156,7 @@ function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: string }>): 
            path.cost::text as cost, path.tracking_fields,
            (extract(epoch from path.created_at) * 1000)::text as created_ms, path.created_at::text as created_text,
            coalesce(o.default_payout, l.default_payout)::text as default_payout,
-           os.duplicate_policy, os.status_map,
+           os.duplicate_policy, os.status_map, os.conversion_time_param,
            ts.postback_url, ts.postback_on_update, ts.postback_on_reject, ts.postback_delay_seconds
     from path
     left join offers o
@@ -188,6 +191,7 @@ function mapPathRow(r: PathRow): ConversionPathHit {
     defaultPayout: r.default_payout,
     duplicatePolicy: r.duplicate_policy,
     statusMap: r.status_map,
+    conversionTimeParam: r.conversion_time_param,
     trafficSourcePostbackUrl: r.postback_url,
     postbackOnUpdate: r.postback_on_update,
     postbackOnReject: r.postback_on_reject,

@@ -68,6 +68,8 @@ export const offerSources = pgTable(
     statusParam: text("status_param").notNull().default("status"),
     statusMap: jsonb("status_map").$type<Record<string, "approved" | "pending" | "rejected">>(),
     duplicatePolicy: duplicatePolicy("duplicate_policy").notNull().default("update"),
+    /** A parameter of its own the network sends the conversion time in (`ts` always works). */
+    conversionTimeParam: text("conversion_time_param"),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     ...timestamps,
   },

@@ -42,6 +42,8 @@ const fields = {
     .refine((m) => Object.keys(m).length <= 100, { message: "must map at most 100 words" })
     .nullable(),
   duplicatePolicy,
+  /** A parameter of the network's own that carries the conversion time (`ts` always works). */
+  conversionTimeParam: paramName.nullable(),
 };
 
 const base = z.object(fields);
@@ -54,6 +56,7 @@ export const createOfferSourceInput = base.extend({
   /** Starts the status map from one of core's templates (statusMap, when also sent, wins). */
   statusMapTemplate: z.enum(statusMapTemplateNames).optional(),
   duplicatePolicy: duplicatePolicy.default("update"),
+  conversionTimeParam: fields.conversionTimeParam.default(null),
 });
 
 export const updateOfferSourceInput = base.partial().extend({ offerSourceId: id });
@@ -81,6 +84,7 @@ export const offerSourceOutput = z.object({
   statusParam: z.string(),
   statusMap: z.record(z.string(), status).nullable(),
   duplicatePolicy,
+  conversionTimeParam: z.string().nullable(),
   archivedAt: isoTimeNullable,
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -94,6 +98,7 @@ export const toOfferSourceOutput = (row: OfferSourceRow): z.input<typeof offerSo
   statusParam: row.statusParam,
   statusMap: row.statusMap,
   duplicatePolicy: row.duplicatePolicy,
+  conversionTimeParam: row.conversionTimeParam,
   archivedAt: row.archivedAt,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,

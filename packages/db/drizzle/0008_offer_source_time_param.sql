@@ -1,0 +1,1 @@
+ALTER TABLE "offer_sources" ADD COLUMN "conversion_time_param" text;
