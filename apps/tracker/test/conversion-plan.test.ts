@@ -35,6 +35,7 @@ function pathHit(over: Partial<ConversionPathHit> & Pick<ConversionPathHit, "hit
     duplicatePolicy: "update",
     statusMap: null,
     conversionTimeParam: null,
+    statusParam: "status",
     trafficSourcePostbackUrl: "https://ts.example/?c={external}&p={payout}",
     postbackOnUpdate: false,
     postbackOnReject: false,

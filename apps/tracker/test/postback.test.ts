@@ -237,6 +237,28 @@ describe("by hit ID: statuses", () => {
     });
   });
 
+  it("an offer source may send its status in a parameter of its own", async () => {
+    const t = await tenant();
+    await h.t.db
+      .update(schema.offerSources)
+      .set({ statusParam: "goal_status", statusMap: { "1": "approved", "2": "pending", "3": "rejected" } })
+      .where(sql`id = ${t.kit.offerSourceId}`);
+    const path = await clickThrough(h, t);
+    expect((await postback(h, t.host, { hit: path.offer, tx: "G", goal_status: "2" })).json()).toMatchObject({
+      conversion: { revenue: "0.01", status: "pending" },
+    });
+    expect((await postback(h, t.host, { hit: path.offer, tx: "G", goal_status: "3" })).json()).toMatchObject({
+      outcome: "deleted",
+    });
+    // `status` itself, when sent, still speaks first.
+    expect(
+      (await postback(h, t.host, { hit: path.offer, tx: "H", status: "1", goal_status: "3" })).json(),
+    ).toMatchObject({
+      outcome: "created",
+      conversion: { status: "approved" },
+    });
+  });
+
   it("an offer source that names its words refuses an unknown one (400, the known list, logged, nothing changed)", async () => {
     const t = await tenant();
     // Affise: 1 approved, 2 pending, 3 declined, 5 hold.

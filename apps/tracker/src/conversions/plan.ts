@@ -173,8 +173,19 @@ export function planBatch(input: PlanInput): BatchPlan {
     // with the known list) rather than counted as a sale. Without a map the seed rule stands: any
     // other word is a normal conversion.
     let status = command.status;
-    if (hit.statusMap !== null && command.rawStatus !== null) {
-      const classified = classifyStatus(command.rawStatus, { words: hit.statusMap, strict: true });
+    // A network that sends its status in a parameter of its own (`goal_status`, `st`…): read it
+    // when `status` itself was not sent.
+    let rawStatus = command.rawStatus;
+    if (rawStatus === null && hit.statusParam !== null && hit.statusParam !== "status") {
+      const sent = command.meta.params[hit.statusParam];
+      if (typeof sent === "string" && sent.trim() !== "") {
+        rawStatus = sent.trim().slice(0, 64);
+        const seedOnly = classifyStatus(rawStatus);
+        if (seedOnly.kind === "ok") status = seedOnly.status;
+      }
+    }
+    if (hit.statusMap !== null && rawStatus !== null) {
+      const classified = classifyStatus(rawStatus, { words: hit.statusMap, strict: true });
       if (classified.kind === "unknown") {
         reject(
           400,

@@ -94,6 +94,8 @@ export interface ConversionPathHit {
   statusMap: Record<string, ConversionStatusValue> | null;
   /** The parameter this offer source sends the conversion time in, besides `ts`. */
   conversionTimeParam: string | null;
+  /** The parameter this offer source sends its status word in (`status` unless it says otherwise). */
+  statusParam: string | null;
   trafficSourcePostbackUrl: string | null;
   postbackOnUpdate: boolean | null;
   postbackOnReject: boolean | null;
@@ -122,6 +124,7 @@ type PathRow = {
   duplicate_policy: DuplicatePolicyValue | null;
   status_map: Record<string, ConversionStatusValue> | null;
   conversion_time_param: string | null;
+  status_param: string | null;
   postback_url: string | null;
   postback_on_update: boolean | null;
   postback_on_reject: boolean | null;
@@ -156,7 +159,7 @@ function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: string }>): 
            path.cost::text as cost, path.tracking_fields,
            (extract(epoch from path.created_at) * 1000)::text as created_ms, path.created_at::text as created_text,
            coalesce(o.default_payout, l.default_payout)::text as default_payout,
-           os.duplicate_policy, os.status_map, os.conversion_time_param,
+           os.duplicate_policy, os.status_map, os.conversion_time_param, os.status_param,
            ts.postback_url, ts.postback_on_update, ts.postback_on_reject, ts.postback_delay_seconds
     from path
     left join offers o
@@ -192,6 +195,7 @@ function mapPathRow(r: PathRow): ConversionPathHit {
     duplicatePolicy: r.duplicate_policy,
     statusMap: r.status_map,
     conversionTimeParam: r.conversion_time_param,
+    statusParam: r.status_param,
     trafficSourcePostbackUrl: r.postback_url,
     postbackOnUpdate: r.postback_on_update,
     postbackOnReject: r.postback_on_reject,
