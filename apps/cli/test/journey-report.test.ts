@@ -1,6 +1,14 @@
 import { type AppRouter, startApi } from "@hitrail/api";
 import { loadEnv } from "@hitrail/config";
-import { type CampaignKit, createApiKey, recomputeRollups, saveFunnelGraph, schema } from "@hitrail/db";
+import {
+  type CampaignKit,
+  createApiKey,
+  idTime,
+  newIdAt,
+  recomputeRollups,
+  saveFunnelGraph,
+  schema,
+} from "@hitrail/db";
 import {
   createTestDatabase,
   factories,
@@ -277,5 +285,64 @@ describe("a scripted journey, reported", () => {
     expect(lines).toContain(`Offer A,${kit.nodes.offerA},2,2,0,0,1,15,0,0,15,,0.5,7.5,0,1,0`);
     expect(lines.at(-1)).toBe("Total,,8,4,0,1.25,2,15,2,15,13.75,11,0.25,1.875,2,1,1");
     expect(byZone.totals.direct).toEqual(report.totals.direct);
+  });
+
+  it("a late postback with ts: credited on the visit's day by default, on the sale's day when asked", async () => {
+    const { workspace, host } = await factories.workspace(t.db);
+    const kit: CampaignKit = await factories.campaign(t.db, workspace.id);
+    // The visit was two days ago (hits are written as the tracker writes them; the click path
+    // cannot be asked to go back in time).
+    const visitAt = Date.now() - 2 * 86_400_000;
+    const visitorId = newIdAt(visitAt);
+    const lander = newIdAt(visitAt);
+    const offer = newIdAt(visitAt + 30_000);
+    const hit = (id: string, node: "lander" | "offerA", prevHitId: string | null) => ({
+      id,
+      workspaceId: workspace.id,
+      visitorId,
+      funnelId: kit.funnelId,
+      nodeId: kit.nodes[node],
+      pageId: node === "lander" ? kit.landerId : kit.offerIds[0],
+      pageKind: node === "lander" ? ("lander" as const) : ("offer" as const),
+      trafficSourceId: kit.trafficSourceId,
+      prevHitId,
+      createdAt: new Date(idTime(id)),
+    });
+    await t.db.insert(schema.hits).values([hit(lander, "lander", null), hit(offer, "offerA", lander)]);
+
+    // The network fires today, saying the sale happened an hour ago.
+    const saleAt = Math.floor((Date.now() - 3_600_000) / 1000);
+    const pb = await get(host, `/pb/?hit=${offer}&rev=20&ts=${saleAt}`);
+    expect(pb.statusCode, pb.body).toBe(200);
+    expect(pb.json()).toMatchObject({ outcome: "created", notes: [] });
+
+    await recomputeRollups(t.db, {
+      workspaceId: workspace.id,
+      from: new Date(visitAt - 3_600_000),
+      to: new Date(Date.now() + 3_600_000),
+    });
+    const { key } = await createApiKey(t.db, { workspaceId: workspace.id, name: "late", role: "viewer" });
+    const client = createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${api.url}/trpc`, headers: { authorization: `Bearer ${key}` } })],
+    });
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const range = {
+      workspaceId: workspace.id,
+      from: day(visitAt),
+      to: day(Date.now()),
+      groupBy: ["day" as const],
+    };
+    const byDay = async (creditAt: "visit" | "conversion") =>
+      Object.fromEntries(
+        (await client.reports.run.query({ ...range, creditAt })).rows.map((r) => [
+          r.key.day,
+          [r.metrics.visits, r.metrics.direct?.conversions, r.metrics.direct?.revenue],
+        ]),
+      );
+    expect(await byDay("visit")).toEqual({ [day(visitAt)]: [2, 1, "20"] });
+    expect(await byDay("conversion")).toEqual({
+      [day(visitAt)]: [2, 0, "0"],
+      [day(saleAt * 1000)]: [0, 1, "20"],
+    });
   });
 });
