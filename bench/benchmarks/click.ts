@@ -36,7 +36,12 @@ export async function run(): Promise<void> {
 
     const tracker = await startChild(
       process.execPath,
-      ["--import", "tsx", `${TRACKER_DIR}/src/main.ts`],
+      [
+        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        "--import",
+        "tsx",
+        `${TRACKER_DIR}/src/main.ts`,
+      ],
       ROOT,
       {
         DATABASE_URL: dbUrl,
