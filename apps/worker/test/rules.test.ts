@@ -23,6 +23,7 @@ const delivery = (over: Partial<DeliveryForSend> = {}): DeliveryForSend => ({
   newerRevision: null,
   earlierAttempted: false,
   sourceDisabled: false,
+  sourceFailing: false,
   ...over,
 });
 

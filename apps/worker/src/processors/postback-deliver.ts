@@ -181,25 +181,28 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     }
     // The endpoint's health: a streak of failures long enough disables it (later deliveries pause
     // instead of burning their attempts); a 410 flags it. Best effort: the attempt is logged already.
-    try {
-      const endpoint = await noteEndpointResult(deps.db, {
-        workspaceId,
-        trafficSourceId: delivery.trafficSourceId,
-        ok: outcome === "delivered",
-        statusCode: result.statusCode,
-        error,
-        url,
-        disableAfterMs: deps.endpointDisableAfterMs,
-      });
-      if (endpoint.disabledNow) {
-        logger.warn(
-          { workspaceId, trafficSourceId: delivery.trafficSourceId, failingSince: endpoint.failingSince },
-          "postback endpoint disabled after failing too long",
-        );
+    // A success on a healthy endpoint has nothing to write, so the common case costs no round trip.
+    const delivered = outcome === "delivered";
+    if (!delivered || delivery.sourceFailing)
+      try {
+        const endpoint = await noteEndpointResult(deps.db, {
+          workspaceId,
+          trafficSourceId: delivery.trafficSourceId,
+          ok: delivered,
+          statusCode: result.statusCode,
+          error,
+          url,
+          disableAfterMs: deps.endpointDisableAfterMs,
+        });
+        if (endpoint.disabledNow) {
+          logger.warn(
+            { workspaceId, trafficSourceId: delivery.trafficSourceId, failingSince: endpoint.failingSince },
+            "postback endpoint disabled after failing too long",
+          );
+        }
+      } catch (healthError) {
+        logger.warn({ err: (healthError as Error).message }, "could not record the endpoint's health");
       }
-    } catch (healthError) {
-      logger.warn({ err: (healthError as Error).message }, "could not record the endpoint's health");
-    }
     deps.metrics.postbackAttempts.inc({ result: outcome, cause: result.outcome });
     deps.metrics.postbackLatency.observe(result.latencyMs / 1_000);
 

@@ -37,6 +37,8 @@ export interface DeliveryForSend {
   earlierAttempted: boolean;
   /** The traffic source's endpoint is disabled (failing too long): the delivery waits, paused. */
   sourceDisabled: boolean;
+  /** The endpoint has a failing streak: a success must clear it (otherwise nothing to write). */
+  sourceFailing: boolean;
 }
 
 type ForSendRow = {
@@ -55,6 +57,7 @@ type ForSendRow = {
   newer_revision: number | null;
   earlier_attempted: boolean;
   source_disabled: boolean | null;
+  source_failing: boolean | null;
 };
 
 export async function loadDeliveryForSend(
@@ -73,9 +76,10 @@ export async function loadDeliveryForSend(
              where e.workspace_id = d.workspace_id and e.conversion_id = d.conversion_id
                and e.traffic_source_id = d.traffic_source_id and e.revision < d.revision and e.attempts > 0)
              as earlier_attempted,
-           (select ts.postback_disabled_at is not null from traffic_sources ts
-             where ts.workspace_id = d.workspace_id and ts.id = d.traffic_source_id) as source_disabled
+           ts.postback_disabled_at is not null as source_disabled,
+           ts.postback_failing_since is not null as source_failing
     from outbound_deliveries d
+    left join traffic_sources ts on ts.workspace_id = d.workspace_id and ts.id = d.traffic_source_id
     left join conversions c on c.workspace_id = d.workspace_id and c.id = d.conversion_id
     where d.workspace_id = ${input.workspaceId} and d.id = ${input.deliveryId}
   `);
@@ -99,6 +103,7 @@ export async function loadDeliveryForSend(
     newerRevision: r.newer_revision === null ? null : Number(r.newer_revision),
     earlierAttempted: r.earlier_attempted,
     sourceDisabled: r.source_disabled === true,
+    sourceFailing: r.source_failing === true,
   };
 }
 
