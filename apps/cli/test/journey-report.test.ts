@@ -2,6 +2,7 @@ import { type AppRouter, startApi } from "@hitrail/api";
 import { loadEnv } from "@hitrail/config";
 import {
   type CampaignKit,
+  campaignKitGraph,
   createApiKey,
   idTime,
   newIdAt,
@@ -89,43 +90,15 @@ describe("a scripted journey, reported", () => {
     const lead = await eventType(workspace.id, { alias: "lead", hasRevenue: true, defaultRevenue: "1" });
     const signup = await eventType(workspace.id, { alias: "signup", countsAsConversion: true });
     // Action 1 (lander → offer A) fires the click_out event on the lander's hit.
-    await saveFunnelGraph(t.db, {
-      workspaceId: workspace.id,
-      funnelId: kit.funnelId,
-      name: "Demo funnel",
-      entryNodeId: kit.nodes.entry,
-      nodes: [
-        {
-          id: kit.nodes.entry,
-          name: "Traffic entry",
-          config: { kind: "entry", routes: [{ to: kit.nodes.lander, weight: 1 }] },
-        },
-        {
-          id: kit.nodes.lander,
-          name: "Lander",
-          config: { kind: "lander", pages: [{ pageId: kit.landerId, weight: 1 }] },
-        },
-        {
-          id: kit.nodes.offerA,
-          name: "Offer A",
-          config: { kind: "offer", pages: [{ pageId: kit.offerIds[0], weight: 1 }] },
-        },
-        {
-          id: kit.nodes.offerB,
-          name: "Offer B",
-          config: { kind: "offer", pages: [{ pageId: kit.offerIds[1], weight: 1 }] },
-        },
-      ],
-      actions: [
-        {
-          from: kit.nodes.lander,
-          number: 1,
-          to: kit.nodes.offerA,
-          triggers: { events: [{ eventTypeId: clickOut.id }] },
-        },
-        { from: kit.nodes.lander, number: 2, to: kit.nodes.offerB },
-      ],
-    });
+    await saveFunnelGraph(
+      t.db,
+      campaignKitGraph({
+        ...kit,
+        workspaceId: workspace.id,
+        funnelId: kit.funnelId,
+        triggers: { action1: { events: [{ eventTypeId: clickOut.id }] } },
+      }),
+    );
 
     const visit = async (action: 1 | 2 | null, zone = "z1") => {
       const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}`);

@@ -1,5 +1,5 @@
 import type { ActionTriggers } from "@hitrail/core";
-import { type CampaignKit, saveFunnelGraph, schema } from "@hitrail/db";
+import { type CampaignKit, campaignKitGraph, saveFunnelGraph, schema } from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter, location, visitorCookieOf } from "./support/clicks.ts";
@@ -20,38 +20,15 @@ async function setTriggers(
   one: ActionTriggers,
   two: ActionTriggers = {},
 ) {
-  await saveFunnelGraph(h.t.db, {
-    workspaceId,
-    funnelId: kit.funnelId,
-    name: "Demo funnel",
-    entryNodeId: kit.nodes.entry,
-    nodes: [
-      {
-        id: kit.nodes.entry,
-        name: "Traffic entry",
-        config: { kind: "entry", routes: [{ to: kit.nodes.lander, weight: 1 }] },
-      },
-      {
-        id: kit.nodes.lander,
-        name: "Lander",
-        config: { kind: "lander", pages: [{ pageId: kit.landerId, weight: 1 }] },
-      },
-      {
-        id: kit.nodes.offerA,
-        name: "Offer A",
-        config: { kind: "offer", pages: [{ pageId: kit.offerIds[0], weight: 1 }] },
-      },
-      {
-        id: kit.nodes.offerB,
-        name: "Offer B",
-        config: { kind: "offer", pages: [{ pageId: kit.offerIds[1], weight: 1 }] },
-      },
-    ],
-    actions: [
-      { from: kit.nodes.lander, number: 1, to: kit.nodes.offerA, triggers: one },
-      { from: kit.nodes.lander, number: 2, to: kit.nodes.offerB, triggers: two },
-    ],
-  });
+  await saveFunnelGraph(
+    h.t.db,
+    campaignKitGraph({
+      ...kit,
+      workspaceId,
+      funnelId: kit.funnelId,
+      triggers: { action1: one, action2: two },
+    }),
+  );
 }
 
 async function eventType(

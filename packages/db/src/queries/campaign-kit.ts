@@ -1,7 +1,8 @@
+import type { ActionTriggers } from "@hitrail/core";
 import type { Executor } from "../client.ts";
 import { newId } from "../ids.ts";
 import { createLander, createOffer, createOfferSource, createTrafficSource } from "./campaigns.ts";
-import { saveFunnelGraph } from "./funnels.ts";
+import { type FunnelGraphInput, saveFunnelGraph } from "./funnels.ts";
 
 export interface CampaignKitInput {
   workspaceId: string;
@@ -64,8 +65,45 @@ export async function createCampaignKit(db: Executor, input: CampaignKitInput): 
     defaultPayout: payoutB,
   });
   const nodes = { entry: newId(), lander: newId(), offerA: newId(), offerB: newId() };
-  const { funnelId } = await saveFunnelGraph(db, {
+  const { funnelId } = await saveFunnelGraph(
+    db,
+    campaignKitGraph({
+      workspaceId: input.workspaceId,
+      name,
+      nodes,
+      landerId: lander.id,
+      offerIds: [offerA.id, offerB.id],
+    }),
+  );
+  return {
+    trafficSourceId: trafficSource.id,
+    offerSourceId: offerSource.id,
+    landerId: lander.id,
+    offerIds: [offerA.id, offerB.id],
+    funnelId,
+    nodes,
+  };
+}
+
+/**
+ * The kit's funnel graph (entry → lander; action 1 → offer A, action 2 → offer B), optionally with
+ * on-action triggers: what createCampaignKit saves, and what a test saves again (with `funnelId`)
+ * to put triggers on the kit's actions.
+ */
+export function campaignKitGraph(input: {
+  workspaceId: string;
+  name?: string;
+  funnelId?: string;
+  nodes: CampaignKit["nodes"];
+  landerId: string;
+  offerIds: readonly [string, string];
+  triggers?: { action1?: ActionTriggers; action2?: ActionTriggers };
+}): FunnelGraphInput {
+  const { nodes } = input;
+  const name = input.name ?? "Demo";
+  return {
     workspaceId: input.workspaceId,
+    ...(input.funnelId ? { funnelId: input.funnelId } : {}),
     name: `${name} funnel`,
     entryNodeId: nodes.entry,
     nodes: [
@@ -77,30 +115,22 @@ export async function createCampaignKit(db: Executor, input: CampaignKitInput): 
       {
         id: nodes.lander,
         name: "Lander",
-        config: { kind: "lander", pages: [{ pageId: lander.id, weight: 1 }] },
+        config: { kind: "lander", pages: [{ pageId: input.landerId, weight: 1 }] },
       },
       {
         id: nodes.offerA,
         name: "Offer A",
-        config: { kind: "offer", pages: [{ pageId: offerA.id, weight: 1 }] },
+        config: { kind: "offer", pages: [{ pageId: input.offerIds[0], weight: 1 }] },
       },
       {
         id: nodes.offerB,
         name: "Offer B",
-        config: { kind: "offer", pages: [{ pageId: offerB.id, weight: 1 }] },
+        config: { kind: "offer", pages: [{ pageId: input.offerIds[1], weight: 1 }] },
       },
     ],
     actions: [
-      { from: nodes.lander, number: 1, to: nodes.offerA },
-      { from: nodes.lander, number: 2, to: nodes.offerB },
+      { from: nodes.lander, number: 1, to: nodes.offerA, triggers: input.triggers?.action1 ?? {} },
+      { from: nodes.lander, number: 2, to: nodes.offerB, triggers: input.triggers?.action2 ?? {} },
     ],
-  });
-  return {
-    trafficSourceId: trafficSource.id,
-    offerSourceId: offerSource.id,
-    landerId: lander.id,
-    offerIds: [offerA.id, offerB.id],
-    funnelId,
-    nodes,
   };
 }
