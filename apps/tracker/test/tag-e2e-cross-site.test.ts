@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -7,16 +7,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { and, eq, schema } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { CHROMIUM, chromiumAvailable, launchChromium, linkReady, viewAfter } from "./support/tag-browser.ts";
 import { type PagesSite, startPagesSite } from "./support/tag-pages.ts";
 
 // The tag where browsers make it hard: Chromium itself blocking third-party cookies, and the
 // tracking domain on HTTPS (TLS in front, as Caddy does in production) with the page on plain HTTP.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 if (!available && process.env.CI === "true")
   throw new Error(`${CHROMIUM} is missing: CI must run the tag e2e tests`);
 
@@ -28,26 +28,6 @@ type FluxWindow = {
     ) => Promise<{ outcome?: string; conversion?: { hit: string } }>;
   };
 };
-interface ViewAnswer {
-  vid: string;
-  hit: string;
-  error?: string;
-}
-
-const isView = (r: { url(): string; request(): { method(): string } }) =>
-  r.url().endsWith("/js/view") && r.request().method() === "POST";
-
-async function viewAfter(page: Page, go: () => Promise<unknown>): Promise<ViewAnswer> {
-  const [response] = await Promise.all([page.waitForResponse(isView), go()]);
-  const answer = (await response.json()) as ViewAnswer;
-  expect(answer.error, JSON.stringify(answer)).toBeUndefined();
-  return answer;
-}
-
-async function linkReady(page: Page): Promise<void> {
-  await page.waitForFunction('document.getElementById("go").href.includes("vid=")');
-}
-
 interface Setup {
   h: TrackerHarness;
   site: PagesSite;
@@ -132,20 +112,6 @@ async function setup(tls: boolean): Promise<Setup> {
   };
 }
 
-async function launch(extra: string[]): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-      ...extra,
-    ],
-  });
-}
-
 describe.skipIf(!available)("the tag across sites", () => {
   let s: Setup;
   let browser: Browser;
@@ -159,7 +125,7 @@ describe.skipIf(!available)("the tag across sites", () => {
     // test shows the offer's view carrying it when third-party cookies are allowed; here no view
     // ever does, which is what proves Chromium's blocking is real rather than simulated.
     s = await setup(true);
-    browser = await launch(["--ignore-certificate-errors", "--test-third-party-cookie-phaseout"]);
+    browser = await launchChromium(["--ignore-certificate-errors", "--test-third-party-cookie-phaseout"]);
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     const cookieHeaders: string[] = [];
@@ -197,7 +163,7 @@ describe.skipIf(!available)("the tag across sites", () => {
 
   it("with the tracking domain on HTTPS and the page on plain HTTP", async () => {
     s = await setup(true);
-    browser = await launch(["--ignore-certificate-errors"]);
+    browser = await launchChromium(["--ignore-certificate-errors"]);
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     const sent: string[] = [];

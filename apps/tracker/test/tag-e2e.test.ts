@@ -1,16 +1,15 @@
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { and, asc, eq, schema } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { CHROMIUM, chromiumAvailable, launchChromium, linkReady, viewAfter } from "./support/tag-browser.ts";
 import { type PagesSite, startPagesSite } from "./support/tag-pages.ts";
 
 // Debian's Chromium drives the real tag against the real tracker. CI installs it (.ci/run); a
 // developer machine without it skips with a message instead of failing.
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 if (!available && process.env.CI === "true")
   throw new Error(`${CHROMIUM} is missing: CI must run the tag e2e test`);
 if (!available) console.warn(`tag-e2e: skipped, ${CHROMIUM} is not installed (apt-get install chromium)`);
@@ -21,11 +20,6 @@ type FluxAnswer = {
   conversion?: { hit: string; revenue: string } | null;
 };
 type FluxWindow = { flux: { track: (e: string, d?: Record<string, string>) => Promise<FluxAnswer> } };
-interface ViewAnswer {
-  vid: string;
-  hit: string;
-  error?: string;
-}
 
 let h: TrackerHarness;
 let browser: Browser;
@@ -48,17 +42,7 @@ beforeAll(async () => {
   kit = await factories.campaign(h.t.db, workspaceId, { pagesOrigin: site.origin });
   Object.assign(ids.lander, { funnel: kit.funnelId, node: kit.nodes.lander, page: kit.landerId });
   Object.assign(ids.offer, { funnel: kit.funnelId, node: kit.nodes.offerA, page: kit.offerIds[0] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      // The tracker listens on 127.0.0.1 only; *.localhost could otherwise go to ::1.
-      "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -66,24 +50,6 @@ afterAll(async () => {
   await site?.close();
   await h?.close();
 });
-
-const isView = (r: { url(): string; request(): { method(): string } }) =>
-  r.url().endsWith("/js/view") && r.request().method() === "POST";
-
-/** Runs `go` and returns the tag's answer to the page view it causes. */
-async function viewAfter(page: Page, go: () => Promise<unknown>): Promise<ViewAnswer> {
-  const [response] = await Promise.all([page.waitForResponse(isView), go()]);
-  const answer = (await response.json()) as ViewAnswer;
-  expect(answer.error, JSON.stringify(answer)).toBeUndefined();
-  return answer;
-}
-
-/** Waits until the tag has rewritten the action link with the visitor (it does so after the view). */
-async function linkReady(page: Page): Promise<string> {
-  // A string: this runs in the page, and the test's TypeScript has no DOM types.
-  await page.waitForFunction('document.getElementById("go").href.includes("vid=")');
-  return page.$eval("#go", (a) => (a as unknown as { href: string }).href);
-}
 
 const hits = () =>
   h.t.db
