@@ -244,13 +244,22 @@ type StoredRow = {
 
 function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
   const refs = identities.map((i) => ({ w: i.workspaceId, h: i.hitId, e: i.eventKey, t: i.tx }));
+  // One probe of the identity key per identity: "latest" is its first entry read backwards, and the
+  // ORDER BY spells out the whole key so that no other index can offer the rows in that order without
+  // a sort. A plain join let a plan cached while the table was small keep hash-joining a sequential
+  // scan of every conversion long after the table grew, and the first form of this lateral let stale
+  // statistics pick the (workspace, hit_at) index and filter a whole workspace: each was measured as
+  // the slowest statement of a postback batch.
   return sql`
-    select distinct on (c.workspace_id, c.hit_id, c.event_key, c.tx)
-           c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
+    select c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
            c.deleted_at is not null as deleted
-    from json_to_recordset(${jsonParam(refs)}::json) as r(w uuid, h uuid, e text, t text)
-    join conversions c on c.workspace_id = r.w and c.hit_id = r.h and c.event_key = r.e and c.tx = r.t
-    order by c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq desc`;
+    from (select distinct * from json_to_recordset(${jsonParam(refs)}::json) as x(w uuid, h uuid, e text, t text)) as r
+    cross join lateral (
+      select * from conversions c
+      where c.workspace_id = r.w and c.hit_id = r.h and c.event_key = r.e and c.tx = r.t
+      order by c.workspace_id desc, c.hit_id desc, c.event_key desc, c.tx desc, c.seq desc
+      limit 1
+    ) as c`;
 }
 
 function mapStoredRow(r: StoredRow): StoredConversion {
@@ -618,6 +627,9 @@ export async function runConversionBatch(
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
     const [, , pathRows, storedRows] = await Promise.all([
       conn.unsafe("begin"),
+      // Plan each statement for the tables as they are now. A generic plan cached on a long-lived
+      // connection while conversions was small hash-joins a sequential scan of the whole table for
+      // as long as the connection lives; planning these few statements costs far less than that.
       prepared(conn, lockSql(input.identities)),
       prepared(conn, pathsSql(hits)),
       prepared(conn, storedSql(input.identities)),
