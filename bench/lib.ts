@@ -5,6 +5,7 @@ import { type Env, loadEnv } from "@hitrail/config";
 import { createDb, type DbClient, runMigrations } from "@hitrail/db";
 import { createRedis } from "@hitrail/queue";
 import autocannon from "autocannon";
+import { type CpuUse, describeCpu, startCpuMeter } from "./cpu.ts";
 
 export interface LoadResult {
   label: string;
@@ -14,6 +15,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx3xx: number;
+  /** Where the CPU went during the run (null off Linux). */
+  cpu: CpuUse | null;
 }
 
 export interface LoadOptions {
@@ -28,10 +31,16 @@ export interface LoadOptions {
   requests?: autocannon.Request[];
   /** Status class (by its first digit) a correct answer has; anything else counts as an error. */
   expectStatus?: number;
+  /** Processes to name in the CPU breakdown (pid → label); this process is always "bench". */
+  processes?: Record<number, string>;
 }
 
 /** Runs autocannon against one URL for a fixed time and connection count. */
 export async function load(opts: LoadOptions): Promise<LoadResult> {
+  const stopMeter = startCpuMeter({
+    [process.pid]: "bench + load generator",
+    ...opts.processes,
+  });
   const r = await autocannon({
     url: opts.url,
     connections: opts.connections ?? 64,
@@ -57,6 +66,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + wrong,
     non2xx3xx: r.non2xx,
+    cpu: stopMeter(),
   };
 }
 
@@ -93,6 +103,9 @@ export function report(title: string, baseline: LoadResult, results: LoadResult[
   }));
   console.log(`\n## ${title}`);
   console.table(rows);
+  for (const r of [baseline, ...results]) {
+    if (r.cpu) console.log(`${r.label}:\n${describeCpu(r.cpu, r.requests)}`);
+  }
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -78,6 +78,7 @@ export async function run(): Promise<void> {
       url: `${fastify.url}/fts/x`,
       label: "bare Fastify 302",
       expectStatus: 302,
+      processes: { [fastify.pid]: "bare Fastify server" },
     });
     const timed = await load({
       url: `${tracker.url}${entrance("timed")}`,
@@ -85,6 +86,7 @@ export async function run(): Promise<void> {
       headers,
       connections: CONNECTIONS,
       expectStatus: 302,
+      processes: { [tracker.pid]: "tracker" },
     });
     report(`click: entrance-link redirects at ${CONNECTIONS} connections`, baseline, [framework, timed]);
 
@@ -141,6 +143,7 @@ process.on("SIGTERM", () => app.close().then(() => process.exit(0)));
 
 interface Child {
   url: string;
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -184,6 +187,7 @@ async function startChild(
   let stopping: Promise<void> | null = null;
   return {
     url,
+    pid: child.pid ?? 0,
     stop: () => {
       stopping ??= (async () => {
         if (child.exitCode === null) child.kill("SIGTERM");
