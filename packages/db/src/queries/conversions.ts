@@ -625,11 +625,14 @@ export async function runConversionBatch(
     }
     open = true;
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
-    const [, , pathRows, storedRows] = await Promise.all([
+    const [, , , pathRows, storedRows] = await Promise.all([
       conn.unsafe("begin"),
-      // Plan each statement for the tables as they are now. A generic plan cached on a long-lived
-      // connection while conversions was small hash-joins a sequential scan of the whole table for
-      // as long as the connection lives; planning these few statements costs far less than that.
+      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
+      // the generic plan it made while conversions was small, and under load auto_explain caught
+      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
+      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
+      // Planning these few statements costs well under a millisecond per batch.
+      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
       prepared(conn, lockSql(input.identities)),
       prepared(conn, pathsSql(hits)),
       prepared(conn, storedSql(input.identities)),
