@@ -26,6 +26,8 @@ import { bareServer, type LoadResult, load, report, withDatabase } from "../lib.
 const VISITORS = 20_000;
 const SESSION_VISITORS = 5_000;
 const CONNECTIONS = 64;
+/** The revenue-update run cycles over this many conversions: after the first pass every postback is an update. */
+const UPDATED_HITS = 2_000;
 
 /** autocannon runs in a worker thread, so the per-request function lives in a file it can require. */
 async function requestFile(dir: string, name: string, ids: string[], query: string): Promise<string> {
@@ -89,6 +91,13 @@ export async function run(): Promise<void> {
     const headers = { host: seeded.host };
     const byHit = await requestFile(dir, "by-hit", seeded.offerHits, `hit=ID&tx=${tag}-h-N&rev=1.5`);
     const byVid = await requestFile(dir, "by-vid", seeded.sessionVisitors, `vid=ID&tx=${tag}-v-N&rev=2,25`);
+    // Search arbitrage: the same conversion posted again and again as its revenue firms up.
+    const update = await requestFile(
+      dir,
+      "update",
+      seeded.offerHits.slice(0, UPDATED_HITS),
+      `hit=ID&tx=${tag}-u&rev=N`,
+    );
     const warm = await requestFile(dir, "warm", seeded.offerHits, `hit=ID&tx=${tag}-w-N`);
     const cannon = (label: string, file: string, durationSeconds?: number) =>
       load({
@@ -103,32 +112,35 @@ export async function run(): Promise<void> {
     await cannon("warm-up", warm, 3);
     const results: LoadResult[] = [];
     const verdicts: string[] = [];
-    for (const [label, file, prefix] of [
-      ["postback by hit", byHit, `${tag}-h-`],
-      ["postback by vid", byVid, `${tag}-v-`],
-    ] as const) {
+    const phases = [
+      { label: "postback by hit", file: byHit, count: () => countNew(sqlClient, `${tag}-h-`) },
+      { label: "postback by vid", file: byVid, count: () => countNew(sqlClient, `${tag}-v-`) },
+      { label: "revenue update by hit", file: update, count: () => countUpdates(sqlClient, `${tag}-u`) },
+    ];
+    const sqlClient = tracker.deps.db.sql;
+    for (const phase of phases) {
       const before = { ...recorder.writerStats };
-      const r = await cannon(label, file);
+      const r = await cannon(phase.label, phase.file);
       await recorder.drain();
       results.push(r);
       const ok = r.requests - r.non2xx3xx;
-      const committed = await countConversions(tracker.deps.db.sql, prefix);
+      const stored = await phase.count();
       const batches = recorder.writerStats.batches - before.batches;
       const items = recorder.writerStats.items - before.items;
       // A request still in flight when the load stopped may commit without its 200 being counted, so
-      // committed can exceed the 200s by at most the connections; it may never be lower.
-      const durable =
-        committed.total >= ok &&
-        committed.total - ok <= CONNECTIONS &&
-        committed.distinct === committed.total;
+      // the rows can exceed the 200s by at most the connections; they may never be fewer.
+      const durable = stored.ok && stored.rows >= ok && stored.rows - ok <= CONNECTIONS;
       verdicts.push(
-        `${label}: ${ok} answered 200, ${committed.total} conversions committed (${committed.distinct} distinct tx), ` +
-          `${r.non2xx3xx} non-2xx, ${r.errors} errors; ${batches} batches, ${(items / Math.max(batches, 1)).toFixed(1)} ` +
-          `postbacks per batch → ${durable ? "DURABLE" : "NOT DURABLE"}`,
+        `${phase.label}: ${ok} answered 200, ${stored.text}, ${r.non2xx3xx} non-2xx, ${r.errors} errors; ` +
+          `${batches} batches, ${(items / Math.max(batches, 1)).toFixed(1)} postbacks per batch → ${durable ? "DURABLE" : "NOT DURABLE"}`,
       );
       if (!durable) process.exitCode = 1;
     }
-    report(`postback (${CONNECTIONS} connections, distinct tx per request)`, baseline, results);
+    report(
+      `postback (${CONNECTIONS} connections; by hit and by vid each request a new conversion, updates a new revenue for one of ${UPDATED_HITS} conversions)`,
+      baseline,
+      results,
+    );
     for (const v of verdicts) console.log(v);
     await clearRedis(tracker.deps.redis, `hitrail-bench:${tag}:*`);
   } finally {
@@ -260,13 +272,42 @@ async function seedSessions(
   }
 }
 
-async function countConversions(
-  sqlClient: Awaited<ReturnType<typeof startTracker>>["deps"]["db"]["sql"],
-  prefix: string,
-): Promise<{ total: number; distinct: number }> {
+type SqlClient = Awaited<ReturnType<typeof startTracker>>["deps"]["db"]["sql"];
+
+interface Stored {
+  /** Rows that each stand for one answered 200. */
+  rows: number;
+  /** Whether the rows are shaped as they must be (no doubles). */
+  ok: boolean;
+  text: string;
+}
+
+/** Each 200 of a new-conversion run is one conversion with its own tx. */
+async function countNew(sqlClient: SqlClient, prefix: string): Promise<Stored> {
   const [row] = await sqlClient<Array<{ total: number; distinct: number }>>`
     select count(*)::int as total, count(distinct tx)::int as distinct from conversions where tx like ${`${prefix}%`}`;
-  return { total: row?.total ?? 0, distinct: row?.distinct ?? 0 };
+  const total = row?.total ?? 0;
+  const distinct = row?.distinct ?? 0;
+  return {
+    rows: total,
+    ok: total === distinct,
+    text: `${total} conversions committed (${distinct} distinct tx)`,
+  };
+}
+
+/** Each 200 of the update run is one revision (created, then updated) of one conversion per hit. */
+async function countUpdates(sqlClient: SqlClient, tx: string): Promise<Stored> {
+  const [row] = await sqlClient<Array<{ conversions: number; hits: number; revisions: number }>>`
+    select count(distinct c.id)::int as conversions, count(distinct c.hit_id)::int as hits, count(r.id)::int as revisions
+    from conversions c join conversion_revisions r on r.workspace_id = c.workspace_id and r.conversion_id = c.id
+    where c.tx = ${tx}`;
+  const conversions = row?.conversions ?? 0;
+  const revisions = row?.revisions ?? 0;
+  return {
+    rows: revisions,
+    ok: conversions === (row?.hits ?? -1) && conversions <= UPDATED_HITS,
+    text: `${revisions} revisions committed on ${conversions} conversions (one per hit)`,
+  };
 }
 
 async function clearRedis(redis: Awaited<ReturnType<typeof startTracker>>["deps"]["redis"], pattern: string) {
