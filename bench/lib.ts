@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { type Env, loadEnv } from "@hitrail/config";
 import { createDb, type DbClient, runMigrations } from "@hitrail/db";
 import { createRedis } from "@hitrail/queue";
@@ -175,4 +177,91 @@ export async function benchScratch(): Promise<BenchScratch> {
     await dispose();
     throw error;
   }
+}
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * The tracker from its production entry point, as a process of its own, so its CPU is told apart
+ * from the load generator's. `BENCH_CPU_PROF=DIR` writes a CPU profile of it to DIR.
+ */
+export function startTrackerProcess(env: Record<string, string>): Promise<Child> {
+  return startChild(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      "--import",
+      "tsx",
+      `${ROOT}apps/tracker/src/main.ts`,
+    ],
+    ROOT,
+    { HOST: "127.0.0.1", TRACKER_PORT: "0", LOG_LEVEL: "info", NODE_ENV: "production", ...env },
+    (line) => (line.msg === "tracker listening" ? String(line.url) : null),
+  );
+}
+
+export interface Child {
+  url: string;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
+/** Starts a server process and waits for the JSON log line that tells its URL. */
+export async function startChild(
+  command: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string>,
+  /** What the start line says (its URL, or "" when there is none to tell); null for any other line. */
+  startedBy: (line: Record<string, unknown>) => string | null,
+): Promise<Child> {
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...extraEnv },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start within 30 s`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before starting`)));
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl = buffered.indexOf("\n");
+      while (nl !== -1) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        let found: string | null = null;
+        try {
+          found = startedBy(JSON.parse(text) as Record<string, unknown>);
+        } catch {
+          // not a JSON line
+        }
+        if (found !== null) {
+          clearTimeout(timer);
+          // Later lines are drained unread: parsing a busy server's log would cost the run CPU.
+          child.stdout?.off("data", onData);
+          child.stdout?.resume();
+          resolve(found);
+          return;
+        }
+      }
+    };
+    child.stdout?.on("data", onData);
+  });
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    pid: child.pid ?? 0,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null) child.kill("SIGTERM");
+        const timeout = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        await exited;
+        clearTimeout(timeout);
+      })();
+      return stopping;
+    },
+  };
 }

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createCampaignKit, createWorkspace, sql } from "@hitrail/db";
 import autocannon from "autocannon";
-import { bareServer, benchScratch, load, report } from "../lib.ts";
+import { bareServer, benchScratch, load, report, startChild, startTrackerProcess } from "../lib.ts";
 
 /**
  * Entrance-link redirects per second through the real tracker (Host routing, funnel routing, UA and
@@ -34,26 +33,11 @@ export async function run(): Promise<void> {
       offerUrls: ["https://pages.example/a?clickid={hit}", "https://pages.example/b?clickid={hit}"],
     });
 
-    const tracker = await startChild(
-      process.execPath,
-      [
-        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-        "--import",
-        "tsx",
-        `${TRACKER_DIR}/src/main.ts`,
-      ],
-      ROOT,
-      {
-        DATABASE_URL: dbUrl,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        HOST: "127.0.0.1",
-        TRACKER_PORT: "0",
-        LOG_LEVEL: "info",
-        NODE_ENV: "production",
-      },
-      (line) => (line.msg === "tracker listening" ? String(line.url) : null),
-    );
+    const tracker = await startTrackerProcess({
+      DATABASE_URL: dbUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+    });
     cleanups.unshift(() => tracker.stop());
     const fastify = await startChild(
       process.execPath,
@@ -140,62 +124,3 @@ await app.listen({ host: "127.0.0.1", port: 0 });
 console.log(JSON.stringify({ url: "http://127.0.0.1:" + app.server.address().port }));
 process.on("SIGTERM", () => app.close().then(() => process.exit(0)));
 `;
-
-interface Child {
-  url: string;
-  pid: number;
-  stop: () => Promise<void>;
-}
-
-/** Starts a server process and waits for the JSON log line that tells its URL. */
-async function startChild(
-  command: string,
-  args: string[],
-  cwd: string,
-  extraEnv: Record<string, string>,
-  urlOf: (line: Record<string, unknown>) => string | null,
-): Promise<Child> {
-  const child: ChildProcess = spawn(command, args, {
-    cwd,
-    env: { ...process.env, ...extraEnv },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start within 30 s`)), 30_000);
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before listening`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let nl = buffered.indexOf("\n");
-      while (nl !== -1) {
-        const text = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        nl = buffered.indexOf("\n");
-        try {
-          const found = urlOf(JSON.parse(text) as Record<string, unknown>);
-          if (found) {
-            clearTimeout(timer);
-            resolve(found);
-          }
-        } catch {
-          // not a JSON line
-        }
-      }
-    });
-  });
-  let stopping: Promise<void> | null = null;
-  return {
-    url,
-    pid: child.pid ?? 0,
-    stop: () => {
-      stopping ??= (async () => {
-        if (child.exitCode === null) child.kill("SIGTERM");
-        const timeout = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timeout);
-      })();
-      return stopping;
-    },
-  };
-}

@@ -2,26 +2,25 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadEnv } from "@hitrail/config";
 import {
   createCampaignKit,
   createDb,
   createWorkspace,
+  type DbClient,
   newId,
   newIdAt,
-  runMigrations,
   schema,
   sql,
 } from "@hitrail/db";
+import { createRedis } from "@hitrail/queue";
 import type autocannon from "autocannon";
-import { conversionRecorderFor } from "../../apps/tracker/src/conversions/index.ts";
-import { startTracker } from "../../apps/tracker/src/main.ts";
-import { bareServer, type LoadResult, load, report, withDatabase } from "../lib.ts";
+import { SessionStore } from "../../apps/tracker/src/sessions.ts";
+import { bareServer, benchScratch, type LoadResult, load, report, startTrackerProcess } from "../lib.ts";
 
-// `pnpm bench postback`: conversion postbacks through the real tracker (Fastify, group commit,
-// Postgres, Redis) against a database of its own, by hit ID and by visitor ID, beside a bare node:http
-// server in the same run. Every request carries a distinct tx, so each 200 is a new conversion, and
-// afterwards the committed conversions are counted against the 200s received.
+// `pnpm bench postback`: conversion postbacks through the real tracker (its own process, from its
+// production entry point: Fastify, group commit, Postgres, Redis) against a database of its own, by
+// hit ID, by visitor ID and as revenue updates, beside a bare node:http server in the same run. After
+// the tracker has drained, the committed conversions and revisions are counted against the 200s.
 
 const VISITORS = 20_000;
 const SESSION_VISITORS = 5_000;
@@ -47,34 +46,21 @@ module.exports = function (req) {
 }
 
 export async function run(): Promise<void> {
-  const env0 = loadEnv();
-  const adminUrl = env0.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = env0.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const tag = randomBytes(4).toString("hex");
-  const database = `hitrail_bench_${tag}`;
-  const admin = createDb(adminUrl, { max: 1, applicationName: "hitrail-bench" });
+  const scratch = await benchScratch();
+  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
   const dir = await mkdtemp(path.join(tmpdir(), "hitrail-bench-pb-"));
-  await admin.sql.unsafe(`create database "${database}"`);
-  const url = withDatabase(adminUrl, database);
-  let tracker: Awaited<ReturnType<typeof startTracker>> | null = null;
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   try {
-    await runMigrations(url);
-    const seeded = await seed(url);
-    const env = loadEnv({
-      DATABASE_URL: url,
+    const seeded = await seed(dbUrl);
+    await seedSessions(redisUrl, prefix, seeded);
+    // The operator's tuning (CONVERSION_BATCH_*) reaches the tracker through the environment.
+    const tracker = await startTrackerProcess({
+      DATABASE_URL: dbUrl,
       REDIS_URL: redisUrl,
-      REDIS_PREFIX: `hitrail-bench:${tag}`,
-      LOG_LEVEL: "warn",
-      HOST: "127.0.0.1",
+      REDIS_PREFIX: prefix,
       BASE_DOMAIN: "bench.localhost",
-      NODE_ENV: "production",
-      // The operator's tuning (CONVERSION_BATCH_*) applies to the benchmark too.
-      CONVERSION_BATCH_IN_FLIGHT: String(env0.CONVERSION_BATCH_IN_FLIGHT),
-      CONVERSION_BATCH_MAX: String(env0.CONVERSION_BATCH_MAX),
     });
-    tracker = await startTracker(env, { port: 0 });
-    await seedSessions(tracker.deps, seeded);
-    const recorder = conversionRecorderFor(tracker.deps);
+    cleanups.unshift(() => tracker.stop());
 
     const bare = await bareServer(200, { "content-type": "application/json" }, '{"outcome":"created"}');
     let baseline: LoadResult;
@@ -101,53 +87,60 @@ export async function run(): Promise<void> {
     const warm = await requestFile(dir, "warm", seeded.offerHits, `hit=ID&tx=${tag}-w-N`);
     const cannon = (label: string, file: string, durationSeconds?: number) =>
       load({
-        url: `${tracker?.url}/pb/`,
+        url: `${tracker.url}/pb/`,
         label,
         connections: CONNECTIONS,
         headers,
         requests: [{ setupRequest: file } as unknown as autocannon.Request],
+        processes: { [tracker.pid]: "tracker" },
         ...(durationSeconds ? { durationSeconds } : {}),
       });
 
     await cannon("warm-up", warm, 3);
-    const results: LoadResult[] = [];
-    const verdicts: string[] = [];
     const phases = [
-      { label: "postback by hit", file: byHit, count: () => countNew(sqlClient, `${tag}-h-`) },
-      { label: "postback by vid", file: byVid, count: () => countNew(sqlClient, `${tag}-v-`) },
-      { label: "revenue update by hit", file: update, count: () => countUpdates(sqlClient, `${tag}-u`) },
+      { label: "postback by hit", file: byHit, count: () => countNew(db.sql, `${tag}-h-`) },
+      { label: "postback by vid", file: byVid, count: () => countNew(db.sql, `${tag}-v-`) },
+      { label: "revenue update by hit", file: update, count: () => countUpdates(db.sql, `${tag}-u`) },
     ];
-    const sqlClient = tracker.deps.db.sql;
+    const results: LoadResult[] = [];
     for (const phase of phases) {
-      const before = { ...recorder.writerStats };
-      const r = await cannon(phase.label, phase.file);
-      await recorder.drain();
-      results.push(r);
-      const ok = r.requests - r.non2xx3xx;
-      const stored = await phase.count();
-      const batches = recorder.writerStats.batches - before.batches;
-      const items = recorder.writerStats.items - before.items;
-      // A request still in flight when the load stopped may commit without its 200 being counted, so
-      // the rows can exceed the 200s by at most the connections; they may never be fewer.
-      const durable = stored.ok && stored.rows >= ok && stored.rows - ok <= CONNECTIONS;
-      verdicts.push(
-        `${phase.label}: ${ok} answered 200, ${stored.text}, ${r.non2xx3xx} non-2xx, ${r.errors} errors; ` +
-          `${batches} batches, ${(items / Math.max(batches, 1)).toFixed(1)} postbacks per batch → ${durable ? "DURABLE" : "NOT DURABLE"}`,
-      );
-      if (!durable) process.exitCode = 1;
+      results.push(await cannon(phase.label, phase.file));
+      // Requests cut off when the load stopped may still commit: let them land before the next run.
+      await settled(phase.count);
     }
+
+    // SIGTERM: the tracker drains its conversion writer before it exits; then every 200 must be there.
+    await tracker.stop();
     report(
       `postback (${CONNECTIONS} connections; by hit and by vid each request a new conversion, updates a new revenue for one of ${UPDATED_HITS} conversions)`,
       baseline,
       results,
     );
-    for (const v of verdicts) console.log(v);
-    await clearRedis(tracker.deps.redis, `hitrail-bench:${tag}:*`);
+    for (const [i, phase] of phases.entries()) {
+      const r = results[i] as LoadResult;
+      const ok = r.requests - r.non2xx3xx;
+      const stored = await phase.count();
+      // A request still in flight when the load stopped may commit without its 200 being counted, so
+      // the rows can exceed the 200s by at most the connections; they may never be fewer.
+      const durable = stored.ok && stored.rows >= ok && stored.rows - ok <= CONNECTIONS;
+      console.log(
+        `${phase.label}: ${ok} answered 200, ${stored.text}, ${r.non2xx3xx} non-2xx, ${r.errors} errors → ${durable ? "DURABLE" : "NOT DURABLE"}`,
+      );
+      if (!durable) process.exitCode = 1;
+    }
   } finally {
-    await tracker?.close();
-    await admin.sql.unsafe(`drop database if exists "${database}" with (force)`);
-    await admin.close();
-    await rm(dir, { recursive: true, force: true });
+    await scratch.dispose();
+  }
+}
+
+/** Waits until a count stops moving (two equal reads 200 ms apart, at most 10 s). */
+async function settled(count: () => Promise<Stored>): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 50; i++) {
+    const { rows } = await count();
+    if (rows === last) return;
+    last = rows;
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
@@ -240,39 +233,51 @@ async function seed(url: string): Promise<Seeded> {
   }
 }
 
-async function seedSessions(
-  deps: Awaited<ReturnType<typeof startTracker>>["deps"],
-  seeded: Seeded,
-): Promise<void> {
-  const now = deps.now();
-  for (let i = 0; i < seeded.sessions.length; i += 500) {
-    await Promise.all(
-      seeded.sessions.slice(i, i + 500).map(async (s) => {
-        for (const hit of s.hits) {
-          await deps.sessions.recordHit({
-            workspaceId: seeded.workspaceId,
-            visitorId: s.visitorId,
-            ttlSeconds: 3_600,
-            hit: {
-              hitId: hit.id,
-              nodeId: hit.nodeId,
-              pageId: hit.pageId ?? null,
-              pageKind: hit.pageKind,
-              funnelId: hit.funnelId,
-              at: (hit.createdAt as Date).getTime(),
-            },
-            ...(hit.pageKind === "none"
-              ? { entry: { trafficSourceId: null, externalId: null, campaign: null, cost: null, fields: {} } }
-              : {}),
-            now,
-          });
-        }
-      }),
-    );
+/** Live visitor sessions for the by-vid run, written the way the tracker writes them. */
+async function seedSessions(redisUrl: string, prefix: string, seeded: Seeded): Promise<void> {
+  const redis = createRedis(redisUrl);
+  const sessions = new SessionStore(redis, prefix);
+  const now = Date.now();
+  try {
+    for (let i = 0; i < seeded.sessions.length; i += 500) {
+      await Promise.all(
+        seeded.sessions.slice(i, i + 500).map(async (s) => {
+          for (const hit of s.hits) {
+            await sessions.recordHit({
+              workspaceId: seeded.workspaceId,
+              visitorId: s.visitorId,
+              ttlSeconds: 3_600,
+              hit: {
+                hitId: hit.id,
+                nodeId: hit.nodeId,
+                pageId: hit.pageId ?? null,
+                pageKind: hit.pageKind,
+                funnelId: hit.funnelId,
+                at: (hit.createdAt as Date).getTime(),
+              },
+              ...(hit.pageKind === "none"
+                ? {
+                    entry: {
+                      trafficSourceId: null,
+                      externalId: null,
+                      campaign: null,
+                      cost: null,
+                      fields: {},
+                    },
+                  }
+                : {}),
+              now,
+            });
+          }
+        }),
+      );
+    }
+  } finally {
+    await redis.quit();
   }
 }
 
-type SqlClient = Awaited<ReturnType<typeof startTracker>>["deps"]["db"]["sql"];
+type SqlClient = DbClient["sql"];
 
 interface Stored {
   /** Rows that each stand for one answered 200. */
@@ -308,13 +313,4 @@ async function countUpdates(sqlClient: SqlClient, tx: string): Promise<Stored> {
     ok: conversions === (row?.hits ?? -1) && conversions <= UPDATED_HITS,
     text: `${revisions} revisions committed on ${conversions} conversions (one per hit)`,
   };
-}
-
-async function clearRedis(redis: Awaited<ReturnType<typeof startTracker>>["deps"]["redis"], pattern: string) {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
 }

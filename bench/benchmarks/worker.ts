@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createCampaignKit, createWorkspace, type DbClient, sql } from "@hitrail/db";
-import { benchScratch, type LoadResult, load, report } from "../lib.ts";
+import { startCpuMeter } from "../cpu.ts";
+import { benchScratch, type Child, type LoadResult, load, report, startChild } from "../lib.ts";
 
 /**
  * Traffic-source postbacks delivered per second by the real worker process (outbox relay → BullMQ →
@@ -94,8 +94,10 @@ export async function run(): Promise<void> {
       const worker = await startWorker(redisUrl, dbUrl, `${prefix}:${batch}`, pass.hostConcurrency);
       cleanups.unshift(() => worker.stop());
       const started = performance.now();
+      const stopMeter = startCpuMeter({ [process.pid]: "bench + receiver", [worker.pid]: "worker" });
       await writeOutbox(db, { workspaceId: workspace.id, batch });
       const timed = await drain(db, { batch, count, deadlineMs: SECONDS * 1_000 });
+      const cpu = stopMeter();
       const elapsedMs = performance.now() - started;
       // SIGTERM: the worker finishes the postbacks in flight and exits; then everything is counted.
       await worker.stop();
@@ -118,10 +120,11 @@ export async function run(): Promise<void> {
         label: pass.label,
         requests: timed.delivered,
         rps: (timed.delivered / elapsedMs) * 1_000,
-        p50: Number(after?.p50 ?? 0),
-        p99: Number(after?.p99 ?? 0),
+        p50: Math.round(Number(after?.p50 ?? 0)),
+        p99: Math.round(Number(after?.p99 ?? 0)),
         errors: Number(after?.failed ?? 0),
         non2xx3xx: 0,
+        cpu,
       });
       const attempts = Number(after?.attempts ?? 0);
       const exact =
@@ -194,21 +197,18 @@ async function drain(
   }
 }
 
-interface Child {
-  stop: () => Promise<void>;
-}
-
 /** The worker from its production entry point, consuming postbacks only; resolves once it runs. */
-async function startWorker(
+function startWorker(
   redisUrl: string,
   dbUrl: string,
   prefix: string,
   hostConcurrency: number,
 ): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", `${ROOT}apps/worker/src/main.ts`], {
-    cwd: `${ROOT}apps/worker`,
-    env: {
-      ...process.env,
+  return startChild(
+    process.execPath,
+    ["--import", "tsx", `${ROOT}apps/worker/src/main.ts`],
+    `${ROOT}apps/worker`,
+    {
       DATABASE_URL: dbUrl,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
@@ -220,35 +220,8 @@ async function startWorker(
       LOG_LEVEL: "info",
       NODE_ENV: "production",
     },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error("the worker did not start within 30 s")), 30_000);
-    child.once("exit", (code) => reject(new Error(`the worker exited with ${code} before running`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      if (buffered.includes('"msg":"worker running"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-      // Only the start line matters; drop the rest as it comes.
-      if (buffered.length > 64_000) buffered = buffered.slice(-1_000);
-    });
-  });
-  let stopping: Promise<void> | null = null;
-  return {
-    stop: () => {
-      stopping ??= (async () => {
-        if (child.exitCode === null) child.kill("SIGTERM");
-        const timeout = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        await exited;
-        clearTimeout(timeout);
-      })();
-      return stopping;
-    },
-  };
+    (line) => (line.msg === "worker running" ? "" : null),
+  );
 }
 
 // Every Redis key under the bench's prefix, removed in one round trip (the bench has no Redis client).
