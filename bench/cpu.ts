@@ -15,6 +15,7 @@ interface ProcSnapshot {
   /** Machine-wide busy and total ticks across all cores. */
   busy: number;
   total: number;
+  cores: number;
   at: number;
 }
 
@@ -28,12 +29,13 @@ export interface CpuUse {
 }
 
 function readProc(): ProcSnapshot | null {
-  let statLine: string;
+  let lines: string[];
   try {
-    statLine = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+    lines = readFileSync("/proc/stat", "utf8").split("\n");
   } catch {
     return null;
   }
+  const statLine = lines[0] ?? "";
   // cpu user nice system idle iowait irq softirq steal …
   const f = statLine.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
@@ -53,17 +55,8 @@ function readProc(): ProcSnapshot | null {
       // exited meanwhile
     }
   }
-  return { procs, busy: total - idle, total, at: Date.now() };
-}
-
-function cores(): number {
-  try {
-    return readFileSync("/proc/stat", "utf8")
-      .split("\n")
-      .filter((l) => /^cpu\d/.test(l)).length;
-  } catch {
-    return 0;
-  }
+  const cores = lines.filter((l) => /^cpu\d/.test(l)).length;
+  return { procs, busy: total - idle, total, cores, at: Date.now() };
 }
 
 /**
@@ -85,7 +78,7 @@ export function startCpuMeter(labels: Record<number, string>): () => CpuUse | nu
     return {
       groups,
       machineBusy: (after.busy - before.busy) / Math.max(1, after.total - before.total),
-      cores: cores(),
+      cores: after.cores,
       wallMs: after.at - before.at,
     };
   };

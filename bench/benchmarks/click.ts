@@ -11,8 +11,8 @@ import { bareServer, benchScratch, load, report, startChild, startTrackerProcess
  * its hit in the table.
  */
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TRACKER_DIR = `${ROOT}apps/tracker`;
+// The bare Fastify server runs here so it resolves the tracker's own Fastify.
+const TRACKER_DIR = fileURLToPath(new URL("../../apps/tracker", import.meta.url));
 const CONNECTIONS = 64;
 const TARGET = { share: 0.4, p99Ms: 25 };
 const UA =

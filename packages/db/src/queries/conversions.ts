@@ -246,10 +246,7 @@ function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
   const refs = identities.map((i) => ({ w: i.workspaceId, h: i.hitId, e: i.eventKey, t: i.tx }));
   // One probe of the identity key per identity: "latest" is its first entry read backwards, and the
   // ORDER BY spells out the whole key so that no other index can offer the rows in that order without
-  // a sort. A plain join let a plan cached while the table was small keep hash-joining a sequential
-  // scan of every conversion long after the table grew, and the first form of this lateral let stale
-  // statistics pick the (workspace, hit_at) index and filter a whole workspace: each was measured as
-  // the slowest statement of a postback batch.
+  // a sort (the batch plans it afresh each time; see runConversionBatch).
   return sql`
     select c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
            c.deleted_at is not null as deleted
