@@ -1,6 +1,13 @@
 import { type Env, loadEnv, requireEnv } from "@hitrail/config";
 import { createDb, ping } from "@hitrail/db";
-import { createLogger, exitOnStartupError, initSentry, Lifecycle, type Logger } from "@hitrail/observability";
+import {
+  createLogger,
+  exitOnStartupError,
+  guardProcess,
+  initSentry,
+  Lifecycle,
+  type Logger,
+} from "@hitrail/observability";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./app.ts";
 import { settingsFromEnv } from "./settings.ts";
@@ -31,6 +38,7 @@ async function main(): Promise<void> {
   initSentry({ dsn: env.SENTRY_DSN, app: "api", environment: env.NODE_ENV });
   const logger = createLogger({ name: "api", level: env.LOG_LEVEL });
   const lifecycle = new Lifecycle(logger);
+  guardProcess(logger, { app: "api", onFatal: () => lifecycle.shutdown("uncaught exception") });
   try {
     const api = await startApi(env, { logger, lifecycle });
     logger.info({ url: api.url }, "api listening");

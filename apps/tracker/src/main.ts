@@ -1,6 +1,13 @@
 import { type Env, loadEnv, requireEnv } from "@hitrail/config";
 import { createDb, ping } from "@hitrail/db";
-import { createLogger, exitOnStartupError, initSentry, Lifecycle, type Logger } from "@hitrail/observability";
+import {
+  createLogger,
+  exitOnStartupError,
+  guardProcess,
+  initSentry,
+  Lifecycle,
+  type Logger,
+} from "@hitrail/observability";
 import { createQueues, createRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildTracker } from "./app.ts";
@@ -72,6 +79,7 @@ async function main(): Promise<void> {
   initSentry({ dsn: env.SENTRY_DSN, app: "tracker", environment: env.NODE_ENV });
   const logger = createLogger({ name: "tracker", level: env.LOG_LEVEL });
   const lifecycle = new Lifecycle(logger);
+  guardProcess(logger, { app: "tracker", onFatal: () => lifecycle.shutdown("uncaught exception") });
   try {
     const tracker = await startTracker(env, { logger, lifecycle });
     logger.info({ url: tracker.url }, "tracker listening");
