@@ -45,6 +45,23 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
   });
   app.get("/healthz", async () => ({ ok: true }));
+  // Within a second, with the reason: a hung database must not hang the probe that reports it.
+  app.get("/readyz", async (_request, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        deps.db.sql`select 1`,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no answer within 800 ms")), 800);
+        }),
+      ]);
+      return { ok: true };
+    } catch (error) {
+      return reply.code(503).send({ ok: false, error: `postgres: ${(error as Error).message.split("\n")[0]}` });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get<{ Querystring: { domain?: string } }>("/internal/tls/ask", async (request, reply) => {
     const domain = request.query.domain ?? "";
     const ok = domain !== "" && (await mayIssueCertificate(deps.db.db, domain));

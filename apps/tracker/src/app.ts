@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { captureException } from "@hitrail/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { withDeadline } from "./db-breaker.ts";
 import type { TrackerDeps } from "./deps.ts";
 import { registerDomainVerification, WELL_KNOWN_PREFIX } from "./domain-verification.ts";
 import { registerTrackerRoutes } from "./routes.ts";
@@ -56,14 +57,21 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
   });
 
   app.get("/healthz", async () => ({ ok: true }));
+  // Ready means "send me traffic": without Redis nothing acknowledged could be kept through a
+  // database outage, so that is 503; without PostgreSQL the tracker still serves (hits and postbacks
+  // spool), so that is 200 with the degradation named. Either way the answer comes within a second.
   app.get("/readyz", async (_request, reply) => {
-    try {
-      await deps.db.sql`select 1`;
-      await deps.redis.ping();
-      return { ok: true };
-    } catch (error) {
-      return reply.code(503).send({ ok: false, error: (error as Error).message });
+    const problem = (error: unknown) => String((error as Error)?.message ?? error).split("\n")[0];
+    const [postgres, redis] = await Promise.all([
+      deps.breaker.isDown
+        ? Promise.resolve(`unreachable (${deps.breaker.reason ?? "down"}); spooling`)
+        : withDeadline(deps.db.sql`select 1`, 800).then(() => null, problem),
+      withDeadline(deps.redis.ping(), 800).then(() => null, problem),
+    ]);
+    if (redis !== null) {
+      return reply.code(503).send({ ok: false, error: `redis: ${redis}`, ...(postgres ? { postgres } : {}) });
     }
+    return postgres === null ? { ok: true } : { ok: true, degraded: { postgres } };
   });
 
   await registerDomainVerification(app, deps);

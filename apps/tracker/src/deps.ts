@@ -2,7 +2,9 @@ import type { Env } from "@hitrail/config";
 import type { DbClient } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { QueueSet, Redis } from "@hitrail/queue";
+import type { DbBreaker } from "./db-breaker.ts";
 import type { HitWriter } from "./hit-writer.ts";
+import type { RoutingSnapshot } from "./routing-snapshot.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { HostWorkspace, WorkspaceResolver } from "./workspace-resolver.ts";
 
@@ -16,6 +18,10 @@ export interface TrackerDeps {
   queues: QueueSet;
   logger: Logger;
   workspaces: WorkspaceResolver;
+  /** PostgreSQL's circuit breaker: open while the database is known down. */
+  breaker: DbBreaker;
+  /** The last known routing objects in Redis, for starts and first sights during an outage. */
+  snapshot: RoutingSnapshot;
   sessions: SessionStore;
   hits: HitWriter;
   /** Injected so tests can move time (session expiry, day/hour conditions). */

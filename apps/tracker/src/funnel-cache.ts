@@ -1,6 +1,8 @@
 import { type Executor, findTrafficSource, funnelVersions, type LoadedFunnel, loadFunnel } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { TrafficSourceParams } from "./click/entry-params.ts";
+import { type DbBreaker, isOutage } from "./db-breaker.ts";
+import type { RoutingSnapshot } from "./routing-snapshot.ts";
 
 export interface FunnelCacheOptions {
   /** How often a workspace's funnel versions are compared with the database (a save bumps them). */
@@ -14,6 +16,8 @@ export interface FunnelCacheOptions {
   negativeMs: number;
   /** Cached objects across all workspaces; the cache starts over when it would grow past this. */
   maxEntries: number;
+  /** How long a click waits for an object it has never loaded before the snapshot answers. */
+  loadDeadlineMs: number;
 }
 
 const DEFAULTS: FunnelCacheOptions = {
@@ -21,7 +25,14 @@ const DEFAULTS: FunnelCacheOptions = {
   maxAgeMs: 30_000,
   negativeMs: 2_000,
   maxEntries: 50_000,
+  loadDeadlineMs: 1_000,
 };
+
+/** Where the cache falls back while PostgreSQL is down (both optional: tests may run without). */
+export interface FunnelCacheFallback {
+  breaker?: DbBreaker;
+  snapshot?: RoutingSnapshot;
+}
 
 interface Slot<T> {
   /** undefined until the first load finished; null when the database has no such object. */
@@ -44,7 +55,9 @@ interface WorkspaceSlots {
  * click never waits on the database once an object is warm. A save bumps `funnels.version`; each
  * workspace's versions are polled in the background at most every `versionCheckMs`, and changed
  * funnels are reloaded and swapped in without a restart. If the database is away, the last copy
- * keeps serving.
+ * keeps serving; an object never loaded comes from the routing snapshot in Redis (the latest copy
+ * any tracker saw), and no load or version check is tried while the breaker says the database is
+ * down.
  */
 export class FunnelCache {
   private readonly workspaces = new Map<string, WorkspaceSlots>();
@@ -58,6 +71,7 @@ export class FunnelCache {
     opts: Partial<FunnelCacheOptions> = {},
     // Cache ages are wall-clock concerns, never the injected business clock tests move.
     private readonly clock: () => number = () => performance.now(),
+    private readonly fallback: FunnelCacheFallback = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
   }
@@ -66,10 +80,18 @@ export class FunnelCache {
   funnel(workspaceId: string, funnelId: string): Promise<LoadedFunnel | null> | LoadedFunnel | null {
     const ws = this.workspace(workspaceId);
     this.checkVersions(ws);
-    return this.read(ws.funnels, funnelId, async () => {
-      this.stats.funnelLoads++;
-      return (await loadFunnel(this.db, workspaceId, funnelId)) ?? null;
-    });
+    const { snapshot } = this.fallback;
+    return this.read(ws.funnels, funnelId, () =>
+      this.guarded(
+        async () => {
+          this.stats.funnelLoads++;
+          const funnel = (await loadFunnel(this.db, workspaceId, funnelId)) ?? null;
+          if (funnel) snapshot?.putFunnel(workspaceId, funnel);
+          return funnel;
+        },
+        async () => (await snapshot?.funnel(workspaceId, funnelId)) ?? null,
+      ),
+    );
   }
 
   trafficSource(
@@ -77,19 +99,48 @@ export class FunnelCache {
     id: string,
   ): Promise<TrafficSourceParams | null> | TrafficSourceParams | null {
     const ws = this.workspace(workspaceId);
-    return this.read(ws.trafficSources, id, async () => {
-      this.stats.trafficSourceLoads++;
-      const row = await findTrafficSource(this.db, workspaceId, id);
-      // Archived sources stop routing (within maxAgeMs of the change, as parameter edits do).
-      if (!row || row.archivedAt !== null) return null;
-      return {
-        id: row.id,
-        externalParam: row.externalParam,
-        campaignParam: row.campaignParam,
-        costParam: row.costParam,
-        trackingFields: Array.isArray(row.trackingFields) ? row.trackingFields : [],
-      };
-    });
+    const { snapshot } = this.fallback;
+    return this.read(ws.trafficSources, id, () =>
+      this.guarded(
+        async () => {
+          this.stats.trafficSourceLoads++;
+          const row = await findTrafficSource(this.db, workspaceId, id);
+          // Archived sources stop routing (within maxAgeMs of the change, as parameter edits do).
+          if (!row || row.archivedAt !== null) return null;
+          const source: TrafficSourceParams = {
+            id: row.id,
+            externalParam: row.externalParam,
+            campaignParam: row.campaignParam,
+            costParam: row.costParam,
+            trackingFields: Array.isArray(row.trackingFields) ? row.trackingFields : [],
+          };
+          snapshot?.putTrafficSource(workspaceId, source);
+          return source;
+        },
+        async () => (await snapshot?.trafficSource(workspaceId, id)) ?? null,
+      ),
+    );
+  }
+
+  /**
+   * A database load under the breaker's deadline. While the database is down (or the load fails as
+   * an outage) the snapshot answers; "not in the snapshot either" is an outage, not a 404, so the
+   * error is passed on and the next click tries again.
+   */
+  private async guarded<T>(
+    load: () => Promise<T | null>,
+    fromSnapshot: () => Promise<T | null>,
+  ): Promise<T | null> {
+    const { breaker } = this.fallback;
+    if (!breaker) return load();
+    try {
+      return await breaker.call(load, this.opts.loadDeadlineMs);
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      const copy = await fromSnapshot().catch(() => null);
+      if (copy === null) throw error;
+      return copy;
+    }
   }
 
   clear(): void {
@@ -154,7 +205,7 @@ export class FunnelCache {
   }
 
   private refreshInBackground<T>(slot: Slot<T>): void {
-    if (slot.loading) return;
+    if (slot.loading || this.fallback.breaker?.isDown) return;
     this.reload(slot).catch((error: unknown) => {
       // Keep serving the copy we have; the next request past maxAge tries again.
       slot.loadedAt = this.clock();
@@ -168,10 +219,12 @@ export class FunnelCache {
   private checkVersions(ws: WorkspaceSlots): void {
     const now = this.clock();
     if (ws.checking || now - ws.versionsCheckedAt < this.opts.versionCheckMs) return;
+    if (this.fallback.breaker?.isDown) return;
     ws.checking = true;
     ws.versionsCheckedAt = now;
     this.stats.versionChecks++;
-    funnelVersions(this.db, ws.id)
+    const check = () => funnelVersions(this.db, ws.id);
+    (this.fallback.breaker ? this.fallback.breaker.call(check, 2_000) : check())
       .then((versions) => {
         for (const [id, slot] of ws.funnels) {
           if (slot.value === undefined) continue;

@@ -2,6 +2,7 @@ import type { Database, schema } from "@hitrail/db";
 import { sql } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
+import type { DbBreaker } from "./db-breaker.ts";
 
 export type HitRow = typeof schema.hits.$inferInsert;
 export type WriteOutcome = "committed" | "spooled";
@@ -36,7 +37,7 @@ const DEFAULTS: HitWriterOptions = {
   maxBatch: 500,
   waitMs: 2,
   maxInFlight: 4,
-  commitTimeoutMs: 3_000,
+  commitTimeoutMs: 1_000,
   replayIntervalMs: 1_000,
   retryAfterMs: 1_000,
 };
@@ -131,8 +132,13 @@ export class HitWriter {
     prefix: string,
     private readonly logger: Logger,
     opts: Partial<HitWriterOptions> = {},
+    /** Shared with the rest of the click path: once any part saw the database down, hits spool at once. */
+    private readonly breaker?: DbBreaker,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    breaker?.onRecovered(() => {
+      void this.replayOnce().catch((error) => this.logger.warn(reason(error), "spool replay failed"));
+    });
     this.opts.maxBatch = Math.max(1, this.opts.maxBatch);
     this.spoolKey = `${prefix}:spool:hits`;
   }
@@ -173,12 +179,14 @@ export class HitWriter {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    if (Date.now() >= this.unreachableUntil) {
+    if (Date.now() >= this.unreachableUntil && !this.breaker?.isDown) {
       try {
         await this.insertIsolating(batch);
+        this.breaker?.succeeded();
         return;
       } catch (error) {
         this.unreachableUntil = Date.now() + this.opts.retryAfterMs;
+        this.breaker?.failed(error);
         this.logger.warn({ ...reason(error), rows: batch.length }, "Postgres unavailable: spooling hits");
       }
     }
@@ -261,7 +269,8 @@ export class HitWriter {
 
   /** Moves spooled hits into Postgres, oldest first; returns how many it moved. */
   async replayOnce(batchSize = 1_000): Promise<number> {
-    if (this.replaying) return 0;
+    // While the breaker is open its probe watches the database, and its recovery starts a replay.
+    if (this.replaying || this.breaker?.isDown) return 0;
     this.replaying = true;
     let moved = 0;
     try {
@@ -276,11 +285,15 @@ export class HitWriter {
           // pass finds the rows already there.
           await withTimeout(this.insert(rows), this.opts.commitTimeoutMs * 3);
         } catch (error) {
-          if (!isDataError(error)) throw error;
+          if (!isDataError(error)) {
+            this.breaker?.failed(error);
+            throw error;
+          }
           await this.replayOneByOne(rows);
         }
         // Postgres took a batch: new hits may go to it directly again.
         this.unreachableUntil = 0;
+        this.breaker?.succeeded();
         await this.redis.xdel(this.spoolKey, ...entries.map(([id]) => id));
         moved += rows.length;
         this.stats.replayed += rows.length;

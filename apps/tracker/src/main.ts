@@ -8,11 +8,13 @@ import {
   Lifecycle,
   type Logger,
 } from "@hitrail/observability";
-import { createQueues, createRedis } from "@hitrail/queue";
+import { createQueues, createRequestRedis, watchRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildTracker } from "./app.ts";
+import { DbBreaker, withDeadline } from "./db-breaker.ts";
 import type { TrackerDeps } from "./deps.ts";
 import { HitWriter } from "./hit-writer.ts";
+import { RoutingSnapshot } from "./routing-snapshot.ts";
 import { SessionStore } from "./sessions.ts";
 import { WorkspaceResolver } from "./workspace-resolver.ts";
 
@@ -31,16 +33,28 @@ export async function startTracker(
   const ready = requireEnv(env, ["DATABASE_URL", "REDIS_URL"]);
   const logger = opts.logger ?? createLogger({ name: "tracker", level: env.LOG_LEVEL });
   const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
-  const db = createDb(ready.DATABASE_URL, { max: 20, applicationName: "hitrail-tracker" });
-  await ping(db.sql);
-  const redis = createRedis(ready.REDIS_URL);
-  await redis.ping();
-  const queues = createQueues(redis, env.REDIS_PREFIX);
-  const hits = new HitWriter(db.db, redis, env.REDIS_PREFIX, logger, {
-    maxBatch: env.HIT_BATCH_MAX,
-    waitMs: env.HIT_BATCH_WAIT_MS,
+  const db = createDb(ready.DATABASE_URL, {
+    max: 20,
+    applicationName: "hitrail-tracker",
+    connectTimeoutSeconds: 2,
   });
+  // Redis holds the spools and the routing snapshot: without it there is nothing safe to serve.
+  const redis = createRequestRedis(ready.REDIS_URL);
+  watchRedis(redis, logger, "tracker");
+  await redis.ping();
+  const breaker = new DbBreaker(() => db.sql`select 1`, logger);
+  await startWithoutDatabaseIfNeeded(db, breaker, logger);
+  const queues = createQueues(redis, env.REDIS_PREFIX);
+  const hits = new HitWriter(
+    db.db,
+    redis,
+    env.REDIS_PREFIX,
+    logger,
+    { maxBatch: env.HIT_BATCH_MAX, waitMs: env.HIT_BATCH_WAIT_MS },
+    breaker,
+  );
   hits.startReplayer();
+  const snapshot = new RoutingSnapshot(redis, env.REDIS_PREFIX, logger);
   const deps: TrackerDeps = {
     env,
     db,
@@ -48,8 +62,10 @@ export async function startTracker(
     prefix: env.REDIS_PREFIX,
     queues,
     logger,
-    workspaces: new WorkspaceResolver(db.db),
-    sessions: new SessionStore(redis, env.REDIS_PREFIX),
+    workspaces: new WorkspaceResolver(db.db, {}, breaker, snapshot),
+    breaker,
+    snapshot,
+    sessions: new SessionStore(redis, env.REDIS_PREFIX, logger),
     hits,
     now: Date.now,
     rng: Math.random,
@@ -62,10 +78,34 @@ export async function startTracker(
     await hits.drain();
     hits.stop();
   });
+  lifecycle.onShutdown("breaker", () => breaker.stop());
   lifecycle.onShutdown("queues", () => queues.close());
   lifecycle.onShutdown("redis", async () => void (await redis.quit()));
   lifecycle.onShutdown("postgres", () => db.close());
   return { app, deps, url, close: () => lifecycle.shutdown("close") };
+}
+
+/**
+ * A tracker must start while PostgreSQL is down (a crash, a restart or a new replica during an
+ * outage): it then serves known hosts from the routing snapshot and spools. Credentials or a missing
+ * database are configuration errors, not outages, and still stop the start.
+ */
+async function startWithoutDatabaseIfNeeded(
+  db: { sql: Parameters<typeof ping>[0] },
+  breaker: DbBreaker,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await withDeadline(ping(db.sql), 3_000);
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code ?? "");
+    if (code.startsWith("28") || code === "3D000") throw error;
+    breaker.failed(error);
+    logger.warn(
+      { err: (error as Error).message },
+      "starting without PostgreSQL: known tracking domains are served from the routing snapshot",
+    );
+  }
 }
 
 /** `tsx apps/tracker/src/main.ts`: one process serving the tracker. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isSessionLive, MAX_SESSION_HITS, type SessionHitRef, type VisitorSession } from "@hitrail/core";
+import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
 
 type Entry = VisitorSession["entry"];
@@ -34,10 +35,49 @@ interface PendingRecord {
 export class SessionStore {
   private pending: PendingRecord[] = [];
 
+  private degradedSince: number | null = null;
+  private degradedCalls = 0;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly logger?: Pick<Logger, "warn" | "info">,
   ) {}
+
+  /**
+   * For click paths that can go on without the session (a click must still 302 and its hit still
+   * commit while Redis is away): the failure becomes `fallback` (a new visitor, no journey), and one
+   * line is logged when sessions become unavailable and one when they work again.
+   */
+  async tolerate<T>(call: () => Promise<T>, fallback: T): Promise<T> {
+    // Known down (ioredis is reconnecting): answer at once instead of waiting for a command to fail.
+    if (this.redis.status !== "ready" && this.degradedSince !== null) {
+      this.degradedCalls++;
+      return fallback;
+    }
+    try {
+      const value = await call();
+      if (this.degradedSince !== null) {
+        this.logger?.info(
+          { downForMs: Date.now() - this.degradedSince, clicksWithoutSession: this.degradedCalls },
+          "visitor sessions available again",
+        );
+        this.degradedSince = null;
+      }
+      return value;
+    } catch (error) {
+      this.degradedCalls++;
+      if (this.degradedSince === null) {
+        this.degradedSince = Date.now();
+        this.degradedCalls = 1;
+        this.logger?.warn(
+          { err: (error as Error).message },
+          "visitor sessions unavailable (Redis): clicks still redirect and record hits, each as a new visitor",
+        );
+      }
+      return fallback;
+    }
+  }
 
   private keys(workspaceId: string, visitorId: string) {
     const base = `${this.prefix}:v:${workspaceId}:${visitorId}`;

@@ -13,7 +13,9 @@ import { createQueues, createRedis, type Redis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildTracker } from "../src/app.ts";
 import type { TrackerDeps } from "../src/deps.ts";
+import { DbBreaker } from "../src/db-breaker.ts";
 import { HitWriter, type HitWriterOptions } from "../src/hit-writer.ts";
+import { RoutingSnapshot } from "../src/routing-snapshot.ts";
 import { SessionStore } from "../src/sessions.ts";
 import { WorkspaceResolver } from "../src/workspace-resolver.ts";
 
@@ -88,7 +90,16 @@ export async function createTrackerHarness(
     },
   };
   const queues = createQueues(redis, prefix);
-  const hits = new HitWriter(trackerDb.db, redis, prefix, logger, { replayIntervalMs: 100, ...opts.writer });
+  const breaker = new DbBreaker(() => trackerDb.sql`select 1`, logger, { probeIntervalMs: 100 });
+  const snapshot = new RoutingSnapshot(redis, prefix, logger);
+  const hits = new HitWriter(
+    trackerDb.db,
+    redis,
+    prefix,
+    logger,
+    { replayIntervalMs: 100, ...opts.writer },
+    breaker,
+  );
   const deps: TrackerDeps = {
     env,
     db: trackerDb,
@@ -96,8 +107,10 @@ export async function createTrackerHarness(
     prefix,
     queues,
     logger,
-    workspaces: new WorkspaceResolver(trackerDb.db, opts.workspaceCacheMs ?? 0),
-    sessions: new SessionStore(redis, prefix),
+    workspaces: new WorkspaceResolver(trackerDb.db, { ttlMs: opts.workspaceCacheMs ?? 0 }, breaker, snapshot),
+    breaker,
+    snapshot,
+    sessions: new SessionStore(redis, prefix, logger),
     hits,
     now: () => clock.now,
     rng: opts.rng ?? Math.random,
@@ -124,6 +137,7 @@ export async function createTrackerHarness(
       await app.close();
       await hits.drain();
       hits.stop();
+      breaker.stop();
       await queues.close();
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.del(...keys);

@@ -72,7 +72,7 @@ export async function buildAdminServer(deps: AdminServerDeps): Promise<FastifyIn
     await Promise.all(
       Object.entries(deps.readiness).map(async ([name, check]) => {
         try {
-          await withTimeout(check, 2_000);
+          await withTimeout(check, 800);
           checks[name] = "ok";
         } catch (error) {
           ok = false;

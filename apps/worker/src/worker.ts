@@ -1,6 +1,6 @@
 import { ConfigError, type Env, requireEnv } from "@hitrail/config";
 import { createDb, ping, sql } from "@hitrail/db";
-import { createLogger, Lifecycle, type Logger } from "@hitrail/observability";
+import { createLogger, isTransientError, Lifecycle, type Logger } from "@hitrail/observability";
 import {
   bullPrefix,
   createBackoffStrategy,
@@ -11,6 +11,7 @@ import {
   type QueueName,
   type QueueSet,
   type RetrySchedule,
+  watchRedis,
 } from "@hitrail/queue";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { FastifyInstance } from "fastify";
@@ -110,6 +111,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     opened.push(() => db.close());
     await ping(db.sql);
     const redis = createRedis(ready.REDIS_URL);
+    watchRedis(redis, logger, "worker");
     opened.push(async () => void (await redis.quit()));
     await redis.ping();
     const queues = createQueues(redis, env.REDIS_PREFIX);
@@ -197,7 +199,11 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
       worker.on("stalled", (jobId) =>
         logger.warn({ queue: name, jobId }, "job stalled: handed to another worker"),
       );
-      worker.on("error", (error) => logger.error({ err: error, queue: name }, "queue worker error"));
+      worker.on("error", (error) => {
+        // Redis going away is one line from watchRedis, not one per reconnect attempt per queue.
+        if (isTransientError(error)) return;
+        logger.error({ err: error, queue: name }, "queue worker error");
+      });
       workers.push(worker);
     }
 

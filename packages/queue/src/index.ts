@@ -19,4 +19,4 @@ export {
   type QueueName,
 } from "./jobs.ts";
 export { bullPrefix, createQueues, type EnqueueRequest, type QueueSet } from "./producer.ts";
-export { createRedis, type Redis } from "./redis.ts";
+export { createRedis, createRequestRedis, type Redis, type RedisHealth, watchRedis } from "./redis.ts";

@@ -73,7 +73,9 @@ async function liveVisitor(s: ClickServices, req: ClickRequest, now: number): Pr
   const candidates = [lenientId(req.query.vid), lenientId(req.cookieVisitorId)];
   for (const visitorId of candidates) {
     if (visitorId === null) continue;
-    if (await s.deps.sessions.isLive(workspaceId, visitorId, sessionTtlSeconds, now)) return visitorId;
+    const { sessions } = s.deps;
+    if (await sessions.tolerate(() => sessions.isLive(workspaceId, visitorId, sessionTtlSeconds, now), false))
+      return visitorId;
   }
   return null;
 }

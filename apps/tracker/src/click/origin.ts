@@ -93,7 +93,11 @@ export async function findOrigin(
   const sessionOf = (visitorId: string) => {
     let found = sessions.get(visitorId);
     if (found === undefined) {
-      found = s.deps.sessions.get(workspace.workspaceId, visitorId, workspace.sessionTtlSeconds, now);
+      const { sessions: store } = s.deps;
+      found = store.tolerate(
+        () => store.get(workspace.workspaceId, visitorId, workspace.sessionTtlSeconds, now),
+        null,
+      );
       sessions.set(visitorId, found);
     }
     return found;
@@ -106,7 +110,8 @@ export async function findOrigin(
       const hit = session?.hits.find((h) => h.hitId === hitId);
       if (session && hit) return { hit, session, entry: session.entry, source };
     }
-    const row = await findHit(s.deps.db.db, workspace.workspaceId, hitId);
+    // Under the breaker: while the database is down this answers at once (503), never after a wait.
+    const row = await s.deps.breaker.call(() => findHit(s.deps.db.db, workspace.workspaceId, hitId), 1_000);
     if (row === undefined) return null;
     const session = await sessionOf(row.visitorId);
     const hit = session?.hits.find((h) => h.hitId === hitId) ?? refFromStored(row);

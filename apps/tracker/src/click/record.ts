@@ -133,23 +133,29 @@ export async function recordClick(
   });
 
   // Both must hold before the 302 leaves; they do not depend on each other, so they run together.
+  // Without Redis the hit still commits and the visitor is still sent on: the session is what a
+  // visit can lose, never the hit.
   await Promise.all([
     deps.hits.write(row),
-    deps.sessions.recordHit({
-      workspaceId: workspace.workspaceId,
-      visitorId: c.visitorId,
-      ttlSeconds: workspace.sessionTtlSeconds,
-      hit: {
-        hitId,
-        nodeId: row.nodeId,
-        pageId: row.pageId ?? null,
-        pageKind,
-        funnelId: row.funnelId,
-        at: c.now,
-      },
-      ...(c.sessionEntry ? { entry: c.sessionEntry } : {}),
-      now: c.now,
-    }),
+    deps.sessions.tolerate(
+      () =>
+        deps.sessions.recordHit({
+          workspaceId: workspace.workspaceId,
+          visitorId: c.visitorId,
+          ttlSeconds: workspace.sessionTtlSeconds,
+          hit: {
+            hitId,
+            nodeId: row.nodeId,
+            pageId: row.pageId ?? null,
+            pageKind,
+            funnelId: row.funnelId,
+            at: c.now,
+          },
+          ...(c.sessionEntry ? { entry: c.sessionEntry } : {}),
+          now: c.now,
+        }),
+      undefined,
+    ),
   ]);
 
   return {

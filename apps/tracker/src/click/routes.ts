@@ -19,7 +19,13 @@ declare module "fastify" {
 
 /** Entrance links (`/fts/{funnelId}`) and action links (`/action/{n}`): every answer is a 302. */
 export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
-  const services: ClickServices = { deps, funnels: new FunnelCache(deps.db.db, deps.logger) };
+  const services: ClickServices = {
+    deps,
+    funnels: new FunnelCache(deps.db.db, deps.logger, {}, undefined, {
+      breaker: deps.breaker,
+      snapshot: deps.snapshot,
+    }),
+  };
   app.decorate("funnelCache", services.funnels);
   // Scanners probing random funnel IDs or replaying broken links get 429 after enough failures from
   // one IP; visitors following good links are never counted.

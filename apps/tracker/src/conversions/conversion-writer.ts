@@ -6,8 +6,16 @@ import {
   runConversionBatch,
 } from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
+import type { DbBreaker } from "../db-breaker.ts";
 import { itemIdentityKey, type PlanItem, planBatch } from "./plan.ts";
+import type { ConversionSpool, ReplayOutcome } from "./spool.ts";
 import type { RecordResult } from "./types.ts";
+
+/** How the writer rides out an outage: the breaker it shares with the click path, and its spool. */
+export interface ConversionOutage {
+  spool: ConversionSpool;
+  breaker?: DbBreaker;
+}
 
 export interface ConversionWriterOptions {
   /** Postbacks per transaction. */
@@ -81,12 +89,24 @@ export class ConversionWriter {
     private readonly now: () => number,
     opts: Partial<ConversionWriterOptions> = {},
     private readonly makeId: () => string = newId,
+    private readonly outage?: ConversionOutage,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    outage?.spool.attach((items) => this.applyReplay(items));
+    outage?.breaker?.onRecovered(() => {
+      outage.spool.pending = true;
+      outage.spool.start();
+    });
   }
 
-  /** Records one postback whose hit is known; resolves with the answer once committed (or refused). */
+  /**
+   * Records one postback whose hit is known; resolves with the answer once committed (or refused),
+   * or once spooled while the database is down (202 queued).
+   */
   submit(item: PlanItem): Promise<RecordResult> {
+    if (this.outage && (this.outage.breaker?.isDown || this.outage.spool.pending)) {
+      return this.spoolItems([item]).then((results) => results[0] ?? unavailable());
+    }
     return new Promise((resolve) => {
       this.queue.push({ kind: "convert", item, key: itemIdentityKey(item), resolve });
       this.schedule();
@@ -169,11 +189,15 @@ export class ConversionWriter {
     const timeout = setTimeout(() => {
       answered = true;
       this.logger.error({ items: batch.length }, "conversion batch not committed in time");
-      settleUnavailable(batch);
+      this.outage?.breaker?.failed(
+        Object.assign(new Error("conversion batch not committed in time"), { code: "ETIMEDOUT" }),
+      );
+      void this.settleOutage(batch);
     }, this.opts.commitTimeoutMs);
     try {
       const results = await this.transact(batch);
       clearTimeout(timeout);
+      this.outage?.breaker?.succeeded();
       if (answered) return;
       this.stats.items += batch.length;
       settle(batch, results);
@@ -194,14 +218,87 @@ export class ConversionWriter {
       if (isBatchFault(error)) {
         this.logger.error({ err: error }, "conversion could not be recorded");
         captureException(error, { where: "conversion writer" });
-      } else {
-        this.logger.warn(
-          { err: (error as Error).message, items: batch.length },
-          "Postgres unavailable for conversions",
-        );
+        settleUnavailable(batch, error);
+        return;
       }
-      settleUnavailable(batch, error);
+      this.outage?.breaker?.failed(error);
+      this.logger.warn(
+        { err: (error as Error).message, items: batch.length },
+        this.outage
+          ? "Postgres unavailable for conversions: spooling"
+          : "Postgres unavailable for conversions",
+      );
+      await this.settleOutage(batch, error);
     }
+  }
+
+  /**
+   * A batch the database could not take: its postbacks go to the spool and are answered 202 (a
+   * batch that commits after all is recognised at replay by its log rows); without a spool, 503.
+   * Log-only entries (refusals) are dropped: their answer never depended on them.
+   */
+  private async settleOutage(batch: Entry[], error?: unknown): Promise<void> {
+    const converts = batch.filter((e): e is Extract<Entry, { kind: "convert" }> => e.kind === "convert");
+    const results = await this.spoolItems(converts.map((e) => e.item));
+    converts.forEach((e, i) => e.resolve(results[i] ?? unavailable()));
+    for (const e of batch)
+      if (e.kind === "log") e.reject(error ?? new Error("postback log not committed in time"));
+  }
+
+  private async spoolItems(items: PlanItem[]): Promise<RecordResult[]> {
+    if (!this.outage || items.length === 0) return items.map(() => unavailable());
+    try {
+      await this.outage.spool.add(items);
+    } catch (spoolError) {
+      this.logger.error(
+        { err: (spoolError as Error).message, items: items.length },
+        "postbacks could be neither committed nor spooled",
+      );
+      return items.map(() => unavailable());
+    }
+    return items.map((item) => ({
+      ok: true,
+      httpStatus: 202,
+      outcome: "queued",
+      conversion: null,
+      reason:
+        "the database is unavailable: this postback is kept and will be applied in arrival order once it is back",
+      notes: item.command.notes,
+      postbackId: item.postbackId,
+    }));
+  }
+
+  /**
+   * Applies spooled postbacks oldest first in one transaction (the spool calls this after recovery).
+   * Postbacks whose log row is already committed are skipped; one the database refuses is tried
+   * alone so it cannot hold the others back; "hit not stored yet" waits for the next pass.
+   */
+  async applyReplay(items: PlanItem[]): Promise<ReplayOutcome[]> {
+    const revived = items;
+    let results: Array<RecordResult | null>;
+    let recorded = new Set<string>();
+    try {
+      ({ results, recorded } = await this.transactItems(revived, true));
+      this.outage?.breaker?.succeeded();
+    } catch (error) {
+      if (isBatchFault(error) && revived.length > 1) {
+        const outcomes: ReplayOutcome[] = [];
+        for (const item of revived) outcomes.push(...(await this.applyReplay([item])));
+        return outcomes;
+      }
+      if (isBatchFault(error)) {
+        this.logger.error({ err: error, postbackId: revived[0]?.postbackId }, "spooled postback refused");
+        captureException(error, { where: "conversion spool replay" });
+        return revived.map(() => "applied"); // nothing to retry: the database refuses it for good
+      }
+      this.outage?.breaker?.failed(error);
+      return revived.map(() => "retry");
+    }
+    return revived.map((item, i) => {
+      if (recorded.has(item.postbackId)) return "applied";
+      const r = results[i];
+      return r && !r.ok && r.httpStatus === 503 ? "retry" : "applied";
+    });
   }
 
   /** One transaction for the whole batch; returns the answer of each convert entry (null for log entries). */
@@ -212,16 +309,35 @@ export class ConversionWriter {
       if (e.kind === "convert") items.push(e.item);
       else logs.push(e.row);
     }
+    const { results } = await this.transactItems(items, false, logs);
+    let next = 0;
+    return batch.map((e) => (e.kind === "convert" ? (results[next++] ?? null) : null));
+  }
+
+  /** The batch transaction; a replay also learns which of its postbacks were already recorded. */
+  private async transactItems(
+    items: PlanItem[],
+    replay: boolean,
+    logs: ReceivedPostbackRow[] = [],
+  ): Promise<{ results: Array<RecordResult | null>; recorded: Set<string> }> {
     const identities: ConversionIdentityRef[] = items.map((i) => ({
       workspaceId: i.command.workspace.workspaceId,
       hitId: i.hitId,
       eventKey: i.command.event?.typeId ?? "",
       tx: i.command.tx ?? "",
     }));
-    let results: RecordResult[] = [];
-    await runConversionBatch(this.db, { identities }, ({ paths, stored }) => {
-      const plan = planBatch({ items, paths, stored, now: this.now(), newId: this.makeId });
-      results = plan.results;
+    const replayed = replay
+      ? items.map((i) => ({ id: i.postbackId, receivedAt: new Date(i.command.meta.receivedAt) }))
+      : undefined;
+    let results: Array<RecordResult | null> = [];
+    let recorded = new Set<string>();
+    await runConversionBatch(this.db, { identities, ...(replayed ? { replayed } : {}) }, (read) => {
+      const { paths, stored } = read;
+      recorded = read.alreadyRecorded ?? recorded;
+      const fresh = recorded.size === 0 ? items : items.filter((i) => !recorded.has(i.postbackId));
+      const plan = planBatch({ items: fresh, paths, stored, now: this.now(), newId: this.makeId });
+      let next = 0;
+      results = items.map((i) => (recorded.has(i.postbackId) ? null : (plan.results[next++] ?? null)));
       return {
         inserts: plan.inserts,
         updates: plan.updates,
@@ -232,8 +348,7 @@ export class ConversionWriter {
         postbacks: [...plan.logs, ...logs],
       };
     });
-    let next = 0;
-    return batch.map((e) => (e.kind === "convert" ? (results[next++] ?? null) : null));
+    return { results, recorded };
   }
 
   /** Waits until everything queued is committed (graceful shutdown). */

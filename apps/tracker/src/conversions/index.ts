@@ -1,11 +1,13 @@
 import type { TrackerDeps } from "../deps.ts";
 import { ConversionWriter, type ConversionWriterOptions } from "./conversion-writer.ts";
 import { ConversionRecorder } from "./record-conversion.ts";
+import { ConversionSpool } from "./spool.ts";
 
 export { ConversionWriter, type ConversionWriterOptions } from "./conversion-writer.ts";
 export { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "./outbound.ts";
 export { type BatchPlan, identityKey, type PlanInput, type PlanItem, planBatch } from "./plan.ts";
 export { ConversionRecorder, type Refusal } from "./record-conversion.ts";
+export { ConversionSpool } from "./spool.ts";
 export type * from "./types.ts";
 
 const recorders = new WeakMap<TrackerDeps, ConversionRecorder>();
@@ -21,11 +23,25 @@ export function conversionRecorderFor(
 ): ConversionRecorder {
   let recorder = recorders.get(deps);
   if (!recorder) {
-    const writer = new ConversionWriter(deps.db, deps.logger, deps.now, {
-      maxBatch: deps.env.CONVERSION_BATCH_MAX,
-      maxInFlight: deps.env.CONVERSION_BATCH_IN_FLIGHT,
-      ...opts,
+    // Postbacks received while PostgreSQL is down are spooled and applied after recovery, once the
+    // hits spooled meanwhile are in (a postback may convert one of them).
+    const spool = new ConversionSpool(deps.redis, deps.prefix, deps.logger, {
+      waitFor: async () => (await deps.hits.spoolLength()) > 0,
     });
+    const writer = new ConversionWriter(
+      deps.db,
+      deps.logger,
+      deps.now,
+      {
+        maxBatch: deps.env.CONVERSION_BATCH_MAX,
+        maxInFlight: deps.env.CONVERSION_BATCH_IN_FLIGHT,
+        ...opts,
+      },
+      undefined,
+      { spool, breaker: deps.breaker },
+    );
+    // A tracker restarted after an outage finds what the previous process spooled.
+    void spool.refresh().catch(() => undefined);
     recorder = new ConversionRecorder({
       writer,
       sessions: deps.sessions,

@@ -76,6 +76,16 @@ export interface ConversionView {
 
 export type RecordResult =
   | {
+      /** Accepted while the database is down: spooled durably, applied in arrival order on recovery. */
+      ok: true;
+      httpStatus: 202;
+      outcome: "queued";
+      conversion: null;
+      reason: string;
+      notes: string[];
+      postbackId: string;
+    }
+  | {
       ok: true;
       httpStatus: 200;
       outcome: ConversionOutcome;

@@ -598,6 +598,24 @@ function prepared(conn: postgres.ReservedSql, query: SQL) {
 export interface ConversionBatchRead {
   paths: ConversionPathHit[];
   stored: StoredConversion[];
+  /**
+   * Of the replayed postbacks the caller named, those whose log row is already committed: a batch
+   * answered "unavailable" may still have committed, and its spooled copy must not apply twice.
+   * Read under the identity locks, so a commit still in flight is waited for, not missed.
+   */
+  alreadyRecorded?: Set<string>;
+}
+
+/** Postbacks a replay names by their log row (id and the time it was received). */
+export interface ReplayedPostbackRef {
+  id: string;
+  receivedAt: Date;
+}
+
+function recordedSql(refs: readonly ReplayedPostbackRef[]): SQL {
+  const since = new Date(Math.min(...refs.map((r) => r.receivedAt.getTime())));
+  const ids = `{${refs.map((r) => r.id).join(",")}}`;
+  return sql`select id from received_postbacks where id = any(${ids}::uuid[]) and received_at >= ${since.toISOString()}::timestamptz`;
 }
 
 /**
@@ -609,7 +627,7 @@ export interface ConversionBatchRead {
  */
 export async function runConversionBatch(
   client: Pick<DbClient, "sql">,
-  input: { identities: readonly ConversionIdentityRef[] },
+  input: { identities: readonly ConversionIdentityRef[]; replayed?: readonly ReplayedPostbackRef[] },
   decide: (read: ConversionBatchRead) => ConversionBatchWrite,
 ): Promise<void> {
   const conn = await client.sql.reserve();
@@ -622,7 +640,8 @@ export async function runConversionBatch(
     }
     open = true;
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
-    const [, , , pathRows, storedRows] = await Promise.all([
+    const replayed = input.replayed ?? [];
+    const [, , , pathRows, storedRows, recordedRows] = await Promise.all([
       conn.unsafe("begin"),
       // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
       // the generic plan it made while conversions was small, and under load auto_explain caught
@@ -633,10 +652,14 @@ export async function runConversionBatch(
       prepared(conn, lockSql(input.identities)),
       prepared(conn, pathsSql(hits)),
       prepared(conn, storedSql(input.identities)),
+      replayed.length === 0 ? [] : prepared(conn, recordedSql(replayed)),
     ]);
     const write = decide({
       paths: (pathRows as unknown as PathRow[]).map(mapPathRow),
       stored: (storedRows as unknown as StoredRow[]).map(mapStoredRow),
+      ...(replayed.length === 0
+        ? {}
+        : { alreadyRecorded: new Set((recordedRows as Array<{ id: string }>).map((r) => String(r.id))) }),
     });
     await Promise.all([prepared(conn, writeSql(write)), conn.unsafe("commit")]);
     open = false;
