@@ -57,7 +57,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       ]);
       return { ok: true };
     } catch (error) {
-      return reply.code(503).send({ ok: false, error: `postgres: ${(error as Error).message.split("\n")[0]}` });
+      return reply
+        .code(503)
+        .send({ ok: false, error: `postgres: ${(error as Error).message.split("\n")[0]}` });
     } finally {
       clearTimeout(timer);
     }

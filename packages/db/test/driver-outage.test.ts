@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 /** Settles within `ms` or says it hung: a hang is the failure we are guarding against. */
-function settle<T>(p: PromiseLike<T>, ms = 5_000): Promise<{ ok: true; value: T } | { ok: false; code: string }> {
+function settle<T>(
+  p: PromiseLike<T>,
+  ms = 5_000,
+): Promise<{ ok: true; value: T } | { ok: false; code: string }> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, code: "HUNG" }), ms);
     p.then(

@@ -240,7 +240,9 @@ export class ConversionWriter {
   private async settleOutage(batch: Entry[], error?: unknown): Promise<void> {
     const converts = batch.filter((e): e is Extract<Entry, { kind: "convert" }> => e.kind === "convert");
     const results = await this.spoolItems(converts.map((e) => e.item));
-    converts.forEach((e, i) => e.resolve(results[i] ?? unavailable()));
+    converts.forEach((e, i) => {
+      e.resolve(results[i] ?? unavailable());
+    });
     for (const e of batch)
       if (e.kind === "log") e.reject(error ?? new Error("postback log not committed in time"));
   }
