@@ -29,6 +29,15 @@ export default defineConfig({
       project("tag", "packages/tag"),
       project("web", "apps/web"),
       project("infra", "infra"),
+      // The fault suite stops and kills servers of its own for minutes: only `pnpm test:faults` runs it.
+      ...(process.env.HITRAIL_FAULTS
+        ? [
+            {
+              ...project("faults", "faults"),
+              test: { ...project("faults", "faults").test, testTimeout: 600_000 },
+            },
+          ]
+        : []),
     ],
   },
 });

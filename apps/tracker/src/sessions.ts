@@ -37,6 +37,7 @@ export class SessionStore {
 
   private degradedSince: number | null = null;
   private degradedCalls = 0;
+  private lastFailureAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -50,9 +51,12 @@ export class SessionStore {
    * line is logged when sessions become unavailable and one when they work again.
    */
   async tolerate<T>(call: () => Promise<T>, fallback: T): Promise<T> {
-    // Known down (ioredis is reconnecting): answer at once instead of waiting for a command to fail.
-    if (this.redis.status !== "ready" && this.degradedSince !== null) {
+    // Known down (ioredis is reconnecting, or a command failed within the last second): answer at
+    // once instead of each click waiting for its own command to fail; one click a second probes.
+    const now = Date.now();
+    if (this.redis.status !== "ready" || (this.degradedSince !== null && now - this.lastFailureAt < 1_000)) {
       this.degradedCalls++;
+      if (this.degradedSince === null) this.degraded(new Error(`Redis connection ${this.redis.status}`));
       return fallback;
     }
     try {
@@ -67,16 +71,20 @@ export class SessionStore {
       return value;
     } catch (error) {
       this.degradedCalls++;
-      if (this.degradedSince === null) {
-        this.degradedSince = Date.now();
-        this.degradedCalls = 1;
-        this.logger?.warn(
-          { err: (error as Error).message },
-          "visitor sessions unavailable (Redis): clicks still redirect and record hits, each as a new visitor",
-        );
-      }
+      this.lastFailureAt = Date.now();
+      if (this.degradedSince === null) this.degraded(error);
       return fallback;
     }
+  }
+
+  private degraded(error: unknown): void {
+    this.degradedSince = Date.now();
+    this.lastFailureAt = this.degradedSince;
+    this.degradedCalls = 1;
+    this.logger?.warn(
+      { err: (error as Error).message },
+      "visitor sessions unavailable (Redis): clicks still redirect and record hits, each as a new visitor",
+    );
   }
 
   private keys(workspaceId: string, visitorId: string) {
