@@ -9,3 +9,5 @@ export * from "./status.ts";
 export * from "./tokens.ts";
 export * from "./triggers.ts";
 export * from "./visitor.ts";
+export * from "./url-template.ts";
+export * from "./tag.ts";
