@@ -5,7 +5,7 @@ import { ConversionRecorder } from "./record-conversion.ts";
 export { ConversionWriter, type ConversionWriterOptions } from "./conversion-writer.ts";
 export { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "./outbound.ts";
 export { type BatchPlan, identityKey, type PlanInput, type PlanItem, planBatch } from "./plan.ts";
-export { ConversionRecorder, type Refusal } from "./record-conversion.ts";
+export { type AdmitHit, ConversionRecorder, type Refusal } from "./record-conversion.ts";
 export type * from "./types.ts";
 
 const recorders = new WeakMap<TrackerDeps, ConversionRecorder>();
