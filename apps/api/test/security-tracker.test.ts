@@ -28,12 +28,20 @@ describe("URL templates: no {token} in the scheme or host", () => {
       /^url: a \{token\} may not be in the host/,
     );
     await expectCode(
-      member.offers.update.mutate({ workspaceId, offerId: h.a.kit.offerIds[0] ?? "", url: "{scheme}://o.example/" }),
+      member.offers.update.mutate({
+        workspaceId,
+        offerId: h.a.kit.offerIds[0] ?? "",
+        url: "{scheme}://o.example/",
+      }),
       "BAD_REQUEST",
       /^url: a \{token\} may not stand for the scheme/,
     );
     await expectCode(
-      member.trafficSources.create.mutate({ workspaceId, name: "T", postbackUrl: "https://{external}/pb?x=1" }),
+      member.trafficSources.create.mutate({
+        workspaceId,
+        name: "T",
+        postbackUrl: "https://{external}/pb?x=1",
+      }),
       "BAD_REQUEST",
       /^postbackUrl: a \{token\} may not be in the host/,
     );
@@ -52,12 +60,22 @@ describe("money bounds", () => {
     const member = h.client({ cookie: h.a.users.member.cookie });
     const workspaceId = h.a.workspace.id;
     await expectCode(
-      member.offers.create.mutate({ workspaceId, name: "O", url: "https://o.example/", defaultPayout: "999999999999" }),
+      member.offers.create.mutate({
+        workspaceId,
+        name: "O",
+        url: "https://o.example/",
+        defaultPayout: "999999999999",
+      }),
       "BAD_REQUEST",
       /^defaultPayout: .*above the maximum of 1000000 per conversion/,
     );
     await expectCode(
-      member.landers.create.mutate({ workspaceId, name: "L", url: "https://l.example/", defaultPayout: "-2" }),
+      member.landers.create.mutate({
+        workspaceId,
+        name: "L",
+        url: "https://l.example/",
+        defaultPayout: "-2",
+      }),
       "BAD_REQUEST",
       /^defaultPayout: .*negative/,
     );
@@ -105,7 +123,9 @@ describe("tag-conversion settings", () => {
       /tagConversionsPerHit: must be at least 1/,
     );
     await expectCode(
-      h.client({ cookie: h.a.users.member.cookie }).workspaces.update.mutate({ workspaceId, tagConversions: false }),
+      h
+        .client({ cookie: h.a.users.member.cookie })
+        .workspaces.update.mutate({ workspaceId, tagConversions: false }),
       "FORBIDDEN",
     );
   });

@@ -64,7 +64,11 @@ describe("rollup money bounds", () => {
     const tenant = await seedTenant(t.db);
     const at = Date.UTC(2026, 3, 1, 9, 0);
     const first = await insertPath(t.db, tenant, { at });
-    await createConversion(t.db, tenant, { hit: first.offer, revenue: MAX_CONVERSION_REVENUE, delivery: false });
+    await createConversion(t.db, tenant, {
+      hit: first.offer,
+      revenue: MAX_CONVERSION_REVENUE,
+      delivery: false,
+    });
     await waitFor(async () => (await directRows(tenant)).length === 1 && (await drained()), {
       what: "the first rollup",
     });
@@ -76,7 +80,11 @@ describe("rollup money bounds", () => {
       .where(direct(tenant));
     for (let i = 0; i < 2; i++) {
       const path = await insertPath(t.db, tenant, { at: at + 1000 * (i + 1) });
-      await createConversion(t.db, tenant, { hit: path.offer, revenue: MAX_CONVERSION_REVENUE, delivery: false });
+      await createConversion(t.db, tenant, {
+        hit: path.offer,
+        revenue: MAX_CONVERSION_REVENUE,
+        delivery: false,
+      });
     }
     await waitFor(async () => (await directRows(tenant))[0]?.conversions === 3 && (await drained()), {
       what: "two max-value conversions rolled up",
@@ -113,8 +121,7 @@ describe("rollup money bounds", () => {
     expect(metrics).toMatch(/hitrail_rollups_dead_total\{code="22003"\} 1/);
     expect(
       lines.some(
-        (l) =>
-          l.level === 50 && l.conversionId === c.conversionId && String(l.msg).includes("dead-lettered"),
+        (l) => l.level === 50 && l.conversionId === c.conversionId && String(l.msg).includes("dead-lettered"),
       ),
     ).toBe(true);
   });

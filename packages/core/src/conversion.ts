@@ -1,4 +1,11 @@
-import { addMoney, isRejectedRevenue, moneyEquals, normalizeMoney, PENDING_REVENUE, type Revenue } from "./money.ts";
+import {
+  addMoney,
+  isRejectedRevenue,
+  moneyEquals,
+  normalizeMoney,
+  PENDING_REVENUE,
+  type Revenue,
+} from "./money.ts";
 import type { ConversionStatus } from "./status.ts";
 
 /** The conversion already stored for the identity (workspace, hit, event, tx), deleted ones included. */

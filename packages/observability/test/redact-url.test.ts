@@ -6,7 +6,10 @@ describe("redactUrl: secret-like query parameters never leave in a URL", () => {
   it.each<[string, string]>([
     ["/pb?hit=H&key=SECRET&rev=5", "/pb?hit=H&key=[redacted]&rev=5"],
     ["/pb/?KEY=SECRET", "/pb/?KEY=[redacted]"],
-    ["https://t.example/pb?token=T&password=P#frag", "https://t.example/pb?token=[redacted]&password=[redacted]#frag"],
+    [
+      "https://t.example/pb?token=T&password=P#frag",
+      "https://t.example/pb?token=[redacted]&password=[redacted]#frag",
+    ],
     ["/pb?secret=S;key=K", "/pb?secret=[redacted];key=[redacted]"],
     ["/pb?k%65y=SECRET", "/pb?k%65y=[redacted]"],
     ["/pb?key[]=A&key[]=B", "/pb?key[]=[redacted]&key[]=[redacted]"],

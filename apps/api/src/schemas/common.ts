@@ -73,7 +73,8 @@ export const conversionMoney = (opts: { allowDelete?: boolean } = {}) =>
     .refine((v) => isMoney(v), { message: "must be an amount such as 12.50" })
     .superRefine((v, ctx) => {
       const problem = conversionRevenueProblem(v, "amount");
-      if (problem !== null) ctx.addIssue({ code: "custom", message: problem.replace(/^amount '[^']*' /, "") });
+      if (problem !== null)
+        ctx.addIssue({ code: "custom", message: problem.replace(/^amount '[^']*' /, "") });
       else if (!opts.allowDelete && v.startsWith("-"))
         ctx.addIssue({ code: "custom", message: "must not be negative" });
     })

@@ -127,7 +127,9 @@ export function destinationUrl(d: DestinationInput): { url: string; unknownToken
   // refused here, before any hit is written: a token in the host would let the link choose the
   // destination.
   if (compiled.problem !== null) {
-    throw unroutable(`the page's URL template ${JSON.stringify(d.template)} cannot be used: ${compiled.problem}`);
+    throw unroutable(
+      `the page's URL template ${JSON.stringify(d.template)} cannot be used: ${compiled.problem}`,
+    );
   }
   const { url, unknown } = substituteTokens(d.template, tokenValues(d, compiled.tokens));
   const withVid =

@@ -37,7 +37,10 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
     const blockedMs = limiter.blockedForMs(`${request.workspace.workspaceId}:${request.ip}`);
     if (blockedMs === 0) return;
     const seconds = Math.ceil(blockedMs / 1000);
-    request.log.info({ ip: request.ip, url: redactUrl(request.url) }, "click refused: too many failing requests");
+    request.log.info(
+      { ip: request.ip, url: redactUrl(request.url) },
+      "click refused: too many failing requests",
+    );
     return reply
       .code(429)
       .header("retry-after", String(seconds))

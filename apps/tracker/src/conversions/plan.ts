@@ -238,7 +238,8 @@ export function planBatch(input: PlanInput): BatchPlan {
 
     // The bound holds for what the decision makes of the request too: a summed repeat ("add") or a
     // default payout stored before the bound existed.
-    const revenueProblem = "revenue" in decision ? conversionRevenueProblem(decision.revenue, "revenue") : null;
+    const revenueProblem =
+      "revenue" in decision ? conversionRevenueProblem(decision.revenue, "revenue") : null;
     if (revenueProblem !== null) {
       reject(400, revenueProblem);
       continue;

@@ -1,7 +1,7 @@
 import { CONVERSION_EVENT_KEY, MAX_EVENT_ALIAS_LENGTH } from "@hitrail/core";
 import type { EventTypeRow } from "@hitrail/db";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, conversionMoney, name } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name } from "../../schemas/common.ts";
 import { duplicatePolicy } from "../offer-sources/schemas.ts";
 
 const alias = z

@@ -1,6 +1,6 @@
 import type { ActionTriggers, NodeConfig } from "@hitrail/core";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, conversionMoney, name, urlTemplate } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name, urlTemplate } from "../../schemas/common.ts";
 
 // The funnel graph as the builder sends it. Node ids are the client's keys: an id that is already a
 // node of this funnel keeps it (reports and hits refer to node ids); any other key gets a new id on
@@ -57,7 +57,9 @@ const triggers = z.object({
     .nullable()
     .optional(),
   events: z
-    .array(z.object({ eventTypeId: id, revenue: conversionMoney({ allowDelete: true }).nullable().optional() }))
+    .array(
+      z.object({ eventTypeId: id, revenue: conversionMoney({ allowDelete: true }).nullable().optional() }),
+    )
     .max(20)
     .optional(),
 });

@@ -1,6 +1,6 @@
 import type { LanderRow } from "@hitrail/db";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, conversionMoney, name, urlTemplate } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name, urlTemplate } from "../../schemas/common.ts";
 
 const fields = { name, url: urlTemplate, defaultPayout: conversionMoney() };
 const base = z.object(fields);

@@ -1,6 +1,14 @@
 import type { OfferRow } from "@hitrail/db";
 import { z } from "zod";
-import { currency, id, isoTime, isoTimeNullable, conversionMoney, name, urlTemplate } from "../../schemas/common.ts";
+import {
+  conversionMoney,
+  currency,
+  id,
+  isoTime,
+  isoTimeNullable,
+  name,
+  urlTemplate,
+} from "../../schemas/common.ts";
 
 const fields = {
   name,
