@@ -79,6 +79,31 @@ describe("money bounds", () => {
       "BAD_REQUEST",
       /^defaultPayout: .*negative/,
     );
+    // A funnel action trigger's revenue: the same bound; -1 (delete) is the one negative allowed.
+    const funnel = (revenue: string) =>
+      member.funnels.save.mutate({
+        workspaceId,
+        name: "Triggers",
+        entryNodeId: "entry",
+        nodes: [
+          { id: "entry", name: "Entry", config: { kind: "entry", routes: [{ to: "lp", weight: 1 }] } },
+          {
+            id: "lp",
+            name: "Lander",
+            config: { kind: "lander", pages: [{ pageId: h.a.kit.landerId, weight: 1 }] },
+          },
+          {
+            id: "offer",
+            name: "Offer",
+            config: { kind: "offer", pages: [{ pageId: h.a.kit.offerIds[0], weight: 1 }] },
+          },
+        ],
+        actions: [{ from: "lp", number: 1, to: "offer", triggers: { conversion: { revenue } } }],
+      });
+    await expectCode(funnel("999999999999"), "BAD_REQUEST", /above the maximum of 1000000 per conversion/);
+    await expectCode(funnel("-5"), "BAD_REQUEST", /negative; the only negative value accepted is -1/);
+    expect((await funnel("-1")).version).toBe(1);
+
     const max = await member.offers.create.mutate({
       workspaceId,
       name: "O",
