@@ -142,14 +142,14 @@ describe("planBatch: one postback", () => {
     ],
     ["external hit", item(), offerPath({ pageKind: "external", pageId: null }), 422, /external URL node/],
     [
-      "revenue beyond numeric(18,6) under policy add",
-      item({ revenue: rev("999999999999") }),
+      "a sum beyond the per-conversion maximum under policy add",
+      item({ revenue: rev("600000") }),
       offerPath({ duplicatePolicy: "add" }),
-      422,
-      /too large to store/,
+      400,
+      /above the maximum of 1000000 per conversion/,
     ],
   ])("%s → %i, nothing written but the log", (_name, it_, paths, status, error) => {
-    const p = plan([it_], paths, [stored({ revenue: "999999999999" })]);
+    const p = plan([it_], paths, [stored({ revenue: "600000" })]);
     expect(p.results).toMatchObject([{ ok: false, httpStatus: status, error: expect.stringMatching(error) }]);
     expect([p.inserts, p.updates, p.revisions, p.touches, p.deliveries, p.outbox]).toEqual([
       [],

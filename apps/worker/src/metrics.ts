@@ -69,6 +69,13 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly rollupsDead = new Counter({
+    name: "hitrail_rollups_dead_total",
+    help: "Conversion rollup jobs that cannot succeed (a value Postgres refuses) and were dead-lettered instead of retried; alert on any.",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "hitrail_worker_" });
   }

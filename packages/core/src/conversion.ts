@@ -1,4 +1,11 @@
-import { addMoney, moneyEquals, normalizeMoney, PENDING_REVENUE, type Revenue } from "./money.ts";
+import {
+  addMoney,
+  isRejectedRevenue,
+  moneyEquals,
+  normalizeMoney,
+  PENDING_REVENUE,
+  type Revenue,
+} from "./money.ts";
 import type { ConversionStatus } from "./status.ts";
 
 /** The conversion already stored for the identity (workspace, hit, event, tx), deleted ones included. */
@@ -63,7 +70,8 @@ export function decideConversion(input: ConversionInput): ConversionDecision {
   const live = existing !== null && !existing.deleted ? existing : null;
 
   // Seed: rejected "will delete the existing conversion (if any), or create none", whatever the policy.
-  if (status === "rejected") {
+  // The revenue it sets, -1, is the same marker when a network sends it as `rev`.
+  if (status === "rejected" || isRejectedRevenue(input.revenue)) {
     if (live !== null) return { action: "delete", previousRevenue: normalizeMoney(live.revenue) };
     const reason =
       existing === null ? "rejected: no conversion to delete" : "rejected: conversion already deleted";

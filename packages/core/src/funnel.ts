@@ -1,5 +1,5 @@
 import ipaddr from "ipaddr.js";
-import { isMoney } from "./money.ts";
+import { conversionRevenueProblem } from "./money.ts";
 
 // The funnel graph shared by the api (validation when a funnel is saved) and the tracker (routing a
 // visit). Plain types, no schema library: the api owns the zod schema that produces these.
@@ -497,14 +497,14 @@ function validateActions(graph: FunnelGraph): FunnelProblem[] {
       if (nodeOf(graph, action.to) === undefined)
         add(`action ${numberKey} leads to missing node ${action.to}`);
       const conversionRevenue = action.triggers.conversion?.revenue;
-      if (conversionRevenue != null && !isMoney(conversionRevenue)) {
-        add(`action ${numberKey}: conversion revenue '${conversionRevenue}' is not an amount`);
-      }
+      const conversionProblem =
+        conversionRevenue == null ? null : conversionRevenueProblem(conversionRevenue, "conversion revenue");
+      if (conversionProblem !== null) add(`action ${numberKey}: ${conversionProblem}`);
       for (const event of action.triggers.events ?? []) {
         if (event.eventTypeId.trim() === "") add(`action ${numberKey}: an event trigger names no event`);
-        if (event.revenue != null && !isMoney(event.revenue)) {
-          add(`action ${numberKey}: event revenue '${event.revenue}' is not an amount`);
-        }
+        const eventProblem =
+          event.revenue == null ? null : conversionRevenueProblem(event.revenue, "event revenue");
+        if (eventProblem !== null) add(`action ${numberKey}: ${eventProblem}`);
       }
     }
   }

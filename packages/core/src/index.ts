@@ -6,6 +6,8 @@ export * from "./ids.ts";
 export * from "./money.ts";
 export * from "./postback.ts";
 export * from "./status.ts";
+export * from "./tag.ts";
 export * from "./tokens.ts";
 export * from "./triggers.ts";
+export * from "./url-template.ts";
 export * from "./visitor.ts";

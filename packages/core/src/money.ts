@@ -5,6 +5,13 @@ export const MONEY_SCALE = 6;
 /** Largest integer part accepted; 12 digits fit a Postgres `numeric(18, 6)` column. */
 export const MONEY_MAX_INTEGER_DIGITS = 12;
 
+/**
+ * The most one conversion may be worth, in the workspace's currency. Anything above is refused (400)
+ * on every channel: a typo or a forged postback, never a sale. Rollup sums stay far inside their
+ * columns with it (see packages/db/src/schema/columns.ts, ROLLUP_MONEY).
+ */
+export const MAX_CONVERSION_REVENUE = "1000000";
+
 /** Revenue of a conversion held as pending (pending, hold, preapproved): a tiny placeholder. */
 export const PENDING_REVENUE = "0.01";
 /** Revenue the seed gives a rejected conversion: it means "delete it, or create none". */
@@ -15,6 +22,8 @@ export type RevenueParse = Revenue | { kind: "invalid"; reason: string };
 
 const UNIT = 10n ** BigInt(MONEY_SCALE);
 const MAX_MICROS = 10n ** BigInt(MONEY_MAX_INTEGER_DIGITS + MONEY_SCALE);
+const MAX_CONVERSION_MICROS = BigInt(MAX_CONVERSION_REVENUE) * UNIT;
+const REJECTED_MICROS = -UNIT;
 
 // The delimiters networks and trackers put around a token name. A value that is nothing but one of
 // these around a name was never substituted by the sender.
@@ -151,4 +160,36 @@ export function parseRevenue(raw: string | undefined | null): RevenueParse {
     };
   }
   return { kind: "value", value: microsToMoney(micros) };
+}
+
+/**
+ * Why an amount cannot be one conversion's revenue, or null when it can: 0 up to
+ * MAX_CONVERSION_REVENUE, or exactly -1 (the seed's delete marker). `what` names the field.
+ */
+export function conversionRevenueProblem(value: string, what = "rev", shown = value): string | null {
+  const micros = matchToMicros(STRICT.exec(value.trim()));
+  if (micros === null) return `${what} ${quoteValue(shown)} is not a number`;
+  if (micros > MAX_CONVERSION_MICROS) {
+    return `${what} ${quoteValue(shown)} is above the maximum of ${MAX_CONVERSION_REVENUE} per conversion`;
+  }
+  if (micros < 0n && micros !== REJECTED_MICROS) {
+    return `${what} ${quoteValue(shown)} is negative; the only negative value accepted is -1 (delete the conversion)`;
+  }
+  return null;
+}
+
+/** True for revenue that is the seed's delete marker: -1 means "rejected", whatever the status says. */
+export function isRejectedRevenue(revenue: Revenue): boolean {
+  return revenue.kind === "value" && revenue.value === REJECTED_REVENUE;
+}
+
+/**
+ * The `rev` of a conversion (postback, tag, action trigger): parseRevenue, then the per-conversion
+ * bounds. Seed behaviour is kept: absent → the default payout; -1 → delete (like a rejected status).
+ */
+export function parseConversionRevenue(raw: string | undefined | null): RevenueParse {
+  const parsed = parseRevenue(raw);
+  if (parsed.kind !== "value") return parsed;
+  const problem = conversionRevenueProblem(parsed.value, "rev", (raw ?? "").trim());
+  return problem === null ? parsed : { kind: "invalid", reason: problem };
 }

@@ -1,6 +1,6 @@
 import { parseConversionTime } from "./conversion-time.ts";
 import { hasControlCharacters, readField, readIdField } from "./ids.ts";
-import { parseRevenue, quoteValue, type Revenue } from "./money.ts";
+import { isRejectedRevenue, parseConversionRevenue, quoteValue, type Revenue } from "./money.ts";
 import { type ConversionStatus, classifyStatus, type StatusMap } from "./status.ts";
 import type { ConversionTarget } from "./visitor.ts";
 
@@ -119,7 +119,7 @@ export function parsePostback(
   if (!tx.ok) return bad(tx.reason, "tx");
 
   const rawRev = param(params, "rev");
-  const rev = parseRevenue(typeof rawRev === "string" ? rawRev : undefined);
+  const rev = parseConversionRevenue(typeof rawRev === "string" ? rawRev : undefined);
   if (rev.kind === "invalid") return bad(rev.reason, "rev");
   const revRead = readField(rawRev);
   if (revRead.kind === "macro") notes.push(`unreplaced macro in rev: ${quoteValue(revRead.raw)}`);
@@ -129,6 +129,10 @@ export function parsePostback(
   const status = classifyStatus(statusText.value, opts.statusMap);
   if (status.kind === "unknown") {
     return bad(`status ${quoteValue(status.word)} is not one of: ${status.known.join(", ")}`, "status");
+  }
+  // Seed: a rejection sets the revenue to -1; rev=-1 is that same delete marker.
+  if (isRejectedRevenue(rev) && status.status !== "rejected") {
+    notes.push("rev=-1: deletes the conversion, as a rejected status does");
   }
 
   const disable = readField(param(params, "disable_postbacks"));

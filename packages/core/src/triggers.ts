@@ -1,6 +1,6 @@
 import type { DuplicatePolicy } from "./conversion.ts";
 import type { ActionTriggers } from "./funnel.ts";
-import { parseRevenue, type Revenue } from "./money.ts";
+import { parseConversionRevenue, type Revenue } from "./money.ts";
 
 /**
  * One thing an on-action trigger records on the hit of the page the action comes out of (seed:
@@ -34,7 +34,7 @@ export function actionTriggerTx(actionNumber: number): string {
 }
 
 function revenueOf(raw: string | null | undefined, what: string, skipped: string[]): Revenue | null {
-  const parsed = parseRevenue(raw ?? null);
+  const parsed = parseConversionRevenue(raw ?? null);
   if (parsed.kind === "invalid") {
     // Funnels are validated when saved; a stored value that no longer parses is skipped, not guessed.
     skipped.push(`${what}: ${parsed.reason}`);

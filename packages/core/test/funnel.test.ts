@@ -576,7 +576,7 @@ describe("validateFunnel", () => {
         },
         {
           nodeId: "entry",
-          message: "node 'entry' (entry): action 1: conversion revenue 'abc' is not an amount",
+          message: "node 'entry' (entry): action 1: conversion revenue 'abc' is not a number",
         },
       ],
     ],

@@ -92,7 +92,14 @@ describe("parsePostback: fields", () => {
     ["tx of 255 characters", { hit: HIT, tx: "x".repeat(255) }, { tx: "x".repeat(255) }],
     ["rev", { hit: HIT, rev: "12.50" }, { revenue: { kind: "value", value: "12.5" } }],
     ["rev comma", { hit: HIT, rev: "12,50" }, { revenue: { kind: "value", value: "12.5" } }],
-    ["rev negative", { hit: HIT, rev: "-5" }, { revenue: { kind: "value", value: "-5" } }],
+    [
+      "rev -1 (delete marker)",
+      { hit: HIT, rev: "-1" },
+      {
+        revenue: { kind: "value", value: "-1" },
+        notes: ["rev=-1: deletes the conversion, as a rejected status does"],
+      },
+    ],
     ["rev empty", { hit: HIT, rev: "" }, {}],
     ["rev macro", { hit: HIT, rev: "{payout}" }, { notes: ["unreplaced macro in rev: '{payout}'"] }],
     ["rev #macro#", { hit: HIT, rev: "#payout#" }, { notes: ["unreplaced macro in rev: '#payout#'"] }],

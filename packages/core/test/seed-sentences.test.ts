@@ -222,7 +222,7 @@ describe('"There are three ways to track conversions: 1. Using a postback URL 2.
       },
     };
     expect(validateFunnel(broken).map((p) => p.message)).toEqual([
-      expect.stringContaining("'lots' is not an amount"),
+      expect.stringContaining("'lots' is not a number"),
     ]);
   });
 });
@@ -277,7 +277,6 @@ describe('"rev = optional conversion revenue (if none passed, we will use the de
     ["12.50", "12.5"],
     ["12,50", "12.5"],
     ["0", "0"],
-    ["-2", "-2"],
   ])("rev=%j → %s", (rev, revenue) => {
     expect(decide({ hit: HIT, rev })).toMatchObject({ action: "create", revenue });
   });

@@ -41,6 +41,7 @@ export * from "./queries/deliveries.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
+export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
 export { withWorkspace } from "./tenancy.ts";

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { redactUrl } from "./redact-url.ts";
 
 export type { Logger } from "pino";
 
@@ -13,6 +14,8 @@ export function createLogger(opts: {
       level: opts.level,
       base: { app: opts.name },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // A logged URL may carry a postback secret (`?key=`): its value never reaches a line.
+      serializers: { url: redactUrl },
       redact: {
         // Postback secrets, API keys and passwords never reach a log line.
         paths: ["*.password", "*.apiKey", "*.key", "req.headers.authorization", "req.headers.cookie"],

@@ -1,4 +1,5 @@
 import * as Sentry from "@sentry/node";
+import { redactUrl } from "./redact-url.ts";
 
 let enabled = false;
 
@@ -17,7 +18,9 @@ export function initSentry(opts: { dsn: string | undefined; app: string; environ
 
 export function captureException(error: unknown, context?: Record<string, unknown>): void {
   if (!enabled) return;
-  Sentry.captureException(error, context ? { extra: context } : undefined);
+  // A request's URL may carry a postback secret (`?key=`): Sentry gets it redacted.
+  const extra = context && "url" in context ? { ...context, url: redactUrl(context.url) } : context;
+  Sentry.captureException(error, extra ? { extra } : undefined);
 }
 
 export async function flushSentry(timeoutMs = 2_000): Promise<void> {

@@ -1,4 +1,10 @@
-import { isMoney, isValidTimeZone, normalizeMoney } from "@hitrail/core";
+import {
+  conversionRevenueProblem,
+  isMoney,
+  isValidTimeZone,
+  normalizeMoney,
+  urlTemplateProblem,
+} from "@hitrail/core";
 import { z } from "zod";
 
 // Building blocks of the API's input and output schemas. Messages name what is wrong in words a
@@ -32,14 +38,18 @@ export const tokenName = z
 const UNSAFE_URL_CHARS = /[\u0000-\u0020\u007f]/;
 
 /**
- * An http(s) URL that may hold `{tokens}` anywhere after the host. Checked with the tokens filled
- * in, since `{hit}` itself is not valid in a URL.
+ * An http(s) URL that may hold `{tokens}` anywhere after the host — never in the scheme or the host,
+ * where a click's value would choose the destination (core's urlTemplateProblem). Checked with the
+ * tokens filled in, since `{hit}` itself is not valid in a URL.
  */
 export const urlTemplate = z
   .string()
   .trim()
   .max(4096, { message: "must be at most 4096 characters" })
-  .refine((v) => /^https?:\/\//i.test(v), { message: "must start with http:// or https://" })
+  .superRefine((v, ctx) => {
+    const problem = urlTemplateProblem(v);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem, abort: true });
+  })
   .refine((v) => !UNSAFE_URL_CHARS.test(v), { message: "must not contain spaces or control characters" })
   .refine((v) => URL.canParse(v.replace(/\{[^{}]*\}/g, "x")), { message: "is not a valid URL" });
 
@@ -50,6 +60,24 @@ export const money = (opts: { allowNegative?: boolean } = {}) =>
     .transform((v) => String(v).trim())
     .refine((v) => isMoney(v), { message: "must be an amount such as 12.50" })
     .refine((v) => opts.allowNegative || !v.startsWith("-"), { message: "must not be negative" })
+    .transform((v) => normalizeMoney(v));
+
+/**
+ * What one conversion may be worth (a default payout, an action trigger's revenue): 0 up to core's
+ * MAX_CONVERSION_REVENUE; `allowDelete` also accepts -1, the seed's delete marker.
+ */
+export const conversionMoney = (opts: { allowDelete?: boolean } = {}) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v).trim())
+    .refine((v) => isMoney(v), { message: "must be an amount such as 12.50" })
+    .superRefine((v, ctx) => {
+      const problem = conversionRevenueProblem(v, "amount");
+      if (problem !== null)
+        ctx.addIssue({ code: "custom", message: problem.replace(/^amount '[^']*' /, "") });
+      else if (!opts.allowDelete && v.startsWith("-"))
+        ctx.addIssue({ code: "custom", message: "must not be negative" });
+    })
     .transform((v) => normalizeMoney(v));
 
 export const currency = z

@@ -4,8 +4,10 @@ import {
   encodeComponent,
   type PageKind,
   substituteTokens,
+  urlTemplateProblem,
 } from "@hitrail/core";
 import type { Entry } from "./entry-params.ts";
+import { unroutable } from "./errors.ts";
 
 // Pure rules for where a click is sent. Token substitution itself is core's; which values the
 // tracker offers and the lander `vid` rule live here until core has them.
@@ -90,6 +92,8 @@ interface CompiledTemplate {
   tokens: string[];
   /** The template's query already passes `vid`, so nothing is appended. */
   passesVid: boolean;
+  /** Why the template may not be followed (a token in its scheme or host), or null. */
+  problem: string | null;
 }
 
 const TOKEN = /\{([A-Za-z0-9_.-]+)\}/g;
@@ -105,7 +109,7 @@ function compile(template: string): CompiledTemplate {
     // Substitution encodes every value, so it cannot add or remove a parameter name: whether the
     // URL passes vid is the template's to say.
     const passesVid = appendQueryParams(template, { vid: "" }) === template;
-    compiled = { tokens, passesVid };
+    compiled = { tokens, passesVid, problem: urlTemplateProblem(template) };
     if (templates.size >= TEMPLATE_CACHE_MAX) templates.clear();
     templates.set(template, compiled);
   }
@@ -115,9 +119,18 @@ function compile(template: string): CompiledTemplate {
 /**
  * The Location a click is sent to: tokens substituted (URL-encoded, unknown ones left as written),
  * and on landers `vid` appended unless the URL already passes it, so the lander can hand it on.
+ * A template with a token in its scheme or host is a 422 (logged by the app's error handler).
  */
 export function destinationUrl(d: DestinationInput): { url: string; unknownTokens: string[] } {
   const compiled = compile(d.template);
+  // Saved templates are checked by the api; one stored before that rule (or written around it) is
+  // refused here, before any hit is written: a token in the host would let the link choose the
+  // destination.
+  if (compiled.problem !== null) {
+    throw unroutable(
+      `the page's URL template ${JSON.stringify(d.template)} cannot be used: ${compiled.problem}`,
+    );
+  }
   const { url, unknown } = substituteTokens(d.template, tokenValues(d, compiled.tokens));
   const withVid =
     d.pageKind === "lander" && !compiled.passesVid ? appendQueryParams(url, { vid: d.visitorId }) : url;

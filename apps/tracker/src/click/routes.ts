@@ -1,3 +1,4 @@
+import { redactUrl } from "@hitrail/observability";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackerDeps } from "../deps.ts";
 import { FunnelCache } from "../funnel-cache.ts";
@@ -42,7 +43,10 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
     const blockedMs = limiter.blockedForMs(`${request.workspace.workspaceId}:${request.ip}`);
     if (blockedMs === 0) return;
     const seconds = Math.ceil(blockedMs / 1000);
-    request.log.info({ ip: request.ip, url: request.url }, "click refused: too many failing requests");
+    request.log.info(
+      { ip: request.ip, url: redactUrl(request.url) },
+      "click refused: too many failing requests",
+    );
     return reply
       .code(429)
       .header("retry-after", String(seconds))

@@ -6,7 +6,7 @@ import { ConversionSpool } from "./spool.ts";
 export { ConversionWriter, type ConversionWriterOptions } from "./conversion-writer.ts";
 export { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "./outbound.ts";
 export { type BatchPlan, identityKey, type PlanInput, type PlanItem, planBatch } from "./plan.ts";
-export { ConversionRecorder, type Refusal } from "./record-conversion.ts";
+export { type AdmitHit, ConversionRecorder, type Refusal } from "./record-conversion.ts";
 export { ConversionSpool } from "./spool.ts";
 export type * from "./types.ts";
 

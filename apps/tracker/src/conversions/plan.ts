@@ -6,17 +6,17 @@ import {
   canConvert,
   classifyStatus,
   conversionIdentity,
+  conversionRevenueProblem,
   DEFAULT_DUPLICATE_POLICY,
   decideConversion,
   decideConversionTime,
   type ExistingConversion,
-  isMoney,
-  MONEY_MAX_INTEGER_DIGITS,
   normalizeMoney,
   parseConversionTime,
   REJECTED_REVENUE,
   revisionAfter,
   shouldNotifyTrafficSource,
+  urlTemplateProblem,
 } from "@hitrail/core";
 import type {
   ConversionPathHit,
@@ -236,11 +236,12 @@ export function planBatch(input: PlanInput): BatchPlan {
       notes.push(`duplicate policy '${policy}': ${what}`);
     }
 
-    if ("revenue" in decision && !isMoney(decision.revenue)) {
-      reject(
-        422,
-        `revenue ${decision.revenue} is too large to store (at most ${MONEY_MAX_INTEGER_DIGITS} integer digits)`,
-      );
+    // The bound holds for what the decision makes of the request too: a summed repeat ("add") or a
+    // default payout stored before the bound existed.
+    const revenueProblem =
+      "revenue" in decision ? conversionRevenueProblem(decision.revenue, "revenue") : null;
+    if (revenueProblem !== null) {
+      reject(400, revenueProblem);
       continue;
     }
 
@@ -384,7 +385,8 @@ export function planBatch(input: PlanInput): BatchPlan {
       payload: { workspaceId, conversionId: state.id, revision },
       delayMs: 0,
     });
-    notify(plan, input, item, hit, decision, state.id, view);
+    const withheld = notify(plan, input, item, hit, decision, state.id, view);
+    if (withheld !== null) notes.push(withheld);
 
     plan.results.push({
       ok: true,
@@ -415,7 +417,7 @@ function notify(
   decision: ConversionDecision,
   conversionId: string,
   view: ConversionView,
-): void {
+): string | null {
   const { command } = item;
   const source = trafficSourceNotify({
     postbackUrl: hit.trafficSourcePostbackUrl,
@@ -428,7 +430,11 @@ function notify(
     source,
     ...(command.event ? { eventFiresPostback: command.event.firesPostback } : {}),
   });
-  if (!fire || hit.trafficSourceId === null || hit.trafficSourcePostbackUrl === null) return;
+  if (!fire || hit.trafficSourceId === null || hit.trafficSourcePostbackUrl === null) return null;
+  // A template stored before the api refused tokens in the host must not let a click's values
+  // choose where the postback goes.
+  const problem = urlTemplateProblem(hit.trafficSourcePostbackUrl.trim());
+  if (problem !== null) return `traffic-source postback not sent: its URL template ${problem}`;
   const workspaceId = command.workspace.workspaceId;
   const delaySeconds = Math.max(0, hit.postbackDelaySeconds ?? 0);
   const event = command.event?.alias ?? "conversion";
@@ -458,6 +464,7 @@ function notify(
     payload: { workspaceId, deliveryId },
     delayMs: delaySeconds * 1000,
   });
+  return null;
 }
 
 function touchesFor(

@@ -29,6 +29,9 @@ export interface Refusal {
   statusWord?: string | null;
 }
 
+/** A last check on the converting hit once it is known (the tag's per-hit limit): a refusal, or null. */
+export type AdmitHit = (hitId: string) => Promise<{ httpStatus: number; error: string } | null>;
+
 /**
  * The one way a conversion is recorded, whatever brought it: a postback, the JavaScript tag's
  * `flux.track("conversion")`, or a funnel action. It finds the converting hit (given, or the
@@ -38,9 +41,27 @@ export interface Refusal {
 export class ConversionRecorder {
   constructor(private readonly deps: ConversionRecorderDeps) {}
 
-  async record(command: ConversionCommand): Promise<RecordResult> {
+  async record(command: ConversionCommand, admit?: AdmitHit): Promise<RecordResult> {
     const { target } = command;
+    const refused = async (hitId: string, visitorId: string | null, notes: string[]) => {
+      const refusal = admit === undefined ? null : await admit(hitId);
+      if (refusal === null) return null;
+      return this.refuse({
+        workspaceId: command.workspace.workspaceId,
+        channel: command.channel,
+        meta: command.meta,
+        httpStatus: refusal.httpStatus,
+        error: refusal.error,
+        notes,
+        hitId,
+        visitorId,
+        tx: command.tx,
+        statusWord: command.statusWord,
+      });
+    };
     if (target.by === "hit") {
+      const refusal = await refused(target.hitId, null, command.notes);
+      if (refusal !== null) return refusal;
       return this.deps.writer.submit({ postbackId: newId(), command, hitId: target.hitId, visitorId: null });
     }
     const { workspace } = command;
@@ -78,6 +99,8 @@ export class ConversionRecorder {
         ? `visitor ${target.visitorId}: converting the last visited offer (hit ${picked.hit.hitId})`
         : `visitor ${target.visitorId}: converting the latest hit on page ${target.pageId} (hit ${picked.hit.hitId})`,
     ];
+    const refusal = await refused(picked.hit.hitId, target.visitorId, notes);
+    if (refusal !== null) return refusal;
     return this.deps.writer.submit({
       postbackId: newId(),
       command: { ...command, notes },

@@ -1,3 +1,4 @@
+import { redactUrl } from "@hitrail/observability";
 import type { FastifyInstance } from "fastify";
 import { findEventType } from "../conversions/event-types.ts";
 import { conversionRecorderFor } from "../conversions/index.ts";
@@ -57,7 +58,7 @@ export async function registerPostbackRoutes(app: FastifyInstance, deps: Tracker
         if (blockedMs > 0) {
           const seconds = Math.ceil(blockedMs / 1000);
           request.log.info(
-            { ip: request.ip, url: request.url },
+            { ip: request.ip, url: redactUrl(request.url) },
             "postback refused: too many failing postbacks",
           );
           return reply
@@ -79,7 +80,7 @@ export async function registerPostbackRoutes(app: FastifyInstance, deps: Tracker
         });
         if (!result.ok) {
           request.log.info(
-            { ip: request.ip, url: request.url, status: result.httpStatus, error: result.error },
+            { ip: request.ip, url: redactUrl(request.url), status: result.httpStatus, error: result.error },
             "postback rejected",
           );
           if (isSourceFailure(result)) await limiter.recordFailure(sourceKey);

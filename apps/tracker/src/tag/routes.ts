@@ -1,3 +1,4 @@
+import { redactUrl } from "@hitrail/observability";
 import { buildTag } from "@hitrail/tag";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readVisitorCookie } from "../click/cookie.ts";
@@ -9,6 +10,7 @@ import { postbackAnswer } from "../postback/receive-postback.ts";
 import { readVisit } from "../visit-context.ts";
 import { tagBody, text } from "./body.ts";
 import { allowOrigin, preflight } from "./cors.ts";
+import { TagOrigins } from "./origins.ts";
 import { track } from "./track.ts";
 import { recordView } from "./view.ts";
 
@@ -32,6 +34,7 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TrackerDeps)
   // The click routes' cache: a page view reads the same funnels a redirect does.
   const services: ClickServices = { deps, funnels: app.funnelCache };
   const recorder = conversionRecorderFor(deps);
+  const origins = new TagOrigins(deps.db.db, deps.logger);
   const tag = buildTag();
   // Built in the background at start; a failure shows in the log now and as a 503 on request.
   tag.catch((error: unknown) => deps.logger.error({ err: error }, "the tag could not be built"));
@@ -56,10 +59,13 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TrackerDeps)
     }
     // Every answer, errors included, carries the CORS headers: without them the page's console
     // shows a CORS failure instead of our message.
-    scope.addHook("onRequest", async (request, reply) => allowOrigin(request, reply));
+    // Only to the workspace's own origins (see cors.ts): any other page gets no CORS headers.
+    scope.addHook("onRequest", async (request, reply) => {
+      if (request.method !== "OPTIONS") await allowOrigin(origins, request, reply);
+    });
 
-    scope.options("/js/view", async (request, reply) => preflight(request, reply));
-    scope.options("/js/track", async (request, reply) => preflight(request, reply));
+    scope.options("/js/view", async (request, reply) => preflight(origins, request, reply));
+    scope.options("/js/track", async (request, reply) => preflight(origins, request, reply));
 
     scope.post("/js/view", async (request, reply) => {
       const body = tagBody(request.body);
@@ -74,11 +80,19 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TrackerDeps)
         ip: request.ip,
         body: tagBody(request.body),
         cookieVisitorId: readVisitorCookie(request.headers.cookie),
+        origin: typeof request.headers.origin === "string" ? request.headers.origin : null,
+        allowedHosts: await origins.hosts(request.workspace),
         receivedAt: deps.now(),
       });
       if (!result.ok) {
         request.log.info(
-          { ip: request.ip, url: request.url, status: result.httpStatus, error: result.error },
+          {
+            ip: request.ip,
+            url: redactUrl(request.url),
+            origin: request.headers.origin,
+            status: result.httpStatus,
+            error: result.error,
+          },
           "tag event rejected",
         );
       }

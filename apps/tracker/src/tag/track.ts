@@ -1,6 +1,13 @@
-import { MAX_EVENT_ALIAS_LENGTH, parsePostback, pickTagTarget } from "@hitrail/core";
+import {
+  decideTagOrigin,
+  MAX_EVENT_ALIAS_LENGTH,
+  parsePostback,
+  pickTagTarget,
+  tagLimitProblem,
+} from "@hitrail/core";
+import { countHitConversions } from "@hitrail/db";
 import { findEventType } from "../conversions/event-types.ts";
-import type { ConversionRecorder } from "../conversions/record-conversion.ts";
+import type { AdmitHit, ConversionRecorder } from "../conversions/record-conversion.ts";
 import type { ConversionEventRef, RecordResult } from "../conversions/types.ts";
 import type { TrackerDeps } from "../deps.ts";
 import { paramsForLog } from "../postback/params.ts";
@@ -13,6 +20,10 @@ export interface TrackRequest {
   body: TagBody;
   /** The visitor ID in the tracker's cookie, if the browser sent it. */
   cookieVisitorId: string | null;
+  /** The Origin header, or null when none was sent. */
+  origin: string | null;
+  /** Hosts whose pages may send this workspace's tag conversions (TagOrigins). */
+  allowedHosts: ReadonlySet<string>;
   /** epoch ms */
   receivedAt: number;
 }
@@ -24,6 +35,8 @@ const PLAIN = new Set(["vid", "hit", "p", "rev", "tx"]);
  * converts the visitor's most recently visited offer view; p forces a page, vid or hit force a
  * visitor or a hit. "conversion" is the conversion itself, any other name a custom event alias.
  * core picks the target and reads rev and tx as for a postback; the one recorder decides.
+ * The workspace's tag settings come first (core's decideTagOrigin): whether browsers may convert,
+ * from which origins, with their own revenue or the default one, and how many times per hit.
  */
 export async function track(
   deps: Pick<TrackerDeps, "db">,
@@ -58,6 +71,16 @@ export async function track(
     return refuse(400, 'event is required: "conversion" or a custom event alias');
   values.e = event;
 
+  const allowed = decideTagOrigin({
+    settings: workspace.tag,
+    hasPostbackSecret: workspace.postbackSecret !== null && workspace.postbackSecret !== "",
+    origin: input.origin,
+    allowedHosts: input.allowedHosts,
+    revenueSent: values.rev !== undefined,
+  });
+  if (!allowed.ok) return refuse(allowed.httpStatus, allowed.reason);
+  const rev = allowed.useBrowserRevenue ? values.rev : undefined;
+
   let eventRef: ConversionEventRef | null = null;
   if (event !== "conversion") {
     eventRef = await findEventType(deps, workspace.workspaceId, event);
@@ -69,7 +92,7 @@ export async function track(
     { hit: values.hit ?? null, vid: values.vid ?? null, p: values.p ?? null },
     current ?? input.cookieVisitorId,
   );
-  if (!picked.ok) return refuse(400, picked.reason);
+  if (!picked.ok) return refuse(400, picked.reason, allowed.notes);
 
   // rev and tx follow the postback rules exactly; the target is the one core just picked.
   const target = picked.target;
@@ -77,23 +100,42 @@ export async function track(
     ...(target.by === "hit"
       ? { hit: target.hitId }
       : { vid: target.visitorId, ...(target.pageId !== null ? { p: target.pageId } : {}) }),
-    ...(values.rev !== undefined ? { rev: values.rev } : {}),
+    ...(rev !== undefined ? { rev } : {}),
     ...(values.tx !== undefined ? { tx: values.tx } : {}),
   });
-  if (!parsed.ok) return refuse(400, parsed.reason, picked.notes);
+  if (!parsed.ok) return refuse(400, parsed.reason, [...allowed.notes, ...picked.notes]);
   const request = parsed.request;
-  return recorder.record({
-    workspace,
-    channel: "tag",
-    target,
-    tx: request.tx,
-    revenue: request.revenue,
-    status: request.status,
-    statusWord: request.statusWord,
-    rawStatus: request.rawStatus,
-    disablePostbacks: false,
-    event: eventRef,
-    notes: [...picked.notes, ...request.notes],
-    meta: { method: "track", ip: input.ip, params: paramsForLog(values), receivedAt: input.receivedAt },
-  });
+  // The per-hit limit, once the recorder knows the hit: a repeat of one (event, tx) updates it and
+  // adds nothing, so only new conversions count.
+  const admit: AdmitHit = async (hitId) => {
+    const onHit = await countHitConversions(deps.db.db, {
+      workspaceId: workspace.workspaceId,
+      hitId,
+      eventKey: eventRef?.typeId ?? "",
+      tx: request.tx,
+    });
+    const problem = tagLimitProblem({
+      conversionsOnHit: onHit.onHit,
+      identityExists: onHit.identityExists,
+      limit: workspace.tag.perHitLimit,
+    });
+    return problem === null ? null : { httpStatus: 409, error: problem };
+  };
+  return recorder.record(
+    {
+      workspace,
+      channel: "tag",
+      target,
+      tx: request.tx,
+      revenue: request.revenue,
+      status: request.status,
+      statusWord: request.statusWord,
+      rawStatus: request.rawStatus,
+      disablePostbacks: false,
+      event: eventRef,
+      notes: [...allowed.notes, ...picked.notes, ...request.notes],
+      meta: { method: "track", ip: input.ip, params: paramsForLog(values), receivedAt: input.receivedAt },
+    },
+    admit,
+  );
 }

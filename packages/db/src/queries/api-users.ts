@@ -193,7 +193,16 @@ export async function updateWorkspaceSettings(
     values: Partial<
       Pick<
         WorkspaceRow,
-        "name" | "timeZone" | "currency" | "sessionTtlSeconds" | "postbackSecret" | "postbackIpAllowlist"
+        | "name"
+        | "timeZone"
+        | "currency"
+        | "sessionTtlSeconds"
+        | "postbackSecret"
+        | "postbackIpAllowlist"
+        | "tagConversions"
+        | "tagAllowedOrigins"
+        | "tagRevenue"
+        | "tagConversionsPerHit"
       >
     >;
   },

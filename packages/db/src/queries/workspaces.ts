@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { TagConversionSettings } from "@hitrail/core";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { apiKeys, memberships, trackingDomains, workspaces } from "../schema/index.ts";
@@ -65,6 +66,8 @@ export interface HostWorkspace {
   sessionTtlSeconds: number;
   postbackSecret: string | null;
   postbackIpAllowlist: string[];
+  /** What the browser tag may do (issue 18): see core's decideTagOrigin. */
+  tag: TagConversionSettings;
 }
 
 /** The workspace a tracking host routes to; only verified domains route. */
@@ -78,12 +81,26 @@ export async function findWorkspaceByHost(db: Executor, host: string): Promise<H
       sessionTtlSeconds: workspaces.sessionTtlSeconds,
       postbackSecret: workspaces.postbackSecret,
       postbackIpAllowlist: workspaces.postbackIpAllowlist,
+      tagConversions: workspaces.tagConversions,
+      tagAllowedOrigins: workspaces.tagAllowedOrigins,
+      tagRevenue: workspaces.tagRevenue,
+      tagConversionsPerHit: workspaces.tagConversionsPerHit,
     })
     .from(trackingDomains)
     .innerJoin(workspaces, eq(workspaces.id, trackingDomains.workspaceId))
     .where(and(eq(trackingDomains.host, host.toLowerCase()), isNotNull(trackingDomains.verifiedAt)))
     .limit(1);
-  return row;
+  if (row === undefined) return undefined;
+  const { tagConversions, tagAllowedOrigins, tagRevenue, tagConversionsPerHit, ...rest } = row;
+  return {
+    ...rest,
+    tag: {
+      enabled: tagConversions,
+      allowedOrigins: tagAllowedOrigins,
+      revenueFromBrowser: tagRevenue,
+      perHitLimit: tagConversionsPerHit,
+    },
+  };
 }
 
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");

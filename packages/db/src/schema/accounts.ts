@@ -57,6 +57,17 @@ export const workspaces = pgTable(
     postbackSecret: text("postback_secret"),
     /** Optional CIDRs postbacks must come from. */
     postbackIpAllowlist: text("postback_ip_allowlist").array().notNull().default(sql`'{}'::text[]`),
+    /** Browsers may record conversions with the tag's `flux.track` (seed: on). */
+    tagConversions: boolean("tag_conversions").notNull().default(true),
+    /**
+     * Hosts (or `*.example.com`) that may send tag conversions and read the tag API's answers, on
+     * top of the workspace's landers', offers' and tracking domains' hosts.
+     */
+    tagAllowedOrigins: text("tag_allowed_origins").array().notNull().default(sql`'{}'::text[]`),
+    /** The tag may send `rev`; when off, the offer's or event's default payout is used. */
+    tagRevenue: boolean("tag_revenue").notNull().default(true),
+    /** Conversions one hit may collect through the tag. */
+    tagConversionsPerHit: integer("tag_conversions_per_hit").notNull().default(10),
     ...timestamps,
   },
   (t) => [uniqueIndex("workspaces_slug_key").on(t.slug)],

@@ -21,3 +21,10 @@ export const timestamps = {
 
 /** Money is numeric(18,6) in Postgres and a decimal string in TypeScript: never a float. */
 export const MONEY = { precision: 18, scale: 6 } as const;
+
+/**
+ * Sums of money (rollups): 24 integer digits. One conversion is at most core's
+ * MAX_CONVERSION_REVENUE (10^6), so a rollup row overflows only past 10^18 max-value conversions —
+ * never at any real row count (numeric(18,6) overflowed at two conversions of 10^12).
+ */
+export const ROLLUP_MONEY = { precision: 30, scale: 6 } as const;

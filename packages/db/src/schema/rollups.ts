@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
-import { MONEY } from "./columns.ts";
+import { ROLLUP_MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
 import { pageKind } from "./hits.ts";
 
@@ -34,7 +34,7 @@ export const conversionRollupsHourly = pgTable(
     eventKey: text("event_key").notNull(),
     touchKind: touchKind("touch_kind").notNull(),
     conversions: integer("conversions").notNull().default(0),
-    revenue: numeric("revenue", MONEY).notNull().default("0"),
+    revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -120,7 +120,7 @@ export const hitRollupsHourly = pgTable(
     /** Visits that were the visitor's first in this funnel: unique visitors of a funnel. */
     uniqueFunnelVisits: integer("unique_funnel_visits").notNull().default(0),
     bots: integer("bots").notNull().default(0),
-    cost: numeric("cost", MONEY).notNull().default("0"),
+    cost: numeric("cost", ROLLUP_MONEY).notNull().default("0"),
     updatedAt: updatedAt(),
   },
   (t) => [

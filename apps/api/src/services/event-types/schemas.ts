@@ -1,7 +1,7 @@
 import { CONVERSION_EVENT_KEY, MAX_EVENT_ALIAS_LENGTH } from "@hitrail/core";
 import type { EventTypeRow } from "@hitrail/db";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, money, name } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name } from "../../schemas/common.ts";
 import { duplicatePolicy } from "../offer-sources/schemas.ts";
 
 const alias = z
@@ -19,7 +19,7 @@ const fields = {
   /** The name used in code: `flux.track("<alias>")` and postback `e=<alias>`. */
   alias,
   hasRevenue: z.boolean(),
-  defaultRevenue: money(),
+  defaultRevenue: conversionMoney(),
   countsAsConversion: z.boolean(),
   firesPostback: z.boolean(),
   duplicatePolicy,

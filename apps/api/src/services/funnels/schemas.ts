@@ -1,6 +1,6 @@
 import type { ActionTriggers, NodeConfig } from "@hitrail/core";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, money, name, urlTemplate } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name, urlTemplate } from "../../schemas/common.ts";
 
 // The funnel graph as the builder sends it. Node ids are the client's keys: an id that is already a
 // node of this funnel keeps it (reports and hits refer to node ids); any other key gets a new id on
@@ -53,11 +53,13 @@ export const nodeConfig = z.discriminatedUnion("kind", [
 
 const triggers = z.object({
   conversion: z
-    .object({ revenue: money({ allowNegative: true }).nullable().optional() })
+    .object({ revenue: conversionMoney({ allowDelete: true }).nullable().optional() })
     .nullable()
     .optional(),
   events: z
-    .array(z.object({ eventTypeId: id, revenue: money({ allowNegative: true }).nullable().optional() }))
+    .array(
+      z.object({ eventTypeId: id, revenue: conversionMoney({ allowDelete: true }).nullable().optional() }),
+    )
     .max(20)
     .optional(),
 });

@@ -1,8 +1,8 @@
 import type { LanderRow } from "@hitrail/db";
 import { z } from "zod";
-import { id, isoTime, isoTimeNullable, money, name, urlTemplate } from "../../schemas/common.ts";
+import { conversionMoney, id, isoTime, isoTimeNullable, name, urlTemplate } from "../../schemas/common.ts";
 
-const fields = { name, url: urlTemplate, defaultPayout: money() };
+const fields = { name, url: urlTemplate, defaultPayout: conversionMoney() };
 const base = z.object(fields);
 
 export const createLanderInput = base.extend({ defaultPayout: fields.defaultPayout.default("0") });

@@ -1,13 +1,21 @@
 import type { OfferRow } from "@hitrail/db";
 import { z } from "zod";
-import { currency, id, isoTime, isoTimeNullable, money, name, urlTemplate } from "../../schemas/common.ts";
+import {
+  conversionMoney,
+  currency,
+  id,
+  isoTime,
+  isoTimeNullable,
+  name,
+  urlTemplate,
+} from "../../schemas/common.ts";
 
 const fields = {
   name,
   /** Destination with tokens ({hit}, {vid}, {external}, tracking fields, …). */
   url: urlTemplate,
   offerSourceId: id.nullable(),
-  defaultPayout: money(),
+  defaultPayout: conversionMoney(),
   currency: currency.nullable(),
 };
 

@@ -1,4 +1,4 @@
-import { parseIpRange } from "@hitrail/core";
+import { MAX_TAG_PER_HIT_LIMIT, normalizeAllowedOrigin, parseIpRange } from "@hitrail/core";
 import { updateWorkspaceSettings } from "@hitrail/db";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
@@ -27,6 +27,33 @@ export const updateWorkspaceInput = z.object({
         .refine((v) => parseIpRange(v) !== null, { message: "is not an IP address or CIDR range" }),
     )
     .max(100, { message: "must list at most 100 entries" })
+    .optional(),
+  /** Browsers may record conversions with the tag's flux.track (on by default, as the seed needs). */
+  tagConversions: z.boolean().optional(),
+  /**
+   * Hosts whose pages may send tag conversions and read the tag API, on top of the workspace's
+   * landers', offers' and tracking domains' hosts: `shop.example`, `*.example.com` or an origin.
+   */
+  tagAllowedOrigins: z
+    .array(
+      z
+        .string()
+        .trim()
+        .refine((v) => normalizeAllowedOrigin(v) !== null, {
+          message: "is not a host name, *.host or http(s) origin",
+        })
+        .transform((v) => normalizeAllowedOrigin(v) as string),
+    )
+    .max(100, { message: "must list at most 100 entries" })
+    .optional(),
+  /** The tag may send its own revenue; off: the offer's (or event's) default payout is used. */
+  tagRevenue: z.boolean().optional(),
+  /** Conversions one hit may collect through the tag. */
+  tagConversionsPerHit: z
+    .number()
+    .int()
+    .min(1, { message: "must be at least 1 (turn tag conversions off instead)" })
+    .max(MAX_TAG_PER_HIT_LIMIT, { message: `must be at most ${MAX_TAG_PER_HIT_LIMIT}` })
     .optional(),
 });
 
