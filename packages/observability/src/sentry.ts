@@ -1,8 +1,13 @@
 import * as Sentry from "@sentry/node";
+import { scrubSentryEvent } from "./scrub.ts";
 
 let enabled = false;
 
-/** Sentry is on only when a DSN is configured; otherwise every call here is a no-op. */
+/**
+ * Sentry is on only when a DSN is configured; otherwise every call here is a no-op. No personal data
+ * by default, and every event and breadcrumb goes through the scrubber before it leaves: auth
+ * request bodies dropped, passwords, tokens, keys and secrets redacted (URLs included).
+ */
 export function initSentry(opts: { dsn: string | undefined; app: string; environment: string }): boolean {
   if (!opts.dsn) return false;
   Sentry.init({
@@ -10,6 +15,9 @@ export function initSentry(opts: { dsn: string | undefined; app: string; environ
     environment: opts.environment,
     serverName: opts.app,
     tracesSampleRate: 0,
+    sendDefaultPii: false,
+    beforeSend: (event) => scrubSentryEvent(event),
+    beforeBreadcrumb: (breadcrumb) => scrubSentryEvent(breadcrumb),
   });
   enabled = true;
   return true;
