@@ -66,23 +66,20 @@ export function scrub<T>(value: T): T {
 /** tRPC procedures whose request bodies carry credentials (never sent anywhere, scrubbed or not). */
 const CREDENTIAL_PATH = /\/trpc\/[^?]*\b(auth|invitations)\./;
 
-interface EventLike {
-  request?: { url?: string; data?: unknown; cookies?: unknown; headers?: Record<string, unknown> } & Record<
-    string,
-    unknown
-  >;
-  user?: unknown;
-  [k: string]: unknown;
+interface RequestLike {
+  url?: string;
+  data?: unknown;
+  cookies?: unknown;
 }
 
 /**
  * Sentry's `beforeSend`: no request body of an auth procedure at all, no cookies, no user address,
  * and `scrub` over everything else (messages, extras, breadcrumbs, URLs).
  */
-export function scrubSentryEvent<E extends EventLike>(event: E): E {
-  const copy: E = { ...event };
-  if (copy.request) {
-    const request = { ...copy.request };
+export function scrubSentryEvent<E extends object>(event: E): E {
+  const copy = { ...event } as E & { request?: RequestLike; user?: unknown };
+  if (copy.request && typeof copy.request === "object") {
+    const request: RequestLike = { ...copy.request };
     if (typeof request.url === "string" && CREDENTIAL_PATH.test(request.url)) delete request.data;
     delete request.cookies;
     copy.request = request;
