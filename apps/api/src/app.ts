@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
 import type { DbClient } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
-import { captureException } from "@hitrail/observability";
+import { captureException, scrubError } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -78,7 +78,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const status = error.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: error.message });
     const errorId = errorIdOf(error);
-    request.log.error({ err: error, errorId, url: request.url }, "api request failed");
+    request.log.error({ err: scrubError(error), errorId, url: request.url }, "api request failed");
     captureException(error, { errorId });
     return reply.code(500).send({ error: `something went wrong on our side (error id ${errorId})`, errorId });
   });
@@ -99,7 +99,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       onError: ({ error, path }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") {
           const errorId = errorIdOf(error);
-          deps.logger.error({ err: error, path, errorId }, "api procedure failed");
+          // The details (the failing query, its cause) are here, under the id the answer showed;
+          // query parameters and hashes are not.
+          deps.logger.error({ err: scrubError(error), path, errorId }, "api procedure failed");
           captureException(error, { path, errorId });
         } else {
           deps.logger.info({ path, code: error.code, message: error.message }, "api request refused");

@@ -1,5 +1,5 @@
 export { describeStartupError, exitOnStartupError } from "./fatal.ts";
 export { Lifecycle } from "./lifecycle.ts";
 export { createLogger, type Logger } from "./logger.ts";
-export { REDACTED, SENSITIVE_NAME, scrub, scrubSentryEvent, scrubString } from "./scrub.ts";
+export { REDACTED, SENSITIVE_NAME, scrub, scrubError, scrubSentryEvent, scrubString } from "./scrub.ts";
 export { captureException, flushSentry, initSentry } from "./sentry.ts";

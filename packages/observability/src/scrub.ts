@@ -14,6 +14,10 @@ const JSON_PAIR = /("([^"\\]{0,100})"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 // Credentials in a URL's authority: scheme://user:password@host.
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^@/\s]*@/gi;
+// Password hashes (argon2, bcrypt, scrypt in PHC form) wherever they were copied.
+const PASSWORD_HASH = /\$(argon2(?:id|i|d)|2[aby]|scrypt)\$[A-Za-z0-9$=,./+-]+/g;
+// The parameter list a failed query's message carries (drizzle: "Failed query: …\nparams: …").
+const QUERY_PARAMS = /(\bparams: ).*/g;
 
 function decodeName(name: string): string {
   try {
@@ -34,7 +38,9 @@ export function scrubString(value: string): string {
       SENSITIVE_NAME.test(name) ? `${head}"${REDACTED}"` : whole,
     )
     .replace(BEARER, (_whole, scheme: string) => `${scheme} ${REDACTED}`)
-    .replace(USERINFO, (_whole, head: string) => `${head}${REDACTED}@`);
+    .replace(USERINFO, (_whole, head: string) => `${head}${REDACTED}@`)
+    .replace(PASSWORD_HASH, (_whole, kind: string) => `$${kind}$${REDACTED}`)
+    .replace(QUERY_PARAMS, (_whole, head: string) => `${head}${REDACTED}`);
 }
 
 const MAX_DEPTH = 12;
@@ -89,4 +95,18 @@ export function scrubSentryEvent<E extends object>(event: E): E {
     copy.user = rest;
   }
   return scrub(copy);
+}
+
+/**
+ * An error as a plain, scrubbed object for a log line: type, message, code, stack and causes, with
+ * query parameters, hashes and secrets taken out of the text.
+ */
+export function scrubError(error: unknown, depth = 0): Record<string, unknown> | string {
+  if (!(error instanceof Error)) return scrubString(String(error));
+  const out: Record<string, unknown> = { type: error.name, message: scrubString(error.message) };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" || typeof code === "number") out.code = code;
+  if (error.stack) out.stack = scrubString(error.stack);
+  if (error.cause !== undefined && depth < 5) out.cause = scrubError(error.cause, depth + 1);
+  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, scrub, scrubSentryEvent, scrubString } from "../src/index.ts";
+import { REDACTED, scrub, scrubError, scrubSentryEvent, scrubString } from "../src/index.ts";
 
 describe("scrubString", () => {
   it.each([
@@ -19,6 +19,11 @@ describe("scrubString", () => {
     ["redis://user:pa55@redis:6379/0", `redis://user:${REDACTED}@redis:6379/0`],
     ["https://ads.example/pb?cid=abc&payout=12.5", "https://ads.example/pb?cid=abc&payout=12.5"],
     ["nothing secret here", "nothing secret here"],
+    [
+      "Failed query: insert into users (email, password_hash) values ($1, $2)\nparams: a@b.c,$argon2id$v=19$m=19456,t=2,p=1$abc$def",
+      `Failed query: insert into users (email, password_hash) values ($1, $2)\nparams: ${REDACTED}`,
+    ],
+    ["hash $argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA end", `hash $argon2id$${REDACTED} end`],
     ["", ""],
   ])("%s", (input, expected) => {
     expect(scrubString(input)).toBe(expected);
@@ -86,5 +91,19 @@ describe("scrubSentryEvent", () => {
       request: { url: "http://api/trpc/offers.create", data: '{"name":"x","token":"abc"}' },
     });
     expect(out.request?.data).toBe(`{"name":"x","token":"${REDACTED}"}`);
+  });
+});
+
+describe("scrubError", () => {
+  it("keeps type, code and causes, without query parameters or hashes", () => {
+    const cause = Object.assign(new Error("new row violates check constraint"), { code: "23514" });
+    const error = new Error("Failed query: insert into users\nparams: a@b.c,$argon2id$v=19$x", { cause });
+    const out = scrubError(error) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      type: "Error",
+      message: `Failed query: insert into users\nparams: ${REDACTED}`,
+      cause: { type: "Error", code: "23514", message: "new row violates check constraint" },
+    });
+    expect(JSON.stringify(out)).not.toContain("argon2id$v=19");
   });
 });
