@@ -7,6 +7,7 @@ import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrai
 import { startTracker } from "@hitrail/tracker";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { startDemoPages } from "./demo-pages.ts";
+import { rawEnv } from "./env.ts";
 import { ensureRedis } from "./infra.ts";
 
 /**
@@ -16,7 +17,11 @@ import { ensureRedis } from "./infra.ts";
 async function main(): Promise<void> {
   let env: Env;
   try {
-    env = loadEnv();
+    // Production mode unless told otherwise (NODE_ENV=development pnpm start): no stack traces or
+    // development shortcuts in what the apps answer, for libraries that read NODE_ENV too.
+    const raw = rawEnv();
+    if (!raw.NODE_ENV) raw.NODE_ENV = "production";
+    env = loadEnv(raw);
   } catch (error) {
     exitOnStartupError("start", "configuration", error);
   }
