@@ -218,24 +218,22 @@ export async function hostMayGetCertificate(
   const suffix = `.${input.baseDomain}`;
   if (input.host.endsWith(suffix)) {
     const label = input.host.slice(0, -suffix.length);
-    if (label === "" || label.includes(".")) return false;
-    const [ws] = await db
-      .select({ id: workspaces.id })
-      .from(workspaces)
-      .where(eq(workspaces.slug, label))
-      .limit(1);
-    return ws !== undefined;
+    if (label !== "" && !label.includes(".")) {
+      const [ws] = await db
+        .select({ id: workspaces.id })
+        .from(workspaces)
+        .where(eq(workspaces.slug, label))
+        .limit(1);
+      if (ws) return true;
+    }
   }
+  // A verified tracking domain of a workspace that exists (custom, or a default one made under an
+  // earlier base domain).
   const [row] = await db
     .select({ id: trackingDomains.id })
     .from(trackingDomains)
-    .where(
-      and(
-        eq(trackingDomains.host, input.host),
-        eq(trackingDomains.kind, "custom"),
-        isNotNull(trackingDomains.verifiedAt),
-      ),
-    )
+    .innerJoin(workspaces, eq(workspaces.id, trackingDomains.workspaceId))
+    .where(and(eq(trackingDomains.host, input.host), isNotNull(trackingDomains.verifiedAt)))
     .limit(1);
   return row !== undefined;
 }
