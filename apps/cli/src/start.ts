@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { startApi } from "@hitrail/api";
-import { type Env, loadEnv } from "@hitrail/config";
+import type { Env } from "@hitrail/config";
 import { createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrail/observability";
 import { startTracker } from "@hitrail/tracker";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { startDemoPages } from "./demo-pages.ts";
-import { rawEnv } from "./env.ts";
+import { startEnv } from "./env.ts";
 import { ensureRedis } from "./infra.ts";
 
 /**
@@ -17,11 +17,8 @@ import { ensureRedis } from "./infra.ts";
 async function main(): Promise<void> {
   let env: Env;
   try {
-    // Production mode unless told otherwise (NODE_ENV=development pnpm start): no stack traces or
-    // development shortcuts in what the apps answer, for libraries that read NODE_ENV too.
-    const raw = rawEnv();
-    if (!raw.NODE_ENV) raw.NODE_ENV = "production";
-    env = loadEnv(raw);
+    // Production mode unless told otherwise (NODE_ENV=development pnpm start).
+    env = startEnv();
   } catch (error) {
     exitOnStartupError("start", "configuration", error);
   }
