@@ -49,7 +49,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 5_000 },
     // The client address feeds the attempt limits: X-Forwarded-For counts only from a proxy we
     // trust (TRUST_PROXY), or from this machine (the dashboard server of `pnpm start`).
-    trustProxy: settings.trustProxy ? true : "127.0.0.1,::1",
+    trustProxy: settings.trustProxy ? true : "loopback",
   });
   const domainChecks: DomainChecks = { ...defaultDomainChecks, ...deps.domainChecks };
   const mailer = deps.mailer !== undefined ? deps.mailer : settings.mail ? smtpMailer(settings.mail) : null;
