@@ -166,7 +166,13 @@ export async function run(): Promise<void> {
       `  rollup rows: ${rollupRows?.hits.toLocaleString()} visit, ${rollupRows?.conversions.toLocaleString()} conversion`,
     );
 
-    const env = { ...scratch.env, DATABASE_URL: scratch.dbUrl, LOG_LEVEL: "silent" as const };
+    const env = {
+      ...scratch.env,
+      DATABASE_URL: scratch.dbUrl,
+      REDIS_URL: scratch.redisUrl,
+      REDIS_PREFIX: scratch.prefix,
+      LOG_LEVEL: "silent" as const,
+    };
     const api = await startApi(env, { port: 0 });
     scratch.cleanups.unshift(() => api.close());
     const { key } = await createApiKey(db.db, { workspaceId, name: "bench", role: "viewer" });

@@ -8,6 +8,7 @@ import {
   Lifecycle,
   type Logger,
 } from "@hitrail/observability";
+import { createRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./app.ts";
 import { settingsFromEnv } from "./settings.ts";
@@ -16,15 +17,29 @@ export async function startApi(
   env: Env,
   opts: { logger?: Logger; lifecycle?: Lifecycle; port?: number } = {},
 ): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
-  const ready = requireEnv(env, ["DATABASE_URL"]);
+  // Redis holds the attempt limits every api process shares; emails need a dashboard URL for links.
+  const ready = requireEnv(
+    env,
+    env.SMTP_URL ? ["DATABASE_URL", "REDIS_URL", "DASHBOARD_URL"] : ["DATABASE_URL", "REDIS_URL"],
+  );
   const logger = opts.logger ?? createLogger({ name: "api", level: env.LOG_LEVEL });
   const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
   const db = createDb(ready.DATABASE_URL, { max: 10, applicationName: "hitrail-api" });
   await ping(db.sql);
-  const app = await buildApi({ db, logger, settings: settingsFromEnv(env) });
+  const redis = createRedis(ready.REDIS_URL);
+  const app = await buildApi({
+    db,
+    logger,
+    redis,
+    redisPrefix: env.REDIS_PREFIX,
+    settings: settingsFromEnv(env),
+  });
   const url = await app.listen({ host: env.HOST, port: opts.port ?? env.API_PORT });
   lifecycle.onShutdown("api http", () => app.close());
   lifecycle.onShutdown("postgres", () => db.close());
+  lifecycle.onShutdown("redis", async () => {
+    await redis.quit();
+  });
   return { app, url, close: () => lifecycle.shutdown("close") };
 }
 

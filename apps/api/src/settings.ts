@@ -1,31 +1,61 @@
 import { resolveTxt } from "node:dns/promises";
 import type { Env } from "@hitrail/config";
 
+export type SignupMode = "open" | "invite" | "first";
+
 /** What the dashboard API needs from the environment; tests build it directly. */
 export interface ApiSettings {
   /** Scheme of tracking links and of the session cookie's `Secure` flag. */
   publicScheme: "http" | "https";
   /** Default tracking domains are `{slug}.{baseDomain}`. */
   baseDomain: string;
-  /** Whether anyone who reaches the dashboard may create an account. */
-  signupOpen: boolean;
+  /** open: anyone; invite: invitation links only; first: the first account openly, then invitations. */
+  signup: SignupMode;
+  /** Workspaces one account may create. */
+  maxWorkspacesPerAccount: number;
   /** Lifetime of a dashboard session cookie. */
   sessionTtlSeconds: number;
+  /** Failed sign-ins per account, and auth attempts per client address, per window. */
+  signInLimits: { perAccount: number; perAddress: number; windowSeconds: number };
+  /** On-demand TLS asks per requester per minute. */
+  tlsAskPerMinute: number;
+  /** Public URL of the dashboard (links in emails); null: links are relative, the dashboard completes them. */
+  dashboardUrl: string | null;
+  /** SMTP for invitation emails; null: the api returns the link for the admin to send. */
+  mail: { smtpUrl: string; from: string } | null;
+  /** Whether X-Forwarded-For is trusted from anyone (behind a proxy) or only from loopback. */
+  trustProxy: boolean;
 }
 
 export const DEFAULT_SETTINGS: ApiSettings = {
   publicScheme: "http",
   baseDomain: "localhost",
-  signupOpen: true,
+  signup: "first",
+  maxWorkspacesPerAccount: 10,
   sessionTtlSeconds: 30 * 86_400,
+  signInLimits: { perAccount: 5, perAddress: 30, windowSeconds: 900 },
+  tlsAskPerMinute: 60,
+  dashboardUrl: null,
+  mail: null,
+  trustProxy: false,
 };
 
 export function settingsFromEnv(env: Env): ApiSettings {
   return {
     publicScheme: env.PUBLIC_SCHEME,
     baseDomain: env.BASE_DOMAIN,
-    signupOpen: env.API_SIGNUP_OPEN,
+    signup: env.SIGNUP,
+    maxWorkspacesPerAccount: env.MAX_WORKSPACES_PER_ACCOUNT,
     sessionTtlSeconds: env.API_SESSION_TTL_SECONDS,
+    signInLimits: {
+      perAccount: env.SIGNIN_MAX_PER_ACCOUNT,
+      perAddress: env.SIGNIN_MAX_PER_ADDRESS,
+      windowSeconds: env.SIGNIN_WINDOW_SECONDS,
+    },
+    tlsAskPerMinute: env.TLS_ASK_MAX_PER_MINUTE,
+    dashboardUrl: env.DASHBOARD_URL?.replace(/\/+$/, "") ?? null,
+    mail: env.SMTP_URL ? { smtpUrl: env.SMTP_URL, from: env.SMTP_FROM } : null,
+    trustProxy: env.TRUST_PROXY,
   };
 }
 

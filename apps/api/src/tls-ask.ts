@@ -1,17 +1,17 @@
-import { and, type Executor, eq, isNotNull, schema } from "@hitrail/db";
+import { type Executor, hostMayGetCertificate } from "@hitrail/db";
+import type { ApiSettings } from "./settings.ts";
 
 /**
- * Caddy's on-demand TLS asks before issuing a certificate for a host. Only verified tracking
- * domains get one, so nobody can make us request certificates for names they point at us.
+ * Caddy's on-demand TLS asks before issuing a certificate for a host. Only verified custom domains
+ * and the default hosts of workspaces that exist get one, so nobody can make us request
+ * certificates for names they point at us (and burn the base domain's rate limit at the CA).
  */
-export async function mayIssueCertificate(db: Executor, domain: string): Promise<boolean> {
+export async function mayIssueCertificate(
+  db: Executor,
+  settings: Pick<ApiSettings, "baseDomain">,
+  domain: string,
+): Promise<boolean> {
   const host = domain.trim().toLowerCase().replace(/\.$/, "");
   if (!/^[a-z0-9.-]{1,253}$/.test(host)) return false;
-  const [row] = await db
-    .select({ id: schema.trackingDomains.id })
-    .from(schema.trackingDomains)
-    .innerJoin(schema.workspaces, eq(schema.workspaces.id, schema.trackingDomains.workspaceId))
-    .where(and(eq(schema.trackingDomains.host, host), isNotNull(schema.trackingDomains.verifiedAt)))
-    .limit(1);
-  return row !== undefined;
+  return hostMayGetCertificate(db, { host, baseDomain: settings.baseDomain });
 }

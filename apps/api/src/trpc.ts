@@ -4,9 +4,11 @@ import { initTRPC, TRPCError, type TRPCMutationProcedure, type TRPCQueryProcedur
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { Limits } from "./auth/limits.ts";
 import { type Principal, resolvePrincipal } from "./auth/principal.ts";
 import { type Role, roleAtLeast } from "./auth/roles.ts";
-import { ServiceError } from "./errors.ts";
+import { errorIdOf, ServiceError } from "./errors.ts";
+import type { Mailer } from "./mail.ts";
 import { workspaceId } from "./schemas/common.ts";
 import { toTRPCError } from "./service-adapter.ts";
 import { type Actor, formatIssues, type ServiceContext, type WorkspaceService } from "./services/context.ts";
@@ -19,23 +21,53 @@ export interface ApiContext {
   logger: Logger;
   settings: ApiSettings;
   domainChecks: DomainChecks;
+  limits: Limits;
+  mailer: Mailer | null;
   principal: Principal | null;
+  /** The client's address (X-Forwarded-For only from a trusted proxy), for attempt limits. */
+  address: string;
   req: FastifyRequest;
   res: FastifyReply;
 }
+
+/**
+ * Procedures that take credentials or create accounts. Each must arrive alone: batching them would
+ * let one request carry many password guesses (and the limits count calls, not requests, anyway).
+ */
+export const UNBATCHABLE = new Set([
+  "auth.signIn",
+  "auth.signUp",
+  "auth.changePassword",
+  "invitations.accept",
+  "invitations.signUp",
+]);
 
 export function createContextFactory(deps: {
   db: DbClient;
   logger: Logger;
   settings: ApiSettings;
   domainChecks: DomainChecks;
+  limits: Limits;
+  mailer: Mailer | null;
 }) {
-  return async ({ req, res }: CreateFastifyContextOptions): Promise<ApiContext> => ({
-    ...deps,
-    principal: await resolvePrincipal(deps.db.db, req),
-    req,
-    res,
-  });
+  return async ({ req, res, info }: CreateFastifyContextOptions): Promise<ApiContext> => {
+    if (info.calls.length > 1) {
+      const refused = info.calls.find((c) => UNBATCHABLE.has(c.path));
+      if (refused) {
+        throw new TRPCError({
+          code: "BAD_REQUEST",
+          message: `${refused.path} cannot be batched with other calls; send it in a request of its own`,
+        });
+      }
+    }
+    return {
+      ...deps,
+      principal: await resolvePrincipal(deps.db.db, req),
+      address: req.ip,
+      req,
+      res,
+    };
+  };
 }
 
 function zodIssues(cause: unknown): z.core.$ZodIssue[] | null {
@@ -43,7 +75,18 @@ function zodIssues(cause: unknown): z.core.$ZodIssue[] | null {
 }
 
 const t = initTRPC.context<ApiContext>().create({
+  // Never a stack trace in an answer, whatever NODE_ENV says; the log has it.
+  isDev: false,
   errorFormatter({ shape, error }) {
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      // Whatever went wrong (a query, its parameters, a hash) stays in the log line with this id.
+      const errorId = errorIdOf(error);
+      return {
+        ...shape,
+        message: `something went wrong on our side; if it persists, report error id ${errorId}`,
+        data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, errorId },
+      };
+    }
     // Bad input names its fields in the message itself, not in a JSON dump of zod's issues.
     const issues = error.code === "BAD_REQUEST" ? zodIssues(error.cause) : null;
     const details = error.cause instanceof ServiceError ? error.cause.details : undefined;
@@ -51,7 +94,9 @@ const t = initTRPC.context<ApiContext>().create({
       ...shape,
       message: issues ? formatIssues(issues) : shape.message,
       data: {
-        ...shape.data,
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
         ...(issues ? { issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } : {}),
         ...(details !== undefined ? { details } : {}),
       },
@@ -123,6 +168,7 @@ function serviceContext(ctx: ApiContext & Pick<ServiceContext, "workspace" | "ac
     actor: ctx.actor,
     settings: ctx.settings,
     domainChecks: ctx.domainChecks,
+    mailer: ctx.mailer,
   };
 }
 

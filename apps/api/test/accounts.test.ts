@@ -130,13 +130,13 @@ describe("accounts and sessions", () => {
   });
 
   it("sets Secure on the cookie when the public scheme is https, and can close sign-up", async () => {
-    const secure = await startHarness({ publicScheme: "https", signupOpen: false });
+    const secure = await startHarness({ publicScheme: "https", signup: "invite" });
     try {
       const { client, seen } = cookieClient(secure.base);
       await expectCode(
         client.auth.signUp.mutate({ email: `s-${unique()}@example.com`, password: PASSWORD }),
         "FORBIDDEN",
-        /closed/,
+        /by invitation/,
       );
       const user = await secure.user();
       await client.auth.signIn.mutate({ email: user.email, password: PASSWORD });
@@ -240,32 +240,11 @@ describe("workspaces, roles and agencies", () => {
 });
 
 describe("members", () => {
-  it("adds an existing user or creates one with a first password shown once", async () => {
-    const admin = h.client({ cookie: h.a.users.admin.cookie });
-    const existing = await h.user();
-    const added = await admin.members.add.mutate({
-      workspaceId: h.a.workspace.id,
-      email: existing.email,
-      role: "member",
-    });
-    expect(added).toMatchObject({ member: { userId: existing.id, role: "member" }, initialPassword: null });
-    await expectCode(
-      admin.members.add.mutate({ workspaceId: h.a.workspace.id, email: existing.email, role: "viewer" }),
-      "CONFLICT",
-      /already a member/,
-    );
-
-    const email = `new-${unique()}@example.com`;
-    const created = await admin.members.add.mutate({ workspaceId: h.a.workspace.id, email, role: "viewer" });
-    expect(created.initialPassword).toBeTypeOf("string");
-    await h.client().auth.signIn.mutate({ email, password: created.initialPassword ?? "" });
-  });
-
   it("never lets anyone grant or touch a role above their own, and keeps an owner", async () => {
     const admin = h.client({ cookie: h.a.users.admin.cookie });
     const wsId = h.a.workspace.id;
     await expectCode(
-      admin.members.add.mutate({ workspaceId: wsId, email: `o-${unique()}@example.com`, role: "owner" }),
+      admin.members.invite.mutate({ workspaceId: wsId, email: `o-${unique()}@example.com`, role: "owner" }),
       "FORBIDDEN",
     );
     await expectCode(

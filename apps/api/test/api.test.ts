@@ -1,8 +1,15 @@
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { createApiKey, eq, schema } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
+import {
+  createTestDatabase,
+  factories,
+  type TestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+} from "@hitrail/db/testing";
 import { createLogger } from "@hitrail/observability";
+import { createRedis, type Redis } from "@hitrail/queue";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +19,7 @@ import type { AppRouter } from "../src/router/root.ts";
 let t: TestDatabase;
 let app: FastifyInstance;
 let base: string;
+let redis: Redis;
 beforeAll(async () => {
   t = await createTestDatabase();
   const logger = createLogger({
@@ -19,12 +27,14 @@ beforeAll(async () => {
     level: "silent",
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
-  app = await buildApi({ db: t, logger });
+  redis = createRedis(testRedisUrl());
+  app = await buildApi({ db: t, logger, redis, redisPrefix: testRedisPrefix("api") });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await app?.close();
+  await redis?.quit();
   await t?.drop();
 });
 

@@ -13,8 +13,15 @@ import {
   schema,
   type WorkspaceRow,
 } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
+import {
+  createTestDatabase,
+  factories,
+  type TestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+} from "@hitrail/db/testing";
+import { createLogger, type Logger } from "@hitrail/observability";
+import { createRedis, type Redis } from "@hitrail/queue";
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from "@trpc/client";
 import type { FastifyInstance } from "fastify";
 import { expect } from "vitest";
@@ -22,6 +29,7 @@ import { buildApi } from "../src/app.ts";
 import { hashPassword } from "../src/auth/password.ts";
 import type { Role } from "../src/auth/roles.ts";
 import { sha256Hex } from "../src/auth/tokens.ts";
+import type { Mailer } from "../src/mail.ts";
 import type { AppRouter } from "../src/router/root.ts";
 import type { ApiSettings } from "../src/settings.ts";
 
@@ -71,6 +79,8 @@ export interface Harness {
   t: TestDatabase;
   app: FastifyInstance;
   base: string;
+  redis: Redis;
+  redisPrefix: string;
   world: FakeWorld;
   a: Tenant;
   b: Tenant;
@@ -254,18 +264,34 @@ async function makeTenant(t: TestDatabase, roles: Role[]): Promise<Tenant> {
   };
 }
 
-export async function startHarness(settings: Partial<ApiSettings> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  mailer?: Mailer | null;
+  logger?: Logger;
+}
+
+export async function startHarness(
+  settings: Partial<ApiSettings> = {},
+  opts: HarnessOptions = {},
+): Promise<Harness> {
   const t = await createTestDatabase();
-  const logger = createLogger({
-    name: "api-test",
-    level: "silent",
-    destination: new Writable({ write: (_c, _e, cb) => cb() }),
-  });
+  const logger =
+    opts.logger ??
+    createLogger({
+      name: "api-test",
+      level: "silent",
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
+  const redis = createRedis(testRedisUrl());
+  const redisPrefix = testRedisPrefix("api");
   const world: FakeWorld = { txt: new Map(), http: new Map() };
   const app = await buildApi({
     db: t,
     logger,
-    settings: { baseDomain: "test.localhost", ...settings },
+    redis,
+    redisPrefix,
+    ...(opts.mailer !== undefined ? { mailer: opts.mailer } : {}),
+    // Tests create accounts freely; the sign-up modes have tests of their own.
+    settings: { baseDomain: "test.localhost", signup: "open", ...settings },
     domainChecks: {
       resolveTxt: async (name) => {
         const records = world.txt.get(name);
@@ -290,6 +316,8 @@ export async function startHarness(settings: Partial<ApiSettings> = {}): Promise
     t,
     app,
     base,
+    redis,
+    redisPrefix,
     world,
     a,
     b,
@@ -297,6 +325,9 @@ export async function startHarness(settings: Partial<ApiSettings> = {}): Promise
     user: (opts) => makeUser(t, opts),
     close: async () => {
       await app.close();
+      const keys = await redis.keys(`${redisPrefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
       await t.drop();
     },
   };

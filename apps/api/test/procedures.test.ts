@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { createApiKey, schema } from "@hitrail/db";
+import { createApiKey, insertInvitation, schema } from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../src/auth/roles.ts";
 import { roleAtLeast } from "../src/auth/roles.ts";
+import { sha256Hex } from "../src/auth/tokens.ts";
 import { appRouter } from "../src/router/root.ts";
 import {
   type Client,
@@ -45,6 +46,19 @@ const ws = (t: Tenant) => ({ workspaceId: t.workspace.id });
 
 async function freshMember(h: Harness, t: Tenant, role: Role = "viewer") {
   return h.user({ workspaceId: t.workspace.id, role });
+}
+
+async function freshInvitation(h: Harness, t: Tenant, email = `i-${unique()}@example.com`) {
+  const token = randomBytes(32).toString("base64url");
+  const row = await insertInvitation(h.t.db, {
+    workspaceId: t.workspace.id,
+    email,
+    role: "viewer",
+    tokenHash: sha256Hex(token),
+    invitedByUserId: null,
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
+  return { id: row.id, token };
 }
 
 async function freshDomain(h: Harness, t: Tenant, opts: { verifiable?: boolean } = {}) {
@@ -108,9 +122,36 @@ const CASES: Record<string, Case> = {
   "workspaces.setPostbackSecret": { access: "admin", input: (_h, t) => ({ ...ws(t), secret: null }) },
 
   "members.list": { access: "admin", input: (_h, t) => ws(t) },
-  "members.add": {
+  "members.invite": {
     access: "admin",
     input: (_h, t) => ({ ...ws(t), email: `m-${unique()}@example.com`, role: "viewer" }),
+  },
+  "members.invitations": { access: "admin", input: (_h, t) => ws(t) },
+  "members.revokeInvitation": {
+    access: "admin",
+    input: async (h, t) => ({ ...ws(t), invitationId: (await freshInvitation(h, t)).id }),
+    foreign: async (h) => ({ ...ws(h.a), invitationId: (await freshInvitation(h, h.b)).id }),
+  },
+  "invitations.get": {
+    access: "public",
+    input: async (h) => ({ token: (await freshInvitation(h, h.a)).token }),
+  },
+  "invitations.accept": (() => {
+    // The session's user is the invited one: session() runs before the input of the call that works.
+    let email = "";
+    return {
+      access: "user" as const,
+      session: async (h: Harness) => {
+        const user = await h.user();
+        email = user.email;
+        return user.cookie;
+      },
+      input: async (h: Harness) => ({ token: (await freshInvitation(h, h.a, email || undefined)).token }),
+    };
+  })(),
+  "invitations.signUp": {
+    access: "public",
+    input: async (h) => ({ token: (await freshInvitation(h, h.a)).token, password: PASSWORD }),
   },
   "members.setRole": {
     access: "admin",

@@ -8,3 +8,12 @@ export function cliEnv(): Env {
 export function rawEnv(): Record<string, string | undefined> {
   return process.env;
 }
+
+/**
+ * `pnpm start`'s environment: production mode unless NODE_ENV says otherwise (no stack traces or
+ * development shortcuts in answers), set in `raw` too so libraries that read NODE_ENV agree.
+ */
+export function startEnv(raw: Record<string, string | undefined> = process.env): Env {
+  if (!raw.NODE_ENV) raw.NODE_ENV = "production";
+  return loadEnv(raw);
+}

@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { startApi } from "@hitrail/api";
-import { type Env, loadEnv } from "@hitrail/config";
+import type { Env } from "@hitrail/config";
 import { createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrail/observability";
 import { startTracker } from "@hitrail/tracker";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { startDemoPages } from "./demo-pages.ts";
+import { startEnv } from "./env.ts";
 import { ensureRedis } from "./infra.ts";
 
 /**
@@ -16,7 +17,8 @@ import { ensureRedis } from "./infra.ts";
 async function main(): Promise<void> {
   let env: Env;
   try {
-    env = loadEnv();
+    // Production mode unless told otherwise (NODE_ENV=development pnpm start).
+    env = startEnv();
   } catch (error) {
     exitOnStartupError("start", "configuration", error);
   }

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { Navigate, NavLink, Route, Routes, useNavigate } from "react-router";
+import { Navigate, NavLink, Route, Routes, useMatch, useNavigate } from "react-router";
 import { Button, ErrorText, Field, Select } from "./components/ui.tsx";
 import { SignIn, SignUp } from "./screens/auth.tsx";
 import { FunnelBuilder, Funnels } from "./screens/funnels.tsx";
+import { AcceptInvitation } from "./screens/invitation.tsx";
 import { Conversions, Deliveries, Postbacks } from "./screens/logs.tsx";
 import { EventTypes, Landers, OfferSources, Offers, TrafficSources } from "./screens/objects.tsx";
 import { Reports } from "./screens/reports.tsx";
@@ -15,8 +16,12 @@ import { rememberedWorkspace, rememberWorkspace, useWorkspaceQuery, WorkspaceCon
 export function App() {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.session.queryOptions());
+  const invite = useMatch("/invite/:token");
   if (me.isPending) return <p className="p-6 text-slate-500">Loading…</p>;
   if (me.error) return <ErrorText error={errorMessage(me.error)} />;
+  if (invite?.params.token) {
+    return <AcceptInvitation token={invite.params.token} signedInAs={me.data?.user?.email ?? null} />;
+  }
   if (!me.data) {
     return (
       <Routes>

@@ -1,6 +1,6 @@
 import type { AppRouter, RouterInputs, RouterOutputs } from "@hitrail/api";
 import { QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, splitLink, TRPCClientError } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 
 export type { RouterInputs, RouterOutputs };
@@ -24,9 +24,20 @@ function isClientError(error: TRPCClientError<AppRouter>): boolean {
   return status >= 400 && status < 500;
 }
 
+/** Calls the api refuses inside a batch (credentials): each goes in a request of its own. */
+const UNBATCHABLE = /^(auth\.(signIn|signUp|changePassword)|invitations\.(accept|signUp))$/;
+
 /** Same origin: the session cookie travels by itself and nothing else is needed. */
 export function makeTrpcClient() {
-  return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/trpc" })] });
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => UNBATCHABLE.test(op.path),
+        true: httpLink({ url: "/trpc" }),
+        false: httpBatchLink({ url: "/trpc" }),
+      }),
+    ],
+  });
 }
 
 /** The message a person should read for a failed call. */

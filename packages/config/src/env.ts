@@ -102,8 +102,26 @@ export const envSchema = z.object({
   /** Hours a traffic source's postback endpoint may fail every attempt before it is disabled. */
   POSTBACK_ENDPOINT_DISABLE_AFTER_HOURS: z.coerce.number().min(1).max(8_760).default(120),
   TRUST_PROXY: bool.default(false),
-  /** Whether anyone who reaches the dashboard API may create an account (off: members are added by admins). */
-  API_SIGNUP_OPEN: bool.default(true),
+  /**
+   * Who may create an account: `open` anyone; `invite` only through an invitation link; `first`
+   * (default) the first account of the server openly, then only through invitations.
+   */
+  SIGNUP: z.enum(["open", "invite", "first"]).default("first"),
+  /** Workspaces one account may create (an agency with more asks its operator to raise it). */
+  MAX_WORKSPACES_PER_ACCOUNT: z.coerce.number().int().min(0).max(10_000).default(10),
+  /** Failed sign-ins per account (any address) before it is locked for SIGNIN_WINDOW_SECONDS. */
+  SIGNIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000).default(5),
+  /** Sign-in and sign-up attempts per client address within SIGNIN_WINDOW_SECONDS. */
+  SIGNIN_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
+  SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(10).max(DAY_SECONDS).default(900),
+  /** Certificate asks (on-demand TLS) per requester per minute. */
+  TLS_ASK_MAX_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+  /** SMTP server for invitation emails (smtp://user:pass@host:587 or smtps://…). Unset: the dashboard shows the link. */
+  SMTP_URL: urlWithScheme(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+  /** Sender of invitation emails. */
+  SMTP_FROM: z.string().trim().min(3).default("Hitrail <no-reply@localhost>"),
+  /** Public URL of the dashboard, for links in emails (https://app.example.com). Required with SMTP_URL. */
+  DASHBOARD_URL: urlWithScheme(/^https?:\/\//, "must be an http(s):// URL").optional(),
   /** Lifetime of a dashboard session cookie. */
   API_SESSION_TTL_SECONDS: z.coerce
     .number()

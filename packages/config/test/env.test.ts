@@ -10,6 +10,15 @@ describe("loadEnv", () => {
     expect(env.LOG_LEVEL).toBe("info");
     expect(env.OUTBOUND_ALLOW_CIDRS).toEqual([]);
     expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.SIGNUP).toBe("first");
+    expect(env.MAX_WORKSPACES_PER_ACCOUNT).toBe(10);
+    expect(env.SIGNIN_MAX_PER_ACCOUNT).toBe(5);
+    expect(env.SMTP_URL).toBeUndefined();
+  });
+
+  it("refuses an unknown sign-up mode and a non-SMTP mail URL", () => {
+    expect(() => loadEnv({ SIGNUP: "everyone" })).toThrow(/SIGNUP/);
+    expect(() => loadEnv({ SMTP_URL: "https://mail.example.com" })).toThrow(/SMTP_URL must be an smtp/);
   });
 
   it("treats empty strings as unset", () => {
@@ -38,6 +47,9 @@ describe("loadEnv", () => {
     ["TRUST_PROXY", "0", false],
     ["SESSION_TTL_SECONDS", "3600", 3600],
     ["BASE_DOMAIN", "Track.Example.COM", "track.example.com"],
+    ["SIGNUP", "invite", "invite"],
+    ["MAX_WORKSPACES_PER_ACCOUNT", "3", 3],
+    ["SMTP_URL", "smtps://u:p@mail.example.com:465", "smtps://u:p@mail.example.com:465"],
   ] as const)("parses %s=%s", (key, value, expected) => {
     expect(loadEnv({ [key]: value })[key]).toEqual(expected);
   });

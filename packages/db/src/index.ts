@@ -29,6 +29,7 @@ export {
 export { type EmbeddedDatabase, startEmbeddedPostgres } from "./embedded.ts";
 export { idTime, isUuid, newId, newIdAt } from "./ids.ts";
 export { MIGRATIONS_FOLDER, migrationStatus, runMigrations } from "./migrate.ts";
+export * from "./queries/access.ts";
 export * from "./queries/api-domains.ts";
 export * from "./queries/api-logs.ts";
 export * from "./queries/api-objects.ts";

@@ -1,3 +1,5 @@
+import { REDACTED } from "./scrub.ts";
+
 // URLs reach logs and error reports whole, and postback URLs carry the workspace's secret (`key=`).
 // Every URL we log goes through redactUrl first; the logger and captureException apply it to any
 // `url` field, so a call site that forgets cannot leak.
@@ -18,7 +20,6 @@ export const SECRET_PARAMS: readonly string[] = [
 ];
 
 const SECRET = new Set(SECRET_PARAMS);
-export const REDACTED = "[redacted]";
 
 function isSecretName(rawName: string): boolean {
   let name = rawName;

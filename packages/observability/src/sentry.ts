@@ -1,9 +1,14 @@
 import * as Sentry from "@sentry/node";
 import { redactUrl } from "./redact-url.ts";
+import { scrubSentryEvent } from "./scrub.ts";
 
 let enabled = false;
 
-/** Sentry is on only when a DSN is configured; otherwise every call here is a no-op. */
+/**
+ * Sentry is on only when a DSN is configured; otherwise every call here is a no-op. No personal data
+ * collected (the `sendDefaultPii: false` of older SDKs), and every event and breadcrumb goes through the scrubber before it leaves: auth
+ * request bodies dropped, passwords, tokens, keys and secrets redacted (URLs included).
+ */
 export function initSentry(opts: { dsn: string | undefined; app: string; environment: string }): boolean {
   if (!opts.dsn) return false;
   Sentry.init({
@@ -11,6 +16,16 @@ export function initSentry(opts: { dsn: string | undefined; app: string; environ
     environment: opts.environment,
     serverName: opts.app,
     tracesSampleRate: 0,
+    // What Sentry <9 called sendDefaultPii: false. No user fields, no cookies, no HTTP bodies at all
+    // (a sign-up's body is its password), no credential headers.
+    dataCollection: {
+      userInfo: false,
+      cookies: false,
+      httpBodies: [],
+      httpHeaders: { request: { deny: ["authorization", "cookie", "x-api-key"] }, response: false },
+    },
+    beforeSend: (event) => scrubSentryEvent(event),
+    beforeBreadcrumb: (breadcrumb) => scrubSentryEvent(breadcrumb),
   });
   enabled = true;
   return true;

@@ -5,6 +5,7 @@ import { authRouter } from "./auth.ts";
 import { domainsRouter } from "./domains.ts";
 import { eventTypesRouter } from "./event-types.ts";
 import { funnelsRouter } from "./funnels.ts";
+import { invitationsRouter } from "./invitations.ts";
 import { landersRouter } from "./landers.ts";
 import { conversionsRouter, deliveriesRouter, postbacksRouter } from "./logs.ts";
 import { membersRouter } from "./members.ts";
@@ -21,6 +22,7 @@ export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
   members: membersRouter,
+  invitations: invitationsRouter,
   apiKeys: apiKeysRouter,
   audit: auditRouter,
   domains: domainsRouter,

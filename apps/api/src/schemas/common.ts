@@ -14,11 +14,18 @@ import { z } from "zod";
 export const id = z.guid({ message: "must be an ID (a UUID)" });
 export const workspaceId = id;
 
-export const name = z
-  .string()
-  .trim()
-  .min(1, { message: "must not be empty" })
-  .max(200, { message: "must be at most 200 characters" });
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Text people type on one line: no NUL or other control characters (Postgres refuses NUL anyway). */
+export const plainText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((v) => !CONTROL_CHARS.test(v), { message: "must not contain control characters" });
+
+export const name = plainText(200).refine((v) => v.length > 0, { message: "must not be empty" });
 
 /** A query-string parameter name as networks use them: `clickid`, `sub_id`, `s2`, `aff_sub[1]`. */
 export const paramName = z

@@ -2,6 +2,7 @@ import { type Database, type Executor, insertAuditRow, type WorkspaceRow, withWo
 import type { z } from "zod";
 import { type Role, roleAtLeast } from "../auth/roles.ts";
 import { badRequest, forbidden } from "../errors.ts";
+import type { Mailer } from "../mail.ts";
 import type { ApiSettings, DomainChecks } from "../settings.ts";
 
 /** Who acts inside a workspace, with the role they hold there. */
@@ -16,6 +17,8 @@ export interface ServiceContext {
   actor: Actor;
   settings: ApiSettings;
   domainChecks: DomainChecks;
+  /** Outgoing email when SMTP is configured. */
+  mailer: Mailer | null;
 }
 
 /** The scope check every service starts with. */

@@ -89,7 +89,11 @@ export function Domains() {
 }
 
 type Member = RouterOutputs["members"]["list"][number];
+type Invitation = RouterOutputs["members"]["invitations"][number];
 const ROLES = ["owner", "admin", "member", "viewer"] as const;
+
+/** An invitation link as the invitee opens it (the api returns it relative unless DASHBOARD_URL is set). */
+const absolute = (link: string) => (link.startsWith("/") ? `${window.location.origin}${link}` : link);
 
 export function Members() {
   const trpc = useTRPC();
@@ -97,9 +101,22 @@ export function Members() {
   const queryClient = useQueryClient();
   const invalidate = () => queryClient.invalidateQueries();
   const list = useQuery(trpc.members.list.queryOptions({ workspaceId: ws.id }));
+  const invitations = useQuery(trpc.members.invitations.queryOptions({ workspaceId: ws.id }));
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<(typeof ROLES)[number]>("member");
-  const add = useMutation(trpc.members.add.mutationOptions({ onSuccess: invalidate }));
+  const [sent, setSent] = useState<{ email: string; link: string | null } | null>(null);
+  const invite = useMutation(
+    trpc.members.invite.mutationOptions({
+      onSuccess: (r) => {
+        setSent({ email: r.invitation.email, link: r.link });
+        setEmail("");
+        return invalidate();
+      },
+    }),
+  );
+  const revokeInvitation = useMutation(
+    trpc.members.revokeInvitation.mutationOptions({ onSuccess: invalidate }),
+  );
   const setRoleM = useMutation(trpc.members.setRole.mutationOptions({ onSuccess: invalidate }));
   const remove = useMutation(trpc.members.remove.mutationOptions({ onSuccess: invalidate }));
   const columns: Column<Member>[] = [
@@ -129,18 +146,37 @@ export function Members() {
       ),
     },
   ];
+  const invitationColumns: Column<Invitation>[] = [
+    { key: "email", header: "Email", cell: (r) => r.email, sort: (r) => r.email },
+    { key: "role", header: "Role", cell: (r) => r.role },
+    { key: "by", header: "Invited by", cell: (r) => r.invitedByEmail ?? "—" },
+    { key: "expires", header: "Expires", cell: (r) => dateTime(r.expiresAt) },
+    {
+      key: "revoke",
+      header: "",
+      cell: (r) => (
+        <Button
+          variant="danger"
+          onClick={() => revokeInvitation.mutate({ workspaceId: ws.id, invitationId: r.id })}
+        >
+          Withdraw
+        </Button>
+      ),
+    },
+  ];
+  const error = [invite, revokeInvitation, setRoleM, remove].find((m) => m.error)?.error;
   return (
     <div className="flex flex-col gap-4">
-      <Card title="Add a member">
+      <Card title="Invite a member">
         <form
           className="flex flex-wrap items-end gap-3"
           onSubmit={(e) => {
             e.preventDefault();
-            add.mutate({ workspaceId: ws.id, email, role });
+            invite.mutate({ workspaceId: ws.id, email, role });
           }}
         >
           <Field
-            label="Email of an existing user"
+            label="Email"
             type="email"
             value={email}
             onChange={(e) => setEmail(e.target.value)}
@@ -152,24 +188,34 @@ export function Members() {
             onChange={(e) => setRole(e.target.value as typeof role)}
             options={ROLES.map((x) => ({ value: x, label: x }))}
           />
-          <Button type="submit" variant="primary">
-            Add member
+          <Button type="submit" variant="primary" disabled={invite.isPending}>
+            Invite
           </Button>
         </form>
-        <ErrorText
-          error={
-            add.error
-              ? errorMessage(add.error)
-              : setRoleM.error
-                ? errorMessage(setRoleM.error)
-                : remove.error
-                  ? errorMessage(remove.error)
-                  : null
-          }
-        />
+        <ErrorText error={error ? errorMessage(error) : null} />
+        {sent ? (
+          <div className="mt-3 text-sm">
+            {sent.link ? (
+              <CodeLine
+                label={`Send this link to ${sent.email} (valid 7 days; they accept it signed in as that address)`}
+                value={absolute(sent.link)}
+              />
+            ) : (
+              <p>Invitation emailed to {sent.email}.</p>
+            )}
+          </div>
+        ) : null}
       </Card>
       <Card title="Members">
         <Table caption="Members" rows={list.data ?? []} columns={columns} rowKey={(r) => r.userId} />
+      </Card>
+      <Card title="Open invitations">
+        <Table
+          caption="Open invitations"
+          rows={invitations.data ?? []}
+          columns={invitationColumns}
+          rowKey={(r) => r.id}
+        />
       </Card>
     </div>
   );
@@ -201,7 +247,8 @@ export function ApiKeys() {
     { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
     { key: "prefix", header: "Key", cell: (r) => <code>{r.prefix}…</code> },
     { key: "role", header: "Role", cell: (r) => r.role },
-    { key: "used", header: "Last used", cell: (r) => dateTime(r.lastUsedAt) },
+    { key: "creator", header: "Created by", cell: (r) => r.createdByEmail ?? "operator (CLI)" },
+    { key: "used", header: "Last used", cell: (r) => (r.lastUsedAt ? dateTime(r.lastUsedAt) : "never") },
     {
       key: "revoke",
       header: "",

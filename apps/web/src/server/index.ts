@@ -7,6 +7,32 @@ import Fastify, { type FastifyInstance } from "fastify";
 
 export const DEFAULT_DIST = fileURLToPath(new URL("../../dist", import.meta.url));
 
+/**
+ * The dashboard's own page may run only its own scripts, talk only to its own origin, never be
+ * framed (clickjacking), never be sniffed into another type, and never leak its URLs (invitation
+ * tokens) in a Referer. infra/docker/web.Caddyfile sends the same headers.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // React and the chart library set style attributes; no inline script is allowed.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+export const SECURITY_HEADERS = {
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
 export interface WebOptions {
   /** Where the api listens; /trpc is proxied there so the browser stays on one origin. */
   apiUrl: string;
@@ -34,7 +60,19 @@ export async function startWeb(opts: WebOptions): Promise<RunningWeb> {
     );
   }
   const app = Fastify({ logger: false });
-  await app.register(fastifyHttpProxy, { upstream: opts.apiUrl, prefix: "/trpc", rewritePrefix: "/trpc" });
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  await app.register(fastifyHttpProxy, {
+    upstream: opts.apiUrl,
+    prefix: "/trpc",
+    rewritePrefix: "/trpc",
+    // The api limits sign-in attempts per client address: tell it the browser's, not ours (it
+    // trusts X-Forwarded-For from loopback, where this server runs beside it).
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) => ({ ...headers, "x-forwarded-for": request.ip }),
+    },
+  });
   await app.register(fastifyStatic, {
     root,
     wildcard: false,

@@ -4,6 +4,7 @@ export * from "./conversions.ts";
 export * from "./domains.ts";
 export * from "./funnels.ts";
 export * from "./hits.ts";
+export * from "./invitations.ts";
 export * from "./outbox.ts";
 export * from "./postbacks.ts";
 export * from "./rollups.ts";

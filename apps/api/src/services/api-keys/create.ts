@@ -1,11 +1,11 @@
-import { findApiKeyListing, createApiKey as insertApiKey } from "@hitrail/db";
+import { findApiKeyListing, findKeyCreator, createApiKey as insertApiKey } from "@hitrail/db";
 import { z } from "zod";
 import { roleAtLeast } from "../../auth/roles.ts";
 import { forbidden } from "../../errors.ts";
 import { name } from "../../schemas/common.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { role } from "../members/schemas.ts";
-import { apiKeyOutput } from "./schemas.ts";
+import { apiKeyOutput, withCreators } from "./schemas.ts";
 
 /** A key for automation, scoped to this workspace. The key itself is in the answer once, never again. */
 export const createApiKey = workspaceService({
@@ -16,17 +16,25 @@ export const createApiKey = workspaceService({
     if (!roleAtLeast(ctx.actor.role, input.role)) {
       throw forbidden(`role: you cannot create a key with ${input.role}, which is above your own role`);
     }
-    return inWorkspace(ctx, async (tx) => {
+    const created = await inWorkspace(ctx, async (tx) => {
+      // A key made by a key acts for the same member as its maker, so it dies with them too.
+      const createdByUserId =
+        ctx.actor.kind === "user"
+          ? ctx.actor.userId
+          : await findKeyCreator(tx, { apiKeyId: ctx.actor.apiKeyId });
       const { id, key } = await insertApiKey(tx, {
         workspaceId: ctx.workspace.id,
         name: input.name,
         role: input.role,
-        ...(ctx.actor.kind === "user" ? { createdByUserId: ctx.actor.userId } : {}),
+        ...(createdByUserId ? { createdByUserId } : {}),
       });
       await audit(tx, ctx, { action: "api_key.create", entity: "api_key", entityId: id, detail: input.role });
       const apiKey = await findApiKeyListing(tx, { workspaceId: ctx.workspace.id, apiKeyId: id });
       if (!apiKey) throw new Error("api key vanished inside its own transaction");
       return { apiKey, key };
     });
+    const [apiKey] = await withCreators(ctx.db, [created.apiKey]);
+    if (!apiKey) throw new Error("withCreators dropped a key");
+    return { apiKey, key: created.key };
   },
 });

@@ -4,15 +4,15 @@ import { roleAtLeast } from "../../auth/roles.ts";
 import { forbidden, notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
-import { apiKeyOutput } from "./schemas.ts";
+import { apiKeyOutput, withCreators } from "./schemas.ts";
 
 /** Revokes a key at once (the next request with it is anonymous); revoking twice is harmless. */
 export const revokeApiKey = workspaceService({
   role: "admin",
   input: z.object({ apiKeyId: id }),
   output: apiKeyOutput,
-  run: ({ ctx, input }) =>
-    inWorkspace(ctx, async (tx) => {
+  run: async ({ ctx, input }) => {
+    const key = await inWorkspace(ctx, async (tx) => {
       const key = await findApiKeyListing(tx, { workspaceId: ctx.workspace.id, apiKeyId: input.apiKeyId });
       if (!key) throw notFound("API key");
       if (!roleAtLeast(ctx.actor.role, key.role)) {
@@ -27,5 +27,9 @@ export const revokeApiKey = workspaceService({
         detail: key.name,
       });
       return revoked ?? key;
-    }),
+    });
+    const [listed] = await withCreators(ctx.db, [key]);
+    if (!listed) throw new Error("withCreators dropped a key");
+    return listed;
+  },
 });

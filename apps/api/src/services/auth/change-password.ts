@@ -20,6 +20,7 @@ export async function changePassword({
   input: z.input<typeof changePasswordInput>;
 }) {
   const data = parseInput(changePasswordInput, input);
+  await ctx.limits.passwordCheck(ctx.principal.userId);
   const current = await findUserPasswordHash(ctx.db, { userId: ctx.principal.userId });
   if (!current || !(await verifyPassword(current, data.currentPassword))) {
     throw new ServiceError("UNAUTHORIZED", "currentPassword: the current password is wrong");

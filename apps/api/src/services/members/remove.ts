@@ -1,9 +1,10 @@
-import { deleteMembership } from "@hitrail/db";
+import { deleteMembership, revokeKeysCreatedBy } from "@hitrail/db";
 import { z } from "zod";
 import { id } from "../../schemas/common.ts";
 import { audit, workspaceService } from "../context.ts";
 import { memberForChange } from "./rules.ts";
 
+/** Removes a member and revokes every API key they made in the workspace, in one transaction. */
 export const removeMember = workspaceService({
   role: "admin",
   input: z.object({ userId: id }),
@@ -12,11 +13,13 @@ export const removeMember = workspaceService({
     ctx.db.transaction(async (tx) => {
       const before = await memberForChange(tx, ctx, { userId: input.userId, newRole: null });
       await deleteMembership(tx, { workspaceId: ctx.workspace.id, userId: input.userId });
+      // The member's API keys leave with them.
+      const revoked = await revokeKeysCreatedBy(tx, { workspaceId: ctx.workspace.id, userId: input.userId });
       await audit(tx, ctx, {
         action: "member.remove",
         entity: "user",
         entityId: input.userId,
-        detail: before.role,
+        detail: revoked.length > 0 ? `${before.role}; revoked ${revoked.length} API key(s)` : before.role,
       });
       return { removed: true as const };
     }),

@@ -11,3 +11,13 @@ export const memberOutput = z.object({
   role,
   joinedAt: isoTime,
 });
+
+export const invitationOutput = z.object({
+  id: z.string(),
+  email: z.string(),
+  role,
+  invitedByUserId: z.string().nullable(),
+  invitedByEmail: z.string().nullable(),
+  expiresAt: isoTime,
+  createdAt: isoTime,
+});

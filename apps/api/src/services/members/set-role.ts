@@ -1,4 +1,4 @@
-import { listMembers, updateMembershipRole } from "@hitrail/db";
+import { capKeysCreatedBy, listMembers, updateMembershipRole } from "@hitrail/db";
 import { z } from "zod";
 import { id } from "../../schemas/common.ts";
 import { audit, workspaceService } from "../context.ts";
@@ -17,11 +17,17 @@ export const setMemberRole = workspaceService({
         userId: input.userId,
         role: input.role,
       });
+      // Their keys never outrank them: a lowered member's stronger keys come down with them.
+      const capped = await capKeysCreatedBy(tx, {
+        workspaceId: ctx.workspace.id,
+        userId: input.userId,
+        role: input.role,
+      });
       await audit(tx, ctx, {
         action: "member.set_role",
         entity: "user",
         entityId: input.userId,
-        detail: `${before.role} → ${input.role}`,
+        detail: `${before.role} → ${input.role}${capped.length > 0 ? `; ${capped.length} API key(s) capped` : ""}`,
       });
       const member = (await listMembers(tx, { workspaceId: ctx.workspace.id })).find(
         (m) => m.userId === input.userId,

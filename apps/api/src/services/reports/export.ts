@@ -1,13 +1,7 @@
+import { csvCell, csvNumber } from "@hitrail/core";
 import { z } from "zod";
 import { workspaceService } from "../context.ts";
 import { runReport } from "./run.ts";
-
-/** RFC 4180: quote a field when it holds a comma, quote or line break; quotes are doubled. */
-export function csvField(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return "";
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 const LABEL: Record<string, string> = {
   funnel: "Funnel",
@@ -67,15 +61,24 @@ export const exportReport = workspaceService({
       m.epv,
       ...report.eventTypes.map((e) => m.events?.[e.id]?.direct.conversions ?? 0),
     ];
+    // Labels and keys are text from outside (names, tracking fields): always neutralised. Metrics
+    // are our own numbers: kept numeric, so a negative profit stays a number in the spreadsheet.
+    const line = (labels: string[], metrics: Metrics) =>
+      [...labels.map(csvCell), ...metricCells(metrics).map(csvNumber)].join(",");
     const lines = [
-      header,
-      ...report.rows.map((r) => [
-        ...dims.flatMap((d) => [r.labels[d] ?? r.key[d] ?? "", r.key[d] ?? ""]),
-        ...metricCells(r.metrics),
-      ]),
-      [...dims.flatMap((_, i) => (i === 0 ? ["Total", ""] : ["", ""])), ...metricCells(report.totals)],
+      header.map(csvCell).join(","),
+      ...report.rows.map((r) =>
+        line(
+          dims.flatMap((d) => [r.labels[d] ?? r.key[d] ?? "", r.key[d] ?? ""]),
+          r.metrics,
+        ),
+      ),
+      line(
+        dims.flatMap((_, i) => (i === 0 ? ["Total", ""] : ["", ""])),
+        report.totals,
+      ),
     ];
-    const csv = `${lines.map((l) => l.map(csvField).join(",")).join("\r\n")}\r\n`;
+    const csv = `${lines.join("\r\n")}\r\n`;
     return {
       filename: `hitrail-report-${report.from}-${report.to}${dims.length ? `-by-${dims.join("-")}` : ""}.csv`,
       contentType: "text/csv" as const,
