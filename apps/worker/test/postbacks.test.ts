@@ -141,11 +141,7 @@ describe("traffic-source postbacks", () => {
     await settled(tenant, updated.deliveryId!, "delivered");
     const keys = received("/pb/idempotent").map((r) => r.headers["idempotency-key"]);
     // Attempt 1 got a 500, attempt 2 (the retry) went through, then the update's own delivery.
-    expect(keys).toEqual([
-      `${created.deliveryId}:1`,
-      `${created.deliveryId}:1`,
-      `${updated.deliveryId}:2`,
-    ]);
+    expect(keys).toEqual([`${created.deliveryId}:1`, `${created.deliveryId}:1`, `${updated.deliveryId}:2`]);
     expect(updated.deliveryId).not.toBe(created.deliveryId);
   });
 
