@@ -11,6 +11,12 @@ export interface Check {
   warning?: boolean;
 }
 
+/** One line of `hitrail doctor`'s output. */
+export function formatCheck(c: Check): string {
+  const mark = c.ok ? "ok  " : c.warning ? "warn" : "FAIL";
+  return `${mark}  ${c.name.padEnd(18)} ${c.detail}`;
+}
+
 /** Jobs waiting in the outbox longer than this mean the worker's relay is not keeping up (or not running). */
 export const OUTBOX_STALE_SECONDS = 5 * 60;
 
