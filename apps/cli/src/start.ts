@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { type Env, loadEnv } from "@hitrail/config";
+import type { Env } from "@hitrail/config";
 import { createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrail/observability";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { startDemoPages } from "./demo-pages.ts";
+import { cliEnv, rawEnv } from "./env.ts";
 import { ensureRedis } from "./infra.ts";
 import { type SupervisedApp, Supervisor } from "./supervisor.ts";
 
@@ -28,7 +29,10 @@ export interface StackSettings {
  * The environment of the apps `pnpm start` runs: the user's own settings, with the databases and
  * ports this start resolved. The one place to change what the children get.
  */
-export function childEnvironment(raw: NodeJS.ProcessEnv, stack: StackSettings): NodeJS.ProcessEnv {
+export function childEnvironment(
+  raw: Record<string, string | undefined>,
+  stack: StackSettings,
+): NodeJS.ProcessEnv {
   return {
     ...raw,
     DATABASE_URL: stack.databaseUrl,
@@ -74,7 +78,7 @@ async function fixedPort(port: number, host: string): Promise<number> {
 async function main(): Promise<void> {
   let env: Env;
   try {
-    env = loadEnv();
+    env = cliEnv();
   } catch (error) {
     exitOnStartupError("start", "configuration", error);
   }
@@ -182,7 +186,7 @@ async function main(): Promise<void> {
       { name: "api", entry: "apps/api/src/main.ts", healthUrl: `${url(stack.ports.api)}/healthz` },
       { name: "worker", entry: "apps/worker/src/main.ts", healthUrl: `${url(stack.ports.worker)}/healthz` },
     ];
-    const running = new Supervisor({ env: childEnvironment(process.env, stack), say });
+    const running = new Supervisor({ env: childEnvironment(rawEnv(), stack), say });
     supervisor = running;
     await Promise.all(apps.map((app) => running.start(app)));
 
