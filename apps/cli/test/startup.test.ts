@@ -6,6 +6,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { createRedis } from "@hitrail/queue";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -115,9 +116,22 @@ const answers = (url: string) =>
 describe("pnpm start", () => {
   let t: TestDatabase | undefined;
   let dataDir: string | undefined;
+  const prefix = testRedisPrefix("start");
   afterAll(async () => {
     await t?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    // The worker's queues and schedules, under this test's prefix.
+    const redis = createRedis(testRedisUrl());
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== "0");
+    } finally {
+      await redis.quit();
+    }
   });
 
   it("says which databases it uses, restarts an app that dies, and stops cleanly on Ctrl-C", async () => {
@@ -144,7 +158,7 @@ describe("pnpm start", () => {
         ...process.env,
         DATABASE_URL: databaseUrl.toString(),
         REDIS_URL: testRedisUrl(),
-        REDIS_PREFIX: testRedisPrefix("start"),
+        REDIS_PREFIX: prefix,
         DATA_DIR: dataDir,
         TRACKER_PORT: String(tracker),
         API_PORT: String(api),
