@@ -167,6 +167,7 @@ describe("infra/compose/docker-compose.yml", () => {
           PUBLIC_SCHEME: "https",
           TRUST_PROXY: "true",
           NODE_ENV: "production",
+          HOST: "0.0.0.0",
         });
       }
     });

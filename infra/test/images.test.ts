@@ -77,6 +77,8 @@ describe("infra/docker/Dockerfile", () => {
       expect(stage(name).indexOf("USER "), name).toBeLessThan(stage(name).indexOf("HEALTHCHECK"));
     }
     expect(stage("app")).toContain('CMD ["hitrail"]');
+    // The apps listen on loopback unless HOST says otherwise: the image answers on all interfaces.
+    expect(stage("app")).toMatch(/^ENV .*\bHOST=0\.0\.0\.0\b/m);
   });
 
   it("copies only files that exist and that .dockerignore lets into the build context", () => {

@@ -368,6 +368,8 @@ describe("Kubernetes overlays", () => {
       );
       expect(config?.data).toMatchObject({
         NODE_ENV: "production",
+        // The apps listen on loopback unless HOST says otherwise.
+        HOST: "0.0.0.0",
         PUBLIC_SCHEME: "https",
         TRUST_PROXY: "true",
       });

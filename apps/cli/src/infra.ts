@@ -63,7 +63,8 @@ export async function ensureRedis(opts: { configured?: string; dataDir: string; 
       "--maxmemory-policy",
       "noeviction",
     ],
-    { stdio: "ignore" },
+    // A session of its own: the terminal's Ctrl-C must not stop Redis before the apps using it.
+    { stdio: "ignore", detached: true },
   );
   const url = `redis://127.0.0.1:${opts.port}`;
   for (let i = 0; i < 50; i++) {

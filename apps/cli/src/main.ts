@@ -17,7 +17,7 @@ import {
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { Command, Option } from "commander";
-import { doctor } from "./commands/doctor.ts";
+import { doctor, formatCheck } from "./commands/doctor.ts";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { cliEnv, rawEnv } from "./env.ts";
 
@@ -247,10 +247,7 @@ export function buildCli(): Command {
     .action(() =>
       guarded("doctor", async () => {
         const checks = await doctor(rawEnv());
-        for (const c of checks) {
-          const mark = c.ok ? "ok  " : c.warning ? "warn" : "FAIL";
-          process.stdout.write(`${mark}  ${c.name.padEnd(18)} ${c.detail}\n`);
-        }
+        for (const c of checks) process.stdout.write(`${formatCheck(c)}\n`);
         if (checks.some((c) => !c.ok && !c.warning)) process.exitCode = 1;
       }),
     );

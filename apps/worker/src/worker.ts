@@ -1,5 +1,5 @@
 import { ConfigError, type Env, requireEnv } from "@hitrail/config";
-import { createDb, ping, sql } from "@hitrail/db";
+import { createDb, outboxBacklog, ping } from "@hitrail/db";
 import { createLogger, isTransientError, Lifecycle, type Logger } from "@hitrail/observability";
 import {
   bullPrefix,
@@ -119,12 +119,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
 
     const metrics = new WorkerMetrics();
     metrics.watchQueues(queues, QUEUE_NAMES);
-    metrics.watchOutbox(async () => {
-      const [row] = await db.db.execute<{ pending: number; oldest: number | null }>(sql`
-        select count(*)::int as pending, extract(epoch from (now() - min(created_at)))::float8 as oldest
-        from outbox where relayed_at is null`);
-      return { pending: Number(row?.pending ?? 0), oldestSeconds: Number(row?.oldest ?? 0) };
-    });
+    metrics.watchOutbox(() => outboxBacklog(db.db));
 
     const timeoutMs = opts.postbacks?.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const sender = createPostbackSender({ allowCidrs: env.OUTBOUND_ALLOW_CIDRS, timeoutMs });

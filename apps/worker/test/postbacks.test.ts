@@ -127,6 +127,24 @@ describe("traffic-source postbacks", () => {
     expect(attempts.slice(0, 3).every((a) => a.error?.startsWith("HTTP 500"))).toBe(true);
   });
 
+  it("sends one Idempotency-Key per delivery: the same on a retry, another for the next revision", async () => {
+    replies.set("/pb/idempotent", (n) => ({ status: n === 0 ? 500 : 200 }));
+    const tenant = await tenantFor("/pb/idempotent");
+    const { offer } = await insertPath(t.db, tenant);
+    const created = await createConversion(t.db, tenant, { hit: offer, revenue: "4", tx: "K-1" });
+    await settled(tenant, created.deliveryId!, "delivered");
+    const updated = await changeConversion(t.db, tenant, {
+      conversionId: created.conversionId,
+      action: "update",
+      revenue: "6",
+    });
+    await settled(tenant, updated.deliveryId!, "delivered");
+    const keys = received("/pb/idempotent").map((r) => r.headers["idempotency-key"]);
+    // Attempt 1 got a 500, attempt 2 (the retry) went through, then the update's own delivery.
+    expect(keys).toEqual([`${created.deliveryId}:1`, `${created.deliveryId}:1`, `${updated.deliveryId}:2`]);
+    expect(updated.deliveryId).not.toBe(created.deliveryId);
+  });
+
   it("dead-letters a delivery once every attempt has failed", async () => {
     replies.set("/pb/down", () => ({ status: 503 }));
     const tenant = await tenantFor("/pb/down");

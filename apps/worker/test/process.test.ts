@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { findDelivery, listDeliveryAttempts } from "@hitrail/db";
+import { findDelivery, inArray, listDeliveryAttempts, newId, schema } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase, testRedisUrl } from "@hitrail/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant } from "./support/factory.ts";
@@ -107,6 +107,43 @@ describe("admin server", () => {
         .sort();
       expect(names).toEqual(["maintenance", "postbacks", "rollups"]);
     } finally {
+      await worker.close();
+      await clearRedisPrefix(worker.prefix);
+    }
+  });
+
+  it("reports the outbox backlog and the age of its oldest row on /metrics", async () => {
+    // No relay in this worker: the rows stay unrelayed, as behind a dead or stuck relay.
+    const worker = await startTestWorker(t, { port: 0, relay: false, env: { HOST: "127.0.0.1" } });
+    const tenant = await seedTenant(t.db);
+    const ids = [newId(), newId(), newId()];
+    try {
+      const scrape = async () => {
+        const text = await (await fetch(`${worker.url}/metrics`)).text();
+        const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+        return {
+          pending: value("hitrail_outbox_pending"),
+          oldest: value("hitrail_outbox_oldest_pending_seconds"),
+        };
+      };
+      const before = await scrape();
+      const row = (id: string, minutesAgo: number, relayed = false) => ({
+        id,
+        workspaceId: tenant.workspaceId,
+        topic: "postback.deliver",
+        jobId: `metrics-${id}`,
+        payload: { workspaceId: tenant.workspaceId, deliveryId: newId() },
+        createdAt: new Date(Date.now() - minutesAgo * 60_000),
+        relayedAt: relayed ? new Date() : null,
+      });
+      await t.db.insert(schema.outbox).values([row(ids[0]!, 7), row(ids[1]!, 1), row(ids[2]!, 60, true)]);
+      const after = await scrape();
+      expect(after.pending - before.pending).toBe(2);
+      // The oldest unrelayed row is 7 minutes old; the older one was relayed and does not count.
+      expect(after.oldest).toBeGreaterThanOrEqual(420);
+      expect(after.oldest).toBeLessThan(480);
+    } finally {
+      await t.db.delete(schema.outbox).where(inArray(schema.outbox.id, ids));
       await worker.close();
       await clearRedisPrefix(worker.prefix);
     }

@@ -33,7 +33,11 @@ export const envSchema = z.object({
   API_PORT: port.default(8081),
   WEB_PORT: port.default(8082),
   DEMO_PAGES_PORT: port.default(8083),
-  HOST: z.string().default("0.0.0.0"),
+  /**
+   * Address every server listens on. Loopback by default, so `pnpm start` on a laptop is not open to
+   * the network; the container images set 0.0.0.0.
+   */
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
   /** Tracking domains default to `{workspace slug}.{BASE_DOMAIN}`. */
   BASE_DOMAIN: z
     .string()

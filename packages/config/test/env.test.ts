@@ -6,6 +6,9 @@ describe("loadEnv", () => {
     const env = loadEnv({});
     expect(env.SESSION_TTL_SECONDS).toBe(4 * 86_400);
     expect(env.TRACKER_PORT).toBe(8080);
+    expect(env.WORKER_PORT).toBe(8084);
+    // Loopback unless HOST says otherwise: `pnpm start` on a laptop is not open to its network.
+    expect(env.HOST).toBe("127.0.0.1");
     expect(env.BASE_DOMAIN).toBe("localhost");
     expect(env.LOG_LEVEL).toBe("info");
     expect(env.OUTBOUND_ALLOW_CIDRS).toEqual([]);

@@ -40,6 +40,7 @@ export * from "./queries/campaigns.ts";
 export * from "./queries/conversions.ts";
 export * from "./queries/deliveries.ts";
 export * from "./queries/funnels.ts";
+export * from "./queries/outbox.ts";
 export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
 export * from "./queries/tag.ts";

@@ -1,5 +1,5 @@
 import { type Env, loadEnv } from "@hitrail/config";
-import { createDb, migrationStatus, sql } from "@hitrail/db";
+import { createDb, migrationStatus, type OutboxBacklog, outboxBacklog, sql } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 
@@ -9,6 +9,38 @@ export interface Check {
   detail: string;
   /** A problem worth fixing that does not stop Hitrail from running. */
   warning?: boolean;
+}
+
+/** One line of `hitrail doctor`'s output. */
+export function formatCheck(c: Check): string {
+  const mark = c.ok ? "ok  " : c.warning ? "warn" : "FAIL";
+  return `${mark}  ${c.name.padEnd(18)} ${c.detail}`;
+}
+
+/** Jobs waiting in the outbox longer than this mean the worker's relay is not keeping up (or not running). */
+export const OUTBOX_STALE_SECONDS = 5 * 60;
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7_200) return `${Math.round(seconds / 60)} minutes`;
+  return `${Math.round(seconds / 3_600)} hours`;
+}
+
+/** The outbox: rows the worker's relay has not handed to the queue yet. */
+export function outboxCheck(backlog: OutboxBacklog): Check {
+  const { pending, oldestSeconds } = backlog;
+  const stale = pending > 0 && oldestSeconds > OUTBOX_STALE_SECONDS;
+  return {
+    name: "outbox",
+    ok: !stale,
+    warning: true,
+    detail:
+      pending === 0
+        ? "empty: the worker has relayed every job"
+        : stale
+          ? `${pending} job(s) waiting, the oldest for ${duration(oldestSeconds)}: is a worker running with its relay on (WORKER_RELAY)? Postbacks and rollups wait until one is`
+          : `${pending} job(s) waiting, the oldest for ${duration(oldestSeconds)}`,
+  };
 }
 
 /** Checks what a running Hitrail needs and says what is wrong in plain words. */
@@ -66,6 +98,7 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
               ? `${ahead} monthly partitions from this month on`
               : "fewer than 2 monthly hit partitions ahead: is the worker's maintenance job running? (`pnpm hitrail migrate` creates them too)",
         });
+        checks.push(outboxCheck(await outboxBacklog(db.db)));
       }
     } catch (error) {
       checks.push({

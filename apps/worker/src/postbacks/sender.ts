@@ -25,9 +25,22 @@ export interface SenderOptions {
   userAgent?: string;
 }
 
+export interface SendOptions {
+  /**
+   * Sent as `Idempotency-Key`: the same on every attempt of one delivery, another for the next
+   * revision of the conversion, so a receiver can drop the duplicates at-least-once delivery allows.
+   */
+  idempotencyKey?: string;
+}
+
 export interface PostbackSender {
-  send(url: string): Promise<SendResult>;
+  send(url: string, options?: SendOptions): Promise<SendResult>;
   close(): void;
+}
+
+/** The `Idempotency-Key` of a delivery: `{deliveryId}:{revision}` (docs/postback-delivery.md). */
+export function deliveryIdempotencyKey(delivery: { id: string; revision: number }): string {
+  return `${delivery.id}:${delivery.revision}`;
 }
 
 /** Non-2xx bodies are read this far for the delivery log; anything longer is dropped with the socket. */
@@ -104,7 +117,7 @@ export function createPostbackSender(opts: SenderOptions): PostbackSender {
   const httpsAgent = new RequestFilteringHttpsAgent({ ...agentOptions, ...filter });
   const headers = { "user-agent": opts.userAgent ?? "Hitrail-Postback/1.0", accept: "*/*" };
 
-  function send(url: string): Promise<SendResult> {
+  function send(url: string, options: SendOptions = {}): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     if (!URL.canParse(url)) {
@@ -138,7 +151,7 @@ export function createPostbackSender(opts: SenderOptions): PostbackSender {
       const request = target.protocol === "https:" ? https.request : http.request;
       const req = request(target, {
         method: "GET",
-        headers,
+        headers: options.idempotencyKey ? { ...headers, "idempotency-key": options.idempotencyKey } : headers,
         agent: target.protocol === "https:" ? httpsAgent : httpAgent,
         signal,
       });

@@ -13,7 +13,7 @@ import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { WorkerMetrics } from "../metrics.ts";
 import { decideFire } from "../postbacks/fire-rule.ts";
 import { type DestinationCache, destinationOf, type HostLimiter } from "../postbacks/host-limiter.ts";
-import type { PostbackSender, SendResult } from "../postbacks/sender.ts";
+import { deliveryIdempotencyKey, type PostbackSender, type SendResult } from "../postbacks/sender.ts";
 import type { JobHandler } from "./base.ts";
 
 export interface DeliverDeps {
@@ -149,7 +149,7 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
           "postback URL has unknown macros",
         );
       }
-      result = await deps.sender.send(url);
+      result = await deps.sender.send(url, { idempotencyKey: deliveryIdempotencyKey(delivery) });
     } finally {
       deps.limiter.release(host);
     }

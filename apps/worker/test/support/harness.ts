@@ -10,6 +10,7 @@ import { type RunningWorker, startWorker, type WorkerOptions } from "../../src/i
 export interface ReceivedRequest {
   url: string;
   at: number;
+  headers: IncomingMessage["headers"];
 }
 
 export interface Reply {
@@ -42,7 +43,7 @@ export async function startReceiver(reply?: Receiver["reply"]): Promise<Receiver
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const n = counts.get(path) ?? 0;
     counts.set(path, n + 1);
-    receiver.requests.push({ url: req.url ?? "/", at: Date.now() });
+    receiver.requests.push({ url: req.url ?? "/", at: Date.now(), headers: req.headers });
     const r = receiver.reply(req, n);
     const send = () => {
       if (res.destroyed) return;
