@@ -7,13 +7,65 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
 import { createRedis } from "@hitrail/queue";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const tsx = `${root}node_modules/.bin/tsx`;
 
 describe("a wrong DATABASE_URL", () => {
-  it.each(["tracker", "api", "worker"])("makes the %s exit non-zero with a one-line reason", (app) => {
+  // The tracker is the exception: it must start during a database outage (issue 17), so an
+  // unreachable server is no reason to exit for it; a database that does not exist still is.
+  it("makes the tracker exit non-zero with a one-line reason when the database does not exist", () => {
+    const server = new URL(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+    server.pathname = "/hitrail_no_such_database";
+    const result = spawnSync(tsx, ["apps/tracker/src/main.ts"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: server.toString(),
+        REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+        REDIS_PREFIX: "hitrail-test:startup-tracker",
+        TRACKER_PORT: "0",
+      },
+    });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^hitrail tracker: .*database does not exist/);
+  });
+
+  it("lets the tracker start while PostgreSQL is unreachable, saying so", async () => {
+    const child = spawn(tsx, ["apps/tracker/src/main.ts"], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: "postgres://nobody@127.0.0.1:1/nothing",
+        REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+        REDIS_PREFIX: "hitrail-test:startup-tracker-down",
+        TRACKER_PORT: "0",
+        HOST: "127.0.0.1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    try {
+      await vi.waitFor(() => expect(output).toContain("tracker listening"), {
+        timeout: 30_000,
+        interval: 100,
+      });
+      expect(output).toContain("starting without PostgreSQL");
+      expect(child.exitCode).toBeNull();
+    } finally {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    }
+  });
+
+  it.each(["api", "worker"])("makes the %s exit non-zero with a one-line reason", (app) => {
     const result = spawnSync(tsx, [`apps/${app}/src/main.ts`], {
       cwd: root,
       encoding: "utf8",
