@@ -19,7 +19,7 @@ beforeAll(async () => {
     level: "silent",
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
-  app = await buildApi({ db: t, logger });
+  app = await buildApi({ db: t.app, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

@@ -263,7 +263,7 @@ export async function startHarness(settings: Partial<ApiSettings> = {}): Promise
   });
   const world: FakeWorld = { txt: new Map(), http: new Map() };
   const app = await buildApi({
-    db: t,
+    db: t.app,
     logger,
     settings: { baseDomain: "test.localhost", ...settings },
     domainChecks: {

@@ -1,4 +1,11 @@
-import { type Executor, findTrafficSource, funnelVersions, type LoadedFunnel, loadFunnel } from "@hitrail/db";
+import {
+  type Executor,
+  findTrafficSource,
+  funnelVersions,
+  type LoadedFunnel,
+  loadFunnel,
+  withWorkspace,
+} from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { TrafficSourceParams } from "./click/entry-params.ts";
 
@@ -68,7 +75,7 @@ export class FunnelCache {
     this.checkVersions(ws);
     return this.read(ws.funnels, funnelId, async () => {
       this.stats.funnelLoads++;
-      return (await loadFunnel(this.db, workspaceId, funnelId)) ?? null;
+      return (await withWorkspace(this.db, workspaceId, (tx) => loadFunnel(tx, workspaceId, funnelId))) ?? null;
     });
   }
 
@@ -79,7 +86,7 @@ export class FunnelCache {
     const ws = this.workspace(workspaceId);
     return this.read(ws.trafficSources, id, async () => {
       this.stats.trafficSourceLoads++;
-      const row = await findTrafficSource(this.db, workspaceId, id);
+      const row = await withWorkspace(this.db, workspaceId, (tx) => findTrafficSource(tx, workspaceId, id));
       // Archived sources stop routing (within maxAgeMs of the change, as parameter edits do).
       if (!row || row.archivedAt !== null) return null;
       return {
@@ -171,7 +178,7 @@ export class FunnelCache {
     ws.checking = true;
     ws.versionsCheckedAt = now;
     this.stats.versionChecks++;
-    funnelVersions(this.db, ws.id)
+    withWorkspace(this.db, ws.id, (tx) => funnelVersions(tx, ws.id))
       .then((versions) => {
         for (const [id, slot] of ws.funnels) {
           if (slot.value === undefined) continue;

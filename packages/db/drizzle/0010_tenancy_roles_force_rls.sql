@@ -37,8 +37,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 --> statement-breakpoint
 -- Narrow look-ups across workspaces, each keyed by what the caller already holds: a host name (the
--- tracker's routing, TLS on demand, a custom domain's claim), a user (their own memberships), an API
--- key's hash. Each shows only the rows matching that key, read-only.
+-- tracker's routing, TLS on demand, a custom domain's claim), a workspace slug (the CLI), a user
+-- (their own memberships), an API key's hash. Each shows only the rows matching that key, read-only.
 CREATE OR REPLACE FUNCTION hitrail_lookup(name text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT nullif(current_setting('hitrail.lookup_' || name, true), '')
@@ -89,6 +89,13 @@ BEGIN
   CREATE POLICY lookup_host ON workspaces FOR SELECT
     USING (id IN (SELECT d.workspace_id FROM tracking_domains d
                   WHERE d.verified_at IS NOT NULL AND d.host = (SELECT hitrail_lookup('host'))));
+  DROP POLICY IF EXISTS lookup_slug ON workspaces;
+  CREATE POLICY lookup_slug ON workspaces FOR SELECT
+    USING (slug = (SELECT hitrail_lookup('slug')));
+  -- An unverified claim of a host, for the tracker serving its HTTP verification token.
+  DROP POLICY IF EXISTS lookup_claim ON tracking_domains;
+  CREATE POLICY lookup_claim ON tracking_domains FOR SELECT
+    USING (verified_at IS NULL AND host = (SELECT hitrail_lookup('claim_host')));
   DROP POLICY IF EXISTS lookup_user ON memberships;
   CREATE POLICY lookup_user ON memberships FOR SELECT
     USING (user_id = (SELECT hitrail_lookup('user')::uuid));

@@ -51,6 +51,7 @@ export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
 export {
   type Lookup,
+  runInWorkspaces,
   WORKSPACE_SCOPE_STATEMENT,
   withLookup,
   withWorkspace,

@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import type postgres from "postgres";
 import type { Executor } from "./client.ts";
 
 // Row-level security (docs/security-tenancy.md): the apps connect as a role that is neither the
@@ -41,11 +42,15 @@ export async function withWorkspace<T>(
  * Keys of the narrow look-ups across workspaces (policies `lookup_*`): each shows, read-only, only the
  * rows matching the key the caller holds.
  * - host: the verified tracking domain with this host and its workspace;
+ * - claimHost: the unverified claims of this host (the tracker serves their HTTP tokens);
+ * - slug: the workspace with this slug;
  * - userId: this user's memberships and their workspaces;
  * - apiKeyHash: the API key with this hash.
  */
 export interface Lookup {
   host?: string;
+  claimHost?: string;
+  slug?: string;
   userId?: string;
   apiKeyHash?: string;
 }
@@ -55,9 +60,41 @@ export async function withLookup<T>(db: Executor, lookup: Lookup, fn: (tx: Execu
   return db.transaction(async (tx) => {
     await tx.execute(
       sql`select set_config('hitrail.lookup_host', ${lookup.host ?? ""}, true),
+                 set_config('hitrail.lookup_claim_host', ${lookup.claimHost ?? ""}, true),
+                 set_config('hitrail.lookup_slug', ${lookup.slug ?? ""}, true),
                  set_config('hitrail.lookup_user', ${lookup.userId ?? ""}, true),
                  set_config('hitrail.lookup_api_key', ${lookup.apiKeyHash ?? ""}, true)`,
     );
     return fn(tx);
   });
+}
+
+/**
+ * One prepared statement in a transaction scoped to `workspaceIds`, for the hot paths' group commit:
+ * BEGIN, the setting, the statement and COMMIT go out together on one connection (one round trip).
+ * A failing statement rolls the transaction back (COMMIT of an aborted transaction) and rejects.
+ */
+export async function runInWorkspaces(
+  client: postgres.Sql,
+  workspaceIds: readonly string[],
+  query: string,
+  params: unknown[],
+): Promise<void> {
+  const conn = await client.reserve();
+  try {
+    const results = await Promise.allSettled([
+      conn.unsafe("begin"),
+      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [workspaceScope(workspaceIds)], { prepare: true }),
+      conn.unsafe(query, params as postgres.ParameterOrJSON<never>[], { prepare: true }),
+      conn.unsafe("commit"),
+    ]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      // COMMIT already ended an aborted transaction; after any other failure end it here.
+      await conn.unsafe("rollback").catch(() => {});
+      throw (failed as PromiseRejectedResult).reason;
+    }
+  } finally {
+    conn.release();
+  }
 }

@@ -219,7 +219,8 @@ export class ConversionWriter {
       tx: i.command.tx ?? "",
     }));
     let results: RecordResult[] = [];
-    await runConversionBatch(this.db, { identities }, ({ paths, stored }) => {
+    const workspaceIds = logs.map((l) => l.workspaceId);
+    await runConversionBatch(this.db, { identities, workspaceIds }, ({ paths, stored }) => {
       const plan = planBatch({ items, paths, stored, now: this.now(), newId: this.makeId });
       results = plan.results;
       return {

@@ -5,7 +5,7 @@ import { roleAtLeast } from "../../auth/roles.ts";
 import { randomSecret } from "../../auth/tokens.ts";
 import { forbidden } from "../../errors.ts";
 import { email } from "../auth/schemas.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { memberOutput, role } from "./schemas.ts";
 
 export const addMemberInput = z.object({
@@ -29,7 +29,7 @@ export const addMember = workspaceService({
     const existing = await findUserByEmail(ctx.db, { email: input.email });
     const initialPassword = existing ? null : randomSecret(12);
     const passwordHash = initialPassword ? await hashPassword(initialPassword) : null;
-    return ctx.db.transaction(async (tx) => {
+    return inWorkspace(ctx, async (tx) => {
       const userId =
         existing?.id ??
         (

@@ -1,7 +1,7 @@
 import { deleteMembership } from "@hitrail/db";
 import { z } from "zod";
 import { id } from "../../schemas/common.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { memberForChange } from "./rules.ts";
 
 export const removeMember = workspaceService({
@@ -9,7 +9,7 @@ export const removeMember = workspaceService({
   input: z.object({ userId: id }),
   output: z.object({ removed: z.literal(true) }),
   run: ({ ctx, input }) =>
-    ctx.db.transaction(async (tx) => {
+    inWorkspace(ctx, async (tx) => {
       const before = await memberForChange(tx, ctx, { userId: input.userId, newRole: null });
       await deleteMembership(tx, { workspaceId: ctx.workspace.id, userId: input.userId });
       await audit(tx, ctx, {
