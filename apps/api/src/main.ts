@@ -3,7 +3,7 @@ import { createDb, ping } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle, type Logger } from "@hitrail/observability";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./app.ts";
-import { settingsFromEnv } from "./settings.ts";
+import { createDomainChecks, settingsFromEnv } from "./settings.ts";
 
 export async function startApi(
   env: Env,
@@ -14,7 +14,12 @@ export async function startApi(
   const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
   const db = createDb(ready.DATABASE_URL, { max: 10, applicationName: "hitrail-api" });
   await ping(db.sql);
-  const app = await buildApi({ db, logger, settings: settingsFromEnv(env) });
+  const app = await buildApi({
+    db,
+    logger,
+    settings: settingsFromEnv(env),
+    domainChecks: createDomainChecks({ allowCidrs: env.OUTBOUND_ALLOW_CIDRS }),
+  });
   const url = await app.listen({ host: env.HOST, port: opts.port ?? env.API_PORT });
   lifecycle.onShutdown("api http", () => app.close());
   lifecycle.onShutdown("postgres", () => db.close());

@@ -161,7 +161,11 @@ export function buildCli(): Command {
           const ws = isUuid(opts.workspace)
             ? (
                 await withWorkspace(c.db, opts.workspace, (tx) =>
-                  tx.select().from(schema.workspaces).where(eq(schema.workspaces.id, opts.workspace)).limit(1),
+                  tx
+                    .select()
+                    .from(schema.workspaces)
+                    .where(eq(schema.workspaces.id, opts.workspace))
+                    .limit(1),
                 )
               )[0]
             : await findWorkspaceBySlug(c.db, opts.workspace);

@@ -75,7 +75,9 @@ export class FunnelCache {
     this.checkVersions(ws);
     return this.read(ws.funnels, funnelId, async () => {
       this.stats.funnelLoads++;
-      return (await withWorkspace(this.db, workspaceId, (tx) => loadFunnel(tx, workspaceId, funnelId))) ?? null;
+      return (
+        (await withWorkspace(this.db, workspaceId, (tx) => loadFunnel(tx, workspaceId, funnelId))) ?? null
+      );
     });
   }
 

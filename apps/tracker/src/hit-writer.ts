@@ -236,7 +236,8 @@ export class HitWriter {
     const client = (this.db as { $client?: PreparingClient }).$client;
     // As a named prepared statement the driver sends Bind/Execute only; drizzle's execute() leaves
     // it unnamed, which costs a Describe round trip before every batch.
-    if (typeof client?.reserve === "function") return runInWorkspaces(client, workspaceIds, INSERT_HITS, [json]);
+    if (typeof client?.reserve === "function")
+      return runInWorkspaces(client, workspaceIds, INSERT_HITS, [json]);
     return withWorkspace(this.db, workspaceIds, (tx) =>
       tx.execute(
         sql`insert into hits select * from json_populate_recordset(null::hits, ${json}::json) on conflict (id) do nothing`,

@@ -58,7 +58,8 @@ const GROUP_OF = { app: "hitrail_tenant", maintenance: "hitrail_maintenance" } a
 function roleOf(url: string): { name: string; password: string | null } {
   const u = new URL(url);
   const name = decodeURIComponent(u.username);
-  if (!name) throw new Error("a database URL for an app role must name its user (postgres://USER:PASSWORD@…)");
+  if (!name)
+    throw new Error("a database URL for an app role must name its user (postgres://USER:PASSWORD@…)");
   return { name, password: u.password ? decodeURIComponent(u.password) : null };
 }
 

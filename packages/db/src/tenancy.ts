@@ -56,7 +56,11 @@ export interface Lookup {
 }
 
 /** Runs `fn` in a transaction that may read what `lookup` names (and no tenant rows otherwise). */
-export async function withLookup<T>(db: Executor, lookup: Lookup, fn: (tx: Executor) => Promise<T>): Promise<T> {
+export async function withLookup<T>(
+  db: Executor,
+  lookup: Lookup,
+  fn: (tx: Executor) => Promise<T>,
+): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.execute(
       sql`select set_config('hitrail.lookup_host', ${lookup.host ?? ""}, true),

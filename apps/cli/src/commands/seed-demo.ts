@@ -159,7 +159,10 @@ export async function seedDemo(
         .update(schema.trafficSources)
         .set({ postbackUrl: wantedPostbackUrl })
         .where(
-          and(eq(schema.trafficSources.id, kit.trafficSourceId), eq(schema.trafficSources.workspaceId, ws.id)),
+          and(
+            eq(schema.trafficSources.id, kit.trafficSourceId),
+            eq(schema.trafficSources.workspaceId, ws.id),
+          ),
         );
     }
     const apiKey = demoApiKey(ws.id, await domainSecret(db, ws.id));

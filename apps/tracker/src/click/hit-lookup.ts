@@ -27,23 +27,23 @@ export async function findHit(
   const h = schema.hits;
   const [row] = await withWorkspace(db, workspaceId, (tx) =>
     tx
-    .select({
-      id: h.id,
-      visitorId: h.visitorId,
-      funnelId: h.funnelId,
-      nodeId: h.nodeId,
-      pageId: h.pageId,
-      pageKind: h.pageKind,
-      trafficSourceId: h.trafficSourceId,
-      externalId: h.externalId,
-      campaign: h.campaign,
-      cost: h.cost,
-      trackingFields: h.trackingFields,
-      createdAt: h.createdAt,
-    })
-    .from(h)
-    .where(and(eq(h.workspaceId, workspaceId), eq(h.id, hitId)))
-    .limit(1),
+      .select({
+        id: h.id,
+        visitorId: h.visitorId,
+        funnelId: h.funnelId,
+        nodeId: h.nodeId,
+        pageId: h.pageId,
+        pageKind: h.pageKind,
+        trafficSourceId: h.trafficSourceId,
+        externalId: h.externalId,
+        campaign: h.campaign,
+        cost: h.cost,
+        trackingFields: h.trackingFields,
+        createdAt: h.createdAt,
+      })
+      .from(h)
+      .where(and(eq(h.workspaceId, workspaceId), eq(h.id, hitId)))
+      .limit(1),
   );
   return row;
 }

@@ -35,17 +35,17 @@ async function findBy(
   const t = schema.customEventTypes;
   const [row] = await withWorkspace(deps.db.db, workspaceId, (tx) =>
     tx
-    .select({
-      id: t.id,
-      alias: t.alias,
-      defaultRevenue: t.defaultRevenue,
-      hasRevenue: t.hasRevenue,
-      firesPostback: t.firesPostback,
-      duplicatePolicy: t.duplicatePolicy,
-    })
-    .from(t)
-    .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
-    .limit(1),
+      .select({
+        id: t.id,
+        alias: t.alias,
+        defaultRevenue: t.defaultRevenue,
+        hasRevenue: t.hasRevenue,
+        firesPostback: t.firesPostback,
+        duplicatePolicy: t.duplicatePolicy,
+      })
+      .from(t)
+      .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
+      .limit(1),
   );
   if (row === undefined) return null;
   return {

@@ -113,7 +113,9 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
         logger.debug({ deliveryId, reason: decision.reason }, "postback skipped");
         return { status: "skipped", reason: decision.reason };
       case "cancel":
-        if (await inTenant((tx) => cancelDelivery(tx, { workspaceId, deliveryId, reason: decision.reason }))) {
+        if (
+          await inTenant((tx) => cancelDelivery(tx, { workspaceId, deliveryId, reason: decision.reason }))
+        ) {
           deps.metrics.postbacksCancelled.inc();
           logger.info({ workspaceId, deliveryId, reason: decision.reason }, "postback cancelled");
         }
@@ -139,12 +141,14 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     let attempt: number;
     let url: string;
     try {
-      const claimed = await inTenant((tx) => claimDeliveryAttempt(tx, {
-        workspaceId,
-        deliveryId,
-        expectedAttempts: delivery.attempts,
-        leaseUntil: new Date(deps.now() + deps.leaseMs),
-      }));
+      const claimed = await inTenant((tx) =>
+        claimDeliveryAttempt(tx, {
+          workspaceId,
+          deliveryId,
+          expectedAttempts: delivery.attempts,
+          leaseUntil: new Date(deps.now() + deps.leaseMs),
+        }),
+      );
       if (!claimed) return { status: "skipped", reason: "another job started this attempt" };
       ({ attempt, url } = claimed);
       if (attempt === 1 && delivery.unknownMacros.length > 0) {
@@ -189,15 +193,17 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     const delivered = outcome === "delivered";
     if (!delivered || delivery.sourceFailing)
       try {
-        const endpoint = await inTenant((tx) => noteEndpointResult(tx, {
-          workspaceId,
-          trafficSourceId: delivery.trafficSourceId,
-          ok: delivered,
-          statusCode: result.statusCode,
-          error,
-          url,
-          disableAfterMs: deps.endpointDisableAfterMs,
-        }));
+        const endpoint = await inTenant((tx) =>
+          noteEndpointResult(tx, {
+            workspaceId,
+            trafficSourceId: delivery.trafficSourceId,
+            ok: delivered,
+            statusCode: result.statusCode,
+            error,
+            url,
+            disableAfterMs: deps.endpointDisableAfterMs,
+          }),
+        );
         if (endpoint.disabledNow) {
           logger.warn(
             { workspaceId, trafficSourceId: delivery.trafficSourceId, failingSince: endpoint.failingSince },

@@ -119,11 +119,11 @@ export async function findWorkspaceById(
 export async function listUserWorkspaces(db: Executor, input: { userId: string }) {
   return withLookup(db, { userId: input.userId }, (tx) =>
     tx
-    .select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role })
-    .from(memberships)
-    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(eq(memberships.userId, input.userId))
-    .orderBy(asc(workspaces.name), asc(workspaces.id)),
+      .select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role })
+      .from(memberships)
+      .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+      .where(eq(memberships.userId, input.userId))
+      .orderBy(asc(workspaces.name), asc(workspaces.id)),
   );
 }
 

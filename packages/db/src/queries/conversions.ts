@@ -618,7 +618,10 @@ export async function runConversionBatch(
   decide: (read: ConversionBatchRead) => ConversionBatchWrite,
 ): Promise<void> {
   // Row-level security: the batch's transaction names every workspace it reads or writes.
-  const scope = workspaceScope([...input.identities.map((i) => i.workspaceId), ...(input.workspaceIds ?? [])]);
+  const scope = workspaceScope([
+    ...input.identities.map((i) => i.workspaceId),
+    ...(input.workspaceIds ?? []),
+  ]);
   if (input.identities.length === 0) {
     // Log entries only: one statement, in a transaction for its workspace setting.
     const q = dialect.sqlToQuery(writeSql(decide({ paths: [], stored: [] })));

@@ -127,16 +127,16 @@ export async function createApiKey(
   const prefix = key.slice(0, 10);
   const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
     tx
-    .insert(apiKeys)
-    .values({
-      workspaceId: input.workspaceId,
-      name: input.name,
-      prefix,
-      keyHash: hashKey(key),
-      role: input.role ?? "admin",
-      createdByUserId: input.createdByUserId ?? null,
-    })
-    .returning({ id: apiKeys.id }),
+      .insert(apiKeys)
+      .values({
+        workspaceId: input.workspaceId,
+        name: input.name,
+        prefix,
+        keyHash: hashKey(key),
+        role: input.role ?? "admin",
+        createdByUserId: input.createdByUserId ?? null,
+      })
+      .returning({ id: apiKeys.id }),
   );
   if (!row) throw new Error("api key insert returned nothing");
   return { id: row.id, key, prefix };
