@@ -166,7 +166,7 @@ export async function run(): Promise<void> {
       `  rollup rows: ${rollupRows?.hits.toLocaleString()} visit, ${rollupRows?.conversions.toLocaleString()} conversion`,
     );
 
-    const env = { ...scratch.env, DATABASE_URL: scratch.dbUrl, LOG_LEVEL: "silent" as const };
+    const env = { ...scratch.env, DATABASE_URL: scratch.appUrl, LOG_LEVEL: "silent" as const };
     const api = await startApi(env, { port: 0 });
     scratch.cleanups.unshift(() => api.close());
     const { key } = await createApiKey(db.db, { workspaceId, name: "bench", role: "viewer" });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { startApi } from "@hitrail/api";
@@ -52,7 +53,21 @@ async function main(): Promise<void> {
     lifecycle.onShutdown("redis-server", () => redis.stop());
     env = { ...env, REDIS_URL: redis.url };
 
-    const { applied } = await runMigrations(env.DATABASE_URL as string);
+    // The same two roles as in production (docs/security-tenancy.md): migrations run as the owner,
+    // the apps as hitrail_app (row-level security applies), the worker's sweeps as hitrail_maintainer.
+    // Without MIGRATE_DATABASE_URL the given (or embedded) URL is the owner's and the two roles are
+    // made on the same server, with passwords new on every start.
+    const owner = env.MIGRATE_DATABASE_URL ?? (env.DATABASE_URL as string);
+    const derived = derivedRoleUrls(owner);
+    env = {
+      ...env,
+      DATABASE_URL: env.MIGRATE_DATABASE_URL ? env.DATABASE_URL : derived.app,
+      MAINTENANCE_DATABASE_URL: env.MAINTENANCE_DATABASE_URL ?? derived.maintenance,
+    };
+    const { applied } = await runMigrations(owner, {
+      app: env.DATABASE_URL,
+      maintenance: env.MAINTENANCE_DATABASE_URL,
+    });
     if (applied > 0) say(`hitrail: applied ${applied} migration(s)`);
     const seedDb = createDb(env.DATABASE_URL as string, { max: 2 });
     const demo = await seedDemo(seedDb.db, env);
@@ -93,6 +108,17 @@ async function main(): Promise<void> {
     exitOnStartupError("start", "cannot start", error);
   }
   lifecycle.handleSignals();
+}
+
+/** URLs of the app and maintenance roles on the owner's server and database. */
+function derivedRoleUrls(ownerUrl: string): { app: string; maintenance: string } {
+  const as = (user: string) => {
+    const u = new URL(ownerUrl);
+    u.username = user;
+    u.password = randomBytes(18).toString("hex");
+    return u.toString();
+  };
+  return { app: as("hitrail_app"), maintenance: as("hitrail_maintainer") };
 }
 
 /** The web dashboard on WEB_PORT, built first when this checkout has never built it. */
