@@ -91,7 +91,12 @@ export async function run(): Promise<void> {
       const batch = randomBytes(3).toString("hex");
       await seedDeliveries(db, { workspaceId: workspace.id, kit, receiverUrl: receiver.url, count, batch });
       receiver.reset();
-      const worker = await startWorker(redisUrl, { app: appUrl, maintenance: maintenanceUrl }, `${prefix}:${batch}`, pass.hostConcurrency);
+      const worker = await startWorker(
+        redisUrl,
+        { app: appUrl, maintenance: maintenanceUrl },
+        `${prefix}:${batch}`,
+        pass.hostConcurrency,
+      );
       cleanups.unshift(() => worker.stop());
       const started = performance.now();
       const stopMeter = startCpuMeter({ [process.pid]: "bench + receiver", [worker.pid]: "worker" });

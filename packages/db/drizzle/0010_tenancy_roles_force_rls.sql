@@ -80,6 +80,11 @@ BEGIN
     n := n + 1;
   END LOOP;
   EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO hitrail_tenant', current_schema());
+  -- `hitrail doctor` (as the apps' role) reports how many migrations are applied.
+  IF to_regclass('drizzle.__drizzle_migrations') IS NOT NULL THEN
+    GRANT USAGE ON SCHEMA drizzle TO hitrail_tenant;
+    GRANT SELECT ON drizzle.__drizzle_migrations TO hitrail_tenant;
+  END IF;
 
   -- The look-ups (see hitrail_lookup).
   DROP POLICY IF EXISTS lookup_host ON tracking_domains;
