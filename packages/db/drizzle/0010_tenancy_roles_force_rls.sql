@@ -68,7 +68,12 @@ BEGIN
     -- Partitions get no grant: the apps reach rows through the parent, where the policies are.
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO hitrail_tenant', t.relname);
     CONTINUE WHEN t.col IS NULL; -- users and sessions belong to no workspace
-    tenant_check := format('%I = ANY ((SELECT hitrail_current_workspaces())::uuid[])', t.col);
+    -- The list is computed once per statement (an init plan). `IS TRUE` keeps the check a filter the
+    -- planner cannot turn into an index condition: as `workspace_id = ANY (…)` it chose the
+    -- workspace-only indexes for the conversion batch's identity probes and scanned a workspace's
+    -- every conversion per probe (postback benchmark: Postgres CPU per request x4). Every query has
+    -- its own workspace predicate for the indexes; this is the wall behind it.
+    tenant_check := format('(%I = ANY ((SELECT hitrail_current_workspaces())::uuid[])) IS TRUE', t.col);
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t.relname);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t.relname);
     EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %I', t.relname);
