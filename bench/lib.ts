@@ -134,7 +134,11 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<vo
 export interface BenchScratch {
   env: Env;
   tag: string;
+  /** The run's database as its owner (seeding, checks). */
   dbUrl: string;
+  /** As the apps' role and the worker's maintenance role: what the measured processes connect as. */
+  appUrl: string;
+  maintenanceUrl: string;
   redisUrl: string;
   /** Redis key prefix of this run. */
   prefix: string;
@@ -169,10 +173,19 @@ export async function benchScratch(): Promise<BenchScratch> {
     await admin.sql.unsafe(`create database "${dbName}"`);
     cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
     cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
-    await runMigrations(dbUrl);
+    // The apps run as in production: roles that row-level security holds (docs/security-tenancy.md).
+    const as = (user: string) => {
+      const u = new URL(dbUrl);
+      u.username = user;
+      u.password = user;
+      return u.toString();
+    };
+    const appUrl = as("hitrail_app");
+    const maintenanceUrl = as("hitrail_maintainer");
+    await runMigrations(dbUrl, { app: appUrl, maintenance: maintenanceUrl });
     const db = createDb(dbUrl, { max: 2, applicationName: "hitrail-bench" });
     cleanups.unshift(() => db.close(1));
-    return { env, tag, dbUrl, redisUrl, prefix, db, cleanups, dispose };
+    return { env, tag, dbUrl, appUrl, maintenanceUrl, redisUrl, prefix, db, cleanups, dispose };
   } catch (error) {
     await dispose();
     throw error;

@@ -20,7 +20,7 @@ const UA =
 
 export async function run(): Promise<void> {
   const scratch = await benchScratch();
-  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
+  const { tag, dbUrl, appUrl, redisUrl, prefix, db, cleanups } = scratch;
   try {
     const { workspace, host } = await createWorkspace(db.db, {
       slug: `bench-${tag}`,
@@ -34,7 +34,7 @@ export async function run(): Promise<void> {
     });
 
     const tracker = await startTrackerProcess({
-      DATABASE_URL: dbUrl,
+      DATABASE_URL: appUrl,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
     });

@@ -47,7 +47,7 @@ module.exports = function (req) {
 
 export async function run(): Promise<void> {
   const scratch = await benchScratch();
-  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
+  const { tag, dbUrl, appUrl, redisUrl, prefix, db, cleanups } = scratch;
   const dir = await mkdtemp(path.join(tmpdir(), "hitrail-bench-pb-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   try {
@@ -55,7 +55,7 @@ export async function run(): Promise<void> {
     await seedSessions(redisUrl, prefix, seeded);
     // The operator's tuning (CONVERSION_BATCH_*) reaches the tracker through the environment.
     const tracker = await startTrackerProcess({
-      DATABASE_URL: dbUrl,
+      DATABASE_URL: appUrl,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
       BASE_DOMAIN: "bench.localhost",

@@ -168,7 +168,7 @@ export async function run(): Promise<void> {
 
     const env = {
       ...scratch.env,
-      DATABASE_URL: scratch.dbUrl,
+      DATABASE_URL: scratch.appUrl,
       REDIS_URL: scratch.redisUrl,
       REDIS_PREFIX: scratch.prefix,
       LOG_LEVEL: "silent" as const,

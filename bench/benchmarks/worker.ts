@@ -57,7 +57,7 @@ interface Pass {
 
 export async function run(): Promise<void> {
   const scratch = await benchScratch();
-  const { tag, dbUrl, redisUrl, prefix, db, cleanups } = scratch;
+  const { tag, dbUrl, appUrl, maintenanceUrl, redisUrl, prefix, db, cleanups } = scratch;
   try {
     const receiver = await startReceiver();
     cleanups.unshift(() => receiver.close());
@@ -91,7 +91,12 @@ export async function run(): Promise<void> {
       const batch = randomBytes(3).toString("hex");
       await seedDeliveries(db, { workspaceId: workspace.id, kit, receiverUrl: receiver.url, count, batch });
       receiver.reset();
-      const worker = await startWorker(redisUrl, dbUrl, `${prefix}:${batch}`, pass.hostConcurrency);
+      const worker = await startWorker(
+        redisUrl,
+        { app: appUrl, maintenance: maintenanceUrl },
+        `${prefix}:${batch}`,
+        pass.hostConcurrency,
+      );
       cleanups.unshift(() => worker.stop());
       const started = performance.now();
       const stopMeter = startCpuMeter({ [process.pid]: "bench + receiver", [worker.pid]: "worker" });
@@ -200,7 +205,7 @@ async function drain(
 /** The worker from its production entry point, consuming postbacks only; resolves once it runs. */
 function startWorker(
   redisUrl: string,
-  dbUrl: string,
+  dbUrls: { app: string; maintenance: string },
   prefix: string,
   hostConcurrency: number,
 ): Promise<Child> {
@@ -209,7 +214,8 @@ function startWorker(
     ["--import", "tsx", `${ROOT}apps/worker/src/main.ts`],
     `${ROOT}apps/worker`,
     {
-      DATABASE_URL: dbUrl,
+      DATABASE_URL: dbUrls.app,
+      MAINTENANCE_DATABASE_URL: dbUrls.maintenance,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
       WORKER_QUEUES: "postbacks",

@@ -11,8 +11,11 @@
 # environment:
 #   IMAGE_REGISTRY   where the images are, as <registry>/hitrail-<app> (CI: ghcr.io/<owner>)
 #   IMAGE_TAG        the version to deploy (CI: the commit SHA)
-#   SECRETS_ENV      env file that replaces the placeholder hitrail-secrets: DATABASE_URL=…, REDIS_URL=…
-#                    (and POSTGRES_PASSWORD=… with bundled datastores; SENTRY_DSN, WORKER_ADMIN_TOKEN)
+#   SECRETS_ENV      env file that replaces the placeholder secrets: DATABASE_URL=… (the apps' role),
+#                    MIGRATE_DATABASE_URL=… (the owner), MAINTENANCE_DATABASE_URL=…, REDIS_URL=… (and
+#                    POSTGRES_PASSWORD=… with bundled datastores; SENTRY_DSN, WORKER_ADMIN_TOKEN).
+#                    The owner, maintenance and datastore passwords go to hitrail-db-roles (the migrate
+#                    Job; the worker gets the maintenance URL alone), the rest to hitrail-secrets.
 #   WITHOUT_WEB=1    leave the dashboard (web) out, for installs that run it elsewhere or not at all
 #   DRY_RUN=1        render and split into phases, print the plan, touch no cluster
 #   MIGRATE_TIMEOUT  seconds to wait for the migration Job (900); ROLLOUT_TIMEOUT likewise (600)
@@ -32,7 +35,7 @@ overlay=${1:-}
 : "${SECRETS_ENV:?set SECRETS_ENV to an env file with DATABASE_URL=… and REDIS_URL=…}"
 [[ -r "$SECRETS_ENV" ]] || die "cannot read SECRETS_ENV '$SECRETS_ENV'"
 grep -q 'CHANGE-ME' "$SECRETS_ENV" && die "$SECRETS_ENV still holds CHANGE-ME placeholders"
-for key in DATABASE_URL REDIS_URL; do
+for key in DATABASE_URL MIGRATE_DATABASE_URL MAINTENANCE_DATABASE_URL REDIS_URL; do
   grep -q "^${key}=." "$SECRETS_ENV" || die "$SECRETS_ENV has no ${key}"
 done
 kubectl=${KUBECTL:-kubectl}
@@ -44,7 +47,9 @@ rollout_timeout=${ROLLOUT_TIMEOUT:-600}
 overlay=$(cd "$overlay" && pwd)
 work=$(mktemp -d "$(dirname "$overlay")/.deploy-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-install -m 600 "$SECRETS_ENV" "$work/secrets.env"
+db_roles='^(MIGRATE_DATABASE_URL|MAINTENANCE_DATABASE_URL|POSTGRES_PASSWORD)='
+(umask 077 && grep -vE "$db_roles" "$SECRETS_ENV" >"$work/secrets.env" || true)
+(umask 077 && grep -E "$db_roles" "$SECRETS_ENV" >"$work/db-roles.env")
 {
   printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n'
   printf 'resources:\n  - ../%s\n' "$(basename "$overlay")"
@@ -54,6 +59,7 @@ install -m 600 "$SECRETS_ENV" "$work/secrets.env"
       "$app" "$IMAGE_REGISTRY" "$app" "$IMAGE_TAG"
   done
   printf 'secretGenerator:\n  - name: hitrail-secrets\n    behavior: replace\n    envs:\n      - secrets.env\n'
+  printf '  - name: hitrail-db-roles\n    behavior: replace\n    envs:\n      - db-roles.env\n'
   if [[ "${WITHOUT_WEB:-}" == 1 ]]; then
     printf 'patches:\n'
     for object in "apps/v1 Deployment" "v1 Service" "policy/v1 PodDisruptionBudget"; do

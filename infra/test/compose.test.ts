@@ -9,6 +9,8 @@ const required = {
   BASE_DOMAIN: "hitrail.example.com",
   ACME_EMAIL: "ops@example.com",
   POSTGRES_PASSWORD: "0a1b2c3d",
+  APP_DB_PASSWORD: "4e5f6a7b",
+  MAINTENANCE_DB_PASSWORD: "8c9d0e1f",
 };
 
 interface ComposeService {
@@ -159,9 +161,23 @@ describe("infra/compose/docker-compose.yml", () => {
         expect(service.cap_drop, name).toEqual(["ALL"]);
         expect(service.security_opt, name).toContain("no-new-privileges:true");
       }
+      const owner = `postgres://hitrail:${required.POSTGRES_PASSWORD}@postgres:5432/hitrail`;
+      const maintenance = `postgres://hitrail_maintainer:${required.MAINTENANCE_DB_PASSWORD}@postgres:5432/hitrail`;
+      // Migrations as the owner; every app as hitrail_app; only the worker with the maintenance role.
+      expect(s.migrate?.environment).toMatchObject({
+        MIGRATE_DATABASE_URL: owner,
+        MAINTENANCE_DATABASE_URL: maintenance,
+      });
+      expect(s.worker?.environment).toMatchObject({ MAINTENANCE_DATABASE_URL: maintenance });
+      for (const app of ["tracker", "api", "worker"]) {
+        expect(s[app]?.environment?.MIGRATE_DATABASE_URL, app).toBeUndefined();
+        expect(JSON.stringify(s[app]?.environment), app).not.toContain(required.POSTGRES_PASSWORD);
+      }
+      for (const app of ["tracker", "api"])
+        expect(s[app]?.environment?.MAINTENANCE_DATABASE_URL, app).toBeUndefined();
       for (const app of ["migrate", "tracker", "api", "worker"]) {
         expect(s[app]?.environment, app).toMatchObject({
-          DATABASE_URL: `postgres://hitrail:${required.POSTGRES_PASSWORD}@postgres:5432/hitrail`,
+          DATABASE_URL: `postgres://hitrail_app:${required.APP_DB_PASSWORD}@postgres:5432/hitrail`,
           REDIS_URL: "redis://redis:6379",
           BASE_DOMAIN: required.BASE_DOMAIN,
           PUBLIC_SCHEME: "https",

@@ -52,7 +52,14 @@ function deploy(
   writeFileSync(
     secrets,
     opts.secrets ??
-      "DATABASE_URL=postgres://hitrail:s3cret@db.internal:5432/hitrail\nREDIS_URL=redis://cache.internal:6379\nPOSTGRES_PASSWORD=s3cret\n",
+      [
+        "DATABASE_URL=postgres://hitrail_app:4pp@db.internal:5432/hitrail",
+        "MIGRATE_DATABASE_URL=postgres://hitrail:s3cret@db.internal:5432/hitrail",
+        "MAINTENANCE_DATABASE_URL=postgres://hitrail_maintainer:m41nt@db.internal:5432/hitrail",
+        "REDIS_URL=redis://cache.internal:6379",
+        "POSTGRES_PASSWORD=s3cret",
+        "",
+      ].join("\n"),
   );
   const result = run("bash", [fromRoot("infra/k8s/deploy.sh"), fromRoot("infra/k8s/overlays", overlay)], {
     env: {
@@ -136,14 +143,24 @@ describe("infra/k8s/deploy.sh", () => {
       "ghcr.io/acme/hitrail-web:0123abc",
       "ghcr.io/acme/hitrail-worker:0123abc",
     ]);
-    const secret = all.find((o) => o.kind === "Secret") as unknown as { data: Record<string, string> };
-    const decoded = Object.fromEntries(
-      Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
-    );
-    // Replaced whole: the placeholders' keys do not linger.
-    expect(decoded).toEqual({
-      DATABASE_URL: "postgres://hitrail:s3cret@db.internal:5432/hitrail",
+    const decoded = (prefix: string) => {
+      const secret = all.find(
+        (o) => o.kind === "Secret" && o.metadata.name.startsWith(prefix),
+      ) as unknown as {
+        data: Record<string, string>;
+      };
+      return Object.fromEntries(
+        Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+      );
+    };
+    // Replaced whole: the placeholders' keys do not linger. The apps' secret holds no privileged role.
+    expect(decoded("hitrail-secrets-")).toEqual({
+      DATABASE_URL: "postgres://hitrail_app:4pp@db.internal:5432/hitrail",
       REDIS_URL: "redis://cache.internal:6379",
+    });
+    expect(decoded("hitrail-db-roles-")).toEqual({
+      MIGRATE_DATABASE_URL: "postgres://hitrail:s3cret@db.internal:5432/hitrail",
+      MAINTENANCE_DATABASE_URL: "postgres://hitrail_maintainer:m41nt@db.internal:5432/hitrail",
       POSTGRES_PASSWORD: "s3cret",
     });
     // No datastores to wait for in production.
@@ -178,7 +195,7 @@ describe("infra/k8s/deploy.sh", () => {
     expect(placeholder.stderr).toContain("CHANGE-ME placeholders");
     const incomplete = deploy("production", { kubectl, secrets: "DATABASE_URL=postgres://h:p@db:5432/h\n" });
     expect(incomplete.status).toBe(1);
-    expect(incomplete.stderr).toContain("has no REDIS_URL");
+    expect(incomplete.stderr).toContain("has no MIGRATE_DATABASE_URL");
     expect([...placeholder.calls, ...incomplete.calls]).toEqual([]);
   });
 

@@ -323,6 +323,22 @@ describe("Kubernetes overlays", () => {
           expect(configMaps, `${w.name} reads ConfigMap ${name}`).toContain(name);
         for (const name of refs.secrets) expect(secrets, `${w.name} reads Secret ${name}`).toContain(name);
       }
+      // The privileged database roles (docs/security-tenancy.md): the owner only in the migrate Job,
+      // the maintenance role only there and in the worker (that one key), nothing of it in the apps.
+      const readsRoles = pods
+        .filter((w) => [...references(w.spec).secrets].some((s) => s.startsWith("hitrail-db-roles")))
+        .map((w) => w.name)
+        .sort();
+      expect(readsRoles).toEqual(
+        overlay === "production" ? ["hitrail-migrate", "worker"] : ["hitrail-migrate", "postgres", "worker"],
+      );
+      const worker = pods.find((w) => w.name === "worker");
+      const workerRoleKeys = worker?.spec.containers.flatMap((c) =>
+        (c.env ?? [])
+          .filter((e) => e.valueFrom?.secretKeyRef?.name?.startsWith("hitrail-db-roles"))
+          .map((e) => e.name),
+      );
+      expect(workerRoleKeys).toEqual(["MAINTENANCE_DATABASE_URL"]);
     });
 
     it("runs only images deploy.sh pins to a version, or third-party images pinned by tag", ({ skip }) => {
@@ -399,7 +415,13 @@ describe("Kubernetes overlays", () => {
         for (const s of statefulSets) expect(s.spec?.volumeClaimTemplates?.length, s.metadata?.name).toBe(1);
         expect(decode(secret, "DATABASE_URL")).toMatch(/@postgres:5432\//);
         expect(decode(secret, "REDIS_URL")).toBe("redis://redis:6379");
-        expect(decode(secret, "POSTGRES_PASSWORD")).not.toBe("");
+        expect(secret.data?.POSTGRES_PASSWORD).toBeUndefined();
+        const roles = of<ISecret>(all, "Secret").find((s) =>
+          s.metadata?.name?.startsWith("hitrail-db-roles-"),
+        )!;
+        expect(decode(roles, "POSTGRES_PASSWORD")).not.toBe("");
+        expect(decode(roles, "MIGRATE_DATABASE_URL")).toMatch(/^postgres:\/\/hitrail:.*@postgres:5432\//);
+        expect(decode(roles, "MAINTENANCE_DATABASE_URL")).toMatch(/@postgres:5432\//);
         const redisConf =
           of<IConfigMap>(all, "ConfigMap").find((c) => c.metadata?.name?.startsWith("redis-config-"))?.data?.[
             "redis.conf"

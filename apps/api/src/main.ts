@@ -11,7 +11,7 @@ import {
 import { createRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./app.ts";
-import { settingsFromEnv } from "./settings.ts";
+import { createDomainChecks, settingsFromEnv } from "./settings.ts";
 
 export async function startApi(
   env: Env,
@@ -33,6 +33,7 @@ export async function startApi(
     redis,
     redisPrefix: env.REDIS_PREFIX,
     settings: settingsFromEnv(env),
+    domainChecks: createDomainChecks({ allowCidrs: env.OUTBOUND_ALLOW_CIDRS }),
   });
   const url = await app.listen({ host: env.HOST, port: opts.port ?? env.API_PORT });
   lifecycle.onShutdown("api http", () => app.close());

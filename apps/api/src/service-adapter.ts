@@ -8,7 +8,8 @@ import { ServiceError } from "./errors.ts";
 const UNIQUE_MESSAGES: Record<string, string> = {
   users_email_key: "an account with this email already exists",
   workspaces_slug_key: "this workspace slug is taken",
-  tracking_domains_host_key: "this host is already added to a workspace",
+  tracking_domains_verified_host_key: "this host is already verified by a workspace",
+  tracking_domains_workspace_host_key: "this workspace has already added this host",
   memberships_workspace_id_user_id_pk: "this user is already a member of the workspace",
   funnel_actions_from_number_key: "two actions of one node share a number",
 };

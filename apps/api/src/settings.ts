@@ -1,5 +1,7 @@
 import { resolveTxt } from "node:dns/promises";
+import type { LookupFunction } from "node:net";
 import type { Env } from "@hitrail/config";
+import { createGuardedAgents, fetchText } from "@hitrail/outbound";
 
 export type SignupMode = "open" | "invite" | "first";
 
@@ -70,22 +72,29 @@ export interface DomainChecks {
 
 const MAX_TOKEN_BODY = 1024;
 
-async function fetchToken(url: string): Promise<{ status: number; body: string }> {
-  // No redirects: the token must be served by the host being verified, not by wherever it points.
-  const res = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5_000) });
-  const reader = res.body?.getReader();
-  let body = "";
-  if (reader) {
-    const decoder = new TextDecoder();
+/**
+ * Real DNS, and HTTP through the same outbound guard as traffic-source postbacks: a custom domain
+ * whose name resolves to a private, loopback or metadata address is refused, never fetched (its
+ * answer would tell the caller what our internal network serves). `allowCidrs` is
+ * OUTBOUND_ALLOW_CIDRS; `lookup` replaces DNS resolution in tests.
+ */
+export function createDomainChecks(opts: {
+  allowCidrs: readonly string[];
+  lookup?: LookupFunction;
+}): DomainChecks {
+  const agents = createGuardedAgents(opts.allowCidrs);
+  return {
+    resolveTxt,
+    // No redirects: the token must be served by the host being verified, not by wherever it points.
     // A hostile host could stream forever; the token is short, so a few bytes are enough.
-    while (body.length < MAX_TOKEN_BODY) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      body += decoder.decode(value, { stream: true });
-    }
-    await reader.cancel().catch(() => {});
-  }
-  return { status: res.status, body: body.slice(0, MAX_TOKEN_BODY) };
+    fetchToken: (url) =>
+      fetchText(url, {
+        agents,
+        timeoutMs: 5_000,
+        maxBytes: MAX_TOKEN_BODY,
+        ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      }),
+  };
 }
 
-export const defaultDomainChecks: DomainChecks = { resolveTxt, fetchToken };
+export const defaultDomainChecks: DomainChecks = createDomainChecks({ allowCidrs: [] });

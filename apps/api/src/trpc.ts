@@ -1,4 +1,4 @@
-import { type DbClient, findMembership, findWorkspaceById } from "@hitrail/db";
+import { type DbClient, findMembership, findWorkspaceById, withWorkspace } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import { initTRPC, TRPCError, type TRPCMutationProcedure, type TRPCQueryProcedure } from "@trpc/server";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
@@ -139,21 +139,22 @@ export const userProcedure = authedProcedure.use(({ ctx, next }) => {
 export const workspaceProcedure = (role: Role) =>
   authedProcedure.input(z.object({ workspaceId })).use(async ({ ctx, input, next }) => {
     const principal = ctx.principal;
-    let actor: Actor | null = null;
-    if (principal.kind === "api_key") {
-      if (principal.workspaceId === input.workspaceId) {
-        actor = { kind: "api_key", apiKeyId: principal.apiKeyId, role: principal.role };
+    const { actor, workspace } = await withWorkspace(ctx.db.db, input.workspaceId, async (tx) => {
+      let actor: Actor | null = null;
+      if (principal.kind === "api_key") {
+        if (principal.workspaceId === input.workspaceId) {
+          actor = { kind: "api_key", apiKeyId: principal.apiKeyId, role: principal.role };
+        }
+      } else {
+        const membership = await findMembership(tx, {
+          workspaceId: input.workspaceId,
+          userId: principal.userId,
+        });
+        if (membership) actor = { kind: "user", userId: principal.userId, role: membership.role };
       }
-    } else {
-      const membership = await findMembership(ctx.db.db, {
-        workspaceId: input.workspaceId,
-        userId: principal.userId,
-      });
-      if (membership) actor = { kind: "user", userId: principal.userId, role: membership.role };
-    }
-    const workspace = actor
-      ? await findWorkspaceById(ctx.db.db, { workspaceId: input.workspaceId })
-      : undefined;
+      const workspace = actor ? await findWorkspaceById(tx, { workspaceId: input.workspaceId }) : undefined;
+      return { actor, workspace };
+    });
     if (!actor || !workspace) throw new TRPCError({ code: "NOT_FOUND", message: "workspace not found" });
     if (!roleAtLeast(actor.role, role)) {
       throw new TRPCError({ code: "FORBIDDEN", message: `this needs the ${role} role in this workspace` });

@@ -28,7 +28,7 @@ beforeAll(async () => {
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
   redis = createRedis(testRedisUrl());
-  app = await buildApi({ db: t, logger, redis, redisPrefix: testRedisPrefix("api") });
+  app = await buildApi({ db: t.app, logger, redis, redisPrefix: testRedisPrefix("api") });
   await app.listen({ host: "127.0.0.1", port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

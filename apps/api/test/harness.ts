@@ -285,7 +285,7 @@ export async function startHarness(
   const redisPrefix = testRedisPrefix("api");
   const world: FakeWorld = { txt: new Map(), http: new Map() };
   const app = await buildApi({
-    db: t,
+    db: t.app,
     logger,
     redis,
     redisPrefix,

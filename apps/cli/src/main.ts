@@ -35,8 +35,18 @@ function dbEnv(): Env & { DATABASE_URL: string } {
   return requireEnv(cliEnv(), ["DATABASE_URL"]);
 }
 
-async function withDb<T>(fn: (db: ReturnType<typeof createDb>) => Promise<T>): Promise<T> {
-  const client = createDb(dbEnv().DATABASE_URL, {
+/**
+ * Commands connect as the apps' role (row-level security applies); work across every workspace
+ * (`rollups recompute` without --workspace) as the maintenance role.
+ */
+async function withDb<T>(
+  fn: (db: ReturnType<typeof createDb>) => Promise<T>,
+  opts: { maintenance?: boolean } = {},
+): Promise<T> {
+  const url = opts.maintenance
+    ? requireEnv(cliEnv(), ["MAINTENANCE_DATABASE_URL"]).MAINTENANCE_DATABASE_URL
+    : dbEnv().DATABASE_URL;
+  const client = createDb(url, {
     max: 2,
     connectTimeoutSeconds: 5,
     applicationName: "hitrail-cli",
@@ -60,10 +70,22 @@ export function buildCli(): Command {
     .description("apply pending database migrations and create hit partitions ahead")
     .action(() =>
       guarded("migrate", async () => {
-        const { applied } = await runMigrations(dbEnv().DATABASE_URL);
+        // As the owner (MIGRATE_DATABASE_URL); it provisions the roles the apps connect as.
+        const env = cliEnv();
+        const owner = env.MIGRATE_DATABASE_URL ?? dbEnv().DATABASE_URL;
+        const { applied, roles } = await runMigrations(owner, {
+          app: env.MIGRATE_DATABASE_URL ? env.DATABASE_URL : undefined,
+          maintenance: env.MAINTENANCE_DATABASE_URL,
+        });
         process.stdout.write(
           applied === 0 ? "database is up to date\n" : `applied ${applied} migration(s)\n`,
         );
+        if (roles.length > 0) process.stdout.write(`roles ready: ${roles.join(", ")}\n`);
+        if (!env.MIGRATE_DATABASE_URL) {
+          process.stderr.write(
+            "hitrail migrate: MIGRATE_DATABASE_URL is unset, so the apps' DATABASE_URL is the owner's and row-level security does not hold them (docs/security-tenancy.md)\n",
+          );
+        }
       }),
     );
 
@@ -138,11 +160,13 @@ export function buildCli(): Command {
         const result = await withDb(async (c) => {
           const ws = isUuid(opts.workspace)
             ? (
-                await c.db
-                  .select()
-                  .from(schema.workspaces)
-                  .where(eq(schema.workspaces.id, opts.workspace))
-                  .limit(1)
+                await withWorkspace(c.db, opts.workspace, (tx) =>
+                  tx
+                    .select()
+                    .from(schema.workspaces)
+                    .where(eq(schema.workspaces.id, opts.workspace))
+                    .limit(1),
+                )
               )[0]
             : await findWorkspaceBySlug(c.db, opts.workspace);
           if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
@@ -169,8 +193,10 @@ export function buildCli(): Command {
         if (to <= from) throw new Error("--to must be after --from");
         if (opts.workspace && !isUuid(opts.workspace))
           throw new Error(`--workspace '${opts.workspace}' is not an id`);
-        const summary = await withDb((c) =>
-          recomputeRollups(c.db, { from, to, ...(opts.workspace ? { workspaceId: opts.workspace } : {}) }),
+        const summary = await withDb(
+          (c) =>
+            recomputeRollups(c.db, { from, to, ...(opts.workspace ? { workspaceId: opts.workspace } : {}) }),
+          { maintenance: !opts.workspace },
         );
         print(summary);
       }),

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -19,7 +20,10 @@ import { type SupervisedApp, Supervisor } from "./supervisor.ts";
 
 /** What `pnpm start` found or started, which every app it runs is pointed at. */
 export interface StackSettings {
+  /** The apps' role (row-level security applies to it). */
   databaseUrl: string;
+  /** The worker's cross-workspace sweeps. */
+  maintenanceUrl: string;
   redisUrl: string;
   host: string;
   ports: { tracker: number; api: number; worker: number };
@@ -36,6 +40,7 @@ export function childEnvironment(
   return {
     ...raw,
     DATABASE_URL: stack.databaseUrl,
+    MAINTENANCE_DATABASE_URL: stack.maintenanceUrl,
     REDIS_URL: stack.redisUrl,
     HOST: stack.host,
     TRACKER_PORT: String(stack.ports.tracker),
@@ -154,8 +159,17 @@ async function main(): Promise<void> {
           : `hitrail: Redis started at ${new URL(redis.url).host}, data in ${path.resolve(env.DATA_DIR, "redis")}`,
     );
 
+    // The same two roles as in production (docs/security-tenancy.md): migrations run as the owner,
+    // the apps as hitrail_app (row-level security applies), the worker's sweeps as hitrail_maintainer.
+    // Without MIGRATE_DATABASE_URL the given (or embedded) URL is the owner's and the two roles are
+    // made on the same server, with passwords new on every start.
+    const owner = env.MIGRATE_DATABASE_URL ?? databaseUrl;
+    const derived = derivedRoleUrls(owner);
+    const appUrl = env.MIGRATE_DATABASE_URL ? databaseUrl : derived.app;
+    const maintenanceUrl = env.MAINTENANCE_DATABASE_URL ?? derived.maintenance;
     const stack: StackSettings = {
-      databaseUrl,
+      databaseUrl: appUrl,
+      maintenanceUrl,
       redisUrl: redis.url,
       host: env.HOST,
       ports: {
@@ -164,12 +178,12 @@ async function main(): Promise<void> {
         worker: await fixedPort(env.WORKER_PORT, env.HOST),
       },
     };
-    const { applied } = await runMigrations(databaseUrl);
+    const { applied } = await runMigrations(owner, { app: appUrl, maintenance: maintenanceUrl });
     if (applied > 0) say(`hitrail: applied ${applied} migration(s)`);
-    const seedDb = createDb(databaseUrl, { max: 2 });
+    const seedDb = createDb(appUrl, { max: 2 });
     const demo = await seedDemo(seedDb.db, {
       ...env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: appUrl,
       REDIS_URL: redis.url,
       TRACKER_PORT: stack.ports.tracker,
       API_PORT: stack.ports.api,
@@ -218,6 +232,17 @@ async function main(): Promise<void> {
     await lifecycle.shutdown("start failed");
     exitOnStartupError("start", "cannot start", error);
   }
+}
+
+/** URLs of the app and maintenance roles on the owner's server and database. */
+function derivedRoleUrls(ownerUrl: string): { app: string; maintenance: string } {
+  const as = (user: string) => {
+    const u = new URL(ownerUrl);
+    u.username = user;
+    u.password = randomBytes(18).toString("hex");
+    return u.toString();
+  };
+  return { app: as("hitrail_app"), maintenance: as("hitrail_maintainer") };
 }
 
 /** The web dashboard on WEB_PORT, built first when this checkout has never built it. */

@@ -20,7 +20,7 @@ function hitrail(args: string[]) {
     cwd: root,
     encoding: "utf8",
     timeout: 60_000,
-    env: { PATH: process.env.PATH, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
+    env: { PATH: process.env.PATH, DATABASE_URL: t.appUrl, LOG_LEVEL: "silent" },
   });
 }
 

@@ -36,7 +36,8 @@ beforeAll(async () => {
   t = await createTestDatabase();
   prefix = testRedisPrefix("journey");
   const env = loadEnv({
-    DATABASE_URL: t.url,
+    DATABASE_URL: t.appUrl,
+    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     BASE_DOMAIN: "test.localhost",

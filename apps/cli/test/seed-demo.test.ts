@@ -41,7 +41,7 @@ async function snapshot() {
 
 describe("seed-demo", () => {
   it("creates the demo workspace with what the issue lists", async () => {
-    const seed = await seedDemo(t.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
+    const seed = await seedDemo(t.app.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
     expect(seed.created).toBe(true);
     expect(seed.trackingDomain).toBe("demo.localhost");
     expect(seed.offerPageIds).toHaveLength(2);
@@ -56,9 +56,9 @@ describe("seed-demo", () => {
   });
 
   it("changes nothing the second time and prints the same object", async () => {
-    const first = await seedDemo(t.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
+    const first = await seedDemo(t.app.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
     const before = await snapshot();
-    const second = await seedDemo(t.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
+    const second = await seedDemo(t.app.db, env, { tsPostbackUrl: "http://127.0.0.1:9/receiver" });
     expect(await snapshot()).toEqual(before);
     expect({ ...second, created: true }).toEqual({ ...first, created: true });
     expect(second.created).toBe(false);

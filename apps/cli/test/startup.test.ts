@@ -73,6 +73,7 @@ describe("a wrong DATABASE_URL", () => {
       env: {
         PATH: process.env.PATH,
         DATABASE_URL: "postgres://nobody@127.0.0.1:1/nothing",
+        MAINTENANCE_DATABASE_URL: "postgres://nobody@127.0.0.1:1/nothing",
         REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
         REDIS_PREFIX: `hitrail-test:startup-${app}`,
         TRACKER_PORT: "0",

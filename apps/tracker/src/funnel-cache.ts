@@ -1,4 +1,11 @@
-import { type Executor, findTrafficSource, funnelVersions, type LoadedFunnel, loadFunnel } from "@hitrail/db";
+import {
+  type Executor,
+  findTrafficSource,
+  funnelVersions,
+  type LoadedFunnel,
+  loadFunnel,
+  withWorkspace,
+} from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { TrafficSourceParams } from "./click/entry-params.ts";
 import { type DbBreaker, isOutage } from "./db-breaker.ts";
@@ -85,7 +92,9 @@ export class FunnelCache {
       this.guarded(
         async () => {
           this.stats.funnelLoads++;
-          const funnel = (await loadFunnel(this.db, workspaceId, funnelId)) ?? null;
+          const funnel =
+            (await withWorkspace(this.db, workspaceId, (tx) => loadFunnel(tx, workspaceId, funnelId))) ??
+            null;
           if (funnel) snapshot?.putFunnel(workspaceId, funnel);
           return funnel;
         },
@@ -104,7 +113,9 @@ export class FunnelCache {
       this.guarded(
         async () => {
           this.stats.trafficSourceLoads++;
-          const row = await findTrafficSource(this.db, workspaceId, id);
+          const row = await withWorkspace(this.db, workspaceId, (tx) =>
+            findTrafficSource(tx, workspaceId, id),
+          );
           // Archived sources stop routing (within maxAgeMs of the change, as parameter edits do).
           if (!row || row.archivedAt !== null) return null;
           const source: TrafficSourceParams = {
@@ -223,7 +234,7 @@ export class FunnelCache {
     ws.checking = true;
     ws.versionsCheckedAt = now;
     this.stats.versionChecks++;
-    const check = () => funnelVersions(this.db, ws.id);
+    const check = () => withWorkspace(this.db, ws.id, (tx) => funnelVersions(tx, ws.id));
     (this.fallback.breaker ? this.fallback.breaker.call(check, 2_000) : check())
       .then((versions) => {
         for (const [id, slot] of ws.funnels) {

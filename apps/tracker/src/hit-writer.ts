@@ -1,5 +1,5 @@
 import type { Database, schema } from "@hitrail/db";
-import { sql } from "@hitrail/db";
+import { runInWorkspaces, sql, withWorkspace } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
 import type { DbBreaker } from "./db-breaker.ts";
@@ -46,9 +46,7 @@ const INSERT_HITS =
   "insert into hits select * from json_populate_recordset(null::hits, $1::json) on conflict (id) do nothing";
 
 /** The part of the postgres.js client drizzle wraps that the writer uses directly. */
-interface PreparingClient {
-  unsafe: (query: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown>;
-}
+type PreparingClient = Parameters<typeof runInWorkspaces>[0];
 
 /**
  * A hit as the `hits` table's own row type reads it from JSON. Every column is named, defaults
@@ -241,12 +239,17 @@ export class HitWriter {
    */
   private insert(rows: HitRow[]): Promise<unknown> {
     const json = JSON.stringify(rows.map(hitColumns));
+    // Row-level security: the batch's transaction names the workspaces its rows belong to.
+    const workspaceIds = [...new Set(rows.map((r) => r.workspaceId))];
     const client = (this.db as { $client?: PreparingClient }).$client;
     // As a named prepared statement the driver sends Bind/Execute only; drizzle's execute() leaves
     // it unnamed, which costs a Describe round trip before every batch.
-    if (typeof client?.unsafe === "function") return client.unsafe(INSERT_HITS, [json], { prepare: true });
-    return this.db.execute(
-      sql`insert into hits select * from json_populate_recordset(null::hits, ${json}::json) on conflict (id) do nothing`,
+    if (typeof client?.reserve === "function")
+      return runInWorkspaces(client, workspaceIds, INSERT_HITS, [json]);
+    return withWorkspace(this.db, workspaceIds, (tx) =>
+      tx.execute(
+        sql`insert into hits select * from json_populate_recordset(null::hits, ${json}::json) on conflict (id) do nothing`,
+      ),
     );
   }
 

@@ -44,3 +44,29 @@ describe("/.well-known/hitrail/<token>: HTTP domain verification", () => {
     }
   });
 });
+
+describe("/.well-known/hitrail/<token> with rival claims", () => {
+  it("serves no token while several workspaces claim the host: the tracker cannot tell whose it is", async () => {
+    const a = await h.tenant();
+    const b = await h.tenant();
+    const host = "contested.client.example";
+    const tokenA = "hitrail-verify-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const tokenB = "hitrail-verify-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    await h.t.db.insert(schema.trackingDomains).values({
+      workspaceId: a.workspaceId,
+      host,
+      kind: "custom",
+      verificationToken: tokenA,
+    });
+    expect((await get(host, `/.well-known/hitrail/${tokenA}`)).statusCode).toBe(200);
+    await h.t.db.insert(schema.trackingDomains).values({
+      workspaceId: b.workspaceId,
+      host,
+      kind: "custom",
+      verificationToken: tokenB,
+    });
+    for (const token of [tokenA, tokenB]) {
+      expect((await get(host, `/.well-known/hitrail/${token}`)).statusCode).toBe(404);
+    }
+  });
+});

@@ -55,7 +55,7 @@ export async function createTrackerHarness(
   const prefix = testRedisPrefix("tracker");
   const redis = createRedis(testRedisUrl());
   const env = loadEnv({
-    DATABASE_URL: t.url,
+    DATABASE_URL: t.appUrl,
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     LOG_LEVEL: "silent",
@@ -81,8 +81,8 @@ export async function createTrackerHarness(
         destination: process.env.TEST_LOG_LEVEL ? undefined : new Writable({ write: (_c, _e, cb) => cb() }),
       });
   const trackerDb: DbClient = opts.dbUrl
-    ? createDb(opts.dbUrl(t.url), { max: 5, connectTimeoutSeconds: 2 })
-    : t;
+    ? createDb(opts.dbUrl(t.appUrl), { max: 5, connectTimeoutSeconds: 2 })
+    : t.app;
   const clock = {
     now: Date.now(),
     advance(ms: number) {
@@ -142,7 +142,7 @@ export async function createTrackerHarness(
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
       await redis.quit();
-      if (trackerDb !== t) await trackerDb.close(1);
+      if (trackerDb !== t.app) await trackerDb.close(1);
       await t.drop();
     },
   };

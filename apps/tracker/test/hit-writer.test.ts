@@ -50,4 +50,26 @@ describe("HitWriter", () => {
       .where(eq(schema.hits.workspaceId, ws));
     expect(stored.map((s) => s.id).sort()).toEqual(rows.map((r) => r.id).sort());
   });
+
+  it("commits a batch spanning workspaces as the apps' role, under each row's workspace setting", async () => {
+    // The tracker connects as a role row-level security holds (docs/security-tenancy.md).
+    const [role] = await h.deps.db.sql<{ super: boolean; bypass: boolean }[]>`
+      select rolsuper as super, rolbypassrls as bypass from pg_roles where rolname = current_user`;
+    expect(role).toEqual({ super: false, bypass: false });
+    const [a, b, c] = [newId(), newId(), newId()];
+    const before = h.deps.hits.stats.batches;
+    const outcomes = await Promise.all(
+      [a, b, c].flatMap((ws) => Array.from({ length: 50 }, () => h.deps.hits.write(row(ws)))),
+    );
+    expect(outcomes.every((o) => o === "committed")).toBe(true);
+    expect(h.deps.hits.stats.batches - before).toBeLessThan(10);
+    const stored = await h.t.db
+      .select({ ws: schema.hits.workspaceId, n: sql<number>`count(*)::int` })
+      .from(schema.hits)
+      .where(sql`${schema.hits.workspaceId} in (${a}, ${b}, ${c})`)
+      .groupBy(schema.hits.workspaceId);
+    expect(stored.map((s) => s.n)).toEqual([50, 50, 50]);
+    // Without the setting the tracker's role sees none of them.
+    expect(await h.deps.db.sql`select 1 from hits where workspace_id in (${a}, ${b}, ${c})`).toHaveLength(0);
+  });
 });

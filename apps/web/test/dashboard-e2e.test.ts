@@ -37,7 +37,8 @@ beforeAll(async () => {
   t = await createTestDatabase();
   prefix = testRedisPrefix("web-e2e");
   const env = loadEnv({
-    DATABASE_URL: t.url,
+    DATABASE_URL: t.appUrl,
+    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     BASE_DOMAIN: "track.test",

@@ -89,7 +89,7 @@ export function resolveQueues(list: readonly string[]): QueueName[] {
  * failure after closing what it had opened.
  */
 export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<RunningWorker> {
-  const ready = requireEnv(env, ["DATABASE_URL", "REDIS_URL"]);
+  const ready = requireEnv(env, ["DATABASE_URL", "MAINTENANCE_DATABASE_URL", "REDIS_URL"]);
   const consumed = resolveQueues(opts.queues ?? env.WORKER_QUEUES);
   const allowProblems = allowListProblems(env.OUTBOUND_ALLOW_CIDRS);
   if (allowProblems.length > 0) throw new ConfigError(allowProblems);
@@ -107,9 +107,18 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
   };
 
   try {
+    // Jobs of one workspace run as the apps' role under that workspace's row-level security; the
+    // sweeps across workspaces (outbox relay, visit rollups, partitions, overdue deliveries) run on
+    // a small pool of the maintenance role, and nothing else does (docs/security-tenancy.md).
     const db = createDb(ready.DATABASE_URL, { max: 20, applicationName: "hitrail-worker" });
     opened.push(() => db.close());
     await ping(db.sql);
+    const maintenance = createDb(ready.MAINTENANCE_DATABASE_URL, {
+      max: 4,
+      applicationName: "hitrail-worker-maintenance",
+    });
+    opened.push(() => maintenance.close());
+    await ping(maintenance.sql);
     const redis = createRedis(ready.REDIS_URL);
     watchRedis(redis, logger, "worker");
     opened.push(async () => void (await redis.quit()));
@@ -119,7 +128,8 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
 
     const metrics = new WorkerMetrics();
     metrics.watchQueues(queues, QUEUE_NAMES);
-    metrics.watchOutbox(() => outboxBacklog(db.db));
+    // The backlog spans workspaces: read on the maintenance role, which row-level security lets see it.
+    metrics.watchOutbox(() => outboxBacklog(maintenance.db));
 
     const timeoutMs = opts.postbacks?.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const sender = createPostbackSender({ allowCidrs: env.OUTBOUND_ALLOW_CIDRS, timeoutMs });
@@ -145,14 +155,14 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
       },
       rollups: {
         "rollup.conversion": applyConversion({ db: db.db, metrics }),
-        "rollup.hits": rebuildRecentHits({ db: db.db, now }),
+        "rollup.hits": rebuildRecentHits({ db: maintenance.db, now }),
       },
       maintenance: {
         "maintenance.partitions": ensurePartitions({
-          db: db.db,
+          db: maintenance.db,
           postbackLogRetentionDays: env.POSTBACK_LOG_RETENTION_DAYS,
         }),
-        "maintenance.deliveries": reconcileDeliveries({ db: db.db, queues, now }),
+        "maintenance.deliveries": reconcileDeliveries({ db: maintenance.db, queues, now }),
       },
     };
     const configs: Record<QueueName, QueueConfig> = {
@@ -205,7 +215,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     const relayOptions = typeof opts.relay === "object" ? opts.relay : {};
     const relay =
       (opts.relay ?? env.WORKER_RELAY) !== false
-        ? new OutboxRelay({ db: db.db, queues, redis, logger, metrics }, relayOptions)
+        ? new OutboxRelay({ db: maintenance.db, queues, redis, logger, metrics }, relayOptions)
         : null;
     if (relay) {
       relay.start();
@@ -245,7 +255,10 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
         queues: QUEUE_NAMES.map((q) => queues.get(q)),
         adminToken: env.WORKER_ADMIN_TOKEN,
         readiness: {
-          postgres: () => ping(db.sql),
+          postgres: async () => {
+            await ping(db.sql);
+            await ping(maintenance.sql);
+          },
           redis: async () => void (await redis.ping()),
           workers: async () => {
             const stopped = workers.filter((w) => !w.isRunning()).map((w) => w.name);
@@ -269,7 +282,10 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     lifecycle.onShutdown("postback sender", () => sender.close());
     lifecycle.onShutdown("queues", () => queues.close());
     lifecycle.onShutdown("redis", async () => void (await redis.quit()));
-    lifecycle.onShutdown("postgres", () => db.close());
+    lifecycle.onShutdown("postgres", async () => {
+      await db.close();
+      await maintenance.close();
+    });
 
     logger.info({ queues: consumed, relay: relay !== null, url }, "worker started");
     return { url, queues, consumed, relay, metrics, close: () => lifecycle.shutdown("close") };

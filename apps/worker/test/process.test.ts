@@ -47,6 +47,7 @@ describe("worker process", () => {
   it("exits with one line when PostgreSQL cannot be reached", async () => {
     const { code, stderr } = await run({
       DATABASE_URL: "postgres://hitrail@127.0.0.1:1/hitrail",
+      MAINTENANCE_DATABASE_URL: "postgres://hitrail@127.0.0.1:1/hitrail",
       REDIS_URL: testRedisUrl(),
     });
     expect(code).toBe(1);
@@ -57,7 +58,8 @@ describe("worker process", () => {
 
   it("exits with one line on a queue name it does not know", async () => {
     const { code, stderr } = await run({
-      DATABASE_URL: t.url,
+      DATABASE_URL: t.appUrl,
+      MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
       REDIS_URL: testRedisUrl(),
       WORKER_QUEUES: "postbacks,emails",
     });

@@ -37,7 +37,7 @@ let other: DbClient;
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  other = createDb(t.url, { max: 8 });
+  other = createDb(t.appUrl, { max: 8 });
 });
 
 afterAll(async () => {

@@ -87,7 +87,8 @@ describe("outbound address filtering", () => {
 
   it("refuses to start with an allow-list entry that is not an address", async () => {
     const env = loadEnv({
-      DATABASE_URL: t.url,
+      DATABASE_URL: t.appUrl,
+      MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: testRedisPrefix("bad-cidr"),
       OUTBOUND_ALLOW_CIDRS: "127.0.0.0/8,intranet",

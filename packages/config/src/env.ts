@@ -22,7 +22,12 @@ const redisUrl = urlWithScheme(/^rediss?:\/\//, "must be a redis:// or rediss://
  */
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  /** The apps' role (api, tracker, worker, cli): neither the tables' owner nor a superuser; row-level security applies. */
   DATABASE_URL: postgresUrl.optional(),
+  /** The owner role `hitrail migrate` runs as; it provisions the roles of DATABASE_URL and MAINTENANCE_DATABASE_URL. */
+  MIGRATE_DATABASE_URL: postgresUrl.optional(),
+  /** The worker's cross-workspace maintenance role (outbox relay, rollup sweeps, overdue deliveries). */
+  MAINTENANCE_DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test files) share one Redis. */
   REDIS_PREFIX: z

@@ -28,7 +28,13 @@ export {
 } from "./client.ts";
 export { type EmbeddedDatabase, startEmbeddedPostgres } from "./embedded.ts";
 export { idTime, isUuid, newId, newIdAt } from "./ids.ts";
-export { MIGRATIONS_FOLDER, migrationStatus, runMigrations } from "./migrate.ts";
+export {
+  MIGRATIONS_FOLDER,
+  migrationStatus,
+  provisionRoles,
+  type RoleUrls,
+  runMigrations,
+} from "./migrate.ts";
 export * from "./queries/access.ts";
 export * from "./queries/api-domains.ts";
 export * from "./queries/api-logs.ts";
@@ -46,4 +52,12 @@ export * from "./queries/rollups.ts";
 export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
 export * as schema from "./schema/index.ts";
-export { withWorkspace } from "./tenancy.ts";
+export {
+  type Lookup,
+  runInWorkspaces,
+  WORKSPACE_SCOPE_STATEMENT,
+  withLookup,
+  withWorkspace,
+  workspaceScope,
+  workspaceScopeSql,
+} from "./tenancy.ts";

@@ -74,6 +74,21 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
         ok: true,
         detail: `reachable, PostgreSQL ${row?.server_version ?? "?"}`,
       });
+      // Row-level security holds only a role that neither owns the tables nor bypasses it.
+      const [role] = await db.db.execute<{ name: string; privileged: boolean; owner: boolean }>(
+        sql`select current_user as name, (r.rolsuper or r.rolbypassrls) as privileged,
+                   exists (select 1 from pg_tables t where t.tablename = 'hits' and t.tableowner = current_user) as owner
+            from pg_roles r where r.rolname = current_user`,
+      );
+      const wall = role !== undefined && !role.privileged && !role.owner;
+      checks.push({
+        name: "app role",
+        ok: wall,
+        warning: true,
+        detail: wall
+          ? `${role?.name}: row-level security applies`
+          : `${role?.name ?? "?"} owns the tables or bypasses row-level security: give the apps their own role (docs/security-tenancy.md)`,
+      });
       const m = await migrationStatus(db.db);
       checks.push({
         name: "migrations",

@@ -6,9 +6,11 @@ import {
   createCampaignKit,
   createWorkspace,
   type Database,
+  type Executor,
   eq,
   findWorkspaceBySlug,
   schema,
+  withWorkspace,
 } from "@hitrail/db";
 
 export const DEMO_SLUG = "demo";
@@ -53,7 +55,7 @@ function demoApiKey(workspaceId: string, secret: string): string {
 
 const keyHash = (key: string) => createHash("sha256").update(key).digest("hex");
 
-async function findKit(db: Database, workspaceId: string): Promise<CampaignKit | null> {
+async function findKit(db: Executor, workspaceId: string): Promise<CampaignKit | null> {
   const [funnel] = await db
     .select()
     .from(schema.funnels)
@@ -137,44 +139,52 @@ export async function seedDemo(
     created = true;
   }
   const ws = workspace;
-  kit ??= await findKit(db, ws.id);
-  if (!kit) {
-    throw new Error(
-      "the demo workspace exists but its demo funnel was changed or removed; delete workspace 'demo' to re-seed",
-    );
-  }
-  const wantedPostbackUrl = opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null;
-  if (
-    wantedPostbackUrl &&
-    !created &&
-    (await currentPostbackUrl(db, kit.trafficSourceId)) !== wantedPostbackUrl
-  ) {
-    await db
-      .update(schema.trafficSources)
-      .set({ postbackUrl: wantedPostbackUrl })
-      .where(
-        and(eq(schema.trafficSources.id, kit.trafficSourceId), eq(schema.trafficSources.workspaceId, ws.id)),
+  const seeded = kit;
+  // Everything after creation runs under the demo workspace's row-level security.
+  return withWorkspace(db, ws.id, async (db) => {
+    let kit = seeded;
+    kit ??= await findKit(db, ws.id);
+    if (!kit) {
+      throw new Error(
+        "the demo workspace exists but its demo funnel was changed or removed; delete workspace 'demo' to re-seed",
       );
-  }
-  const apiKey = demoApiKey(ws.id, await domainSecret(db, ws.id));
-  const t = urls.trackerUrl;
-  return {
-    workspaceId: ws.id,
-    trackingDomain: urls.trackingDomain,
-    trackerUrl: t,
-    apiUrl: urls.apiUrl,
-    apiKey,
-    funnelId: kit.funnelId,
-    trafficSourceId: kit.trafficSourceId,
-    entranceUrl: `${t}/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&external=demo-click-1&cost=0.05`,
-    actionUrl: `${t}/action/1`,
-    landerPageId: kit.landerId,
-    offerPageIds: kit.offerIds,
-    postbackUrl: `${t}/pb/?hit=REPLACE&tx=REPLACE&rev=REPLACE`,
-    postbackUrlByVisitor: `${t}/pb/?vid=REPLACE&p=REPLACE&tx=REPLACE&rev=REPLACE`,
-    demoPagesUrl: pages,
-    created,
-  };
+    }
+    const wantedPostbackUrl = opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null;
+    if (
+      wantedPostbackUrl &&
+      !created &&
+      (await currentPostbackUrl(db, kit.trafficSourceId)) !== wantedPostbackUrl
+    ) {
+      await db
+        .update(schema.trafficSources)
+        .set({ postbackUrl: wantedPostbackUrl })
+        .where(
+          and(
+            eq(schema.trafficSources.id, kit.trafficSourceId),
+            eq(schema.trafficSources.workspaceId, ws.id),
+          ),
+        );
+    }
+    const apiKey = demoApiKey(ws.id, await domainSecret(db, ws.id));
+    const t = urls.trackerUrl;
+    return {
+      workspaceId: ws.id,
+      trackingDomain: urls.trackingDomain,
+      trackerUrl: t,
+      apiUrl: urls.apiUrl,
+      apiKey,
+      funnelId: kit.funnelId,
+      trafficSourceId: kit.trafficSourceId,
+      entranceUrl: `${t}/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&external=demo-click-1&cost=0.05`,
+      actionUrl: `${t}/action/1`,
+      landerPageId: kit.landerId,
+      offerPageIds: kit.offerIds,
+      postbackUrl: `${t}/pb/?hit=REPLACE&tx=REPLACE&rev=REPLACE`,
+      postbackUrlByVisitor: `${t}/pb/?vid=REPLACE&p=REPLACE&tx=REPLACE&rev=REPLACE`,
+      demoPagesUrl: pages,
+      created,
+    };
+  });
 }
 
 /** A bare receiver URL gets the two macros every traffic source needs. */
@@ -184,7 +194,7 @@ function withDemoMacros(url: string): string {
   return `${url}${sep}clickid={external}&payout={payout}`;
 }
 
-async function domainSecret(db: Pick<Database, "select">, workspaceId: string): Promise<string> {
+async function domainSecret(db: Pick<Executor, "select">, workspaceId: string): Promise<string> {
   const [row] = await db
     .select({ token: schema.trackingDomains.verificationToken })
     .from(schema.trackingDomains)
@@ -196,7 +206,7 @@ async function domainSecret(db: Pick<Database, "select">, workspaceId: string): 
   return row.token;
 }
 
-async function currentPostbackUrl(db: Database, trafficSourceId: string): Promise<string | null> {
+async function currentPostbackUrl(db: Executor, trafficSourceId: string): Promise<string | null> {
   const [row] = await db
     .select({ url: schema.trafficSources.postbackUrl })
     .from(schema.trafficSources)

@@ -333,23 +333,28 @@ export class ConversionWriter {
       : undefined;
     let results: Array<RecordResult | null> = [];
     let recorded = new Set<string>();
-    await runConversionBatch(this.db, { identities, ...(replayed ? { replayed } : {}) }, (read) => {
-      const { paths, stored } = read;
-      recorded = read.alreadyRecorded ?? recorded;
-      const fresh = recorded.size === 0 ? items : items.filter((i) => !recorded.has(i.postbackId));
-      const plan = planBatch({ items: fresh, paths, stored, now: this.now(), newId: this.makeId });
-      let next = 0;
-      results = items.map((i) => (recorded.has(i.postbackId) ? null : (plan.results[next++] ?? null)));
-      return {
-        inserts: plan.inserts,
-        updates: plan.updates,
-        revisions: plan.revisions,
-        touches: plan.touches,
-        deliveries: plan.deliveries,
-        outbox: plan.outbox,
-        postbacks: [...plan.logs, ...logs],
-      };
-    });
+    const workspaceIds = logs.map((l) => l.workspaceId);
+    await runConversionBatch(
+      this.db,
+      { identities, workspaceIds, ...(replayed ? { replayed } : {}) },
+      (read) => {
+        const { paths, stored } = read;
+        recorded = read.alreadyRecorded ?? recorded;
+        const fresh = recorded.size === 0 ? items : items.filter((i) => !recorded.has(i.postbackId));
+        const plan = planBatch({ items: fresh, paths, stored, now: this.now(), newId: this.makeId });
+        let next = 0;
+        results = items.map((i) => (recorded.has(i.postbackId) ? null : (plan.results[next++] ?? null)));
+        return {
+          inserts: plan.inserts,
+          updates: plan.updates,
+          revisions: plan.revisions,
+          touches: plan.touches,
+          deliveries: plan.deliveries,
+          outbox: plan.outbox,
+          postbacks: [...plan.logs, ...logs],
+        };
+      },
+    );
     return { results, recorded };
   }
 

@@ -1,4 +1,4 @@
-import { and, eq, isNull, type SQL, schema } from "@hitrail/db";
+import { and, eq, isNull, type SQL, schema, withWorkspace } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { ConversionEventRef } from "./types.ts";
 
@@ -33,18 +33,20 @@ async function findBy(
   match: SQL,
 ): Promise<ConversionEventRef | null> {
   const t = schema.customEventTypes;
-  const [row] = await deps.db.db
-    .select({
-      id: t.id,
-      alias: t.alias,
-      defaultRevenue: t.defaultRevenue,
-      hasRevenue: t.hasRevenue,
-      firesPostback: t.firesPostback,
-      duplicatePolicy: t.duplicatePolicy,
-    })
-    .from(t)
-    .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
-    .limit(1);
+  const [row] = await withWorkspace(deps.db.db, workspaceId, (tx) =>
+    tx
+      .select({
+        id: t.id,
+        alias: t.alias,
+        defaultRevenue: t.defaultRevenue,
+        hasRevenue: t.hasRevenue,
+        firesPostback: t.firesPostback,
+        duplicatePolicy: t.duplicatePolicy,
+      })
+      .from(t)
+      .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
+      .limit(1),
+  );
   if (row === undefined) return null;
   return {
     typeId: row.id,

@@ -1,7 +1,8 @@
 import http from "node:http";
 import https from "node:https";
-import ipaddr from "ipaddr.js";
-import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
+import { allowListProblems, createGuardedAgents, describeRefusal } from "@hitrail/outbound";
+
+export { allowListProblems };
 
 /** How one HTTP attempt ended. Only `ok` is a delivery; `refused` and `invalid` can never succeed. */
 export type SendOutcome = "ok" | "http" | "refused" | "invalid" | "timeout" | "network";
@@ -47,13 +48,6 @@ export function deliveryIdempotencyKey(delivery: { id: string; revision: number 
 const SNIPPET_BYTES = 512;
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Problems with an OUTBOUND_ALLOW_CIDRS list, in plain words (empty when it is fine). */
-export function allowListProblems(list: readonly string[]): string[] {
-  return list
-    .filter((entry) => !ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry))
-    .map((entry) => `OUTBOUND_ALLOW_CIDRS entry '${entry}' is neither an IP address nor a CIDR`);
-}
-
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | null {
   const raw = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!raw) return null;
@@ -70,18 +64,9 @@ function snippet(body: Buffer): string {
   return body.toString("utf8").replace(CONTROL, " ").trim().slice(0, 200);
 }
 
-const NOT_ALLOWED = /is not allowed\. Because/;
-
 function describeError(error: NodeJS.ErrnoException, hostname: string, timeoutMs: number, timedOut: boolean) {
-  if (NOT_ALLOWED.test(error.message)) {
-    const address = /DNS lookup ([^\s(]+)/.exec(error.message)?.[1] ?? hostname;
-    return {
-      outcome: "refused" as const,
-      error:
-        `refused: ${hostname} resolves to ${address}, a private, loopback, link-local or metadata address ` +
-        "(an operator can allow it with OUTBOUND_ALLOW_CIDRS)",
-    };
-  }
+  const refusal = describeRefusal(error, hostname);
+  if (refusal) return { outcome: "refused" as const, error: refusal };
   if (timedOut || error.name === "AbortError" || error.name === "TimeoutError") {
     return { outcome: "timeout" as const, error: `timeout: no response within ${timeoutMs / 1000} s` };
   }
@@ -100,21 +85,20 @@ function describeError(error: NodeJS.ErrnoException, hostname: string, timeoutMs
 }
 
 /**
- * Sends postbacks with agents that check every address a host resolves to at connect time, so a DNS
- * name pointing at 127.0.0.1, 10/8, 169.254.169.254 (cloud metadata) and the like is refused after
- * resolution, not just literal IPs. Connections are kept alive per host. Redirects are never followed.
+ * Sends postbacks through the outbound guard (@hitrail/outbound): every address a host resolves to is
+ * checked at connect time, so a DNS name pointing at 127.0.0.1, 10/8, 169.254.169.254 (cloud metadata)
+ * and the like is refused after resolution, not just literal IPs. Connections are kept alive per
+ * host. Redirects are never followed.
  */
 export function createPostbackSender(opts: SenderOptions): PostbackSender {
-  const problems = allowListProblems(opts.allowCidrs);
-  if (problems.length > 0) throw new Error(problems.join("; "));
-  const filter = {
-    allowPrivateIPAddress: false,
-    allowMetaIPAddress: false,
-    allowIPAddressList: [...opts.allowCidrs],
-  };
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 256, maxFreeSockets: 32 };
-  const httpAgent = new RequestFilteringHttpAgent({ ...agentOptions, ...filter });
-  const httpsAgent = new RequestFilteringHttpsAgent({ ...agentOptions, ...filter });
+  const agents = createGuardedAgents(opts.allowCidrs, {
+    keepAlive: true,
+    keepAliveMsecs: 1_000,
+    maxSockets: 256,
+    maxFreeSockets: 32,
+  });
+  const httpAgent = agents.http;
+  const httpsAgent = agents.https;
   const headers = { "user-agent": opts.userAgent ?? "Hitrail-Postback/1.0", accept: "*/*" };
 
   function send(url: string, options: SendOptions = {}): Promise<SendResult> {
@@ -193,8 +177,7 @@ export function createPostbackSender(opts: SenderOptions): PostbackSender {
   return {
     send,
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.destroy();
     },
   };
 }

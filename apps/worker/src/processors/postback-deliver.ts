@@ -3,10 +3,12 @@ import {
   cancelDelivery,
   claimDeliveryAttempt,
   type Database,
+  type Executor,
   loadDeliveryForSend,
   noteEndpointResult,
   pauseDelivery,
   recordDeliveryAttempt,
+  withWorkspace,
 } from "@hitrail/db";
 import { MAX_RETRY_AFTER_MS, RetryLater, type RetrySchedule, retryDelay } from "@hitrail/queue";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
@@ -89,6 +91,8 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
   };
 
   return async ({ workspaceId, deliveryId }, { job, token, logger }) => {
+    // Every statement of a delivery runs under its workspace's row-level security.
+    const inTenant = <T>(fn: (tx: Executor) => Promise<T>) => withWorkspace(deps.db, workspaceId, fn);
     // A backlog for one busy destination cycles through here often: skip Postgres when the answer
     // is known to be "come back later".
     const known = deps.destinations.get(deliveryId);
@@ -98,7 +102,7 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
       return turnAway(job, token, known, deps.now() + min + Math.random() * (max - min));
     }
 
-    const delivery = await loadDeliveryForSend(deps.db, { workspaceId, deliveryId });
+    const delivery = await inTenant((tx) => loadDeliveryForSend(tx, { workspaceId, deliveryId }));
     if (!delivery) {
       logger.warn({ workspaceId, deliveryId }, "postback job for a delivery that does not exist");
       return { status: "skipped", reason: "delivery not found" };
@@ -109,13 +113,15 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
         logger.debug({ deliveryId, reason: decision.reason }, "postback skipped");
         return { status: "skipped", reason: decision.reason };
       case "cancel":
-        if (await cancelDelivery(deps.db, { workspaceId, deliveryId, reason: decision.reason })) {
+        if (
+          await inTenant((tx) => cancelDelivery(tx, { workspaceId, deliveryId, reason: decision.reason }))
+        ) {
           deps.metrics.postbacksCancelled.inc();
           logger.info({ workspaceId, deliveryId, reason: decision.reason }, "postback cancelled");
         }
         return { status: "cancelled", reason: decision.reason };
       case "pause":
-        if (await pauseDelivery(deps.db, { workspaceId, deliveryId })) {
+        if (await inTenant((tx) => pauseDelivery(tx, { workspaceId, deliveryId }))) {
           logger.info({ workspaceId, deliveryId, reason: decision.reason }, "postback paused");
         }
         return { status: "paused", reason: decision.reason };
@@ -135,12 +141,14 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     let attempt: number;
     let url: string;
     try {
-      const claimed = await claimDeliveryAttempt(deps.db, {
-        workspaceId,
-        deliveryId,
-        expectedAttempts: delivery.attempts,
-        leaseUntil: new Date(deps.now() + deps.leaseMs),
-      });
+      const claimed = await inTenant((tx) =>
+        claimDeliveryAttempt(tx, {
+          workspaceId,
+          deliveryId,
+          expectedAttempts: delivery.attempts,
+          leaseUntil: new Date(deps.now() + deps.leaseMs),
+        }),
+      );
       if (!claimed) return { status: "skipped", reason: "another job started this attempt" };
       ({ attempt, url } = claimed);
       if (attempt === 1 && delivery.unknownMacros.length > 0) {
@@ -172,7 +180,7 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     // the log write gets a few quick tries before the job fails.
     for (let tries = 1; ; tries++) {
       try {
-        await recordDeliveryAttempt(deps.db, record);
+        await inTenant((tx) => recordDeliveryAttempt(tx, record));
         break;
       } catch (writeError) {
         if (tries >= 3) throw writeError;
@@ -185,15 +193,17 @@ export function deliverPostback(deps: DeliverDeps): JobHandler<"postback.deliver
     const delivered = outcome === "delivered";
     if (!delivered || delivery.sourceFailing)
       try {
-        const endpoint = await noteEndpointResult(deps.db, {
-          workspaceId,
-          trafficSourceId: delivery.trafficSourceId,
-          ok: delivered,
-          statusCode: result.statusCode,
-          error,
-          url,
-          disableAfterMs: deps.endpointDisableAfterMs,
-        });
+        const endpoint = await inTenant((tx) =>
+          noteEndpointResult(tx, {
+            workspaceId,
+            trafficSourceId: delivery.trafficSourceId,
+            ok: delivered,
+            statusCode: result.statusCode,
+            error,
+            url,
+            disableAfterMs: deps.endpointDisableAfterMs,
+          }),
+        );
         if (endpoint.disabledNow) {
           logger.warn(
             { workspaceId, trafficSourceId: delivery.trafficSourceId, failingSince: endpoint.failingSince },

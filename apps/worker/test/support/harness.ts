@@ -98,7 +98,8 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   const prefix = opts.prefix ?? testRedisPrefix("worker");
   const env = loadEnv({
-    DATABASE_URL: t.url,
+    DATABASE_URL: t.appUrl,
+    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     OUTBOUND_ALLOW_CIDRS: opts.allowCidrs ?? "127.0.0.0/8",

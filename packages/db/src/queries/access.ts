@@ -3,6 +3,7 @@ import type { Executor } from "../client.ts";
 import { apiKeys, memberships, users, workspaces } from "../schema/accounts.ts";
 import { trackingDomains } from "../schema/domains.ts";
 import { invitations } from "../schema/invitations.ts";
+import { withLookup } from "../tenancy.ts";
 
 // Who may get in and what they keep: sign-up gates, invitations, the keys a member leaves behind,
 // certificates for hosts. Accounts and invitation tokens belong to no one workspace until looked
@@ -216,16 +217,22 @@ export async function hostMayGetCertificate(
   input: { host: string; baseDomain: string },
 ): Promise<boolean> {
   const suffix = `.${input.baseDomain}`;
-  if (input.host.endsWith(suffix)) {
-    const label = input.host.slice(0, -suffix.length);
-    if (label !== "" && !label.includes(".")) {
-      const [ws] = await db
-        .select({ id: workspaces.id })
-        .from(workspaces)
-        .where(eq(workspaces.slug, label))
-        .limit(1);
-      if (ws) return true;
-    }
+  const label = input.host.endsWith(suffix) ? input.host.slice(0, -suffix.length) : "";
+  // Row-level security: a look-up across workspaces by the keys the caller holds (host, slug) only.
+  return withLookup(db, { host: input.host, slug: label }, (tx) =>
+    certificateHostExists(tx, input.host, label),
+  );
+}
+
+async function certificateHostExists(db: Executor, host: string, label: string): Promise<boolean> {
+  const input = { host };
+  if (label !== "" && !label.includes(".")) {
+    const [ws] = await db
+      .select({ id: workspaces.id })
+      .from(workspaces)
+      .where(eq(workspaces.slug, label))
+      .limit(1);
+    if (ws) return true;
   }
   // A verified tracking domain of a workspace that exists (custom, or a default one made under an
   // earlier base domain).

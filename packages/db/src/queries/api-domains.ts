@@ -1,6 +1,7 @@
-import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, ne, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { trackingDomains } from "../schema/index.ts";
+import { withLookup } from "../tenancy.ts";
 
 export type TrackingDomain = typeof trackingDomains.$inferSelect;
 
@@ -74,4 +75,45 @@ export async function deleteCustomDomain(
     )
     .returning();
   return row;
+}
+
+/**
+ * The HTTP verification token the tracker serves for `host`: that of its one pending claim. When
+ * several workspaces claim the host, the tracker cannot tell whose the host is (it answers for
+ * every claim alike), so it serves none and ownership is proved by DNS TXT instead.
+ */
+export async function pendingClaimToken(
+  db: Executor,
+  input: { host: string; token: string },
+): Promise<string | null> {
+  const rows = await withLookup(db, { claimHost: input.host }, (tx) =>
+    tx
+      .select({ token: trackingDomains.verificationToken })
+      .from(trackingDomains)
+      .where(and(eq(trackingDomains.host, input.host), isNull(trackingDomains.verifiedAt)))
+      .limit(2),
+  );
+  const [only] = rows;
+  return rows.length === 1 && only?.token === input.token ? only.token : null;
+}
+
+/** The workspace that holds `host` verified, when it is not `workspaceId` (look-up by host). */
+export async function hostTakenBy(
+  db: Executor,
+  input: { host: string; workspaceId: string },
+): Promise<string | null> {
+  const [row] = await withLookup(db, { host: input.host }, (tx) =>
+    tx
+      .select({ workspaceId: trackingDomains.workspaceId })
+      .from(trackingDomains)
+      .where(
+        and(
+          eq(trackingDomains.host, input.host),
+          isNotNull(trackingDomains.verifiedAt),
+          ne(trackingDomains.workspaceId, input.workspaceId),
+        ),
+      )
+      .limit(1),
+  );
+  return row?.workspaceId ?? null;
 }

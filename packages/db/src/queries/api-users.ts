@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, lt, ne, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { apiKeys, auditLog, authSessions, memberships, users, workspaces } from "../schema/index.ts";
+import { withLookup } from "../tenancy.ts";
 
 // Accounts, sessions, memberships, API keys and the audit log as the dashboard API reads and writes
 // them. users and auth_sessions carry no workspace (a user belongs to many), so these run on the
@@ -114,13 +115,16 @@ export async function findWorkspaceById(
   return row;
 }
 
+/** The user's workspaces (look-up by user: their own memberships, across workspaces). */
 export async function listUserWorkspaces(db: Executor, input: { userId: string }) {
-  return db
-    .select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role })
-    .from(memberships)
-    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(eq(memberships.userId, input.userId))
-    .orderBy(asc(workspaces.name), asc(workspaces.id));
+  return withLookup(db, { userId: input.userId }, (tx) =>
+    tx
+      .select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role })
+      .from(memberships)
+      .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+      .where(eq(memberships.userId, input.userId))
+      .orderBy(asc(workspaces.name), asc(workspaces.id)),
+  );
 }
 
 export async function findMembership(

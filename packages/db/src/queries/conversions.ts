@@ -4,6 +4,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import type postgres from "postgres";
 import type { DbClient, Executor } from "../client.ts";
 import { conversionRevisions, conversions, touches } from "../schema/index.ts";
+import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../tenancy.ts";
 import {
   insertFromJson,
   insertFromJsonSql,
@@ -627,22 +628,34 @@ function recordedSql(refs: readonly ReplayedPostbackRef[]): SQL {
  */
 export async function runConversionBatch(
   client: Pick<DbClient, "sql">,
-  input: { identities: readonly ConversionIdentityRef[]; replayed?: readonly ReplayedPostbackRef[] },
+  input: {
+    identities: readonly ConversionIdentityRef[];
+    /** Workspaces of rows the batch writes besides its identities' (postback log entries). */
+    workspaceIds?: readonly string[];
+    replayed?: readonly ReplayedPostbackRef[];
+  },
   decide: (read: ConversionBatchRead) => ConversionBatchWrite,
 ): Promise<void> {
+  // Row-level security: the batch's transaction names every workspace it reads or writes.
+  const scope = workspaceScope([
+    ...input.identities.map((i) => i.workspaceId),
+    ...(input.workspaceIds ?? []),
+  ]);
+  if (input.identities.length === 0) {
+    // Log entries only: one statement, in a transaction for its workspace setting.
+    const q = dialect.sqlToQuery(writeSql(decide({ paths: [], stored: [] })));
+    await runInWorkspaces(client.sql, scope.split(","), q.sql, q.params);
+    return;
+  }
   const conn = await client.sql.reserve();
   let open = false;
   try {
-    if (input.identities.length === 0) {
-      // Log entries only: one statement is atomic on its own.
-      await prepared(conn, writeSql(decide({ paths: [], stored: [] })));
-      return;
-    }
     open = true;
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
     const replayed = input.replayed ?? [];
-    const [, , , pathRows, storedRows, recordedRows] = await Promise.all([
+    const [, , , , pathRows, storedRows, recordedRows] = await Promise.all([
       conn.unsafe("begin"),
+      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
       // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
       // the generic plan it made while conversions was small, and under load auto_explain caught
       // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,

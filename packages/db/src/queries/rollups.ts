@@ -336,7 +336,6 @@ export async function recomputeConversionRollups(
         async (tx) => {
           await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
-          await tx.execute(sql`set local role hitrail_tenant`);
           return rebuildConversionChunk(tx, input.workspaceId, chunk);
         },
         { isolationLevel: "repeatable read" },
@@ -413,7 +412,6 @@ export async function recomputeHitRollups(
         await tx.execute(sql`lock table hit_rollups_hourly in share row exclusive mode`);
         if (input.workspaceId) {
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
-          await tx.execute(sql`set local role hitrail_tenant`);
         }
         return rebuildHitHour(tx, hour, input.workspaceId);
       }),

@@ -2,7 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import type { TagConversionSettings } from "@hitrail/core";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
+import { newId } from "../ids.ts";
 import { apiKeys, memberships, trackingDomains, workspaces } from "../schema/index.ts";
+import { withLookup, withWorkspace } from "../tenancy.ts";
 
 export type Workspace = typeof workspaces.$inferSelect;
 
@@ -12,7 +14,11 @@ export function defaultTrackingHost(slug: string, baseDomain: string): string {
   return `${slug}.${baseDomain}`.toLowerCase();
 }
 
-/** Creates a workspace and its verified default tracking domain `{slug}.{base domain}`. */
+/**
+ * Creates a workspace and its verified default tracking domain `{slug}.{base domain}`. Its id is
+ * minted first so the writes run under that workspace's row-level security; on an open transaction
+ * the setting stays for the rest of it (the caller's audit row, its first objects).
+ */
 export async function createWorkspace(
   db: Executor,
   input: {
@@ -28,9 +34,20 @@ export async function createWorkspace(
     throw new Error(`workspace slug '${input.slug}' must be 1-40 lower-case letters, digits or '-'`);
   }
   const host = defaultTrackingHost(input.slug, input.baseDomain);
+  const id = newId();
+  return withWorkspace(db, id, (tx) => insertWorkspace(tx, id, host, input));
+}
+
+async function insertWorkspace(
+  db: Executor,
+  id: string,
+  host: string,
+  input: Parameters<typeof createWorkspace>[1],
+): Promise<{ workspace: Workspace; host: string }> {
   const [workspace] = await db
     .insert(workspaces)
     .values({
+      id,
       slug: input.slug,
       name: input.name,
       ...(input.timeZone ? { timeZone: input.timeZone } : {}),
@@ -53,8 +70,11 @@ export async function createWorkspace(
   return { workspace, host };
 }
 
+/** The workspace with this slug (look-up by slug). */
 export async function findWorkspaceBySlug(db: Executor, slug: string): Promise<Workspace | undefined> {
-  const [row] = await db.select().from(workspaces).where(eq(workspaces.slug, slug)).limit(1);
+  const [row] = await withLookup(db, { slug }, (tx) =>
+    tx.select().from(workspaces).where(eq(workspaces.slug, slug)).limit(1),
+  );
   return row;
 }
 
@@ -70,8 +90,13 @@ export interface HostWorkspace {
   tag: TagConversionSettings;
 }
 
-/** The workspace a tracking host routes to; only verified domains route. */
+/** The workspace a tracking host routes to; only verified domains route (look-up by host). */
 export async function findWorkspaceByHost(db: Executor, host: string): Promise<HostWorkspace | undefined> {
+  const lower = host.toLowerCase();
+  return withLookup(db, { host: lower }, (tx) => workspaceByHost(tx, lower));
+}
+
+async function workspaceByHost(db: Executor, host: string): Promise<HostWorkspace | undefined> {
   const [row] = await db
     .select({
       workspaceId: workspaces.id,
@@ -117,29 +142,40 @@ export async function createApiKey(
 ): Promise<{ id: string; key: string; prefix: string }> {
   const key = `hr_${randomBytes(24).toString("base64url")}`;
   const prefix = key.slice(0, 10);
-  const [row] = await db
-    .insert(apiKeys)
-    .values({
-      workspaceId: input.workspaceId,
-      name: input.name,
-      prefix,
-      keyHash: hashKey(key),
-      role: input.role ?? "admin",
-      createdByUserId: input.createdByUserId ?? null,
-    })
-    .returning({ id: apiKeys.id });
+  const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
+    tx
+      .insert(apiKeys)
+      .values({
+        workspaceId: input.workspaceId,
+        name: input.name,
+        prefix,
+        keyHash: hashKey(key),
+        role: input.role ?? "admin",
+        createdByUserId: input.createdByUserId ?? null,
+      })
+      .returning({ id: apiKeys.id }),
+  );
   if (!row) throw new Error("api key insert returned nothing");
   return { id: row.id, key, prefix };
 }
 
+/** The key with this secret (look-up by its hash); notes its use under its own workspace. */
 export async function findApiKey(db: Executor, key: string) {
-  const [row] = await db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, hashKey(key)), isNull(apiKeys.revokedAt)))
-    .limit(1);
+  const keyHash = hashKey(key);
+  const [row] = await withLookup(db, { apiKeyHash: keyHash }, (tx) =>
+    tx
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+      .limit(1),
+  );
   if (row) {
-    await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
+    await withWorkspace(db, row.workspaceId, (tx) =>
+      tx
+        .update(apiKeys)
+        .set({ lastUsedAt: sql`now()` })
+        .where(and(eq(apiKeys.workspaceId, row.workspaceId), eq(apiKeys.id, row.id))),
+    );
   }
   return row;
 }

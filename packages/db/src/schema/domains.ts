@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, pgEnum, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { workspaceRef } from "./accounts.ts";
 import { id, timestamps } from "./columns.ts";
@@ -19,7 +20,12 @@ export const trackingDomains = pgTable(
     ...timestamps,
   },
   (t) => [
-    uniqueIndex("tracking_domains_host_key").on(t.host),
+    // A host routes to one workspace: unique among verified domains only, so a claim nobody has
+    // proved blocks nobody (any workspace may claim a host; the first to verify it wins).
+    uniqueIndex("tracking_domains_verified_host_key").on(t.host).where(sql`${t.verifiedAt} is not null`),
+    // A workspace claims a host once.
+    uniqueIndex("tracking_domains_workspace_host_key").on(t.workspaceId, t.host),
+    index("tracking_domains_host_idx").on(t.host),
     index("tracking_domains_workspace_idx").on(t.workspaceId),
   ],
 );

@@ -2,13 +2,22 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
 import { createDb, type DbClient } from "../client.ts";
-import { withDatabase } from "./template.ts";
+import { roleUrls, withDatabase } from "./template.ts";
 
 export { factories } from "./factories.ts";
 export type { TestDatabaseInfo } from "./template.ts";
+export { roleUrls, TEST_ROLES, withDatabase, withUser } from "./template.ts";
 
+/**
+ * The database as its owner (a superuser on the test server: `db`, `sql` and `url`, for factories and
+ * assertions that look across workspaces), and as the roles the apps run as: `appUrl`/`app` (row-level
+ * security applies) and `maintenanceUrl` (the worker's maintenance). Apps under test get the latter.
+ */
 export interface TestDatabase extends DbClient {
   url: string;
+  appUrl: string;
+  maintenanceUrl: string;
+  app: DbClient;
   name: string;
   drop: () => Promise<void>;
 }
@@ -37,12 +46,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = withDatabase(adminUrl, name);
   const client = createDb(url, { max: 5 });
+  const roles = roleUrls(url);
+  const app = createDb(roles.app, { max: 3 });
   return {
     ...client,
     url,
+    appUrl: roles.app,
+    maintenanceUrl: roles.maintenance,
+    app,
     name,
     drop: async () => {
       await client.close(1);
+      await app.close(1);
       const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
       await a.unsafe(`drop database if exists "${name}" with (force)`);
       await a.end({ timeout: 1 });

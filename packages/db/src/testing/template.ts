@@ -39,6 +39,28 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** The login roles tests (and `pnpm start`, the benchmarks) run the apps as; `hitrail migrate` provisions them. */
+export const TEST_ROLES = {
+  app: { user: "hitrail_app", password: "hitrail_app" },
+  maintenance: { user: "hitrail_maintainer", password: "hitrail_maintainer" },
+} as const;
+
+/** The same server and database as `url`, as another user. */
+export function withUser(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = password;
+  return u.toString();
+}
+
+/** URLs of the app and maintenance roles on the database `url` points at. */
+export function roleUrls(url: string): { app: string; maintenance: string } {
+  return {
+    app: withUser(url, TEST_ROLES.app.user, TEST_ROLES.app.password),
+    maintenance: withUser(url, TEST_ROLES.maintenance.user, TEST_ROLES.maintenance.password),
+  };
+}
+
 /** DATABASE_URL when set, else the local server, else embedded PostgreSQL in a temp folder. */
 async function testServer(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   const configured = process.env.DATABASE_URL;
@@ -61,7 +83,8 @@ export async function prepareTemplate(): Promise<{ info: TestDatabaseInfo; teard
   const template = `hitrail_tpl_${randomBytes(4).toString("hex")}`;
   const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${template}"`);
-  await runMigrations(withDatabase(server.adminUrl, template));
+  const templateUrl = withDatabase(server.adminUrl, template);
+  await runMigrations(templateUrl, roleUrls(templateUrl));
   return {
     info: { adminUrl: server.adminUrl, template },
     teardown: async () => {

@@ -1,4 +1,4 @@
-import { findUserById, findWorkspaceById, listUserWorkspaces } from "@hitrail/db";
+import { findUserById, findWorkspaceById, listUserWorkspaces, withWorkspace } from "@hitrail/db";
 import { z } from "zod";
 import { ROLES } from "../../auth/roles.ts";
 import { notFound } from "../../errors.ts";
@@ -24,7 +24,9 @@ export async function me({ ctx }: { ctx: AccountContext }): Promise<z.input<type
   const principal = ctx.principal;
   if (!principal) throw notFound("caller");
   if (principal.kind === "api_key") {
-    const ws = await findWorkspaceById(ctx.db, { workspaceId: principal.workspaceId });
+    const ws = await withWorkspace(ctx.db, principal.workspaceId, (tx) =>
+      findWorkspaceById(tx, { workspaceId: principal.workspaceId }),
+    );
     return {
       kind: "api_key",
       user: null,

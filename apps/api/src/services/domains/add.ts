@@ -3,9 +3,13 @@ import { insertCustomDomain } from "@hitrail/db";
 import { z } from "zod";
 import { badRequest } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
-import { domainOutput, normalizeHost, toDomainOutput } from "./schemas.ts";
+import { domainOutput, normalizeHost, takenElsewhere, toDomainOutput } from "./schemas.ts";
 
-/** Adds a custom domain, unverified: it is not routed and gets no certificate until verified. */
+/**
+ * Adds a custom domain, unverified: it is not routed and gets no certificate until verified. Any
+ * workspace may claim any host, each claim with its own token: a claim nobody has proved blocks
+ * nobody, and the first claim to be verified wins (the others then read "taken").
+ */
 export const addDomain = workspaceService({
   role: "admin",
   input: z.object({ host: z.string().max(300) }),
@@ -33,7 +37,7 @@ export const addDomain = workspaceService({
         entityId: domain.id,
         detail: host,
       });
-      return toDomainOutput(domain);
+      return toDomainOutput(domain, await takenElsewhere(tx, domain));
     });
   },
 });

@@ -1,4 +1,4 @@
-import type { TrackingDomain } from "@hitrail/db";
+import { type Executor, hostTakenBy, type TrackingDomain } from "@hitrail/db";
 import { z } from "zod";
 import { isoTime, isoTimeNullable } from "../../schemas/common.ts";
 
@@ -7,6 +7,11 @@ export const domainOutput = z.object({
   host: z.string(),
   kind: z.enum(["default", "custom"]),
   verified: z.boolean(),
+  /**
+   * verified: routed here; pending: waiting for proof; taken: another workspace proved the host
+   * first, so this claim cannot be verified (remove it, or ask that workspace to remove theirs).
+   */
+  status: z.enum(["verified", "pending", "taken"]),
   verifiedAt: isoTimeNullable,
   createdAt: isoTime,
   /** How to prove ownership: either a DNS TXT record or the token served over HTTP by the tracker. */
@@ -17,16 +22,17 @@ export const txtRecordName = (host: string) => `_hitrail.${host}`;
 // Plain http on purpose: certificates are issued only after verification, so https cannot work yet.
 export const httpTokenUrl = (host: string, token: string) => `http://${host}/.well-known/hitrail/${token}`;
 
-export function toDomainOutput(d: TrackingDomain): z.input<typeof domainOutput> {
+export function toDomainOutput(d: TrackingDomain, takenElsewhere = false): z.input<typeof domainOutput> {
   return {
     id: d.id,
     host: d.host,
     kind: d.kind,
     verified: d.verifiedAt !== null,
+    status: d.verifiedAt !== null ? "verified" : takenElsewhere ? "taken" : "pending",
     verifiedAt: d.verifiedAt,
     createdAt: d.createdAt,
     verification:
-      d.kind === "custom" && d.verifiedAt === null
+      d.kind === "custom" && d.verifiedAt === null && !takenElsewhere
         ? {
             txtName: txtRecordName(d.host),
             txtValue: d.verificationToken,
@@ -61,4 +67,10 @@ export function normalizeHost(raw: string): { ok: true; host: string } | { ok: f
   if (/^\d+$/.test(labels[labels.length - 1] ?? ""))
     return { ok: false, reason: "must be a name, not an IP address" };
   return { ok: true, host };
+}
+
+/** Whether another workspace holds the (unverified) domain's host verified. */
+export async function takenElsewhere(tx: Executor, d: TrackingDomain): Promise<boolean> {
+  if (d.verifiedAt !== null) return false;
+  return (await hostTakenBy(tx, { host: d.host, workspaceId: d.workspaceId })) !== null;
 }

@@ -4,9 +4,20 @@ import { notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
 import type { DomainChecks } from "../../settings.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
-import { domainOutput, httpTokenUrl, toDomainOutput, txtRecordName } from "./schemas.ts";
+import { domainOutput, httpTokenUrl, takenElsewhere, toDomainOutput, txtRecordName } from "./schemas.ts";
 
 const method = z.enum(["dns", "http"]);
+
+function isVerifiedHostTaken(error: unknown): boolean {
+  for (
+    let e = error as { code?: string; constraint_name?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.code === "23505" && e.constraint_name === "tracking_domains_verified_host_key") return true;
+  }
+  return false;
+}
 type Method = z.infer<typeof method>;
 interface CheckResult {
   method: Method;
@@ -65,11 +76,14 @@ export const verifyDomain = workspaceService({
     checks: z.array(z.object({ method, ok: z.boolean(), detail: z.string() })),
   }),
   run: async ({ ctx, input }) => {
-    const domain = await inWorkspace(ctx, (tx) =>
-      findDomain(tx, { workspaceId: ctx.workspace.id, domainId: input.domainId }),
-    );
-    if (!domain) throw notFound("domain");
+    const found = await inWorkspace(ctx, async (tx) => {
+      const d = await findDomain(tx, { workspaceId: ctx.workspace.id, domainId: input.domainId });
+      return d ? { d, taken: await takenElsewhere(tx, d) } : null;
+    });
+    if (!found) throw notFound("domain");
+    const domain = found.d;
     if (domain.verifiedAt) return { domain: toDomainOutput(domain), verified: true, checks: [] };
+    if (found.taken) return { domain: toDomainOutput(domain, true), verified: false, checks: [] };
     const checks: CheckResult[] = [];
     for (const m of new Set(input.methods)) {
       const result =
@@ -81,16 +95,22 @@ export const verifyDomain = workspaceService({
     }
     const passed = checks.find((c) => c.ok);
     if (!passed) return { domain: toDomainOutput(domain), verified: false, checks };
-    return inWorkspace(ctx, async (tx) => {
-      const verified = await markDomainVerified(tx, { workspaceId: ctx.workspace.id, domainId: domain.id });
-      if (!verified) throw notFound("domain");
-      await audit(tx, ctx, {
-        action: "domain.verify",
-        entity: "tracking_domain",
-        entityId: domain.id,
-        detail: `${domain.host} by ${passed.method}`,
+    try {
+      return await inWorkspace(ctx, async (tx) => {
+        const verified = await markDomainVerified(tx, { workspaceId: ctx.workspace.id, domainId: domain.id });
+        if (!verified) throw notFound("domain");
+        await audit(tx, ctx, {
+          action: "domain.verify",
+          entity: "tracking_domain",
+          entityId: domain.id,
+          detail: `${domain.host} by ${passed.method}`,
+        });
+        return { domain: toDomainOutput(verified), verified: true, checks };
       });
-      return { domain: toDomainOutput(verified), verified: true, checks };
-    });
+    } catch (error) {
+      // Another workspace's claim was verified between our check and our write: the first one wins.
+      if (!isVerifiedHostTaken(error)) throw error;
+      return { domain: toDomainOutput(domain, true), verified: false, checks };
+    }
   },
 });

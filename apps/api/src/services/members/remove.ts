@@ -1,7 +1,7 @@
 import { deleteMembership, revokeKeysCreatedBy } from "@hitrail/db";
 import { z } from "zod";
 import { id } from "../../schemas/common.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { memberForChange } from "./rules.ts";
 
 /** Removes a member and revokes every API key they made in the workspace, in one transaction. */
@@ -10,7 +10,7 @@ export const removeMember = workspaceService({
   input: z.object({ userId: id }),
   output: z.object({ removed: z.literal(true) }),
   run: ({ ctx, input }) =>
-    ctx.db.transaction(async (tx) => {
+    inWorkspace(ctx, async (tx) => {
       const before = await memberForChange(tx, ctx, { userId: input.userId, newRole: null });
       await deleteMembership(tx, { workspaceId: ctx.workspace.id, userId: input.userId });
       // The member's API keys leave with them.

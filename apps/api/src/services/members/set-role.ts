@@ -1,7 +1,7 @@
 import { capKeysCreatedBy, listMembers, updateMembershipRole } from "@hitrail/db";
 import { z } from "zod";
 import { id } from "../../schemas/common.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { memberForChange } from "./rules.ts";
 import { memberOutput, role } from "./schemas.ts";
 
@@ -10,7 +10,7 @@ export const setMemberRole = workspaceService({
   input: z.object({ userId: id, role }),
   output: memberOutput,
   run: ({ ctx, input }) =>
-    ctx.db.transaction(async (tx) => {
+    inWorkspace(ctx, async (tx) => {
       const before = await memberForChange(tx, ctx, { userId: input.userId, newRole: input.role });
       await updateMembershipRole(tx, {
         workspaceId: ctx.workspace.id,
