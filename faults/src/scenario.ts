@@ -30,15 +30,21 @@ export async function createStack(): Promise<Stack> {
   const admin = postgres(pg.url(), { max: 1, onnotice: () => {} });
   await admin`create database hitrail`;
   await admin.end();
-  const databaseUrl = pg.url("hitrail");
-  await runMigrations(databaseUrl);
-  const seed = createDb(databaseUrl, { max: 2 });
+  // As production runs it: migrations as the owner, the apps as a role row-level security holds,
+  // the worker's sweeps as the maintenance role (docs/security-tenancy.md).
+  const ownerUrl = pg.url("hitrail");
+  const role = (user: string) => `postgres://${user}:faults@127.0.0.1:${pg.port}/hitrail`;
+  const databaseUrl = role("hitrail_app");
+  const maintenanceUrl = role("hitrail_maintainer");
+  await runMigrations(ownerUrl, { app: databaseUrl, maintenance: maintenanceUrl });
+  const seed = createDb(ownerUrl, { max: 2 });
   const { workspace, host } = await factories.workspace(seed.db);
   const kit = await factories.campaign(seed.db, workspace.id);
   await seed.close();
 
   const env = (port: number): Record<string, string> => ({
     DATABASE_URL: databaseUrl,
+    MAINTENANCE_DATABASE_URL: maintenanceUrl,
     REDIS_URL: redis.url,
     REDIS_PREFIX: PREFIX,
     HOST: "127.0.0.1",
@@ -53,7 +59,7 @@ export async function createStack(): Promise<Stack> {
   const worker = new AppProcess("worker", workerPort, env(workerPort));
   await Promise.all([tracker.start(), worker.start()]);
   // Checks connect lazily and reconnect on their own: they outlive the outages the suite makes.
-  const check = createDb(databaseUrl, { max: 2, connectTimeoutSeconds: 2 });
+  const check = createDb(ownerUrl, { max: 2, connectTimeoutSeconds: 2 });
   const redisClient = createRedis(redis.url);
   redisClient.on("error", () => undefined); // the suite stops this Redis on purpose
   return {

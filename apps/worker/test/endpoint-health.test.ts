@@ -114,6 +114,8 @@ describe("postback endpoint health", () => {
       revenue: "1",
     });
     await waitFor(async () => (await statusOf(tenant, deliveryId!)) === "dead", { what: "dead on 410" });
+    // The flag is written right after the attempt is recorded, in its own transaction.
+    await waitFor(async () => (await sourceOf(tenant))?.postbackFlag != null, { what: "flag on 410" });
     const source = await sourceOf(tenant);
     expect(source?.postbackFlag).toMatch(
       /^410 Gone from http:\/\/.+\/pb\/gone\?c=.+: the receiver says this endpoint is gone$/,

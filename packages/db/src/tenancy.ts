@@ -45,7 +45,8 @@ export async function withWorkspace<T>(
  * - claimHost: the unverified claims of this host (the tracker serves their HTTP tokens);
  * - slug: the workspace with this slug;
  * - userId: this user's memberships and their workspaces;
- * - apiKeyHash: the API key with this hash.
+ * - apiKeyHash: the API key with this hash;
+ * - invitationTokenHash: the invitation whose link token has this hash.
  */
 export interface Lookup {
   host?: string;
@@ -53,6 +54,7 @@ export interface Lookup {
   slug?: string;
   userId?: string;
   apiKeyHash?: string;
+  invitationTokenHash?: string;
 }
 
 /** Runs `fn` in a transaction that may read what `lookup` names (and no tenant rows otherwise). */
@@ -67,7 +69,8 @@ export async function withLookup<T>(
                  set_config('hitrail.lookup_claim_host', ${lookup.claimHost ?? ""}, true),
                  set_config('hitrail.lookup_slug', ${lookup.slug ?? ""}, true),
                  set_config('hitrail.lookup_user', ${lookup.userId ?? ""}, true),
-                 set_config('hitrail.lookup_api_key', ${lookup.apiKeyHash ?? ""}, true)`,
+                 set_config('hitrail.lookup_api_key', ${lookup.apiKeyHash ?? ""}, true),
+                 set_config('hitrail.lookup_invitation', ${lookup.invitationTokenHash ?? ""}, true)`,
     );
     return fn(tx);
   });

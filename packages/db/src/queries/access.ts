@@ -3,7 +3,7 @@ import type { Executor } from "../client.ts";
 import { apiKeys, memberships, users, workspaces } from "../schema/accounts.ts";
 import { trackingDomains } from "../schema/domains.ts";
 import { invitations } from "../schema/invitations.ts";
-import { withLookup } from "../tenancy.ts";
+import { withLookup, workspaceScopeSql } from "../tenancy.ts";
 
 // Who may get in and what they keep: sign-up gates, invitations, the keys a member leaves behind,
 // certificates for hosts. Accounts and invitation tokens belong to no one workspace until looked
@@ -25,10 +25,13 @@ export async function countUsers(db: Executor): Promise<number> {
 /** Workspaces the user owns, counted under a per-user lock so two creations cannot both pass a limit. */
 export async function countOwnedWorkspacesLocked(db: Executor, input: { userId: string }): Promise<number> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtext('hitrail:workspaces-of:' || ${input.userId}))`);
-  const [row] = await db
-    .select({ n: count() })
-    .from(memberships)
-    .where(and(eq(memberships.userId, input.userId), eq(memberships.role, "owner")));
+  // Across workspaces, by the one key the caller holds: the user's own memberships.
+  const [row] = await withLookup(db, { userId: input.userId }, (tx) =>
+    tx
+      .select({ n: count() })
+      .from(memberships)
+      .where(and(eq(memberships.userId, input.userId), eq(memberships.role, "owner"))),
+  );
   return row?.n ?? 0;
 }
 
@@ -114,6 +117,22 @@ export async function revokeInvitation(db: Executor, input: { workspaceId: strin
 
 /** The invitation a link's token names, with its workspace; locked when `forUpdate` (accepting it). */
 export async function findInvitationByToken(db: Executor, input: { tokenHash: string; forUpdate?: boolean }) {
+  // Row-level security: the token finds its invitation's workspace (look-up policy
+  // lookup_invitation), and the rest of the caller's transaction is then scoped to that workspace:
+  // accepting writes the membership, the invitation and the audit row there.
+  return withLookup(db, { invitationTokenHash: input.tokenHash }, async (tx) => {
+    const [found] = await tx
+      .select({ workspaceId: invitations.workspaceId })
+      .from(invitations)
+      .where(eq(invitations.tokenHash, input.tokenHash))
+      .limit(1);
+    if (!found) return undefined;
+    await tx.execute(workspaceScopeSql(found.workspaceId));
+    return invitationWithWorkspace(tx, input);
+  });
+}
+
+async function invitationWithWorkspace(db: Executor, input: { tokenHash: string; forUpdate?: boolean }) {
   const query = db
     .select({
       invitation: invitations,

@@ -131,11 +131,15 @@ export async function findMembership(
   db: Executor,
   input: { workspaceId: string; userId: string },
 ): Promise<{ role: WorkspaceRole } | undefined> {
-  const [row] = await db
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.workspaceId, input.workspaceId), eq(memberships.userId, input.userId)))
-    .limit(1);
+  // Row-level security: read as a look-up by the user (their own memberships), so it answers the
+  // same inside a workspace's transaction and outside any (an API key's creator check).
+  const [row] = await withLookup(db, { userId: input.userId }, (tx) =>
+    tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.workspaceId, input.workspaceId), eq(memberships.userId, input.userId)))
+      .limit(1),
+  );
   return row;
 }
 

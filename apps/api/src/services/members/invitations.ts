@@ -3,7 +3,7 @@ import { z } from "zod";
 import { roleAtLeast } from "../../auth/roles.ts";
 import { forbidden, notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { invitationOutput } from "./schemas.ts";
 
 /** Invitations not yet accepted, revoked or expired. */
@@ -11,7 +11,7 @@ export const listInvitations = workspaceService({
   role: "admin",
   input: z.object({}),
   output: z.array(invitationOutput),
-  run: ({ ctx }) => listOpenInvitations(ctx.db, { workspaceId: ctx.workspace.id }),
+  run: ({ ctx }) => inWorkspace(ctx, (tx) => listOpenInvitations(tx, { workspaceId: ctx.workspace.id })),
 });
 
 /** Withdraws an open invitation: its link stops working at once. */
@@ -20,7 +20,7 @@ export const revokeInvitation = workspaceService({
   input: z.object({ invitationId: id }),
   output: z.object({ revoked: z.literal(true) }),
   run: ({ ctx, input }) =>
-    ctx.db.transaction(async (tx) => {
+    inWorkspace(ctx, async (tx) => {
       const invitation = await findInvitation(tx, {
         workspaceId: ctx.workspace.id,
         invitationId: input.invitationId,

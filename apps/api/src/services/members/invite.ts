@@ -4,7 +4,7 @@ import { roleAtLeast } from "../../auth/roles.ts";
 import { newSessionToken, sha256Hex } from "../../auth/tokens.ts";
 import { conflict, forbidden, ServiceError } from "../../errors.ts";
 import { email } from "../auth/schemas.ts";
-import { audit, workspaceService } from "../context.ts";
+import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { invitationOutput, role } from "./schemas.ts";
 
 export const INVITATION_TTL_MS = 7 * 86_400_000;
@@ -29,7 +29,7 @@ export const inviteMember = workspaceService({
       throw forbidden(`role: you cannot grant ${input.role}, which is above your own role`);
     }
     const token = newSessionToken();
-    const invitation = await ctx.db.transaction(async (tx) => {
+    const invitation = await inWorkspace(ctx, async (tx) => {
       const members = await listMembers(tx, { workspaceId: ctx.workspace.id });
       if (members.some((m) => m.email.toLowerCase() === input.email)) {
         throw conflict("email: this address is already a member of the workspace");
