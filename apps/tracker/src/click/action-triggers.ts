@@ -56,7 +56,12 @@ export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken):
     try {
       let event: ConversionEventRef | null = null;
       if (fire.kind === "event" && fire.eventTypeId !== null) {
-        event = await findEventTypeById(deps, taken.workspace.workspaceId, fire.eventTypeId);
+        // Under the breaker: while the database is down the click never waits for this read.
+        const eventTypeId = fire.eventTypeId;
+        event = await deps.breaker.call(
+          () => findEventTypeById(deps, taken.workspace.workspaceId, eventTypeId),
+          1_000,
+        );
         if (event === null) {
           const error = `custom event type ${fire.eventTypeId} no longer exists`;
           log.warn({ eventTypeId: fire.eventTypeId }, `action trigger skipped: ${error}`);
