@@ -2,7 +2,7 @@ import type { Database, schema } from "@hitrail/db";
 import { sql, withWorkspace, workspaceScope } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
-import type { DbBreaker } from "./db-breaker.ts";
+import { type DbBreaker, withDeadline } from "./db-breaker.ts";
 
 export type HitRow = typeof schema.hits.$inferInsert;
 export type WriteOutcome = "committed" | "spooled";
@@ -216,7 +216,7 @@ export class HitWriter {
    */
   private async insertIsolating(batch: Pending[]): Promise<void> {
     try {
-      await withTimeout(this.insert(batch.map((p) => p.row)), this.opts.commitTimeoutMs);
+      await withDeadline(this.insert(batch.map((p) => p.row)), this.opts.commitTimeoutMs);
     } catch (error) {
       if (!isDataError(error)) throw error;
       if (batch.length === 1) {
@@ -294,7 +294,7 @@ export class HitWriter {
         try {
           // A hung statement would stop the replayer for good; if it commits after all, the next
           // pass finds the rows already there.
-          await withTimeout(this.insert(rows), this.opts.commitTimeoutMs * 3);
+          await withDeadline(this.insert(rows), this.opts.commitTimeoutMs * 3);
         } catch (error) {
           if (!isDataError(error)) {
             this.breaker?.failed(error);
@@ -359,20 +359,4 @@ export class HitWriter {
 
 function reviveRow(row: HitRow): HitRow {
   return { ...row, createdAt: new Date(row.createdAt as unknown as string) };
-}
-
-function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no commit within ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
