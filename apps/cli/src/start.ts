@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import type { Env } from "@hitrail/config";
@@ -247,9 +246,11 @@ function derivedRoleUrls(ownerUrl: string): { app: string; maintenance: string }
 
 /** The web dashboard on WEB_PORT, built first when this checkout has never built it. */
 async function startDashboard(env: Env, apiUrl: string, say: (line: string) => void) {
-  const { buildWeb, DEFAULT_DIST, startWeb } = await import("@hitrail/web");
-  if (!existsSync(path.join(DEFAULT_DIST, "index.html"))) {
-    say("hitrail: building the dashboard (first start only)…");
+  const { buildWeb, DEFAULT_DIST, dashboardBuildStaleness, startWeb } = await import("@hitrail/web");
+  // Rebuilt whenever its sources are newer than the build (after a git pull too), never served stale.
+  const stale = dashboardBuildStaleness(DEFAULT_DIST);
+  if (stale) {
+    say(`hitrail: building the dashboard (${stale})…`);
     await buildWeb();
   }
   const web = await startWeb({ apiUrl, port: env.WEB_PORT, host: env.HOST });

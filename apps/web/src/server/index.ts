@@ -5,6 +5,8 @@ import fastifyHttpProxy from "@fastify/http-proxy";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance } from "fastify";
 
+export { DASHBOARD_SOURCES, dashboardBuildStaleness } from "./staleness.ts";
+
 export const DEFAULT_DIST = fileURLToPath(new URL("../../dist", import.meta.url));
 
 /**
