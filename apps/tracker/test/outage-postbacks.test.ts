@@ -1,8 +1,9 @@
 import { and, asc, eq, schema } from "@hitrail/db";
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { TrackerHarness } from "./harness.ts";
 import { enter, location } from "./support/clicks.ts";
-import { TcpProxy } from "./support/tcp-proxy.ts";
+import { createCutOffHarness } from "./support/cut-off.ts";
+import type { TcpProxy } from "./support/tcp-proxy.ts";
 
 // Issue 17: a postback received while PostgreSQL is down is answered 202 queued, and once the
 // database is back the spooled postbacks leave exactly what the same postbacks leave without an
@@ -11,14 +12,7 @@ import { TcpProxy } from "./support/tcp-proxy.ts";
 let h: TrackerHarness;
 let proxy: TcpProxy;
 beforeAll(async () => {
-  const server = new URL(inject("hitrailDb").adminUrl);
-  proxy = new TcpProxy(server.hostname, Number(server.port || 5432));
-  await proxy.listen();
-  h = await createTrackerHarness({
-    dbUrl: (url) => proxy.rewrite(url),
-    workspaceCacheMs: 60_000,
-    writer: { replayIntervalMs: 50, retryAfterMs: 200, commitTimeoutMs: 1_000 },
-  });
+  ({ h, proxy } = await createCutOffHarness());
 });
 afterAll(async () => {
   await h?.close();

@@ -1,21 +1,14 @@
 import { count, eq, inArray, schema } from "@hitrail/db";
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { TrackerHarness } from "./harness.ts";
 import { act, enter, location, visitorCookieOf } from "./support/clicks.ts";
-import { TcpProxy } from "./support/tcp-proxy.ts";
+import { createCutOffHarness } from "./support/cut-off.ts";
+import type { TcpProxy } from "./support/tcp-proxy.ts";
 
 let h: TrackerHarness;
 let proxy: TcpProxy;
 beforeAll(async () => {
-  const server = new URL(inject("hitrailDb").adminUrl);
-  proxy = new TcpProxy(server.hostname, Number(server.port || 5432));
-  await proxy.listen();
-  h = await createTrackerHarness({
-    dbUrl: (url) => proxy.rewrite(url),
-    // Host routing is cached in production too (10 s); long enough here to outlast the outage.
-    workspaceCacheMs: 60_000,
-    writer: { replayIntervalMs: 50, retryAfterMs: 200, commitTimeoutMs: 1_000 },
-  });
+  ({ h, proxy } = await createCutOffHarness());
 });
 afterAll(async () => {
   await h?.close();

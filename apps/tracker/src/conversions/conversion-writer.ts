@@ -276,27 +276,26 @@ export class ConversionWriter {
    * alone so it cannot hold the others back; "hit not stored yet" waits for the next pass.
    */
   async applyReplay(items: PlanItem[]): Promise<ReplayOutcome[]> {
-    const revived = items;
     let results: Array<RecordResult | null>;
     let recorded = new Set<string>();
     try {
-      ({ results, recorded } = await this.transactItems(revived, true));
+      ({ results, recorded } = await this.transactItems(items, true));
       this.outage?.breaker?.succeeded();
     } catch (error) {
-      if (isBatchFault(error) && revived.length > 1) {
+      if (isBatchFault(error) && items.length > 1) {
         const outcomes: ReplayOutcome[] = [];
-        for (const item of revived) outcomes.push(...(await this.applyReplay([item])));
+        for (const item of items) outcomes.push(...(await this.applyReplay([item])));
         return outcomes;
       }
       if (isBatchFault(error)) {
-        this.logger.error({ err: error, postbackId: revived[0]?.postbackId }, "spooled postback refused");
+        this.logger.error({ err: error, postbackId: items[0]?.postbackId }, "spooled postback refused");
         captureException(error, { where: "conversion spool replay" });
-        return revived.map(() => "applied"); // nothing to retry: the database refuses it for good
+        return items.map(() => "applied"); // nothing to retry: the database refuses it for good
       }
       this.outage?.breaker?.failed(error);
-      return revived.map(() => "retry");
+      return items.map(() => "retry");
     }
-    return revived.map((item, i) => {
+    return items.map((item, i) => {
       if (recorded.has(item.postbackId)) return "applied";
       const r = results[i];
       return r && !r.ok && r.httpStatus === 503 ? "retry" : "applied";

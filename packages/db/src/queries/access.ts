@@ -37,6 +37,9 @@ export async function countOwnedWorkspacesLocked(db: Executor, input: { userId: 
 
 // --- invitations -----------------------------------------------------------------------------------
 
+/** An invitation neither accepted nor revoked (expiry is checked where it matters). */
+const notUsedOrRevoked = () => [isNull(invitations.acceptedAt), isNull(invitations.revokedAt)];
+
 const invitationListing = {
   id: invitations.id,
   email: invitations.email,
@@ -66,8 +69,7 @@ export async function insertInvitation(
       and(
         eq(invitations.workspaceId, input.workspaceId),
         eq(invitations.email, input.email),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
+        ...notUsedOrRevoked(),
       ),
     );
   const [row] = await db.insert(invitations).values(input).returning();
@@ -84,8 +86,7 @@ export async function listOpenInvitations(db: Executor, input: { workspaceId: st
     .where(
       and(
         eq(invitations.workspaceId, input.workspaceId),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
+        ...notUsedOrRevoked(),
         gt(invitations.expiresAt, input.now ?? new Date()),
       ),
     )
@@ -109,8 +110,7 @@ export async function revokeInvitation(db: Executor, input: { workspaceId: strin
       and(
         eq(invitations.workspaceId, input.workspaceId),
         eq(invitations.id, input.invitationId),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
+        ...notUsedOrRevoked(),
       ),
     );
 }
