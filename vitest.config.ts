@@ -29,6 +29,7 @@ export default defineConfig({
       project("tag", "packages/tag"),
       project("web", "apps/web"),
       project("infra", "infra"),
+      project("tooling", "tooling"),
       // The fault suite stops and kills servers of its own for minutes: only `pnpm test:faults` runs it.
       ...(process.env.HITRAIL_FAULTS
         ? [

@@ -151,6 +151,15 @@ export class ConfigError extends Error {
 
 type RawEnv = Record<string, string | undefined>;
 
+/**
+ * The process environment itself, for the few callers that pass it on unparsed (the CLI hands it to
+ * the processes it supervises, `hitrail doctor` reports on it). The one read of `process.env` outside
+ * tests and build tooling, enforced by Biome's noProcessEnv.
+ */
+export function processEnv(): RawEnv {
+  return process.env;
+}
+
 /** Parses the environment; throws one ConfigError listing every problem at once. */
 export function loadEnv(raw: RawEnv = process.env): Env {
   // Empty strings mean "unset" the way docker-compose and shells pass them.
