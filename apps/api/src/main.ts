@@ -1,13 +1,6 @@
-import { type Env, loadEnv, requireEnv } from "@hitrail/config";
+import { type Env, requireEnv } from "@hitrail/config";
 import { createDb, ping } from "@hitrail/db";
-import {
-  createLogger,
-  exitOnStartupError,
-  guardProcess,
-  initSentry,
-  Lifecycle,
-  type Logger,
-} from "@hitrail/observability";
+import { createLogger, Lifecycle, type Logger, runApp } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./app.ts";
@@ -44,24 +37,15 @@ export async function startApi(
   return { app, url, close: () => lifecycle.shutdown("close") };
 }
 
-async function main(): Promise<void> {
-  let env: Env;
-  try {
-    env = loadEnv();
-  } catch (error) {
-    exitOnStartupError("api", "configuration", error);
-  }
-  initSentry({ dsn: env.SENTRY_DSN, app: "api", environment: env.NODE_ENV });
-  const logger = createLogger({ name: "api", level: env.LOG_LEVEL });
-  const lifecycle = new Lifecycle(logger);
-  guardProcess(logger, { app: "api", onFatal: () => lifecycle.shutdown("uncaught exception") });
-  try {
-    const api = await startApi(env, { logger, lifecycle });
-    logger.info({ url: api.url }, "api listening");
-  } catch (error) {
-    exitOnStartupError("api", "cannot start", error);
-  }
-  lifecycle.handleSignals();
+function main(): Promise<void> {
+  return runApp(
+    "api",
+    (env, deps) => startApi(env, deps),
+    (started) => ({
+      fields: { url: started.url },
+      message: "api listening",
+    }),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) void main();

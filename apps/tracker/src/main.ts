@@ -1,13 +1,6 @@
-import { type Env, loadEnv, requireEnv } from "@hitrail/config";
+import { type Env, requireEnv } from "@hitrail/config";
 import { createDb, ping } from "@hitrail/db";
-import {
-  createLogger,
-  exitOnStartupError,
-  guardProcess,
-  initSentry,
-  Lifecycle,
-  type Logger,
-} from "@hitrail/observability";
+import { createLogger, Lifecycle, type Logger, runApp } from "@hitrail/observability";
 import { createQueues, createRequestRedis, watchRedis } from "@hitrail/queue";
 import type { FastifyInstance } from "fastify";
 import { buildTracker } from "./app.ts";
@@ -109,24 +102,15 @@ async function startWithoutDatabaseIfNeeded(
 }
 
 /** `tsx apps/tracker/src/main.ts`: one process serving the tracker. */
-async function main(): Promise<void> {
-  let env: Env;
-  try {
-    env = loadEnv();
-  } catch (error) {
-    exitOnStartupError("tracker", "configuration", error);
-  }
-  initSentry({ dsn: env.SENTRY_DSN, app: "tracker", environment: env.NODE_ENV });
-  const logger = createLogger({ name: "tracker", level: env.LOG_LEVEL });
-  const lifecycle = new Lifecycle(logger);
-  guardProcess(logger, { app: "tracker", onFatal: () => lifecycle.shutdown("uncaught exception") });
-  try {
-    const tracker = await startTracker(env, { logger, lifecycle });
-    logger.info({ url: tracker.url }, "tracker listening");
-  } catch (error) {
-    exitOnStartupError("tracker", "cannot start", error);
-  }
-  lifecycle.handleSignals();
+function main(): Promise<void> {
+  return runApp(
+    "tracker",
+    (env, deps) => startTracker(env, deps),
+    (started) => ({
+      fields: { url: started.url },
+      message: "tracker listening",
+    }),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) void main();
