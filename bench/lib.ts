@@ -213,6 +213,67 @@ export function startTrackerProcess(env: Record<string, string>): Promise<Child>
   );
 }
 
+/**
+ * The floor server (bench/floor-server.ts) as a process of its own: a bare Fastify server doing only
+ * the unavoidable work of a durable click or postback, writing `row` (a real row of the tracker's, as
+ * JSON, with a fresh id per request) into `table`, which the caller creates shaped like the real one.
+ */
+export function startFloorProcess(opts: {
+  kind: "click" | "postback";
+  databaseUrl: string;
+  redisUrl: string;
+  /** The benchmark's Redis prefix, so its scratch clean-up removes the floor's keys too. */
+  prefix: string;
+  table: string;
+  row: Record<string, unknown>;
+}): Promise<Child> {
+  return startChild(
+    process.execPath,
+    ["--import", "tsx", `${ROOT}bench/floor-server.ts`],
+    ROOT,
+    {
+      FLOOR_KIND: opts.kind,
+      FLOOR_DATABASE_URL: opts.databaseUrl,
+      FLOOR_REDIS_URL: opts.redisUrl,
+      FLOOR_PREFIX: opts.prefix,
+      FLOOR_TABLE: opts.table,
+      FLOOR_ROW: JSON.stringify(opts.row),
+      NODE_ENV: "production",
+    },
+    (line) => (typeof line.url === "string" ? line.url : null),
+  );
+}
+
+/**
+ * How a server under test compares with the floor measured in the same run: throughput ratio, and
+ * its own CPU per request against the floor server's own (the issue's targets are these ratios).
+ */
+export function compareWithFloor(
+  server: LoadResult,
+  serverLabel: string,
+  floor: LoadResult,
+  floorLabel: string,
+  targets: { share: number; cpuRatio?: number; p99Ms: number },
+): { line: string; met: boolean } {
+  const cpuPer = (r: LoadResult, label: string) => {
+    const ms = r.cpu?.groups.get(label);
+    return ms !== undefined && r.requests > 0 ? (ms * 1000) / r.requests : null;
+  };
+  const share = server.rps / floor.rps;
+  const mine = cpuPer(server, serverLabel);
+  const theirs = cpuPer(floor, floorLabel);
+  const ratio = mine !== null && theirs !== null && theirs > 0 ? mine / theirs : null;
+  const met =
+    share >= targets.share &&
+    server.p99 <= targets.p99Ms &&
+    (targets.cpuRatio === undefined || ratio === null || ratio <= targets.cpuRatio);
+  const line =
+    `vs the floor: ${(share * 100).toFixed(1)}% of its throughput (target ≥ ${targets.share * 100}%), ` +
+    `p99 ${server.p99} ms (target ≤ ${targets.p99Ms} ms), own CPU ${mine?.toFixed(0) ?? "?"} µs/request vs the floor's ` +
+    `${theirs?.toFixed(0) ?? "?"} µs = ${ratio?.toFixed(2) ?? "?"}×${targets.cpuRatio === undefined ? "" : ` (target ≤ ${targets.cpuRatio}×)`} → ${met ? "met" : "MISSED"}`;
+  return { line, met };
+}
+
 export interface Child {
   url: string;
   pid: number;

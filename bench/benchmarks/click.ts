@@ -1,7 +1,16 @@
 import { fileURLToPath } from "node:url";
 import { createCampaignKit, createWorkspace, sql } from "@hitrail/db";
 import autocannon from "autocannon";
-import { bareServer, benchScratch, load, report, startChild, startTrackerProcess } from "../lib.ts";
+import {
+  bareServer,
+  benchScratch,
+  compareWithFloor,
+  load,
+  report,
+  startChild,
+  startFloorProcess,
+  startTrackerProcess,
+} from "../lib.ts";
 
 /**
  * Entrance-link redirects per second through the real tracker (Host routing, funnel routing, UA and
@@ -15,6 +24,8 @@ import { bareServer, benchScratch, load, report, startChild, startTrackerProcess
 const TRACKER_DIR = fileURLToPath(new URL("../../apps/tracker", import.meta.url));
 const CONNECTIONS = 64;
 const TARGET = { share: 0.4, p99Ms: 25 };
+/** Issue #21: against the floor of a durable click measured in the same run. */
+const FLOOR_TARGET = { share: 0.75, cpuRatio: 3, p99Ms: 25 };
 const UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
@@ -57,12 +68,35 @@ export async function run(): Promise<void> {
     // A short warm-up so JIT, pools and caches are in the state a running tracker is in.
     await load({ url: `${tracker.url}${entrance("warm")}`, label: "warm-up", headers, durationSeconds: 2 });
 
+    // The floor: one real hit of the warm-up as the fixed row, into a table shaped like hits.
+    const [template] = await db.db.execute<{ row: Record<string, unknown> }>(
+      sql`select row_to_json(h) as row from hits h where workspace_id = ${workspace.id} limit 1`,
+    );
+    if (!template) throw new Error("the warm-up stored no hit");
+    await db.db.execute(sql`create table bench_floor_hits (like hits including all)`);
+    const floor = await startFloorProcess({
+      kind: "click",
+      databaseUrl: dbUrl,
+      redisUrl,
+      prefix,
+      table: "bench_floor_hits",
+      row: template.row,
+    });
+    cleanups.unshift(() => floor.stop());
+
     const baseline = await load({ url: `${bare.url}/fts/x`, label: "bare node:http 302", expectStatus: 302 });
     const framework = await load({
       url: `${fastify.url}/fts/x`,
       label: "bare Fastify 302",
       expectStatus: 302,
       processes: { [fastify.pid]: "bare Fastify server" },
+    });
+    const floorRun = await load({
+      url: `${floor.url}/fts/x`,
+      label: "floor: bare Fastify + group-committed hit + Redis write",
+      connections: CONNECTIONS,
+      expectStatus: 302,
+      processes: { [floor.pid]: "floor server" },
     });
     const timed = await load({
       url: `${tracker.url}${entrance("timed")}`,
@@ -72,7 +106,12 @@ export async function run(): Promise<void> {
       expectStatus: 302,
       processes: { [tracker.pid]: "tracker" },
     });
-    report(`click: entrance-link redirects at ${CONNECTIONS} connections`, baseline, [framework, timed]);
+    report(`click: entrance-link redirects at ${CONNECTIONS} connections`, baseline, [
+      framework,
+      floorRun,
+      timed,
+    ]);
+    const vsFloor = compareWithFloor(timed, "tracker", floorRun, "floor server", FLOOR_TARGET);
 
     // An exact pass: a fixed number of requests that all complete, so 302s and hits can be matched
     // one for one (a timed run cuts the requests in flight when it stops).
@@ -101,6 +140,7 @@ export async function run(): Promise<void> {
       [
         `timed run: ${timed.requests} answered, ${timedHits} hits stored (≤ ${CONNECTIONS} more allowed: requests in flight when the run stopped) → ${timedOk ? "ok" : "MISMATCH"}`,
         `exact run: ${exact302} 302s of 3000 requests, ${exactHits} hits stored → ${exactOk ? "every 302 has its hit" : "MISMATCH"}`,
+        vsFloor.line,
         `Fastify framework overhead: ${((1 - framework.rps / baseline.rps) * 100).toFixed(1)}% of bare node:http throughput`,
         `target: ≥ ${TARGET.share * 100}% of bare with p99 ≤ ${TARGET.p99Ms} ms → ${(share * 100).toFixed(1)}%, p99 ${timed.p99} ms: ${
           share >= TARGET.share && timed.p99 <= TARGET.p99Ms ? "met" : "MISSED"

@@ -15,7 +15,16 @@ import {
 import { createRedis } from "@hitrail/queue";
 import type autocannon from "autocannon";
 import { SessionStore } from "../../apps/tracker/src/sessions.ts";
-import { bareServer, benchScratch, type LoadResult, load, report, startTrackerProcess } from "../lib.ts";
+import {
+  bareServer,
+  benchScratch,
+  compareWithFloor,
+  type LoadResult,
+  load,
+  report,
+  startFloorProcess,
+  startTrackerProcess,
+} from "../lib.ts";
 
 // `pnpm bench postback`: conversion postbacks through the real tracker (its own process, from its
 // production entry point: Fastify, group commit, Postgres, Redis) against a database of its own, by
@@ -27,6 +36,8 @@ const SESSION_VISITORS = 5_000;
 const CONNECTIONS = 64;
 /** The revenue-update run cycles over this many conversions: after the first pass every postback is an update. */
 const UPDATED_HITS = 2_000;
+/** Issue #21: postbacks by hit against the floor of a durable postback measured in the same run. */
+const FLOOR_TARGET = { share: 0.5, p99Ms: 40 };
 
 /** autocannon runs in a worker thread, so the per-request function lives in a file it can require. */
 async function requestFile(dir: string, name: string, ids: string[], query: string): Promise<string> {
@@ -97,6 +108,28 @@ export async function run(): Promise<void> {
       });
 
     await cannon("warm-up", warm, 3);
+    // The floor: one conversion of the warm-up as the fixed row, into a table shaped like conversions.
+    const [template] = await db.db.execute<{ row: Record<string, unknown> }>(
+      sql`select row_to_json(c) as row from conversions c limit 1`,
+    );
+    if (!template) throw new Error("the warm-up stored no conversion");
+    await db.db.execute(sql`create table bench_floor_conversions (like conversions including all)`);
+    const floor = await startFloorProcess({
+      kind: "postback",
+      databaseUrl: dbUrl,
+      redisUrl,
+      prefix,
+      table: "bench_floor_conversions",
+      row: template.row,
+    });
+    cleanups.unshift(() => floor.stop());
+    const floorRun = await load({
+      url: `${floor.url}/pb/`,
+      label: "floor: bare Fastify + group-committed conversion row",
+      connections: CONNECTIONS,
+      expectStatus: 200,
+      processes: { [floor.pid]: "floor server" },
+    });
     const phases = [
       { label: "postback by hit", file: byHit, count: () => countNew(db.sql, `${tag}-h-`) },
       { label: "postback by vid", file: byVid, count: () => countNew(db.sql, `${tag}-v-`) },
@@ -114,7 +147,13 @@ export async function run(): Promise<void> {
     report(
       `postback (${CONNECTIONS} connections; by hit and by vid each request a new conversion, updates a new revenue for one of ${UPDATED_HITS} conversions)`,
       baseline,
-      results,
+      [floorRun, ...results],
+    );
+    const [byHitRun, byVidRun] = results as [LoadResult, LoadResult];
+    console.log(compareWithFloor(byHitRun, "tracker", floorRun, "floor server", FLOOR_TARGET).line);
+    const vidGap = 1 - byVidRun.rps / byHitRun.rps;
+    console.log(
+      `by vid vs by hit: ${(vidGap * 100).toFixed(1)}% slower (target ≤ 15%) → ${vidGap <= 0.15 ? "met" : "MISSED"}`,
     );
     for (const [i, phase] of phases.entries()) {
       const r = results[i] as LoadResult;
