@@ -1,4 +1,10 @@
-import type { FunnelNode, PageKind, VisitContext } from "@hitrail/core";
+import {
+  DEFAULT_VISITOR_ID_PARAM,
+  type FunnelNode,
+  type PageKind,
+  redirectVisitorParam,
+  type VisitContext,
+} from "@hitrail/core";
 import { type LoadedFunnel, newId } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { FunnelCache } from "../funnel-cache.ts";
@@ -79,6 +85,7 @@ export async function recordClick(
   const kind = c.node.config.kind;
   let pageKind: PageKind;
   let template: string;
+  let passVisitorId = false;
   if (kind === "lander" || kind === "offer") {
     const page = c.pageId === null ? undefined : c.funnel.pages.get(c.pageId);
     if (page === undefined) {
@@ -86,6 +93,8 @@ export async function recordClick(
     }
     pageKind = kind;
     template = page.url;
+    // A routing snapshot written before the opt-out existed has no flag: the seed's default, on.
+    passVisitorId = page.passVisitorId !== false;
   } else if (kind === "external" && c.externalUrl !== null) {
     pageKind = "external";
     template = c.externalUrl;
@@ -130,6 +139,10 @@ export async function recordClick(
     entry: c.entry,
     fieldNames: c.fieldNames,
     visit,
+    visitorIdParam: redirectVisitorParam(
+      { kind: pageKind, passVisitorId },
+      workspace.visitorIdParam ?? DEFAULT_VISITOR_ID_PARAM,
+    ),
   });
 
   // Both must hold before the 302 leaves; they do not depend on each other, so they run together.
