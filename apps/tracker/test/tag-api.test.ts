@@ -200,6 +200,33 @@ describe("POST /js/view", () => {
     expect(await hitsOf(h, t.workspaceId)).toHaveLength(2);
   });
 
+  it("a page whose tag sends no vid is joined by the workspace's parameter in its URL", async () => {
+    const t = await h.tenant();
+    await h.t.db
+      .update(schema.workspaces)
+      .set({ visitorIdParam: "fvid" })
+      .where(eq(schema.workspaces.id, t.workspaceId));
+    h.deps.workspaces.invalidate();
+    const j = await redirectJourney(t);
+    const res = await view(h, t.host, {
+      funnel: t.kit.funnelId,
+      node: t.kit.nodes.offerA,
+      page: t.kit.offerIds[0],
+      url: `${PAGE_ORIGIN}/offer-a?clickid=${j.offerHit}&fvid=${j.vid}`,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ vid: j.vid, hit: j.offerHit });
+    expect(await hitsOf(h, t.workspaceId)).toHaveLength(2);
+    // Under any other name the URL's ID is not the visitor's: another visitor, another hit.
+    const other = await view(h, t.host, {
+      funnel: t.kit.funnelId,
+      node: t.kit.nodes.offerA,
+      page: t.kit.offerIds[0],
+      url: `${PAGE_ORIGIN}/offer-a?ref=${j.vid}`,
+    });
+    expect(other.json().vid).not.toBe(j.vid);
+  });
+
   it("a hit of another node is not the page's hit: the view is recorded", async () => {
     const t = await h.tenant();
     const j = await redirectJourney(t);

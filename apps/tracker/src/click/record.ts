@@ -1,10 +1,4 @@
-import {
-  DEFAULT_VISITOR_ID_PARAM,
-  type FunnelNode,
-  type PageKind,
-  redirectVisitorParam,
-  type VisitContext,
-} from "@hitrail/core";
+import { type FunnelNode, type PageKind, redirectVisitorParam, type VisitContext } from "@hitrail/core";
 import { type LoadedFunnel, newId } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { FunnelCache } from "../funnel-cache.ts";
@@ -93,8 +87,7 @@ export async function recordClick(
     }
     pageKind = kind;
     template = page.url;
-    // A routing snapshot written before the opt-out existed has no flag: the seed's default, on.
-    passVisitorId = page.passVisitorId !== false;
+    passVisitorId = page.passVisitorId;
   } else if (kind === "external" && c.externalUrl !== null) {
     pageKind = "external";
     template = c.externalUrl;
@@ -139,10 +132,7 @@ export async function recordClick(
     entry: c.entry,
     fieldNames: c.fieldNames,
     visit,
-    visitorIdParam: redirectVisitorParam(
-      { kind: pageKind, passVisitorId },
-      workspace.visitorIdParam ?? DEFAULT_VISITOR_ID_PARAM,
-    ),
+    visitorIdParam: redirectVisitorParam({ kind: pageKind, passVisitorId }, workspace.visitorIdParam),
   });
 
   // Both must hold before the 302 leaves; they do not depend on each other, so they run together.
