@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCode, type Harness, startHarness } from "./harness.ts";
 
-// Seed: the visitor ID is added "automatically to redirect destinations". The parameter's name is a
-// workspace setting, and an offer may opt out for a network that refuses unknown parameters.
+// Issue 23's seed rules through tRPC over HTTP. The visitor ID is added "automatically to redirect
+// destinations": the parameter's name is a workspace setting, and an offer may opt out for a network
+// that refuses unknown parameters. On-action triggers count once per visitor session and action
+// unless one is set to "every time".
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,6 +64,51 @@ describe("the visitor-ID parameter", () => {
       }),
       "BAD_REQUEST",
       /^passVisitorId: /,
+    );
+  });
+});
+
+describe("on-action triggers", () => {
+  it('save and read back each trigger\'s "every time" switch; a negative revenue other than -1 names the ways to reverse', async () => {
+    const member = h.client({ cookie: h.a.users.member.cookie });
+    const workspaceId = h.a.workspace.id;
+    const save = (triggers: Record<string, unknown>) =>
+      member.funnels.save.mutate({
+        workspaceId,
+        name: "Every time",
+        entryNodeId: "entry",
+        nodes: [
+          { id: "entry", name: "Entry", config: { kind: "entry", routes: [{ to: "lp", weight: 1 }] } },
+          {
+            id: "lp",
+            name: "Lander",
+            config: { kind: "lander", pages: [{ pageId: h.a.kit.landerId, weight: 1 }] },
+          },
+          {
+            id: "offer",
+            name: "Offer",
+            config: { kind: "offer", pages: [{ pageId: h.a.kit.offerIds[0], weight: 1 }] },
+          },
+        ],
+        actions: [{ from: "lp", number: 1, to: "offer", triggers }],
+      });
+    const triggers = {
+      conversion: { revenue: "2", everyTime: false },
+      events: [{ eventTypeId: h.a.eventTypeId, everyTime: true }],
+    };
+    const saved = await save(triggers);
+    const funnel = await member.funnels.get.query({ workspaceId, funnelId: saved.funnelId });
+    expect(funnel.actions.map((a) => a.triggers)).toEqual([
+      {
+        conversion: { revenue: "2.000000", everyTime: false },
+        events: [{ eventTypeId: h.a.eventTypeId, everyTime: true }],
+      },
+    ]);
+    await expectCode(save({ conversion: { everyTime: "yes" } }), "BAD_REQUEST", /everyTime: /);
+    await expectCode(
+      save({ conversion: { revenue: "-5" } }),
+      "BAD_REQUEST",
+      /is negative; the only negative value accepted is -1, which deletes the conversion\. To reverse a conversion send status=rejected/,
     );
   });
 });
