@@ -100,7 +100,7 @@ describe("on-action triggers", () => {
     const funnel = await member.funnels.get.query({ workspaceId, funnelId: saved.funnelId });
     expect(funnel.actions.map((a) => a.triggers)).toEqual([
       {
-        conversion: { revenue: "2.000000", everyTime: false },
+        conversion: { revenue: "2", everyTime: false },
         events: [{ eventTypeId: h.a.eventTypeId, everyTime: true }],
       },
     ]);
