@@ -404,7 +404,7 @@ export function Offers() {
               checked={passVisitorId}
               onChange={(e) => setPassVisitorId(e.target.checked)}
             />
-            Append the visitor ID ({ws.visitorIdParam}) to the offer URL
+            Pass the visitor ID ({ws.visitorIdParam}) on redirect
           </label>
         </CreateForm>
       </Card>
