@@ -1,3 +1,4 @@
+import { DEFAULT_VISITOR_ID_PARAM } from "@hitrail/core";
 import type { HostWorkspace, LoadedFunnel, PageInfo } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
@@ -54,8 +55,10 @@ export class RoutingSnapshot {
     if (workspace !== null) this.put("host", host, workspace);
   }
 
-  host(host: string): Promise<HostWorkspace | undefined> {
-    return this.get<HostWorkspace>("host", host);
+  async host(host: string): Promise<HostWorkspace | undefined> {
+    const stored = await this.get<Partial<HostWorkspace>>("host", host);
+    // A snapshot written by a tracker older than the setting: the seed's default name.
+    return stored && ({ visitorIdParam: DEFAULT_VISITOR_ID_PARAM, ...stored } as HostWorkspace);
   }
 
   putFunnel(workspaceId: string, funnel: LoadedFunnel): void {
@@ -65,7 +68,12 @@ export class RoutingSnapshot {
 
   async funnel(workspaceId: string, funnelId: string): Promise<LoadedFunnel | undefined> {
     const stored = await this.get<StoredFunnel>("funnel", `${workspaceId}:${funnelId}`);
-    return stored && { graph: stored.graph, version: stored.version, pages: new Map(stored.pages) };
+    // Pages written before the per-offer opt-out existed pass the visitor ID, the default.
+    const pages = stored?.pages.map(([id, p]): [string, PageInfo] => [
+      id,
+      { ...p, passVisitorId: p.passVisitorId ?? true },
+    ]);
+    return stored && pages && { graph: stored.graph, version: stored.version, pages: new Map(pages) };
   }
 
   putTrafficSource(workspaceId: string, source: TrafficSourceParams): void {

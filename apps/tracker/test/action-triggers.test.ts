@@ -150,6 +150,86 @@ describe("on-action triggers", () => {
     expect(outcomes).toEqual(["created", "created", "ignored", "ignored"]);
   });
 
+  it("a back-button return (a new lander hit in the same session) updates the one conversion, never doubles it", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const lead = await eventType(workspaceId, "lead");
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "2" }, events: [{ eventTypeId: lead.id }] });
+    const { vid, landerHit } = await onLander(host, kit);
+    location(await act(h, host, 1, { cookie: vid }));
+    // Back: the lander is loaded again through the entrance, a new hit of the same visitor.
+    const back = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId }, cookie: vid });
+    const secondView = location(back).searchParams.get("hit") as string;
+    expect(secondView).not.toBe(landerHit);
+    expect(visitorCookieOf(back)).toBe(vid);
+    location(await act(h, host, 1, { query: { hit: secondView } }));
+
+    const tables = conversionTables(h.t.db, workspaceId);
+    const rows = await tables.conversions();
+    expect(rows.map((r) => [r.hitId, r.tx, r.revision]).sort()).toEqual([
+      [landerHit, "action-1", 1],
+      [landerHit, "action-1", 1],
+    ]);
+    expect((await tables.log()).map((l) => l.outcome).sort()).toEqual([
+      "created",
+      "created",
+      "ignored",
+      "ignored",
+    ]);
+
+    // The trigger's revenue edited, then the action again: the one conversion is updated.
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "5" } });
+    h.app.funnelCache.clear();
+    location(await act(h, host, 1, { query: { hit: secondView } }));
+    const after = (await tables.conversions()).filter((r) => r.eventKey === "");
+    expect(after.map((r) => [r.hitId, r.revenue, r.revision])).toEqual([[landerHit, "5.000000", 2]]);
+  });
+
+  it('a trigger set to "every time" counts each click, on the hit clicked on', async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const click = await eventType(workspaceId, "cta_click");
+    await setTriggers(workspaceId, kit, {
+      conversion: { revenue: "2" },
+      events: [{ eventTypeId: click.id, everyTime: true }],
+    });
+    const { vid, landerHit } = await onLander(host, kit);
+    location(await act(h, host, 1, { cookie: vid }));
+    location(await act(h, host, 1, { query: { hit: landerHit } }));
+    const back = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId }, cookie: vid });
+    const secondView = location(back).searchParams.get("hit") as string;
+    location(await act(h, host, 1, { query: { hit: secondView } }));
+
+    const rows = await conversionTables(h.t.db, workspaceId).conversions();
+    const events = rows.filter((r) => r.eventKey === click.id);
+    expect(events.map((r) => r.hitId).sort()).toEqual([landerHit, landerHit, secondView].sort());
+    expect(new Set(events.map((r) => r.tx)).size).toBe(3);
+    // The conversion beside it stays once per session.
+    expect(rows.filter((r) => r.eventKey === "").map((r) => [r.hitId, r.tx])).toEqual([
+      [landerHit, "action-1"],
+    ]);
+  });
+
+  it("rev=-1 on a trigger deletes the conversion the action made, like a rejected status", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "2" } });
+    const { vid, landerHit } = await onLander(host, kit);
+    location(await act(h, host, 1, { cookie: vid }));
+    await setTriggers(workspaceId, kit, { conversion: { revenue: "-1" } });
+    h.app.funnelCache.clear();
+    location(await act(h, host, 1, { query: { hit: landerHit } }));
+    const tables = conversionTables(h.t.db, workspaceId);
+    const [row, ...more] = await tables.conversions();
+    expect(more).toEqual([]);
+    // Kept for the audit trail with the revenue it had; the deleting revision carries -1.
+    expect(row).toMatchObject({ hitId: landerHit, status: "rejected", revision: 2 });
+    expect(row?.deletedAt).not.toBeNull();
+    expect((await tables.revisions(row?.id)).map((r) => r.revenue)).toEqual(["2.000000", "-1.000000"]);
+    const log = await tables.log();
+    expect(log.map((l) => l.outcome).sort()).toEqual(["created", "deleted"]);
+    expect(log.find((l) => l.outcome === "deleted")?.reason).toContain(
+      "rev=-1: deletes the conversion, as a rejected status does",
+    );
+  });
+
   it("simultaneous repeat clicks record one conversion", async () => {
     const { workspaceId, host, kit } = await h.tenant();
     await setTriggers(workspaceId, kit, { conversion: { revenue: "3" } });

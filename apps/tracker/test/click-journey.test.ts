@@ -1,4 +1,4 @@
-import { createLander, createOffer, newId, saveFunnelGraph } from "@hitrail/db";
+import { and, createLander, createOffer, eq, newId, saveFunnelGraph, schema } from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter, GB_IP, hitsOf, location, UA, visitorCookieOf } from "./support/clicks.ts";
@@ -119,7 +119,7 @@ describe("entrance and action links", () => {
     ]);
   });
 
-  it("substitutes every token URL-encoded, keeps unknown ones, appends vid to landers only", async () => {
+  it("substitutes every token URL-encoded, keeps unknown ones, appends vid to landers and offers", async () => {
     const { workspaceId, host, kit } = await h.tenant();
     const lander = await createLander(h.t.db, {
       workspaceId,
@@ -183,7 +183,43 @@ describe("entrance and action links", () => {
 
     const offerRes = await act(h, host, 1, { cookie: vid });
     const [, offerRow] = await hitsOf(h, workspaceId);
-    expect(offerRes.headers.location).toBe(`https://o.example/?id=${offerRow?.id}`);
+    expect(offerRes.headers.location).toBe(`https://o.example/?id=${offerRow?.id}&vid=${vid}`);
+  });
+
+  it("the visitor ID goes under the workspace's parameter name; an offer that opted out gets none", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    await h.t.db
+      .update(schema.workspaces)
+      .set({ visitorIdParam: "fvid" })
+      .where(eq(schema.workspaces.id, workspaceId));
+    h.deps.workspaces.invalidate();
+    const entry = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } });
+    const vid = visitorCookieOf(entry);
+    const lander = location(entry);
+    expect(lander.searchParams.getAll("fvid")).toEqual([vid]);
+    const offer = location(await act(h, host, 1, { cookie: vid }));
+    expect(offer.searchParams.get("fvid")).toBe(vid);
+
+    // A network that refuses unknown parameters: the offer opts out, {vid} in its URL still works.
+    for (const offerId of kit.offerIds) {
+      await h.t.db
+        .update(schema.offers)
+        .set({ passVisitorId: false })
+        .where(and(eq(schema.offers.workspaceId, workspaceId), eq(schema.offers.id, offerId)));
+    }
+    h.app.funnelCache.clear();
+    const other = await h.tenant();
+    const entry2 = await enter(h, host, kit.funnelId, { query: { ts: kit.trafficSourceId } });
+    const optedOut = location(await act(h, host, 1, { cookie: visitorCookieOf(entry2) }));
+    expect(optedOut.searchParams.has("fvid")).toBe(false);
+    expect(optedOut.searchParams.has("clickid")).toBe(true);
+    // The other workspace keeps the default name and its offers their default.
+    const otherEntry = await enter(h, other.host, other.kit.funnelId, {
+      query: { ts: other.kit.trafficSourceId },
+    });
+    const otherOffer = location(await act(h, other.host, 1, { cookie: visitorCookieOf(otherEntry) }));
+    expect(otherOffer.searchParams.getAll("vid")).toEqual([visitorCookieOf(otherEntry)]);
+    expect(otherOffer.searchParams.has("fvid")).toBe(false);
   });
 
   it("a new entrance resumes the cookie's live visitor and refreshes the entry data", async () => {

@@ -93,16 +93,38 @@ describe("destination", () => {
     expect(unknownTokens).toEqual(["nope"]);
   });
 
-  it("appends vid to landers (before the fragment), never to offers or when already passed", () => {
-    expect(destinationUrl({ ...base, pageKind: "lander", template: "https://l.example/a#b" }).url).toBe(
-      `https://l.example/a?vid=${VID}#b`,
+  it("appends the visitor ID under the given name (before the fragment), never when already passed", () => {
+    const vid = { visitorIdParam: "vid" };
+    expect(
+      destinationUrl({ ...base, ...vid, pageKind: "lander", template: "https://l.example/a#b" }).url,
+    ).toBe(`https://l.example/a?vid=${VID}#b`);
+    expect(
+      destinationUrl({ ...base, ...vid, pageKind: "lander", template: "https://l.example/?vid=1" }).url,
+    ).toBe("https://l.example/?vid=1");
+    expect(destinationUrl({ ...base, ...vid, pageKind: "offer", template: "https://o.example/" }).url).toBe(
+      `https://o.example/?vid=${VID}`,
     );
-    expect(destinationUrl({ ...base, pageKind: "lander", template: "https://l.example/?vid=1" }).url).toBe(
-      "https://l.example/?vid=1",
-    );
-    expect(destinationUrl({ ...base, pageKind: "offer", template: "https://o.example/" }).url).toBe(
-      "https://o.example/",
-    );
+    // Another name: its own "already passed" check, and the template's own vid is left alone.
+    expect(
+      destinationUrl({
+        ...base,
+        visitorIdParam: "fvid",
+        pageKind: "offer",
+        template: "https://o.example/?vid=x",
+      }).url,
+    ).toBe(`https://o.example/?vid=x&fvid=${VID}`);
+    expect(
+      destinationUrl({
+        ...base,
+        visitorIdParam: "fvid",
+        pageKind: "offer",
+        template: "https://o.example/?fvid={vid}",
+      }).url,
+    ).toBe(`https://o.example/?fvid=${VID}`);
+    expect(
+      destinationUrl({ ...base, visitorIdParam: null, pageKind: "offer", template: "https://o.example/" })
+        .url,
+    ).toBe("https://o.example/");
   });
 
   it("percent-encodes what a header cannot carry", () => {

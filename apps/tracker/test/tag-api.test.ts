@@ -1,5 +1,5 @@
-import { newId, schema } from "@hitrail/db";
-import { buildTag } from "@hitrail/tag";
+import { eq, newId, schema } from "@hitrail/db";
+import { buildTag, tagFor } from "@hitrail/tag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter, hitsOf, location, visitorCookieOf } from "./support/clicks.ts";
@@ -42,7 +42,7 @@ async function redirectJourney(t: Tenant) {
 describe("GET /tag.js", () => {
   it("serves the built tag with its ETag, and 304 when the browser has it", async () => {
     const { host } = await h.tenant();
-    const tag = await buildTag();
+    const tag = tagFor(await buildTag(), "vid");
     const res = await h.app.inject({ method: "GET", url: "/tag.js", headers: { host } });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("application/javascript; charset=utf-8");
@@ -65,6 +65,25 @@ describe("GET /tag.js", () => {
       headers: { host, "if-none-match": '"old"' },
     });
     expect(stale.statusCode).toBe(200);
+  });
+
+  it("is served with the workspace's visitor-ID parameter, under its own ETag", async () => {
+    const t = await h.tenant();
+    await h.t.db
+      .update(schema.workspaces)
+      .set({ visitorIdParam: "fvid" })
+      .where(eq(schema.workspaces.id, t.workspaceId));
+    h.deps.workspaces.invalidate();
+    const res = await h.app.inject({ method: "GET", url: "/tag.js", headers: { host: t.host } });
+    const plain = await h.app.inject({
+      method: "GET",
+      url: "/tag.js",
+      headers: { host: (await h.tenant()).host },
+    });
+    expect(res.body).toBe(tagFor(await buildTag(), "fvid").code);
+    expect(res.body).toContain('"fvid"');
+    expect(res.headers.etag).not.toBe(plain.headers.etag);
+    expect(plain.body).not.toContain("fvid");
   });
 
   it("is not served on a host that is no tracking domain", async () => {
@@ -179,6 +198,33 @@ describe("POST /js/view", () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ vid: j.vid, hit: j.offerHit });
     expect(await hitsOf(h, t.workspaceId)).toHaveLength(2);
+  });
+
+  it("a page whose tag sends no vid is joined by the workspace's parameter in its URL", async () => {
+    const t = await h.tenant();
+    await h.t.db
+      .update(schema.workspaces)
+      .set({ visitorIdParam: "fvid" })
+      .where(eq(schema.workspaces.id, t.workspaceId));
+    h.deps.workspaces.invalidate();
+    const j = await redirectJourney(t);
+    const res = await view(h, t.host, {
+      funnel: t.kit.funnelId,
+      node: t.kit.nodes.offerA,
+      page: t.kit.offerIds[0],
+      url: `${PAGE_ORIGIN}/offer-a?clickid=${j.offerHit}&fvid=${j.vid}`,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ vid: j.vid, hit: j.offerHit });
+    expect(await hitsOf(h, t.workspaceId)).toHaveLength(2);
+    // Under any other name the URL's ID is not the visitor's: another visitor, another hit.
+    const other = await view(h, t.host, {
+      funnel: t.kit.funnelId,
+      node: t.kit.nodes.offerA,
+      page: t.kit.offerIds[0],
+      url: `${PAGE_ORIGIN}/offer-a?ref=${j.vid}`,
+    });
+    expect(other.json().vid).not.toBe(j.vid);
   });
 
   it("a hit of another node is not the page's hit: the view is recorded", async () => {

@@ -49,8 +49,12 @@ export interface FunnelNode {
 }
 
 export interface ActionTriggers {
-  conversion?: { revenue?: string | null } | null;
-  events?: Array<{ eventTypeId: string; revenue?: string | null }>;
+  conversion?: { revenue?: string | null; everyTime?: boolean } | null;
+  /**
+   * `everyTime`: count each click, instead of once per visitor session and action (core's
+   * planActionTriggers).
+   */
+  events?: Array<{ eventTypeId: string; revenue?: string | null; everyTime?: boolean }>;
 }
 
 export interface FunnelAction {

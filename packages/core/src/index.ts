@@ -6,6 +6,7 @@ export * from "./funnel.ts";
 export * from "./ids.ts";
 export * from "./money.ts";
 export * from "./postback.ts";
+export * from "./redirect.ts";
 export * from "./slugs.ts";
 export * from "./status.ts";
 export * from "./tag.ts";

@@ -173,10 +173,19 @@ export function conversionRevenueProblem(value: string, what = "rev", shown = va
     return `${what} ${quoteValue(shown)} is above the maximum of ${MAX_CONVERSION_REVENUE} per conversion`;
   }
   if (micros < 0n && micros !== REJECTED_MICROS) {
-    return `${what} ${quoteValue(shown)} is negative; the only negative value accepted is -1 (delete the conversion)`;
+    return `${what} ${quoteValue(shown)} is negative; ${REVERSE_A_CONVERSION}`;
   }
   return null;
 }
+
+/**
+ * What a refused negative amount answers: a conversion is reversed, never given negative revenue
+ * (refunds and chargebacks delete it, the revision kept), and these are the ways to say so.
+ */
+export const REVERSE_A_CONVERSION =
+  "the only negative value accepted is -1, which deletes the conversion. To reverse a conversion send " +
+  "status=rejected (or reject, trash, cancelled), rev=-1, or a word the offer source's status map " +
+  "maps to rejected (a chargeback or refund code)";
 
 /** True for revenue that is the seed's delete marker: -1 means "rejected", whatever the status says. */
 export function isRejectedRevenue(revenue: Revenue): boolean {

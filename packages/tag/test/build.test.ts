@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildTag, TAG_GZIP_BUDGET, tagSnippet } from "../src/index.ts";
+import { buildTag, TAG_GZIP_BUDGET, tagFor, tagSnippet } from "../src/index.ts";
 
 describe("tag build", () => {
   it("fits the gzip budget", async () => {
@@ -15,6 +15,17 @@ describe("tag build", () => {
     expect(code).not.toMatch(/https?:\/\//);
     expect(code).toContain("/js/view");
     expect(code).toContain("/js/track");
+  });
+
+  it("is served with the workspace's visitor-ID parameter written in, never a name that breaks out", async () => {
+    const built = await buildTag();
+    const fvid = tagFor(built, "fvid");
+    expect(fvid.code).toContain('"fvid"');
+    expect(fvid.code).not.toContain("__hitrail_vid_param__");
+    expect(fvid.etag).not.toBe(tagFor(built, "vid").etag);
+    // The API validates names; a stored one that could end the string literal is never written in.
+    const hostile = tagFor(built, 'x";alert(1);"');
+    expect(hostile.code).toBe(tagFor(built, "vid").code);
   });
 
   it("snippet queues calls before the tag loads", () => {

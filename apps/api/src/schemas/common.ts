@@ -79,11 +79,14 @@ export const conversionMoney = (opts: { allowDelete?: boolean } = {}) =>
     .transform((v) => String(v).trim())
     .refine((v) => isMoney(v), { message: "must be an amount such as 12.50" })
     .superRefine((v, ctx) => {
+      // A payout is never a deletion: only where -1 means one (a trigger's revenue) is it explained.
+      if (!opts.allowDelete && v.startsWith("-")) {
+        ctx.addIssue({ code: "custom", message: "must not be negative" });
+        return;
+      }
       const problem = conversionRevenueProblem(v, "amount");
       if (problem !== null)
         ctx.addIssue({ code: "custom", message: problem.replace(/^amount '[^']*' /, "") });
-      else if (!opts.allowDelete && v.startsWith("-"))
-        ctx.addIssue({ code: "custom", message: "must not be negative" });
     })
     .transform((v) => normalizeMoney(v));
 

@@ -10,8 +10,10 @@ import type { HostWorkspace } from "../workspace-resolver.ts";
 export interface ActionTaken {
   workspace: HostWorkspace;
   action: FunnelAction;
-  /** The page hit the visitor clicked on; on-action conversions and events land on this hit. */
+  /** The page hit the visitor clicked on; on-action conversions and events land on this page. */
   originHit: SessionHitRef;
+  /** The visitor's live session before this click (oldest first); empty when it had none. */
+  sessionHits: readonly SessionHitRef[];
   /** The new hit, already safe (committed or spooled). */
   hit: HitRow;
   visitorId: string;
@@ -25,14 +27,21 @@ export interface TriggerOutcome {
 
 /**
  * On-action triggers (seed: "Triggering via the Funnel Builder … on action"): the conversion and
- * custom events configured on the action are recorded on the hit of the page the action comes out
- * of, through the same recorder as `/pb/` and the tag — so attribution, outbound postbacks and the
+ * custom events configured on the action are recorded on the page the action comes out of — once
+ * per visitor session and action unless a trigger says "every time" (core's planActionTriggers) —
+ * through the same recorder as `/pb/` and the tag — so attribution, outbound postbacks and the
  * received-postback log are shared. Called once the new hit is safe and before the 302 leaves, and
  * awaited, so a trigger the visitor caused is committed when they move on. A failing trigger is
  * logged and never costs the click.
  */
 export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken): Promise<TriggerOutcome[]> {
-  const { fires, skipped } = planActionTriggers(taken.action.number, taken.action.triggers);
+  const { fires, skipped } = planActionTriggers({
+    actionNumber: taken.action.number,
+    triggers: taken.action.triggers,
+    origin: taken.originHit,
+    sessionHits: taken.sessionHits,
+    clickHitId: taken.hit.id,
+  });
   const log = deps.logger.child({
     workspaceId: taken.workspace.workspaceId,
     hitId: taken.originHit.hitId,
@@ -72,7 +81,7 @@ export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken):
       const result = await recorder.record({
         workspace: taken.workspace,
         channel: "action",
-        target: { by: "hit", hitId: taken.originHit.hitId },
+        target: { by: "hit", hitId: fire.hitId },
         tx: fire.tx,
         revenue: fire.revenue,
         status: "approved",
@@ -81,7 +90,7 @@ export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken):
         disablePostbacks: false,
         event,
         duplicatePolicy: fire.duplicatePolicy,
-        notes: [],
+        notes: fire.notes,
         meta: {
           method: "action",
           ip: taken.hit.ip ?? null,

@@ -69,6 +69,7 @@ export async function takeAction(
     workspace,
     action: action.action,
     originHit: origin.hit,
+    sessionHits: origin.session?.hits ?? [],
     hit: row,
     visitorId,
   });

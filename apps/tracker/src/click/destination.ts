@@ -9,8 +9,8 @@ import {
 import type { Entry } from "./entry-params.ts";
 import { unroutable } from "./errors.ts";
 
-// Pure rules for where a click is sent. Token substitution itself is core's; which values the
-// tracker offers and the lander `vid` rule live here until core has them.
+// Pure rules for where a click is sent. Token substitution and which pages get the visitor ID are
+// core's; which values the tracker offers lives here.
 
 export interface DestinationInput {
   template: string;
@@ -24,6 +24,11 @@ export interface DestinationInput {
   /** Tracking fields the traffic source defines: a field that came empty is still a known token. */
   fieldNames: readonly string[];
   visit: { country: string | null; device: string | null; os: string | null; browser: string | null };
+  /**
+   * The parameter to append the visitor ID under (core's redirectVisitorParam), or null for none.
+   * Omitted: none (the tag's token answer works out values only).
+   */
+  visitorIdParam?: string | null;
 }
 
 /** The tokens the tracker fills; a tracking field of the same name never shadows one of these. */
@@ -90,8 +95,8 @@ export function tokenValues(d: DestinationInput, only?: readonly string[]): Reco
 interface CompiledTemplate {
   /** Lower-case names of the tokens the template uses: only those values are worked out. */
   tokens: string[];
-  /** The template's query already passes `vid`, so nothing is appended. */
-  passesVid: boolean;
+  /** Per parameter name: the template's query already passes it, so nothing is appended. */
+  passes: Map<string, boolean>;
   /** Why the template may not be followed (a token in its scheme or host), or null. */
   problem: string | null;
 }
@@ -106,19 +111,30 @@ function compile(template: string): CompiledTemplate {
   let compiled = templates.get(template);
   if (compiled === undefined) {
     const tokens = [...new Set([...template.matchAll(TOKEN)].map((m) => (m[1] ?? "").toLowerCase()))];
-    // Substitution encodes every value, so it cannot add or remove a parameter name: whether the
-    // URL passes vid is the template's to say.
-    const passesVid = appendQueryParams(template, { vid: "" }) === template;
-    compiled = { tokens, passesVid, problem: urlTemplateProblem(template) };
+    compiled = { tokens, passes: new Map(), problem: urlTemplateProblem(template) };
     if (templates.size >= TEMPLATE_CACHE_MAX) templates.clear();
     templates.set(template, compiled);
   }
   return compiled;
 }
 
+// Substitution encodes every value, so it cannot add or remove a parameter name: whether the URL
+// passes the visitor ID is the template's to say.
+function passes(compiled: CompiledTemplate, template: string, name: string): boolean {
+  let known = compiled.passes.get(name);
+  if (known === undefined) {
+    known = appendQueryParams(template, { [name]: "" }) === template;
+    // A workspace has one name at a time; a few renames never grow this much.
+    if (compiled.passes.size < 8) compiled.passes.set(name, known);
+  }
+  return known;
+}
+
 /**
  * The Location a click is sent to: tokens substituted (URL-encoded, unknown ones left as written),
- * and on landers `vid` appended unless the URL already passes it, so the lander can hand it on.
+ * and the visitor ID appended under the workspace's parameter unless the URL already passes it
+ * (seed: "add it automatically to redirect destinations"), so a tagged page on any origin continues
+ * the visitor.
  * A template with a token in its scheme or host is a 422 (logged by the app's error handler).
  */
 export function destinationUrl(d: DestinationInput): { url: string; unknownTokens: string[] } {
@@ -132,8 +148,11 @@ export function destinationUrl(d: DestinationInput): { url: string; unknownToken
     );
   }
   const { url, unknown } = substituteTokens(d.template, tokenValues(d, compiled.tokens));
+  const name = d.visitorIdParam ?? null;
   const withVid =
-    d.pageKind === "lander" && !compiled.passesVid ? appendQueryParams(url, { vid: d.visitorId }) : url;
+    name !== null && !passes(compiled, d.template, name)
+      ? appendQueryParams(url, { [name]: d.visitorId })
+      : url;
   return { url: safeLocation(withVid), unknownTokens: unknown };
 }
 

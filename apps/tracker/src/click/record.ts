@@ -1,4 +1,4 @@
-import type { FunnelNode, PageKind, VisitContext } from "@hitrail/core";
+import { type FunnelNode, type PageKind, redirectVisitorParam, type VisitContext } from "@hitrail/core";
 import { type LoadedFunnel, newId } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { FunnelCache } from "../funnel-cache.ts";
@@ -79,6 +79,7 @@ export async function recordClick(
   const kind = c.node.config.kind;
   let pageKind: PageKind;
   let template: string;
+  let passVisitorId = false;
   if (kind === "lander" || kind === "offer") {
     const page = c.pageId === null ? undefined : c.funnel.pages.get(c.pageId);
     if (page === undefined) {
@@ -86,6 +87,7 @@ export async function recordClick(
     }
     pageKind = kind;
     template = page.url;
+    passVisitorId = page.passVisitorId;
   } else if (kind === "external" && c.externalUrl !== null) {
     pageKind = "external";
     template = c.externalUrl;
@@ -130,6 +132,7 @@ export async function recordClick(
     entry: c.entry,
     fieldNames: c.fieldNames,
     visit,
+    visitorIdParam: redirectVisitorParam({ kind: pageKind, passVisitorId }, workspace.visitorIdParam),
   });
 
   // Both must hold before the 302 leaves; they do not depend on each other, so they run together.

@@ -1,5 +1,5 @@
 import { redactUrl } from "@hitrail/observability";
-import { buildTag } from "@hitrail/tag";
+import { buildTag, tagFor } from "@hitrail/tag";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readVisitorCookie } from "../click/cookie.ts";
 import { ClickError } from "../click/errors.ts";
@@ -39,8 +39,18 @@ export async function registerTagRoutes(app: FastifyInstance, deps: TrackerDeps)
   // Built in the background at start; a failure shows in the log now and as a 503 on request.
   tag.catch((error: unknown) => deps.logger.error({ err: error }, "the tag could not be built"));
 
+  // One build; each workspace is served it with its visitor-ID parameter written in.
+  const served = new Map<string, ReturnType<typeof tagFor>>();
   app.get("/tag.js", async (request, reply) => {
-    const { code, etag } = await tag;
+    const built = await tag;
+    const name = request.workspace.visitorIdParam;
+    let one = served.get(name);
+    if (one === undefined) {
+      one = tagFor(built, name);
+      if (served.size > 100) served.clear();
+      served.set(name, one);
+    }
+    const { code, etag } = one;
     reply.header("etag", etag).header("cache-control", TAG_CACHE);
     if (matches(request.headers["if-none-match"], etag)) return reply.code(304).send();
     return reply.type("application/javascript; charset=utf-8").send(code);

@@ -48,7 +48,9 @@ export async function recordView(s: ClickServices, v: ViewRequest): Promise<View
   const nodeId = requiredId(body, "node", "node");
   let pageId = id(body, "page");
   const trafficSourceId = id(body, "ts");
-  const hintedVid = id(body, "vid");
+  // The tag sends the visitor it picked up from the URL (the workspace's parameter); a page running
+  // an older cached tag only sends its URL, which carries the same parameter.
+  const hintedVid = id(body, "vid") ?? lenientId(v.req.query[workspace.visitorIdParam]);
   const hintedHit = id(body, "hit");
   const rawCost = text(body, "cost", 64);
   text(body, "url", MAX_TAG_URL); // validated here; the route already read its query

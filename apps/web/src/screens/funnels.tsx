@@ -525,6 +525,35 @@ export function FunnelBuilder() {
   );
 }
 
+/**
+ * A trigger's repeat switch. Off (the default): once per visitor session and action, a repeat (a
+ * second click, a back-button return) updating the one conversion; on: every click counts.
+ */
+function EveryTime({
+  label,
+  checked,
+  onChange,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (everyTime: boolean) => void;
+}) {
+  return (
+    <label
+      className="ml-6 flex items-center gap-2 text-xs text-slate-600"
+      title="Off: once per visitor session and action; a repeat updates, never doubles"
+    >
+      <input
+        type="checkbox"
+        aria-label={`${label}: count every time`}
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+      />
+      Count every time (not once per visitor)
+    </label>
+  );
+}
+
 function EdgeInspector({
   edge,
   eventTypes,
@@ -562,44 +591,75 @@ function EdgeInspector({
           Trigger a conversion
         </label>
         {d.triggers.conversion ? (
-          <Field
-            label="Conversion revenue (empty: the page's payout)"
-            inputMode="decimal"
-            value={d.triggers.conversion.revenue ?? ""}
-            onChange={(e) =>
-              onChange({
-                triggers: {
-                  ...d.triggers,
-                  conversion: { revenue: e.target.value === "" ? null : e.target.value },
-                },
-              })
-            }
-          />
+          <>
+            <Field
+              label="Conversion revenue (empty: the page's payout)"
+              inputMode="decimal"
+              value={d.triggers.conversion.revenue ?? ""}
+              onChange={(e) =>
+                onChange({
+                  triggers: {
+                    ...d.triggers,
+                    conversion: {
+                      ...d.triggers.conversion,
+                      revenue: e.target.value === "" ? null : e.target.value,
+                    },
+                  },
+                })
+              }
+            />
+            <EveryTime
+              label="Conversion"
+              checked={d.triggers.conversion.everyTime === true}
+              onChange={(everyTime) =>
+                onChange({ triggers: { ...d.triggers, conversion: { ...d.triggers.conversion, everyTime } } })
+              }
+            />
+          </>
         ) : null}
         <fieldset className="flex flex-col gap-1">
           <legend className="font-medium">Custom events</legend>
           {eventTypes.length === 0 ? (
             <p className="text-xs text-slate-500">No custom events defined.</p>
           ) : null}
-          {eventTypes.map((t) => (
-            <label key={t.id} className="flex items-center gap-2">
-              <input
-                type="checkbox"
-                checked={events.some((e) => e.eventTypeId === t.id)}
-                onChange={(e) =>
-                  onChange({
-                    triggers: {
-                      ...d.triggers,
-                      events: e.target.checked
-                        ? [...events, { eventTypeId: t.id }]
-                        : events.filter((x) => x.eventTypeId !== t.id),
-                    },
-                  })
-                }
-              />
-              {t.name}
-            </label>
-          ))}
+          {eventTypes.map((t) => {
+            const chosen = events.find((e) => e.eventTypeId === t.id);
+            return (
+              <div key={t.id} className="flex flex-col">
+                <label className="flex items-center gap-2">
+                  <input
+                    type="checkbox"
+                    checked={chosen !== undefined}
+                    onChange={(e) =>
+                      onChange({
+                        triggers: {
+                          ...d.triggers,
+                          events: e.target.checked
+                            ? [...events, { eventTypeId: t.id }]
+                            : events.filter((x) => x.eventTypeId !== t.id),
+                        },
+                      })
+                    }
+                  />
+                  {t.name}
+                </label>
+                {chosen ? (
+                  <EveryTime
+                    label={t.name}
+                    checked={chosen.everyTime === true}
+                    onChange={(everyTime) =>
+                      onChange({
+                        triggers: {
+                          ...d.triggers,
+                          events: events.map((x) => (x.eventTypeId === t.id ? { ...x, everyTime } : x)),
+                        },
+                      })
+                    }
+                  />
+                ) : null}
+              </div>
+            );
+          })}
         </fieldset>
       </div>
     );

@@ -304,16 +304,20 @@ export function Offers() {
   const [url, setUrl] = useState("");
   const [payout, setPayout] = useState("");
   const [offerSourceId, setOfferSourceId] = useState("");
+  // Seed: the visitor ID is added to redirect destinations; some networks refuse unknown parameters.
+  const [passVisitorId, setPassVisitorId] = useState(true);
   const create = useMutation(
     trpc.offers.create.mutationOptions({
       onSuccess: () => {
         setName("");
         setUrl("");
         setPayout("");
+        setPassVisitorId(true);
         return invalidate();
       },
     }),
   );
+  const setPassing = useMutation(trpc.offers.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.offers.archive.mutationOptions({ onSuccess: invalidate }));
   const columns: Column<Offer>[] = [
     { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
@@ -324,6 +328,21 @@ export function Offers() {
       align: "right",
       cell: (r) => money(r.defaultPayout, r.currency ?? ws.currency),
       sort: (r) => Number(r.defaultPayout),
+    },
+    {
+      key: "vid",
+      header: `Appends ${ws.visitorIdParam}`,
+      cell: (r) => (
+        <input
+          type="checkbox"
+          aria-label={`Append the visitor ID (${ws.visitorIdParam}) to ${r.name}`}
+          checked={r.passVisitorId}
+          disabled={setPassing.isPending}
+          onChange={(e) =>
+            setPassing.mutate({ workspaceId: ws.id, offerId: r.id, passVisitorId: e.target.checked })
+          }
+        />
+      ),
     },
     {
       key: "archive",
@@ -349,6 +368,7 @@ export function Offers() {
               url,
               defaultPayout: payout.trim() === "" ? "0" : payout,
               offerSourceId: offerSourceId === "" ? null : offerSourceId,
+              passVisitorId,
             })
           }
         >
@@ -375,6 +395,17 @@ export function Offers() {
               ...(sources.data?.items ?? []).map((s) => ({ value: s.id, label: s.name })),
             ]}
           />
+          <label
+            className="flex items-center gap-2 text-sm"
+            title="Turn off for networks that refuse unknown parameters"
+          >
+            <input
+              type="checkbox"
+              checked={passVisitorId}
+              onChange={(e) => setPassVisitorId(e.target.checked)}
+            />
+            Pass the visitor ID ({ws.visitorIdParam}) on redirect
+          </label>
         </CreateForm>
       </Card>
       <Card title="Offers">
@@ -385,6 +416,7 @@ export function Offers() {
           rowKey={(r) => r.id}
         />
       </Card>
+      <ErrorText error={setPassing.error ? errorMessage(setPassing.error) : null} />
     </div>
   );
 }

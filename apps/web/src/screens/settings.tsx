@@ -307,6 +307,7 @@ export function WorkspaceSettings() {
   const [currency, setCurrency] = useState(ws.currency);
   const [days, setDays] = useState(String(ws.sessionTtlSeconds / 86_400));
   const [allowlist, setAllowlist] = useState(ws.postbackIpAllowlist.join(", "));
+  const [visitorIdParam, setVisitorIdParam] = useState(ws.visitorIdParam);
   const update = useMutation(
     trpc.workspaces.update.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
   );
@@ -337,6 +338,7 @@ export function WorkspaceSettings() {
                 .split(/[\s,]+/)
                 .map((s) => s.trim())
                 .filter(Boolean),
+              visitorIdParam,
             });
           }}
         >
@@ -366,6 +368,14 @@ export function WorkspaceSettings() {
             hint="Addresses or CIDR ranges, comma-separated; empty accepts postbacks from anywhere"
             value={allowlist}
             onChange={(e) => setAllowlist(e.target.value)}
+          />
+          <Field
+            label="Visitor ID parameter"
+            hint="Appended to every lander and offer URL on redirect, and read back by the tag"
+            value={visitorIdParam}
+            maxLength={40}
+            onChange={(e) => setVisitorIdParam(e.target.value)}
+            required
           />
           <div className="flex items-end">
             <Button type="submit" variant="primary" disabled={update.isPending}>

@@ -211,6 +211,7 @@ export async function updateWorkspaceSettings(
         | "tagAllowedOrigins"
         | "tagRevenue"
         | "tagConversionsPerHit"
+        | "visitorIdParam"
       >
     >;
   },

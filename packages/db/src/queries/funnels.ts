@@ -80,6 +80,8 @@ export interface PageInfo {
   name: string;
   url: string;
   defaultPayout: string;
+  /** The redirect appends the visitor ID (always for landers; offers may opt out). */
+  passVisitorId: boolean;
 }
 
 export interface LoadedFunnel {
@@ -160,11 +162,17 @@ export async function loadPages(
       .from(landers)
       .where(and(eq(landers.workspaceId, workspaceId), inArray(landers.id, ids))),
     db
-      .select({ id: offers.id, name: offers.name, url: offers.url, defaultPayout: offers.defaultPayout })
+      .select({
+        id: offers.id,
+        name: offers.name,
+        url: offers.url,
+        defaultPayout: offers.defaultPayout,
+        passVisitorId: offers.passVisitorId,
+      })
       .from(offers)
       .where(and(eq(offers.workspaceId, workspaceId), inArray(offers.id, ids))),
   ]);
-  for (const l of landerRows) pages.set(l.id, { ...l, kind: "lander" });
+  for (const l of landerRows) pages.set(l.id, { ...l, kind: "lander", passVisitorId: true });
   for (const o of offerRows) pages.set(o.id, { ...o, kind: "offer" });
   return pages;
 }

@@ -88,6 +88,8 @@ export interface HostWorkspace {
   postbackIpAllowlist: string[];
   /** What the browser tag may do (issue 18): see core's decideTagOrigin. */
   tag: TagConversionSettings;
+  /** The parameter the visitor ID travels under on redirects and that the tag reads (core's redirect.ts). */
+  visitorIdParam: string;
 }
 
 /** The workspace a tracking host routes to; only verified domains route (look-up by host). */
@@ -110,6 +112,7 @@ async function workspaceByHost(db: Executor, host: string): Promise<HostWorkspac
       tagAllowedOrigins: workspaces.tagAllowedOrigins,
       tagRevenue: workspaces.tagRevenue,
       tagConversionsPerHit: workspaces.tagConversionsPerHit,
+      visitorIdParam: workspaces.visitorIdParam,
     })
     .from(trackingDomains)
     .innerJoin(workspaces, eq(workspaces.id, trackingDomains.workspaceId))

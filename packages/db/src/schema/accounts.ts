@@ -68,6 +68,11 @@ export const workspaces = pgTable(
     tagRevenue: boolean("tag_revenue").notNull().default(true),
     /** Conversions one hit may collect through the tag. */
     tagConversionsPerHit: integer("tag_conversions_per_hit").notNull().default(10),
+    /**
+     * The query parameter the visitor ID travels under on every redirect destination (seed: "add it
+     * automatically to redirect destinations"), and that the tag reads it back from.
+     */
+    visitorIdParam: text("visitor_id_param").notNull().default("vid"),
     ...timestamps,
   },
   (t) => [uniqueIndex("workspaces_slug_key").on(t.slug)],

@@ -87,6 +87,11 @@ export const offers = pgTable(
     url: text("url").notNull(),
     defaultPayout: numeric("default_payout", MONEY).notNull().default("0"),
     currency: text("currency"),
+    /**
+     * The redirect appends the visitor ID (the workspace's parameter) to this offer's URL; off for
+     * networks that refuse unknown parameters.
+     */
+    passVisitorId: boolean("pass_visitor_id").notNull().default(true),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     ...timestamps,
   },

@@ -1,7 +1,7 @@
 /*
  * Hitrail universal tag. Runs on the user's page (any origin) and talks to the tracking domain it
- * was loaded from. Third-party cookies may be blocked, so the visitor travels in the URL (`vid`) and
- * in first-party localStorage; the tracker cookie is only a bonus.
+ * was loaded from. Third-party cookies may be blocked, so the visitor travels in the URL (`vid`, or
+ * the workspace's own name for it) and in first-party localStorage; the tracker cookie is only a bonus.
  */
 type Dict = Record<string, string | undefined>;
 type Answer = Dict & { error?: string; tokens?: Dict };
@@ -23,6 +23,10 @@ interface Flux {
   vid?: string;
   hit?: string;
 }
+
+/** The workspace's visitor-ID parameter, written in when the tracker serves the tag. */
+declare const __HITRAIL_VID_PARAM__: string;
+const VID = __HITRAIL_VID_PARAM__;
 
 const w = window as unknown as { flux?: Flux; fluxConfig?: Config };
 const doc = document;
@@ -60,7 +64,9 @@ const flux: Flux = {
   track,
   fill,
   tokens: {},
-  vid: param("vid") || store.get(),
+  // The URL first: a redirect put the visitor there, so on another origin (an offer on the network's
+  // own domain) the page continues that visitor instead of whatever this origin stored earlier.
+  vid: param(VID) || store.get(),
 };
 const earlier = w.flux;
 w.flux = flux;
@@ -102,7 +108,7 @@ function carry(a: HTMLAnchorElement) {
 function helpers() {
   if (cfg.rewriteUrl && flux.vid && history.replaceState) {
     const u = new URL(location.href);
-    u.searchParams.set("vid", flux.vid);
+    u.searchParams.set(VID, flux.vid);
     if (cfg.node) u.searchParams.set("n", cfg.node);
     history.replaceState(history.state, "", u.toString());
   }

@@ -51,14 +51,23 @@ export const nodeConfig = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("external"), url: urlTemplate }),
 ]);
 
+// everyTime: each click counts; otherwise once per visitor session and action (core's
+// planActionTriggers), a repeat updating the one conversion.
 const triggers = z.object({
   conversion: z
-    .object({ revenue: conversionMoney({ allowDelete: true }).nullable().optional() })
+    .object({
+      revenue: conversionMoney({ allowDelete: true }).nullable().optional(),
+      everyTime: z.boolean().optional(),
+    })
     .nullable()
     .optional(),
   events: z
     .array(
-      z.object({ eventTypeId: id, revenue: conversionMoney({ allowDelete: true }).nullable().optional() }),
+      z.object({
+        eventTypeId: id,
+        revenue: conversionMoney({ allowDelete: true }).nullable().optional(),
+        everyTime: z.boolean().optional(),
+      }),
     )
     .max(20)
     .optional(),

@@ -17,6 +17,11 @@ const fields = {
   offerSourceId: id.nullable(),
   defaultPayout: conversionMoney(),
   currency: currency.nullable(),
+  /**
+   * The redirect appends the visitor ID (the workspace's parameter, `vid` by default) to this
+   * offer's URL; off for networks that refuse unknown parameters.
+   */
+  passVisitorId: z.boolean(),
 };
 
 const base = z.object(fields);
@@ -25,6 +30,7 @@ export const createOfferInput = base.extend({
   offerSourceId: fields.offerSourceId.default(null),
   defaultPayout: fields.defaultPayout.default("0"),
   currency: fields.currency.default(null),
+  passVisitorId: fields.passVisitorId.default(true),
 });
 
 export const updateOfferInput = base.partial().extend({ offerId: id });
@@ -36,6 +42,7 @@ export const offerOutput = z.object({
   offerSourceId: z.string().nullable(),
   defaultPayout: z.string(),
   currency: z.string().nullable(),
+  passVisitorId: z.boolean(),
   archivedAt: isoTimeNullable,
   createdAt: isoTime,
   updatedAt: isoTime,
@@ -48,6 +55,7 @@ export const toOfferOutput = (row: OfferRow): z.input<typeof offerOutput> => ({
   offerSourceId: row.offerSourceId,
   defaultPayout: row.defaultPayout,
   currency: row.currency,
+  passVisitorId: row.passVisitorId,
   archivedAt: row.archivedAt,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,

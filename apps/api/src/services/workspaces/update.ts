@@ -1,4 +1,9 @@
-import { MAX_TAG_PER_HIT_LIMIT, normalizeAllowedOrigin, parseIpRange } from "@hitrail/core";
+import {
+  MAX_TAG_PER_HIT_LIMIT,
+  normalizeAllowedOrigin,
+  parseIpRange,
+  visitorIdParamProblem,
+} from "@hitrail/core";
 import { updateWorkspaceSettings } from "@hitrail/db";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
@@ -54,6 +59,18 @@ export const updateWorkspaceInput = z.object({
     .int()
     .min(1, { message: "must be at least 1 (turn tag conversions off instead)" })
     .max(MAX_TAG_PER_HIT_LIMIT, { message: `must be at most ${MAX_TAG_PER_HIT_LIMIT}` })
+    .optional(),
+  /**
+   * The query parameter the visitor ID is appended under on every redirect (seed: "add it
+   * automatically to redirect destinations") and that the tag reads it from.
+   */
+  visitorIdParam: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      const problem = visitorIdParamProblem(v);
+      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+    })
     .optional(),
 });
 
