@@ -1,1 +1,1 @@
-export { ConfigError, type Env, envSchema, loadEnv, requireEnv } from "./env.ts";
+export { ConfigError, type Env, envSchema, loadEnv, publicLinkBase, requireEnv } from "./env.ts";
