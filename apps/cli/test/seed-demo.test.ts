@@ -103,6 +103,17 @@ describe("seed-demo", () => {
       const list = await api.inject({ method: "GET", url: "/trpc/workspaces.list", headers: { cookie } });
       expect(list.statusCode, list.body).toBe(200);
       expect(list.body).toContain(seed.workspaceId);
+      // The demo's offers pass the hit where the demo network's postback reads it back from.
+      const input = encodeURIComponent(
+        JSON.stringify({ workspaceId: seed.workspaceId, offerId: seed.offerPageIds[0] }),
+      );
+      const codes = await api.inject({
+        method: "GET",
+        url: `/trpc/trackingCodes.offer?input=${input}`,
+        headers: { cookie },
+      });
+      expect(codes.statusCode, codes.body).toBe(200);
+      expect(JSON.parse(codes.body).result.data).toMatchObject({ hitParams: ["clickid"], hitProblem: null });
       // SIGNUP=first: the demo account is not the server's first account.
       const first = await post("auth.signUp", {
         email: "me@example.com",

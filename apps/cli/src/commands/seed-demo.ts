@@ -163,7 +163,9 @@ export async function seedDemo(
         workspaceId: ws.id,
         trafficSourcePostbackUrl: opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null,
         landerUrl: `${pages}/lander?hit={hit}&vid={vid}`,
-        offerUrls: [`${pages}/offer-a?hit={hit}&vid={vid}`, `${pages}/offer-b?hit={hit}&vid={vid}`],
+        // The demo network returns the hit from `clickid`, so that is where the offers pass it: the
+        // offer codes the dashboard shows for the demo are the ones that match.
+        offerUrls: [`${pages}/offer-a?clickid={hit}&vid={vid}`, `${pages}/offer-b?clickid={hit}&vid={vid}`],
         payouts: ["12.50", "30.00"],
       });
       await tx.insert(schema.apiKeys).values({
