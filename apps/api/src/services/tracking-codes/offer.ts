@@ -40,7 +40,11 @@ export const offerCodes = workspaceService({
       const hitParams = paramsCarrying(offer.url, "hit");
       let hitProblem: string | null = null;
       let suggestedOfferUrl: string | null = null;
-      if (source && !hitParams.includes(source.clickIdParam)) {
+      // A network may hand back our visitor ID instead (`vid=` postbacks), which works as well.
+      const passesOurs = [...hitParams, ...paramsCarrying(offer.url, "vid")].includes(
+        source?.clickIdParam ?? "",
+      );
+      if (source && !passesOurs) {
         hitProblem = hasParam(offer.url, source.clickIdParam)
           ? `${source.name} returns the hit from '${source.clickIdParam}', but this offer URL does not put {hit} in it`
           : `${source.name} returns the hit from '${source.clickIdParam}', but this offer URL does not pass it: add &${source.clickIdParam}={hit}`;
