@@ -2,6 +2,7 @@ import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./router/root.ts";
 
 export { type ApiDeps, buildApi } from "./app.ts";
+export { hashPassword } from "./auth/password.ts";
 export { startApi } from "./main.ts";
 export type { AppRouter } from "./router/root.ts";
 export type { ApiSettings, DomainChecks } from "./settings.ts";

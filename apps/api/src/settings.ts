@@ -9,6 +9,8 @@ export type SignupMode = "open" | "invite" | "first";
 export interface ApiSettings {
   /** Scheme of tracking links and of the session cookie's `Secure` flag. */
   publicScheme: "http" | "https";
+  /** Port of tracking links (PUBLIC_PORT); null: none. See core's trackingOrigin. */
+  publicPort: number | null;
   /** Default tracking domains are `{slug}.{baseDomain}`. */
   baseDomain: string;
   /** open: anyone; invite: invitation links only; first: the first account openly, then invitations. */
@@ -31,6 +33,7 @@ export interface ApiSettings {
 
 export const DEFAULT_SETTINGS: ApiSettings = {
   publicScheme: "http",
+  publicPort: null,
   baseDomain: "localhost",
   signup: "first",
   maxWorkspacesPerAccount: 10,
@@ -45,6 +48,7 @@ export const DEFAULT_SETTINGS: ApiSettings = {
 export function settingsFromEnv(env: Env): ApiSettings {
   return {
     publicScheme: env.PUBLIC_SCHEME,
+    publicPort: env.PUBLIC_PORT ?? null,
     baseDomain: env.BASE_DOMAIN,
     signup: env.SIGNUP,
     maxWorkspacesPerAccount: env.MAX_WORKSPACES_PER_ACCOUNT,

@@ -452,16 +452,19 @@ describe("tracking codes", () => {
       .workspaces.setPostbackSecret.mutate({ workspaceId: wsId, secret: null });
   });
 
-  it("builds entrance links with the source's macros filled in", async () => {
+  it("builds entrance links from the source's own parameters and macros, never a look-alike template's", async () => {
     const member = h.client({ cookie: h.a.users.member.cookie });
     const wsId = h.a.workspace.id;
     const source = await member.trafficSources.create.mutate({
       workspaceId: wsId,
       name: "PropellerAds",
       externalParam: "subid",
+      externalMacro: `\${SUBID}`,
       campaignParam: "campaignid",
+      campaignMacro: `\${CAMPAIGNID}`,
+      costMacro: "",
       trackingFields: [
-        { name: "zoneid", param: "zoneid" },
+        { name: "zoneid", param: "zoneid", macro: `\${ZONEID}` },
         { name: "custom", param: "c1" },
       ],
     });
@@ -470,13 +473,30 @@ describe("tracking codes", () => {
       funnelId: h.a.kit.funnelId,
       trafficSourceId: source.id,
     });
-    expect(link.template).toBe("PropellerAds");
     expect(link.url).toBe(
       `http://${h.a.host}/fts/${h.a.kit.funnelId}?ts=${source.id}&subid=\${SUBID}&campaignid=\${CAMPAIGNID}&zoneid=\${ZONEID}&c1=REPLACE`,
     );
     expect(link.placeholders).toEqual(["c1"]);
 
-    // The harness's source has no template: every macro is a placeholder unless given.
+    // Issue 22: a Custom source reading its click ID from `clickid` (as ExoClick does) got ExoClick's
+    // macros and lost its cost parameter. Its own (unknown) macros are placeholders instead.
+    const custom = await member.trafficSources.create.mutate({
+      workspaceId: wsId,
+      name: "My network",
+      externalParam: "clickid",
+      costParam: "cpc",
+    });
+    const customLink = await member.trackingCodes.entranceLink.query({
+      workspaceId: wsId,
+      funnelId: h.a.kit.funnelId,
+      trafficSourceId: custom.id,
+    });
+    expect(customLink.url).toBe(
+      `http://${h.a.host}/fts/${h.a.kit.funnelId}?ts=${custom.id}&clickid=REPLACE&cpc=REPLACE`,
+    );
+    expect(customLink.placeholders).toEqual(["clickid", "cpc"]);
+
+    // Macros given with the request win over the source's.
     const plain = await member.trackingCodes.entranceLink.query({
       workspaceId: wsId,
       funnelId: h.a.kit.funnelId,
@@ -488,7 +508,7 @@ describe("tracking codes", () => {
     );
   });
 
-  it("gives an offer's URL with {hit} where its network expects it, the tag event and the network postback", async () => {
+  it("shows the offer URL exactly as sent, says when it does not pass {hit} where the network returns it", async () => {
     const member = h.client({ cookie: h.a.users.member.cookie });
     const wsId = h.a.workspace.id;
     const network = await member.offerSources.create.mutate({
@@ -504,7 +524,22 @@ describe("tracking codes", () => {
       offerSourceId: network.id,
     });
     const codes = await member.trackingCodes.offer.query({ workspaceId: wsId, offerId: offer.id });
-    expect(codes.offerUrl).toBe("https://mb.example/lnk?o=12&s2={hit}#top");
+    expect(codes.offerUrl).toBe("https://mb.example/lnk?o=12#top");
+    expect(codes.hitParams).toEqual([]);
+    expect(codes.hitProblem).toMatch(/MaxBounty returns the hit from 's2'.*add &s2=\{hit\}/);
+    expect(codes.suggestedOfferUrl).toBe("https://mb.example/lnk?o=12&s2={hit}#top");
+    await member.offers.update.mutate({
+      workspaceId: wsId,
+      offerId: offer.id,
+      url: codes.suggestedOfferUrl ?? "",
+    });
+    const fixed = await member.trackingCodes.offer.query({ workspaceId: wsId, offerId: offer.id });
+    expect(fixed).toMatchObject({
+      offerUrl: "https://mb.example/lnk?o=12&s2={hit}#top",
+      hitParams: ["s2"],
+      hitProblem: null,
+      suggestedOfferUrl: null,
+    });
     expect(codes.postbackUrl).toBe(`http://${h.a.host}/pb/?hit=#S2#&tx=#LEADID#&rev=#RATE#`);
     expect(codes.conversionSnippet).toContain(`<script src="http://${h.a.host}/tag.js" async></script>`);
     expect(codes.conversionSnippet).toContain(`flux.track("conversion", {rev: "", p: "${offer.id}"})`);

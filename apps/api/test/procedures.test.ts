@@ -352,6 +352,12 @@ const CASES: Record<string, Case> = {
     input: (_h, t) => ({ ...ws(t), offerId: t.kit.offerIds[0] }),
     foreign: (h) => ({ ...ws(h.a), offerId: h.b.kit.offerIds[0] }),
   },
+  "trackingCodes.funnelPages": {
+    access: "viewer",
+    input: (_h, t) => ({ ...ws(t), funnelId: t.kit.funnelId }),
+    foreign: (h) => ({ ...ws(h.a), funnelId: h.b.kit.funnelId }),
+  },
+  "trackingCodes.macros": { access: "viewer", input: (_h, t) => ws(t) },
 
   "conversions.list": { access: "viewer", input: (_h, t) => ws(t) },
   "conversions.get": {

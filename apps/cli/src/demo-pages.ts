@@ -21,7 +21,8 @@ export async function startDemoPages(opts: { port: number; host: string; tracker
 }> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://demo");
-    const hit = url.searchParams.get("hit") ?? "";
+    // Offers get the hit as the network would (`clickid`), the lander as `hit`.
+    const hit = url.searchParams.get("hit") ?? url.searchParams.get("clickid") ?? "";
     const vid = url.searchParams.get("vid") ?? "";
     const t = opts.trackerUrl;
     let html: string | null = null;

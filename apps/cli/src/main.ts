@@ -110,6 +110,9 @@ export function buildCli(): Command {
             `entrance link:   ${seed.entranceUrl}`,
             `postback URL:    ${seed.postbackUrl}`,
             `API key:         ${seed.apiKey}`,
+            ...(seed.signIn
+              ? [`dashboard:       sign in as ${seed.signIn.email} / ${seed.signIn.password}`]
+              : []),
             "",
           ].join("\n"),
         );

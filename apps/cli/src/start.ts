@@ -26,6 +26,8 @@ export interface StackSettings {
   redisUrl: string;
   host: string;
   ports: { tracker: number; api: number; worker: number };
+  /** Port written into tracking links: PUBLIC_PORT when set, else the tracker's own port. */
+  publicPort: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export function childEnvironment(
     REDIS_URL: stack.redisUrl,
     HOST: stack.host,
     TRACKER_PORT: String(stack.ports.tracker),
+    PUBLIC_PORT: String(stack.publicPort),
     API_PORT: String(stack.ports.api),
     WORKER_PORT: String(stack.ports.worker),
   };
@@ -166,16 +169,19 @@ async function main(): Promise<void> {
     const derived = derivedRoleUrls(owner);
     const appUrl = env.MIGRATE_DATABASE_URL ? databaseUrl : derived.app;
     const maintenanceUrl = env.MAINTENANCE_DATABASE_URL ?? derived.maintenance;
+    const ports = {
+      tracker: await fixedPort(env.TRACKER_PORT, env.HOST),
+      api: await fixedPort(env.API_PORT, env.HOST),
+      worker: await fixedPort(env.WORKER_PORT, env.HOST),
+    };
     const stack: StackSettings = {
       databaseUrl: appUrl,
       maintenanceUrl,
       redisUrl: redis.url,
       host: env.HOST,
-      ports: {
-        tracker: await fixedPort(env.TRACKER_PORT, env.HOST),
-        api: await fixedPort(env.API_PORT, env.HOST),
-        worker: await fixedPort(env.WORKER_PORT, env.HOST),
-      },
+      ports,
+      // Visitors reach the tracker on its own port here, so every link shown carries it.
+      publicPort: env.PUBLIC_PORT ?? ports.tracker,
     };
     const { applied } = await runMigrations(owner, { app: appUrl, maintenance: maintenanceUrl });
     if (applied > 0) say(`hitrail: applied ${applied} migration(s)`);
@@ -185,6 +191,7 @@ async function main(): Promise<void> {
       DATABASE_URL: appUrl,
       REDIS_URL: redis.url,
       TRACKER_PORT: stack.ports.tracker,
+      PUBLIC_PORT: stack.publicPort,
       API_PORT: stack.ports.api,
     });
     await seedDb.close();
@@ -216,6 +223,11 @@ async function main(): Promise<void> {
     say("");
     say("Hitrail is running.");
     say(`  dashboard         ${web.url}  (sign up; the first account creates its workspace)`);
+    if (demo.signIn) {
+      say(
+        `  demo sign-in      ${demo.signIn.email} / ${demo.signIn.password}  (the demo workspace: its reports show the demo conversion)`,
+      );
+    }
     say(`  API (tRPC)        ${url(stack.ports.api)}/trpc`);
     say(`  tracking domain   ${demo.trackingDomain}  → tracker ${url(stack.ports.tracker)}`);
     say(`  demo entrance     ${demo.entranceUrl}`);

@@ -283,6 +283,17 @@ describe("pnpm start", () => {
       expect(restarted).not.toBe(trackerPid);
       const entrance = /demo entrance\s+(\S+)/.exec(output)?.[1];
       expect(entrance).toBeDefined();
+      // Issue 22: the link carries the port the tracker listens on, as every link shown does.
+      expect(new URL(entrance!).host).toBe(`demo.localhost:${tracker}`);
+      // The demo sign-in opens the dashboard (through its own /trpc proxy).
+      const signIn = /demo sign-in\s+(\S+) \/ (\S+)/.exec(output);
+      expect(signIn, output).not.toBeNull();
+      const signedIn = await fetch(`http://127.0.0.1:${web}/trpc/auth.signIn`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: signIn![1], password: signIn![2] }),
+      });
+      expect(signedIn.status, await signedIn.clone().text()).toBe(200);
       // The restarted tracker serves the demo entrance link (the Host header picks the workspace).
       const link = new URL(entrance!);
       const status = await new Promise<number>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { TRAFFIC_SOURCE_POSTBACK_MACROS } from "@hitrail/core";
 import type { ConversionPathHit, StoredConversion } from "@hitrail/db";
 import { describe, expect, it } from "vitest";
 import { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "../src/conversions/outbound.ts";
@@ -333,6 +334,11 @@ describe("outbound postback macros", () => {
       cost: "0.3",
       currency: "EUR",
     });
+  });
+
+  it("fills exactly the macros the api lets a postback URL use (core's list)", () => {
+    const filled = Object.keys(outboundMacros({ ...hit, trackingFields: {} }, change, "EUR")).sort();
+    expect(filled).toEqual(TRAFFIC_SOURCE_POSTBACK_MACROS.map((m) => m.name).sort());
   });
 
   it("reports the macros it could not fill", () => {

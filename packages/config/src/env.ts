@@ -52,6 +52,12 @@ export const envSchema = z.object({
     .default("localhost"),
   /** Public scheme of tracking links; local set-ups run plain HTTP. */
   PUBLIC_SCHEME: z.enum(["http", "https"]).default("http"),
+  /**
+   * Port visitors reach the tracker on, written into every tracking link the dashboard, the API and
+   * the CLI show. Unset: none (the scheme's default, as behind a proxy on 80/443). `pnpm start` sets
+   * it to the tracker's port.
+   */
+  PUBLIC_PORT: port.optional(),
   /** Visitor-session lifetime when a workspace has not set its own (seed: 4 days). */
   SESSION_TTL_SECONDS: z.coerce
     .number()
@@ -173,6 +179,14 @@ export function loadEnv(raw: RawEnv = process.env): Env {
   throw new ConfigError(
     parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"} ${issue.message}`),
   );
+}
+
+/** The scheme and port of every tracking link (core's trackingOrigin adds the host). */
+export function publicLinkBase(env: Pick<Env, "PUBLIC_SCHEME" | "PUBLIC_PORT">): {
+  scheme: "http" | "https";
+  port: number | null;
+} {
+  return { scheme: env.PUBLIC_SCHEME, port: env.PUBLIC_PORT ?? null };
 }
 
 /** Requires settings a particular app cannot run without; same one-message failure. */

@@ -1,1 +1,1 @@
-export { ConfigError, type Env, envSchema, loadEnv, processEnv, requireEnv } from "./env.ts";
+export { ConfigError, type Env, envSchema, loadEnv, processEnv, publicLinkBase, requireEnv } from "./env.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadEnv, requireEnv } from "../src/index.ts";
+import { ConfigError, loadEnv, publicLinkBase, requireEnv } from "../src/index.ts";
 
 describe("loadEnv", () => {
   it("applies the documented defaults", () => {
@@ -61,5 +61,23 @@ describe("loadEnv", () => {
     expect(() => requireEnv(loadEnv({}), ["DATABASE_URL", "REDIS_URL"])).toThrow(
       /DATABASE_URL is required; REDIS_URL is required/,
     );
+  });
+});
+
+describe("publicLinkBase", () => {
+  it.each<[Record<string, string>, { scheme: string; port: number | null }]>([
+    [{}, { scheme: "http", port: null }],
+    [{ PUBLIC_PORT: "8080" }, { scheme: "http", port: 8080 }],
+    [
+      { PUBLIC_SCHEME: "https", PUBLIC_PORT: "" },
+      { scheme: "https", port: null },
+    ],
+  ])("%j", (raw, base) => {
+    expect(publicLinkBase(loadEnv(raw))).toEqual(base);
+  });
+
+  it("refuses a port that is no port", () => {
+    expect(() => loadEnv({ PUBLIC_PORT: "http" })).toThrow(ConfigError);
+    expect(() => loadEnv({ PUBLIC_PORT: "70000" })).toThrow(/PUBLIC_PORT/);
   });
 });

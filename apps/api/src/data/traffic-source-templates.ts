@@ -147,12 +147,3 @@ export const TRAFFIC_SOURCE_TEMPLATE_KEYS = Object.keys(TRAFFIC_SOURCE_TEMPLATES
   TrafficSourceTemplateKey,
   ...TrafficSourceTemplateKey[],
 ];
-
-/** The template a source was most likely made from: the one reading the click ID from the same parameter. */
-export function templateForSource(source: { externalParam: string }): TrafficSourceTemplate | null {
-  const wanted = source.externalParam.toLowerCase();
-  for (const template of Object.values(TRAFFIC_SOURCE_TEMPLATES) as TrafficSourceTemplate[]) {
-    if (template.externalParam.toLowerCase() === wanted) return template;
-  }
-  return null;
-}

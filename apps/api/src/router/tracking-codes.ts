@@ -1,5 +1,7 @@
 import { entranceLink } from "../services/tracking-codes/entrance-link.ts";
+import { funnelPageCodes } from "../services/tracking-codes/funnel-pages.ts";
 import { getTrackingCodes } from "../services/tracking-codes/get.ts";
+import { listMacros } from "../services/tracking-codes/macros.ts";
 import { offerCodes } from "../services/tracking-codes/offer.ts";
 import { pageTag } from "../services/tracking-codes/page-tag.ts";
 import { router, serviceQuery } from "../trpc.ts";
@@ -9,4 +11,6 @@ export const trackingCodesRouter = router({
   entranceLink: serviceQuery(entranceLink),
   pageTag: serviceQuery(pageTag),
   offer: serviceQuery(offerCodes),
+  funnelPages: serviceQuery(funnelPageCodes),
+  macros: serviceQuery(listMacros),
 });

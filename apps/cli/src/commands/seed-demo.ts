@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Env } from "@hitrail/config";
+import { type Env, publicLinkBase } from "@hitrail/config";
+import { trackingOrigin } from "@hitrail/core";
 import {
   and,
   type CampaignKit,
@@ -8,7 +9,10 @@ import {
   type Database,
   type Executor,
   eq,
+  findUserByEmail,
   findWorkspaceBySlug,
+  insertMembershipIfAbsent,
+  insertUser,
   schema,
   withWorkspace,
 } from "@hitrail/db";
@@ -30,17 +34,24 @@ export interface DemoSeed {
   postbackUrl: string;
   postbackUrlByVisitor: string;
   demoPagesUrl: string;
+  /**
+   * A dashboard sign-in that is a member of the demo workspace, so its reports can be seen. Null when
+   * someone else took its email.
+   */
+  signIn: { email: string; password: string } | null;
   created: boolean;
 }
 
 export function demoUrls(env: Env) {
   const trackingDomain = `${DEMO_SLUG}.${env.BASE_DOMAIN}`;
-  const trackerUrl = `${env.PUBLIC_SCHEME}://${trackingDomain}:${env.TRACKER_PORT}`;
+  // The same origin the dashboard and the API show for this domain (PUBLIC_SCHEME, PUBLIC_PORT).
+  const trackerUrl = trackingOrigin(publicLinkBase(env), trackingDomain);
   return {
     trackingDomain,
     trackerUrl,
     apiUrl: `http://127.0.0.1:${env.API_PORT}`,
     demoPagesUrl: `http://127.0.0.1:${env.DEMO_PAGES_PORT}`,
+    demoEmail: `demo@${trackingDomain}`,
   };
 }
 
@@ -51,6 +62,36 @@ export function demoUrls(env: Env) {
  */
 function demoApiKey(workspaceId: string, secret: string): string {
   return `hr_demo_${createHash("sha256").update(`${workspaceId}:${secret}`).digest("base64url").slice(0, 32)}`;
+}
+
+/** Derived like the API key: the same on every run, never stored in plain text. */
+function demoPassword(workspaceId: string, secret: string): string {
+  return `demo-${createHash("sha256").update(`${workspaceId}:${secret}:sign-in`).digest("base64url").slice(0, 20)}`;
+}
+
+/**
+ * The demo sign-in: made once (a `demo` account, which does not count as the server's first
+ * account) and made a member of the demo workspace; later runs find both and write nothing.
+ */
+async function ensureDemoSignIn(
+  db: Database,
+  ws: { id: string },
+  email: string,
+  password: string,
+): Promise<{ email: string; password: string } | null> {
+  let user = await findUserByEmail(db, { email });
+  if (user && !user.demo) return null;
+  if (!user) {
+    const { hashPassword } = await import("@hitrail/api");
+    await insertUser(db, { email, name: "Demo", passwordHash: await hashPassword(password), demo: true });
+    user = await findUserByEmail(db, { email });
+    if (!user) throw new Error("the demo user was not saved");
+  }
+  const userId = user.id;
+  await withWorkspace(db, ws.id, (tx) =>
+    insertMembershipIfAbsent(tx, { workspaceId: ws.id, userId, role: "owner" }),
+  );
+  return { email, password };
 }
 
 const keyHash = (key: string) => createHash("sha256").update(key).digest("hex");
@@ -122,7 +163,9 @@ export async function seedDemo(
         workspaceId: ws.id,
         trafficSourcePostbackUrl: opts.tsPostbackUrl ? withDemoMacros(opts.tsPostbackUrl) : null,
         landerUrl: `${pages}/lander?hit={hit}&vid={vid}`,
-        offerUrls: [`${pages}/offer-a?hit={hit}&vid={vid}`, `${pages}/offer-b?hit={hit}&vid={vid}`],
+        // The demo network returns the hit from `clickid`, so that is where the offers pass it: the
+        // offer codes the dashboard shows for the demo are the ones that match.
+        offerUrls: [`${pages}/offer-a?clickid={hit}&vid={vid}`, `${pages}/offer-b?clickid={hit}&vid={vid}`],
         payouts: ["12.50", "30.00"],
       });
       await tx.insert(schema.apiKeys).values({
@@ -141,7 +184,7 @@ export async function seedDemo(
   const ws = workspace;
   const seeded = kit;
   // Everything after creation runs under the demo workspace's row-level security.
-  return withWorkspace(db, ws.id, async (db) => {
+  const seed = await withWorkspace(db, ws.id, async (db) => {
     let kit = seeded;
     kit ??= await findKit(db, ws.id);
     if (!kit) {
@@ -165,9 +208,11 @@ export async function seedDemo(
           ),
         );
     }
-    const apiKey = demoApiKey(ws.id, await domainSecret(db, ws.id));
+    const secret = await domainSecret(db, ws.id);
+    const apiKey = demoApiKey(ws.id, secret);
     const t = urls.trackerUrl;
     return {
+      signIn: { email: urls.demoEmail, password: demoPassword(ws.id, secret) },
       workspaceId: ws.id,
       trackingDomain: urls.trackingDomain,
       trackerUrl: t,
@@ -185,6 +230,8 @@ export async function seedDemo(
       created,
     };
   });
+  const signIn = seed.signIn ? await ensureDemoSignIn(db, ws, seed.signIn.email, seed.signIn.password) : null;
+  return { ...seed, signIn };
 }
 
 /** A bare receiver URL gets the two macros every traffic source needs. */

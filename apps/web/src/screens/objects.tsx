@@ -1,9 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useState } from "react";
 import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
+import { UrlField } from "../components/url-field.tsx";
 import { dateTime, money } from "../format.ts";
 import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
+import { CUSTOM_DRAFT, draftInput, TrafficSourceFields } from "./traffic-source-form.tsx";
 
 // The campaign objects a funnel is built from. Each screen: the list (archived ones hidden), and a
 // form that creates one; archive is one click. Validation messages are the api's own.
@@ -56,31 +58,18 @@ export function TrafficSources() {
   const invalidate = useInvalidate();
   const list = useQuery(trpc.trafficSources.list.queryOptions({ workspaceId: ws.id }));
   const templates = useQuery(trpc.trafficSources.templates.queryOptions());
-  const [template, setTemplate] = useState("");
-  const [name, setName] = useState("");
-  const [postbackUrl, setPostbackUrl] = useState("");
-  const [externalParam, setExternalParam] = useState("external");
-  const [costParam, setCostParam] = useState("cost");
+  const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
+  const [draft, setDraft] = useState(CUSTOM_DRAFT);
   const create = useMutation(
     trpc.trafficSources.create.mutationOptions({
       onSuccess: () => {
-        setName("");
-        setPostbackUrl("");
+        setDraft(CUSTOM_DRAFT);
         return invalidate();
       },
     }),
   );
   const archive = useMutation(trpc.trafficSources.archive.mutationOptions({ onSuccess: invalidate }));
   const enable = useMutation(trpc.trafficSources.enablePostbacks.mutationOptions({ onSuccess: invalidate }));
-  const pickTemplate = (key: string) => {
-    setTemplate(key);
-    const t = templates.data?.find((x) => x.key === key);
-    if (!t) return;
-    setName(t.label);
-    setPostbackUrl(t.postbackUrl ?? "");
-    setExternalParam(t.externalParam);
-    setCostParam(t.costParam);
-  };
   const columns: Column<TrafficSource>[] = [
     { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
     {
@@ -134,38 +123,14 @@ export function TrafficSources() {
           title="Create traffic source"
           pending={create.isPending}
           error={create.error}
-          onSubmit={() =>
-            create.mutate({
-              workspaceId: ws.id,
-              name,
-              postbackUrl: postbackUrl.trim() === "" ? null : postbackUrl,
-              externalParam,
-              costParam,
-            })
-          }
+          onSubmit={() => create.mutate(draftInput(ws.id, draft))}
         >
-          <Select
-            label="Template"
-            value={template}
-            onChange={(e) => pickTemplate(e.target.value)}
-            options={[
-              { value: "", label: "Custom" },
-              ...(templates.data ?? []).map((t) => ({ value: t.key, label: t.label })),
-            ]}
+          <TrafficSourceFields
+            draft={draft}
+            onChange={setDraft}
+            templates={templates.data ?? []}
+            macros={macros.data}
           />
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Postback URL"
-            placeholder="https://network.example/pb?click_id={external}&payout={payout}"
-            value={postbackUrl}
-            onChange={(e) => setPostbackUrl(e.target.value)}
-          />
-          <Field
-            label="Click ID parameter"
-            value={externalParam}
-            onChange={(e) => setExternalParam(e.target.value)}
-          />
-          <Field label="Cost parameter" value={costParam} onChange={(e) => setCostParam(e.target.value)} />
         </CreateForm>
       </Card>
       <Card title="Traffic sources">
@@ -189,14 +154,17 @@ export function OfferSources() {
   const invalidate = useInvalidate();
   const list = useQuery(trpc.offerSources.list.queryOptions({ workspaceId: ws.id }));
   const templates = useQuery(trpc.offerSources.templates.queryOptions());
+  const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
   const [template, setTemplate] = useState("");
   const [name, setName] = useState("");
   const [clickIdParam, setClickIdParam] = useState("clickid");
+  const [postbackTemplate, setPostbackTemplate] = useState("");
   const [duplicatePolicy, setDuplicatePolicy] = useState<"update" | "ignore" | "add" | "new">("update");
   const create = useMutation(
     trpc.offerSources.create.mutationOptions({
       onSuccess: () => {
         setName("");
+        setPostbackTemplate("");
         return invalidate();
       },
     }),
@@ -240,7 +208,7 @@ export function OfferSources() {
               name,
               clickIdParam,
               duplicatePolicy,
-              ...(chosen?.postbackTemplate ? { postbackTemplate: chosen.postbackTemplate } : {}),
+              postbackTemplate: postbackTemplate.trim() === "" ? null : postbackTemplate,
               ...(chosen?.statusMap ? { statusMap: chosen.statusMap } : {}),
             })
           }
@@ -249,12 +217,14 @@ export function OfferSources() {
             label="Template"
             value={template}
             onChange={(e) => {
-              setTemplate(e.target.value);
+              // Another template (or Custom) takes back everything the previous one set.
+              const previous = templates.data?.find((x) => x.key === template);
               const t = templates.data?.find((x) => x.key === e.target.value);
-              if (t) {
-                setName(t.label);
-                setClickIdParam(t.clickIdParam);
-              }
+              setTemplate(e.target.value);
+              const typed = name !== "" && name !== previous?.label ? name : "";
+              setName(typed || t?.label || "");
+              setClickIdParam(t?.clickIdParam ?? "clickid");
+              setPostbackTemplate(t?.postbackTemplate ?? "");
             }}
             options={[
               { value: "", label: "Custom" },
@@ -266,6 +236,14 @@ export function OfferSources() {
             label="Click ID parameter"
             value={clickIdParam}
             onChange={(e) => setClickIdParam(e.target.value)}
+          />
+          <UrlField
+            label="Network postback template"
+            kind="offerSourcePostback"
+            macros={macros.data}
+            placeholder="https://DOMAIN/pb/?hit={sub1}&tx={transaction_id}&rev={payout}"
+            value={postbackTemplate}
+            onChange={setPostbackTemplate}
           />
           <Select
             label="A repeated conversion"
@@ -300,6 +278,7 @@ export function Offers() {
   const invalidate = useInvalidate();
   const list = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id }));
   const sources = useQuery(trpc.offerSources.list.queryOptions({ workspaceId: ws.id }));
+  const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [payout, setPayout] = useState("");
@@ -373,11 +352,13 @@ export function Offers() {
           }
         >
           <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
+          <UrlField
             label="Offer URL"
+            kind="page"
+            macros={macros.data}
             placeholder="https://network.example/offer?clickid={hit}"
             value={url}
-            onChange={(e) => setUrl(e.target.value)}
+            onChange={setUrl}
             required
           />
           <Field
@@ -428,6 +409,7 @@ export function Landers() {
   const ws = useWorkspace();
   const invalidate = useInvalidate();
   const list = useQuery(trpc.landers.list.queryOptions({ workspaceId: ws.id }));
+  const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const create = useMutation(
@@ -463,11 +445,13 @@ export function Landers() {
           onSubmit={() => create.mutate({ workspaceId: ws.id, name, url })}
         >
           <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
+          <UrlField
             label="Lander URL"
+            kind="page"
+            macros={macros.data}
             placeholder="https://pages.example/quiz?vid={vid}"
             value={url}
-            onChange={(e) => setUrl(e.target.value)}
+            onChange={setUrl}
             required
           />
         </CreateForm>

@@ -10,6 +10,8 @@ export const DASHBOARD_SOURCES = [
   path.join(WEB_ROOT, "index.html"),
   path.join(WEB_ROOT, "vite.config.ts"),
   path.join(WEB_ROOT, "package.json"),
+  // Bundled too: the macro rules the URL fields check as the user types are core's.
+  path.join(WEB_ROOT, "..", "..", "packages", "core", "src"),
 ];
 
 function newestFile(target: string, skip: string): { file: string; mtimeMs: number } | null {

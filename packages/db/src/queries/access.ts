@@ -17,8 +17,9 @@ export async function lockSignUps(db: Executor): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtext('hitrail:sign-up'))`);
 }
 
+/** Accounts that count for SIGNUP=first: the seeded demo sign-in is not one. */
 export async function countUsers(db: Executor): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(users);
+  const [row] = await db.select({ n: count() }).from(users).where(eq(users.demo, false));
   return row?.n ?? 0;
 }
 

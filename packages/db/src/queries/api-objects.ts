@@ -220,3 +220,22 @@ export async function setFunnelArchived(
     .returning();
   return row;
 }
+
+/**
+ * The tracking fields every traffic source of a workspace defines, archived sources' too: their
+ * names are macros a page URL may use (`{zoneid}`), whatever source sends the visit.
+ */
+export async function listTrackingFieldNames(
+  db: Executor,
+  input: { workspaceId: string },
+): Promise<Array<{ name: string; trafficSource: string }>> {
+  return db
+    .select({
+      name: sql<string>`f.value->>'name'`,
+      trafficSource: trafficSources.name,
+    })
+    .from(trafficSources)
+    .innerJoin(sql`jsonb_array_elements(${trafficSources.trackingFields}) as f(value)`, sql`true`)
+    .where(eq(trafficSources.workspaceId, input.workspaceId))
+    .orderBy(asc(trafficSources.name));
+}

@@ -44,7 +44,7 @@ export async function findUserPasswordHash(
 
 export async function insertUser(
   db: Executor,
-  input: { email: string; name: string | null; passwordHash: string },
+  input: { email: string; name: string | null; passwordHash: string; demo?: boolean },
 ): Promise<PublicUser> {
   const [row] = await db.insert(users).values(input).returning(publicUser);
   if (!row) throw new Error("user insert returned nothing");

@@ -20,6 +20,11 @@ export const users = pgTable(
     email: text("email").notNull(),
     name: text("name"),
     passwordHash: text("password_hash").notNull(),
+    /**
+     * The demo sign-in `pnpm start` seeds: it does not count as the server's first account, so the
+     * first real sign-up still creates its own (SIGNUP=first).
+     */
+    demo: boolean("demo").notNull().default(false),
     ...timestamps,
   },
   (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],

@@ -40,6 +40,14 @@ export const trafficSources = pgTable(
     externalParam: text("external_param").notNull().default("external"),
     campaignParam: text("campaign_param").notNull().default("campaign"),
     costParam: text("cost_param").notNull().default("cost"),
+    /**
+     * The network's own macros for those parameters, written into the entrance link shown to the
+     * user (`{conversions_tracking}`, `${SUBID}`). Null: unknown, shown as REPLACE; empty: the
+     * parameter stays off the link (the network appends it itself, or has no such macro).
+     */
+    externalMacro: text("external_macro"),
+    campaignMacro: text("campaign_macro"),
+    costMacro: text("cost_macro"),
     trackingFields: jsonb("tracking_fields").$type<TrackingField[]>().notNull().default(sql`'[]'::jsonb`),
     /** Since when every attempt to the postback endpoint has failed (null: the last one worked). */
     postbackFailingSince: timestamp("postback_failing_since", { withTimezone: true }),

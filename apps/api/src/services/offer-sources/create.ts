@@ -1,6 +1,7 @@
 import { offerSourceQueries } from "@hitrail/db";
 import { badRequest } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
+import { offerSourcePostbackParams, requireKnownPostbackParams } from "../macros.ts";
 import {
   createOfferSourceInput,
   normalizeStatusMap,
@@ -16,6 +17,7 @@ export const createOfferSource = workspaceService({
     const { statusMapTemplate, statusMap, ...rest } = input;
     const map = normalizeStatusMap(statusMap, statusMapTemplate);
     if (!map.ok) throw badRequest(map.problems.join("; "), map.problems);
+    requireKnownPostbackParams("Postback template", rest.postbackTemplate, offerSourcePostbackParams(rest));
     return inWorkspace(ctx, async (tx) => {
       const row = await offerSourceQueries.insert(tx, {
         workspaceId: ctx.workspace.id,

@@ -1,6 +1,7 @@
 import { offerSourceQueries } from "@hitrail/db";
 import { badRequest, notFound } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
+import { offerSourcePostbackParams, requireKnownPostbackParams } from "../macros.ts";
 import {
   normalizeStatusMap,
   offerSourceOutput,
@@ -23,6 +24,23 @@ export const updateOfferSource = workspaceService({
       values.statusMap = map.map;
     }
     return inWorkspace(ctx, async (tx) => {
+      if (
+        changes.postbackTemplate !== undefined ||
+        changes.statusParam !== undefined ||
+        changes.conversionTimeParam !== undefined
+      ) {
+        const current = await offerSourceQueries.find(tx, {
+          workspaceId: ctx.workspace.id,
+          id: offerSourceId,
+        });
+        if (!current) throw notFound("offer source");
+        const next = { ...current, ...values } as typeof current;
+        requireKnownPostbackParams(
+          "Postback template",
+          next.postbackTemplate,
+          offerSourcePostbackParams(next),
+        );
+      }
       const row = await offerSourceQueries.update(tx, {
         workspaceId: ctx.workspace.id,
         id: offerSourceId,

@@ -1,3 +1,4 @@
+import { trackingOrigin } from "@hitrail/core";
 import { type Executor, findDomain, listDomains } from "@hitrail/db";
 import { roleAtLeast } from "../../auth/roles.ts";
 import { badRequest, notFound } from "../../errors.ts";
@@ -10,12 +11,17 @@ export async function codeDomain(tx: Executor, ctx: ServiceContext, domainId: st
     if (!domain) throw notFound("domain");
     if (!domain.verifiedAt)
       throw badRequest(`domainId: ${domain.host} is not verified yet, so it does not route`);
-    return { id: domain.id, host: domain.host, origin: `${ctx.settings.publicScheme}://${domain.host}` };
+    return { id: domain.id, host: domain.host, origin: publicOrigin(ctx, domain.host) };
   }
   const domains = await listDomains(tx, { workspaceId: ctx.workspace.id, verifiedOnly: true });
   const domain = domains.find((d) => d.kind === "default") ?? domains[0];
   if (!domain) throw notFound("verified tracking domain");
-  return { id: domain.id, host: domain.host, origin: `${ctx.settings.publicScheme}://${domain.host}` };
+  return { id: domain.id, host: domain.host, origin: publicOrigin(ctx, domain.host) };
+}
+
+/** The origin of every link shown for a tracking domain: scheme, host and port (core decides). */
+export function publicOrigin(ctx: Pick<ServiceContext, "settings">, host: string): string {
+  return trackingOrigin({ scheme: ctx.settings.publicScheme, port: ctx.settings.publicPort }, host);
 }
 
 export const SECRET_PLACEHOLDER = "YOUR_POSTBACK_SECRET";

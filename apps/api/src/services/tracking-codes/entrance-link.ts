@@ -1,6 +1,5 @@
 import { findFunnel, trafficSourceQueries } from "@hitrail/db";
 import { z } from "zod";
-import { templateForSource } from "../../data/traffic-source-templates.ts";
 import { notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
 import { inWorkspace, workspaceService } from "../context.ts";
@@ -11,9 +10,11 @@ const macro = z.string().trim().min(1).max(200);
 
 /**
  * The link to give a traffic source for a funnel:
- * `{scheme}://{domain}/fts/{funnelId}?ts={trafficSourceId}&{externalParam}={click-ID macro}&…`.
- * Macros come from the request, else from the tracking fields, else from the template whose click-ID
- * parameter the source uses; what is still unknown is `REPLACE` and listed in `placeholders`.
+ * `{scheme}://{domain}[:port]/fts/{funnelId}?ts={trafficSourceId}&{externalParam}={macro}&…`, built
+ * from the source's own parameters and macros only (never guessed from a template that happens to
+ * share a parameter name). Macros come from the request, else from the source; a parameter whose
+ * macro is unknown shows `REPLACE` and is listed in `placeholders`; one whose macro is empty stays
+ * off the link (the network appends it itself). The campaign parameter appears only with a macro.
  */
 export const entranceLink = workspaceService({
   role: "viewer",
@@ -36,8 +37,6 @@ export const entranceLink = workspaceService({
     domain: z.object({ id: z.string(), host: z.string() }),
     funnel: z.object({ id: z.string(), name: z.string() }),
     trafficSource: z.object({ id: z.string(), name: z.string() }),
-    /** Label of the network template the macros were taken from, if any. */
-    template: z.string().nullable(),
     /** Parameters whose macro is unknown: the user replaces REPLACE with the network's macro. */
     placeholders: z.array(z.string()),
   }),
@@ -52,31 +51,27 @@ export const entranceLink = workspaceService({
       if (!source) throw notFound("traffic source");
       const domain = await codeDomain(tx, ctx, input.domainId);
 
-      const template = templateForSource(source);
       const placeholders: string[] = [];
       let url = `${domain.origin}/fts/${funnel.id}?ts=${source.id}`;
-      const add = (param: string, given: string | undefined, fromTemplate: string | null | undefined) => {
-        // A template that says "null" means the network appends the value itself or has none.
-        if (given === undefined && template && fromTemplate === null) return;
-        const value = given ?? fromTemplate ?? undefined;
-        if (value === undefined) placeholders.push(param);
+      const add = (param: string, given: string | undefined, own: string | null | undefined) => {
+        const value = given ?? own ?? null;
+        if (value === "") return;
+        if (value === null) placeholders.push(param);
         url = appendRawParam(url, param, value ?? "REPLACE");
       };
-      add(source.externalParam, input.macros.external, template?.externalMacro);
-      if (input.macros.campaign !== undefined || template?.campaignMacro) {
-        add(source.campaignParam, input.macros.campaign, template?.campaignMacro);
+      add(source.externalParam, input.macros.external, source.externalMacro);
+      if (input.macros.campaign !== undefined || source.campaignMacro) {
+        add(source.campaignParam, input.macros.campaign, source.campaignMacro);
       }
-      add(source.costParam, input.macros.cost, template?.costMacro);
+      add(source.costParam, input.macros.cost, source.costMacro);
       for (const field of source.trackingFields as TrackingFieldInput[]) {
-        const fromTemplate = template?.trackingFields.find((f) => f.param === field.param)?.macro;
-        add(field.param, input.macros.fields?.[field.param] ?? field.macro, fromTemplate);
+        add(field.param, input.macros.fields?.[field.param], field.macro || null);
       }
       return {
         url,
         domain: { id: domain.id, host: domain.host },
         funnel: { id: funnel.id, name: funnel.name },
         trafficSource: { id: source.id, name: source.name },
-        template: template?.label ?? null,
         placeholders,
       };
     }),

@@ -29,6 +29,18 @@ export const trackingField = z.object({
 });
 export type TrackingFieldInput = z.infer<typeof trackingField>;
 
+/**
+ * The network's own macro for an entrance-link parameter (`{conversions_tracking}`, `${SUBID}`): never
+ * checked against our macros, it is the network's to fill. Null: unknown (the link shows REPLACE);
+ * empty: the parameter stays off the link (the network appends it itself, or has no such macro).
+ */
+const networkMacro = z
+  .string()
+  .trim()
+  .max(200, { message: "must be at most 200 characters" })
+  .refine((v) => !/[\s&#]/.test(v), { message: "must not contain spaces, '&' or '#'" })
+  .nullable();
+
 const fields = {
   name,
   postbackUrl: urlTemplate.nullable(),
@@ -42,6 +54,9 @@ const fields = {
   externalParam: paramName,
   campaignParam: paramName,
   costParam: paramName,
+  externalMacro: networkMacro,
+  campaignMacro: networkMacro,
+  costMacro: networkMacro,
   trackingFields: z
     .array(trackingField)
     .max(MAX_TRACKING_FIELDS, { message: `must list at most ${MAX_TRACKING_FIELDS} fields` }),
@@ -57,6 +72,9 @@ export const createTrafficSourceInput = base.extend({
   externalParam: fields.externalParam.default("external"),
   campaignParam: fields.campaignParam.default("campaign"),
   costParam: fields.costParam.default("cost"),
+  externalMacro: fields.externalMacro.default(null),
+  campaignMacro: fields.campaignMacro.default(null),
+  costMacro: fields.costMacro.default(null),
   trackingFields: fields.trackingFields.default([]),
 });
 
@@ -107,6 +125,9 @@ export const trafficSourceOutput = z.object({
   externalParam: z.string(),
   campaignParam: z.string(),
   costParam: z.string(),
+  externalMacro: z.string().nullable(),
+  campaignMacro: z.string().nullable(),
+  costMacro: z.string().nullable(),
   trackingFields: z.array(z.object({ name: z.string(), param: z.string(), macro: z.string().optional() })),
   /** The postback endpoint's health: failing since when, disabled (deliveries paused) and why, a flag. */
   postbackFailingSince: isoTimeNullable,
@@ -128,6 +149,9 @@ export const toTrafficSourceOutput = (row: TrafficSourceRow): z.input<typeof tra
   externalParam: row.externalParam,
   campaignParam: row.campaignParam,
   costParam: row.costParam,
+  externalMacro: row.externalMacro,
+  campaignMacro: row.campaignMacro,
+  costMacro: row.costMacro,
   trackingFields: row.trackingFields as TrackingFieldInput[],
   postbackFailingSince: row.postbackFailingSince,
   postbackDisabledAt: row.postbackDisabledAt,

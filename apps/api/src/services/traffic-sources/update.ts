@@ -1,6 +1,7 @@
 import { trafficSourceQueries } from "@hitrail/db";
 import { badRequest, notFound } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
+import { requireKnownMacros, trafficSourcePostbackMacros } from "../macros.ts";
 import {
   type TrackingFieldInput,
   toTrafficSourceOutput,
@@ -30,6 +31,16 @@ export const updateTrafficSource = workspaceService({
         trackingFields: changes.trackingFields ?? (current.trackingFields as TrackingFieldInput[]),
       });
       if (problems.length > 0) throw badRequest(problems.join("; "), problems);
+      // A changed URL, or tracking fields it may have used: the result is checked whole.
+      if (changes.postbackUrl !== undefined || changes.trackingFields !== undefined) {
+        requireKnownMacros(
+          "Postback URL",
+          changes.postbackUrl === undefined ? current.postbackUrl : changes.postbackUrl,
+          trafficSourcePostbackMacros(
+            changes.trackingFields ?? (current.trackingFields as TrackingFieldInput[]),
+          ),
+        );
+      }
       const row = await trafficSourceQueries.update(tx, {
         workspaceId: ctx.workspace.id,
         id: current.id,
