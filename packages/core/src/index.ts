@@ -2,6 +2,7 @@ export * from "./attribution.ts";
 export * from "./conversion.ts";
 export * from "./conversion-time.ts";
 export * from "./csv.ts";
+export * from "./date-presets.ts";
 export * from "./funnel.ts";
 export * from "./ids.ts";
 export * from "./money.ts";
