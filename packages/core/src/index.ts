@@ -7,6 +7,7 @@ export * from "./funnel.ts";
 export * from "./ids.ts";
 export * from "./money.ts";
 export * from "./postback.ts";
+export * from "./report-grid.ts";
 export * from "./slugs.ts";
 export * from "./status.ts";
 export * from "./tag.ts";
