@@ -328,3 +328,73 @@ describe("reports.csv", () => {
     expect(lines.at(-1)).toBe("Total,,3,5,2,0.666667,3,2,0.666667,40,2,38,19,13.333333,20,1,0,0,2");
   });
 });
+
+describe("conversions.list for the conversions screen", () => {
+  it("shows names, click ID and country; searches by hit, tx or click ID; hides rejected unless asked", async () => {
+    const { workspace, kit, client } = world;
+    const at = D + 3_600_000;
+    const hitId = newIdAt(at);
+    const visitorId = newIdAt(at);
+    await h.t.db.insert(schema.hits).values({
+      id: hitId,
+      workspaceId: workspace.id,
+      visitorId,
+      funnelId: kit.funnelId,
+      nodeId: kit.nodes.offerA,
+      pageId: kit.offerIds[0],
+      pageKind: "offer",
+      trafficSourceId: kit.trafficSourceId,
+      externalId: "EXT-777",
+      country: "FR",
+      createdAt: new Date(idTime(hitId)),
+    });
+    const base = {
+      workspaceId: workspace.id,
+      hitId,
+      visitorId,
+      funnelId: kit.funnelId,
+      nodeId: kit.nodes.offerA,
+      pageId: kit.offerIds[0],
+      pageKind: "offer" as const,
+      trafficSourceId: kit.trafficSourceId,
+      hitAt: new Date(idTime(hitId)),
+      convertedAt: new Date(at + 1000),
+    };
+    await h.t.db.insert(schema.conversions).values([
+      { ...base, tx: "TX-9", revenue: "7", status: "approved" },
+      { ...base, tx: "TX-10", revenue: "3", status: "rejected", deletedAt: new Date() },
+    ]);
+    const ws = workspace.id;
+    const byClick = await client.conversions.list.query({ workspaceId: ws, search: "EXT-777" });
+    expect(byClick.items.map((c) => [c.tx, c.status, c.hit])).toEqual([
+      [
+        "TX-9",
+        "approved",
+        {
+          funnelName: expect.any(String),
+          pageName: "Demo offer A",
+          trafficSourceName: expect.any(String),
+          externalId: "EXT-777",
+          country: "FR",
+        },
+      ],
+    ]);
+    expect((await client.conversions.list.query({ workspaceId: ws, search: "TX-9" })).items).toHaveLength(1);
+    expect((await client.conversions.list.query({ workspaceId: ws, search: hitId })).items).toHaveLength(1);
+    const withRejected = await client.conversions.list.query({
+      workspaceId: ws,
+      search: hitId,
+      includeDeleted: true,
+    });
+    expect(withRejected.items.map((c) => c.tx).sort()).toEqual(["TX-10", "TX-9"]);
+    // The date filter: the day before has only that day's sale.
+    const dayBefore = await client.conversions.list.query({
+      workspaceId: ws,
+      from: new Date(D - 2 * DAY).toISOString(),
+      to: new Date(D - DAY / 2).toISOString(),
+    });
+    expect(dayBefore.items.map((c) => Number(c.revenue))).toEqual([5]);
+    // Another workspace's click ID finds nothing here.
+    expect((await client.conversions.list.query({ workspaceId: ws, search: "nope" })).items).toEqual([]);
+  });
+});

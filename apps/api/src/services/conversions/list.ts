@@ -44,6 +44,18 @@ const conversionOutput = z.object({
   revisions: z.array(revisionOutput),
 });
 
+const listedConversion = conversionOutput.extend({
+  /** Names and the converting hit's facts, for the conversions screen's columns. */
+  hit: z.object({
+    funnelName: z.string().nullable(),
+    pageName: z.string().nullable(),
+    trafficSourceName: z.string().nullable(),
+    /** The traffic source's click ID the visit arrived with. */
+    externalId: z.string().nullable(),
+    country: z.string().nullable(),
+  }),
+});
+
 /** Conversions newest first, each with its revisions (the audit trail of every change). */
 export const listConversions = workspaceService({
   role: "viewer",
@@ -53,11 +65,13 @@ export const listConversions = workspaceService({
     status: status.optional(),
     /** Rejected conversions are soft-deleted; include them to see what a rejection removed. */
     includeDeleted: z.boolean().default(false),
+    /** A hit ID, a transaction ID or the traffic source's click ID. */
+    search: z.string().trim().min(1).max(255).optional(),
     from: instant.optional(),
     to: instant.optional(),
     ...page,
   }),
-  output: z.object({ items: z.array(conversionOutput), nextCursor: z.string().nullable() }),
+  output: z.object({ items: z.array(listedConversion), nextCursor: z.string().nullable() }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
       const items = await listConversionLog(tx, { workspaceId: ctx.workspace.id, ...input });
