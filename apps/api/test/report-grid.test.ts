@@ -394,6 +394,19 @@ describe("conversions.list for the conversions screen", () => {
       to: new Date(D - DAY / 2).toISOString(),
     });
     expect(dayBefore.items.map((c) => Number(c.revenue))).toEqual([5]);
+    // The same by the workspace's local dates.
+    const localDay = await client.conversions.list.query({
+      workspaceId: ws,
+      fromDate: dayOf(D - DAY),
+      toDate: dayOf(D - DAY),
+    });
+    expect(localDay.items.map((c) => Number(c.revenue))).toEqual([5]);
+    const onD = await client.conversions.list.query({
+      workspaceId: ws,
+      fromDate: dayOf(D),
+      toDate: dayOf(D),
+    });
+    expect(onD.items.map((c) => Number(c.revenue)).sort((a, b) => a - b)).toEqual([7, 10, 30]);
     // Another workspace's click ID finds nothing here.
     expect((await client.conversions.list.query({ workspaceId: ws, search: "nope" })).items).toEqual([]);
   });

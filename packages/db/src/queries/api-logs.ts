@@ -53,6 +53,8 @@ export async function listConversionLog(
      * click ID (the external ID of the converting hit).
      */
     search?: string;
+    /** Local dates (inclusive) in a time zone: the dashboard's date filter. */
+    dates?: { from: string; to: string; timeZone: string };
     limit: number;
     before?: string;
   },
@@ -85,6 +87,10 @@ export async function listConversionLog(
           ? undefined
           : sql`${conversions.deletedAt} is null and ${conversions.status} <> 'rejected'`,
         searchFilter,
+        input.dates
+          ? sql`${conversions.convertedAt} >= ${input.dates.from}::date::timestamp at time zone ${input.dates.timeZone}
+              and ${conversions.convertedAt} < (${input.dates.to}::date + 1)::timestamp at time zone ${input.dates.timeZone}`
+          : undefined,
         input.from ? gte(conversions.convertedAt, input.from) : undefined,
         input.to ? lt(conversions.convertedAt, input.to) : undefined,
         input.before ? lt(conversions.id, input.before) : undefined,

@@ -67,6 +67,9 @@ export const listConversions = workspaceService({
     includeDeleted: z.boolean().default(false),
     /** A hit ID, a transaction ID or the traffic source's click ID. */
     search: z.string().trim().min(1).max(255).optional(),
+    /** Local dates of the workspace's time zone, inclusive (the dashboard's date filter). */
+    fromDate: z.iso.date({ message: "must be a date such as 2026-05-17" }).optional(),
+    toDate: z.iso.date({ message: "must be a date such as 2026-05-17" }).optional(),
     from: instant.optional(),
     to: instant.optional(),
     ...page,
@@ -74,7 +77,16 @@ export const listConversions = workspaceService({
   output: z.object({ items: z.array(listedConversion), nextCursor: z.string().nullable() }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
-      const items = await listConversionLog(tx, { workspaceId: ctx.workspace.id, ...input });
+      const { fromDate, toDate, ...rest } = input;
+      const dates =
+        fromDate || toDate
+          ? { from: fromDate ?? "1970-01-01", to: toDate ?? "9999-12-30", timeZone: ctx.workspace.timeZone }
+          : undefined;
+      const items = await listConversionLog(tx, {
+        workspaceId: ctx.workspace.id,
+        ...rest,
+        ...(dates ? { dates } : {}),
+      });
       return { items, nextCursor: nextCursor(items, input.limit) };
     }),
 });
