@@ -318,6 +318,25 @@ export function Reports() {
             Include bots
           </label>
         </div>
+        {report ? (
+          <dl className="mt-4 grid grid-cols-2 gap-2 text-sm md:grid-cols-6">
+            {[
+              ["Visits", count(report.totals.visits)],
+              ["Conversions", count(report.totals.direct?.conversions)],
+              ["Revenue", money(report.totals.direct?.revenue, cur)],
+              ["Cost", money(report.totals.cost, cur)],
+              ["Profit", money(report.totals.profit, cur)],
+              ["ROI", percent(report.totals.roi)],
+            ].map(([k, v]) => (
+              <div key={k} className="rounded bg-slate-100 px-3 py-2">
+                <dt className="text-xs text-slate-500">{k}</dt>
+                <dd className="font-semibold tabular-nums" data-metric={k}>
+                  {v}
+                </dd>
+              </div>
+            ))}
+          </dl>
+        ) : null}
         {report?.previous ? (
           <p className="mt-2 text-xs text-slate-500">
             Compared with {report.previous.from} – {report.previous.to}
