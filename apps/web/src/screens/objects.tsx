@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useState } from "react";
+import { type TrackingFieldRow, TrackingFieldsEditor } from "../components/tracking-fields.tsx";
 import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
 import { dateTime, money } from "../format.ts";
 import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
@@ -61,6 +62,8 @@ export function TrafficSources() {
   const [postbackUrl, setPostbackUrl] = useState("");
   const [externalParam, setExternalParam] = useState("external");
   const [costParam, setCostParam] = useState("cost");
+  const [campaignParam, setCampaignParam] = useState("campaign");
+  const [trackingFields, setTrackingFields] = useState<TrackingFieldRow[]>([]);
   const create = useMutation(
     trpc.trafficSources.create.mutationOptions({
       onSuccess: () => {
@@ -80,6 +83,8 @@ export function TrafficSources() {
     setPostbackUrl(t.postbackUrl ?? "");
     setExternalParam(t.externalParam);
     setCostParam(t.costParam);
+    setCampaignParam(t.campaignParam);
+    setTrackingFields(t.trackingFields.map((f) => ({ name: f.name, param: f.param })));
   };
   const columns: Column<TrafficSource>[] = [
     { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
@@ -89,6 +94,14 @@ export function TrafficSources() {
       cell: (r) => <code className="text-xs">{r.postbackUrl ?? "—"}</code>,
     },
     { key: "params", header: "Click ID / cost", cell: (r) => `${r.externalParam} / ${r.costParam}` },
+    {
+      key: "fields",
+      header: "Tracking fields",
+      cell: (r) =>
+        [`campaign ?${r.campaignParam}=`, ...r.trackingFields.map((f) => `${f.name} ?${f.param}=`)].join(
+          ", ",
+        ),
+    },
     {
       key: "health",
       header: "Postbacks",
@@ -141,6 +154,8 @@ export function TrafficSources() {
               postbackUrl: postbackUrl.trim() === "" ? null : postbackUrl,
               externalParam,
               costParam,
+              campaignParam,
+              trackingFields: trackingFields.filter((f) => f.name.trim() !== "" || f.param.trim() !== ""),
             })
           }
         >
@@ -166,6 +181,12 @@ export function TrafficSources() {
             onChange={(e) => setExternalParam(e.target.value)}
           />
           <Field label="Cost parameter" value={costParam} onChange={(e) => setCostParam(e.target.value)} />
+          <Field
+            label="Campaign parameter"
+            value={campaignParam}
+            onChange={(e) => setCampaignParam(e.target.value)}
+          />
+          <TrackingFieldsEditor value={trackingFields} onChange={setTrackingFields} />
         </CreateForm>
       </Card>
       <Card title="Traffic sources">
