@@ -534,8 +534,13 @@ export async function reportVisitsRaw(db: Executor, q: ReportQuery): Promise<Vis
             from hits h where ${rawHitFilters(q)}
             union all
             select h.id, h.visitor_id, h.is_bot, null, h.created_at, ${rawHitColumns("l")}, 0, 0
-            from hits h join hits l on l.workspace_id = h.workspace_id and l.id = h.prev_hit_id
-            where ${rawHitFilters(q)} and l.page_kind = 'lander' and l.node_id <> h.node_id) x
+            from hits h
+            -- One id lookup per hit (pruned to the previous hit's partition at run time): left to
+            -- itself the planner hashes every lander hit of the workspace instead.
+            cross join lateral (select l.* from hits l
+                                where l.workspace_id = h.workspace_id and l.id = h.prev_hit_id limit 1) l
+            where ${rawHitFilters(q)} and h.prev_hit_id is not null and l.page_kind = 'lander'
+              and l.node_id <> h.node_id) x
       where true ${filterSql(q.filters, (d) => rawDimension(d, q))}
       group by ${group}) s`);
   return rows.map(visitRowOf(q.groupBy));
