@@ -61,7 +61,7 @@ export async function run(): Promise<void> {
       baseDomain: "bench.localhost",
     });
     const workspaceId = workspace.id;
-    const sources = [];
+    const sources: Array<{ id: string }> = [];
     for (let i = 0; i < 3; i++) {
       sources.push(await createTrafficSource(db.db, { workspaceId, name: `Source ${i}` }));
     }
