@@ -41,7 +41,8 @@ export function Conversions() {
     },
     {
       key: "offer",
-      header: "Offer",
+      // The converting page: an offer, or a lander that converts by itself.
+      header: "Offer / lander",
       cell: (r) => r.hit.pageName ?? "—",
       sort: (r) => r.hit.pageName ?? "",
     },
