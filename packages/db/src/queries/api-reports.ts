@@ -272,7 +272,7 @@ function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-function dateFilter(alias: "h" | "c", q: ReportQuery, column = "hour"): SQL {
+function dateFilter(alias: "h" | "c" | "t", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
@@ -574,6 +574,9 @@ function rawContributions(q: ReportQuery): SQL {
     from conversions c
     join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
     where c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
+      -- hit_at is the converting visit's time: the range starts from the conversions' own index, and
+      -- each hit is one id lookup, instead of every hit of the range joined to the conversions.
+      and ${dateFilter("c", q, "hit_at")}
       and ${rawHitFilters(q)}
     union all
     select h.created_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
@@ -581,7 +584,7 @@ function rawContributions(q: ReportQuery): SQL {
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
     join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
     where t.workspace_id = ${q.workspaceId} and t.kind = 'assisted' and c.deleted_at is null
-      and c.status <> 'rejected' and ${rawHitFilters(q)}`;
+      and c.status <> 'rejected' and ${dateFilter("t", q, "hit_at")} and ${rawHitFilters(q)}`;
 }
 
 export async function reportConversionsRaw(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
