@@ -102,7 +102,10 @@ describe("a scripted journey, reported", () => {
     );
 
     const visit = async (action: 1 | 2 | null, zone = "z1") => {
-      const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}`);
+      const entry = await get(
+        host,
+        `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}&campaign=camp-${zone}`,
+      );
       expect(entry.statusCode).toBe(302);
       const vid = /hrvid=([^;]+)/.exec(String(entry.headers["set-cookie"]))?.[1] as string;
       if (action === null) return { vid, offerHit: null };
@@ -245,6 +248,19 @@ describe("a scripted journey, reported", () => {
       null: [1, { conversions: 0, revenue: "0" }, 0],
     });
     expect(byZone.notes[0]).toMatch(/raw/);
+    // The campaign arrives in the source's campaign parameter (not among its tracking fields) and is
+    // still a field by name: the tracker keeps it on the hit, and the report reads it from there.
+    const byCampaign = await client.reports.run.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["field:campaign"],
+    });
+    expect(
+      Object.fromEntries(byCampaign.rows.map((r) => [String(r.key["field:campaign"]), r.metrics.visits])),
+    ).toEqual({ "camp-z1": 2, "camp-z2": 2, null: 1 });
+    const fieldNames = await client.reports.trackingFields.query({ workspaceId: workspace.id });
+    expect(fieldNames.map((f) => f.name)).toEqual(["campaign", "creative", "zone"]);
 
     // The same report as CSV: names and ids, every metric, a totals line.
     const csv = await client.reports.csv.query({
