@@ -22,6 +22,8 @@ import { benchScratch } from "../lib.ts";
 const FUNNELS = 5;
 const COUNTRIES = ["US", "GB", "DE", "FR", "BR", "IN", "CA", "AU", "ES", "IT"];
 const DEVICES = ["mobile", "desktop", "tablet"];
+/** Distinct values of the `zone` tracking field every visit carries. */
+const ZONES = 200;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,7 +61,7 @@ export async function run(): Promise<void> {
       baseDomain: "bench.localhost",
     });
     const workspaceId = workspace.id;
-    const sources = [];
+    const sources: Array<{ id: string }> = [];
     for (let i = 0; i < 3; i++) {
       sources.push(await createTrafficSource(db.db, { workspaceId, name: `Source ${i}` }));
     }
@@ -106,11 +108,12 @@ export async function run(): Promise<void> {
         // Lander hit i at a pseudo-random moment of the range; offer hit i (i < offerVisits) 30 s later.
         await db.db.execute(sql`
           insert into hits (id, workspace_id, visitor_id, funnel_id, node_id, page_id, page_kind, traffic_source_id,
-                            cost, prev_hit_id, device_type, os, browser, country, is_bot, created_at)
+                            cost, prev_hit_id, device_type, os, browser, country, is_bot, tracking_fields, created_at)
           select ${sql.raw(uuid7("v.at", "'l' || v.i"))}, ${workspaceId}, ${sql.raw(uuid7("v.at", "'v' || v.i"))},
                  f.funnel_id, f.lander_node, f.lander_page, 'lander', (${sql.raw(sourceIds)})[1 + v.i % 3],
                  0.02, null, (${sql.raw(devices)})[1 + (v.i / 7) % 3], 'Android', 'Chrome',
-                 (${sql.raw(countries)})[1 + (v.i / 3) % 10], v.i % 50 = 0, v.at
+                 (${sql.raw(countries)})[1 + (v.i / 3) % 10], v.i % 50 = 0,
+                 jsonb_build_object('zone', 'z' || (v.i % ${ZONES})), v.at
           from (select i, ${start.toISOString()}::timestamptz + make_interval(secs => ((i::bigint * 7919) % ${Math.floor(span)})::double precision) as at
                 from generate_series(${from}::int, ${to - 1}::int) i) v
           join ${funnels} on f.n = v.i % ${FUNNELS}`);
@@ -118,11 +121,12 @@ export async function run(): Promise<void> {
         if (from < offerTo) {
           await db.db.execute(sql`
             insert into hits (id, workspace_id, visitor_id, funnel_id, node_id, page_id, page_kind, traffic_source_id,
-                              cost, prev_hit_id, device_type, os, browser, country, is_bot, created_at)
+                              cost, prev_hit_id, device_type, os, browser, country, is_bot, tracking_fields, created_at)
             select ${sql.raw(uuid7("v.at", "'o' || v.i"))}, ${workspaceId}, ${sql.raw(uuid7("v.lat", "'v' || v.i"))},
                    f.funnel_id, f.offer_node, f.offer_page, 'offer', (${sql.raw(sourceIds)})[1 + v.i % 3],
                    null, ${sql.raw(uuid7("v.lat", "'l' || v.i"))}, (${sql.raw(devices)})[1 + (v.i / 7) % 3], 'Android', 'Chrome',
-                   (${sql.raw(countries)})[1 + (v.i / 3) % 10], false, v.at
+                   (${sql.raw(countries)})[1 + (v.i / 3) % 10], false,
+                   jsonb_build_object('zone', 'z' || (v.i % ${ZONES})), v.at
             from (select i, lat, least(lat + interval '30 seconds', ${end.toISOString()}::timestamptz - interval '1 millisecond') as at
                   from (select i, ${start.toISOString()}::timestamptz + make_interval(secs => ((i::bigint * 7919) % ${Math.floor(span)})::double precision) as lat
                         from generate_series(${from}::int, ${offerTo - 1}::int) i) g) v
@@ -211,6 +215,34 @@ export async function run(): Promise<void> {
       ),
       await measure(`${days}-day report by traffic source, country, device`, () =>
         client.reports.run.query({ ...range, groupBy: ["trafficSource", "country", "device"] }),
+      ),
+      // The grid's moves: a level with the previous period beside it, a row expanded (its parent's key
+      // as a filter), a shorter range, and a tracking field level (read from raw hits).
+      await measure(`${days}-day report by traffic source, compared`, () =>
+        client.reports.run.query({ ...range, groupBy: ["trafficSource"], compare: true }),
+      ),
+      await measure("drill-down: countries of one traffic source", () =>
+        client.reports.run.query({
+          ...range,
+          groupBy: ["country"],
+          filters: [{ dimension: "trafficSource", value: sources[0]?.id ?? null }],
+        }),
+      ),
+      await measure("7-day report by offer", () =>
+        client.reports.run.query({
+          ...range,
+          from: day(new Date(end.getTime() - 6 * 86_400_000)),
+          groupBy: ["offer"],
+        }),
+      ),
+      await measure("yesterday: zones of one traffic source (raw)", () =>
+        client.reports.run.query({
+          ...range,
+          from: day(new Date(end.getTime() - 86_400_000)),
+          to: day(new Date(end.getTime() - 86_400_000)),
+          groupBy: ["field:zone"],
+          filters: [{ dimension: "trafficSource", value: sources[0]?.id ?? null }],
+        }),
       ),
     ];
     console.log(

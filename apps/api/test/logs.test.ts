@@ -277,8 +277,22 @@ describe("reports", () => {
         country: "US",
         deviceType: "mobile",
         visits: 10 * scale,
-        bots: 1,
+        entrances: 10 * scale,
         cost: "2.5",
+      },
+      // Bot hits are rows of their own: counted in `bots`, left out of the other counts.
+      {
+        ...base,
+        hour: HOUR("2025-01-15T03:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        pageKind: "lander",
+        country: "US",
+        deviceType: "mobile",
+        isBot: true,
+        visits: 1,
+        entrances: 1,
+        bots: 1,
       },
       {
         ...base,
@@ -289,8 +303,23 @@ describe("reports", () => {
         country: "US",
         deviceType: "mobile",
         visits: 80 * scale,
-        bots: 2,
+        entrances: 80 * scale,
+        // The offer's 40 visits came from this lander's clicks.
+        actionClicks: 40 * scale,
         cost: "20",
+      },
+      {
+        ...base,
+        hour: HOUR("2025-01-15T15:00:00Z"),
+        nodeId: k.nodes.lander,
+        pageId: k.landerId,
+        pageKind: "lander",
+        country: "US",
+        deviceType: "mobile",
+        isBot: true,
+        visits: 2,
+        entrances: 2,
+        bots: 2,
       },
       {
         ...base,
@@ -301,7 +330,7 @@ describe("reports", () => {
         country: "DE",
         deviceType: "desktop",
         visits: 20 * scale,
-        bots: 0,
+        entrances: 20 * scale,
         cost: "5",
       },
       {
@@ -313,7 +342,6 @@ describe("reports", () => {
         country: "US",
         deviceType: "mobile",
         visits: 40 * scale,
-        bots: 0,
         cost: "0",
       },
     ]);
@@ -363,7 +391,7 @@ describe("reports", () => {
       .where(eq(schema.workspaces.id, h.a.workspace.id));
   });
 
-  it("totals a local day: visits, cost, direct and assisted conversions apart, profit, ROI, CR, EPV", async () => {
+  it("totals a local day: visits (entrances), page views, clicks, cost, conversions, profit and ratios", async () => {
     const r = await h.client({ cookie: h.a.users.viewer.cookie }).reports.run.query({
       workspaceId: h.a.workspace.id,
       from: "2025-01-15",
@@ -371,7 +399,11 @@ describe("reports", () => {
     });
     expect(r.timeZone).toBe("America/New_York");
     expect(r.totals).toEqual({
-      visits: 140,
+      // 100 visitors entered (80 + 20, bots apart); they viewed 140 pages, 40 of them by a click.
+      visits: 100,
+      pageViews: 140,
+      clicks: 40,
+      ctr: 0.4,
       uniqueVisitors: 0,
       bots: 2,
       cost: "25",
@@ -379,8 +411,10 @@ describe("reports", () => {
       assisted: { conversions: 4, revenue: "50" },
       profit: "25",
       roi: 1,
-      cr: Math.round((4 / 140) * 1e6) / 1e6,
-      epv: "0.357142",
+      cr: 0.04,
+      epv: "0.5",
+      epc: "1.25",
+      cpa: "6.25",
       // The custom event is its own column, not a conversion (its type does not count as one).
       events: {
         [h.a.eventTypeId]: {
@@ -401,7 +435,7 @@ describe("reports", () => {
     });
     expect(byDay.rows.map((r) => [r.key.day, r.metrics.visits, r.metrics.direct?.conversions])).toEqual([
       ["2025-01-14", 10, 0],
-      ["2025-01-15", 140, 4],
+      ["2025-01-15", 100, 4],
     ]);
 
     const byOffer = await viewer.reports.run.query({
@@ -451,11 +485,11 @@ describe("reports", () => {
       r.rows.map((x) => [`${x.key.country}/${x.key.device}`, [x.metrics.visits, x.metrics.direct]]),
     );
     expect(byKey).toMatchObject({
-      "US/mobile": [120, { conversions: 4, revenue: "50" }],
+      "US/mobile": [80, { conversions: 4, revenue: "50" }],
       "DE/desktop": [20, { conversions: 0, revenue: "0" }],
     });
     expect(r.totals.direct).toEqual({ conversions: 4, revenue: "50" });
-    expect(r.notes).toEqual([]);
+    expect(r.notes).toEqual(["bots are left out of visits, page views, clicks and unique visitors"]);
   });
 
   it("refuses bad ranges and groupings by field", async () => {

@@ -408,6 +408,13 @@ const CASES: Record<string, Case> = {
     }),
     foreign: (h) => ({ ...ws(h.a), from: daysAgo(7), to: daysAgo(0), funnelId: h.b.kit.funnelId }),
   },
+  "reports.trackingFields": { access: "viewer", input: (_h, t) => ws(t) },
+  "reports.preferences": { access: "viewer", input: (_h, t) => ws(t) },
+  // Remembered per signed-in user: an API key has no user to remember them for.
+  "reports.savePreferences": {
+    access: "user",
+    input: (h) => ({ ...ws(h.a), columns: ["visits", "revenue"] }),
+  },
   "reports.csv": {
     access: "viewer",
     input: (_h, t) => ({ ...ws(t), from: daysAgo(7), to: daysAgo(0), groupBy: ["offer"] }),

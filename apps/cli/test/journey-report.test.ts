@@ -102,7 +102,10 @@ describe("a scripted journey, reported", () => {
     );
 
     const visit = async (action: 1 | 2 | null, zone = "z1") => {
-      const entry = await get(host, `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}`);
+      const entry = await get(
+        host,
+        `/fts/${kit.funnelId}?ts=${kit.trafficSourceId}&cost=0.25&zone=${zone}&campaign=camp-${zone}`,
+      );
       expect(entry.statusCode).toBe(302);
       const vid = /hrvid=([^;]+)/.exec(String(entry.headers["set-cookie"]))?.[1] as string;
       if (action === null) return { vid, offerHit: null };
@@ -194,7 +197,9 @@ describe("a scripted journey, reported", () => {
     });
 
     expect(report.totals).toMatchObject({
-      visits: 8,
+      // Five journeys entered the funnel (V1 twice); they viewed eight pages.
+      visits: 5,
+      pageViews: 8,
       // Each visitor once in the funnel, however many pages and returns.
       uniqueVisitors: 4,
       cost: "1.25",
@@ -217,7 +222,7 @@ describe("a scripted journey, reported", () => {
       groupBy: ["os", "browser"],
     });
     expect(byOs.rows.map((r) => [r.key.os, r.key.browser, r.metrics.visits, r.metrics.direct])).toEqual([
-      ["Windows", "Chrome", 8, { conversions: 2, revenue: "15" }],
+      ["Windows", "Chrome", 5, { conversions: 2, revenue: "15" }],
     ]);
 
     // By a tracking field (read from raw rows): every hit of a click carries its entrance's fields.
@@ -235,14 +240,27 @@ describe("a scripted journey, reported", () => {
       ]),
     );
     expect(zones).toEqual({
-      // V1 (lander, offer), V2 (lander, offer); V1's sale of 15 (V2's was rejected).
-      z1: [4, { conversions: 1, revenue: "15" }, 2],
+      // V1 (lander, offer), V2 (lander, offer): two visits; V1's sale of 15 (V2's was rejected).
+      z1: [2, { conversions: 1, revenue: "15" }, 2],
       // V3 (lander, offer B: the signup), V4 (lander).
-      z2: [3, { conversions: 1, revenue: "0" }, 2],
+      z2: [2, { conversions: 1, revenue: "0" }, 2],
       // V1's return without a zone.
       null: [1, { conversions: 0, revenue: "0" }, 0],
     });
     expect(byZone.notes[0]).toMatch(/raw/);
+    // The campaign arrives in the source's campaign parameter (not among its tracking fields) and is
+    // still a field by name: the tracker keeps it on the hit, and the report reads it from there.
+    const byCampaign = await client.reports.run.query({
+      workspaceId: workspace.id,
+      from: today,
+      to: today,
+      groupBy: ["field:campaign"],
+    });
+    expect(
+      Object.fromEntries(byCampaign.rows.map((r) => [String(r.key["field:campaign"]), r.metrics.visits])),
+    ).toEqual({ "camp-z1": 2, "camp-z2": 2, null: 1 });
+    const fieldNames = await client.reports.trackingFields.query({ workspaceId: workspace.id });
+    expect(fieldNames.map((f) => f.name)).toEqual(["campaign", "creative", "zone"]);
 
     // The same report as CSV: names and ids, every metric, a totals line.
     const csv = await client.reports.csv.query({
@@ -254,10 +272,12 @@ describe("a scripted journey, reported", () => {
     expect(csv.filename).toBe(`hitrail-report-${today}-${today}-by-node.csv`);
     const lines = csv.csv.trimEnd().split("\r\n");
     expect(lines[0]).toBe(
-      "Node,Node id,Visits,Unique visitors,Bots,Cost,Conversions,Revenue,Assisted conversions,Assisted revenue,Profit,ROI,CR,EPV,click_out,lead,signup",
+      "Node,Node id,Visits,Page views,Clicks,CTR,Unique visitors,Conversions,CR,Revenue,Cost,Profit,ROI,EPV,EPC,CPA,Assisted conversions,Assisted revenue,Bots,click_out,lead,signup",
     );
-    expect(lines).toContain(`Offer A,${kit.nodes.offerA},2,2,0,0,1,15,0,0,15,,0.5,7.5,0,1,0`);
-    expect(lines.at(-1)).toBe("Total,,8,4,0,1.25,2,15,2,15,13.75,11,0.25,1.875,2,1,1");
+    // The lander's three clicks (to offer A twice, to offer B once) over its five views.
+    expect(lines).toContain(`Lander,${kit.nodes.lander},5,5,3,0.6,4,0,0,0,1.25,-1.25,-1,0,0,,2,15,0,2,0,0`);
+    expect(lines).toContain(`Offer A,${kit.nodes.offerA},2,2,0,0,2,1,0.5,15,0,15,,7.5,,0,0,0,0,0,1,0`);
+    expect(lines.at(-1)).toBe("Total,,5,8,3,0.6,4,2,0.4,15,1.25,13.75,11,3,5,0.625,2,15,0,2,1,1");
     expect(byZone.totals.direct).toEqual(report.totals.direct);
   });
 
@@ -313,9 +333,9 @@ describe("a scripted journey, reported", () => {
           [r.metrics.visits, r.metrics.direct?.conversions, r.metrics.direct?.revenue],
         ]),
       );
-    expect(await byDay("visit")).toEqual({ [day(visitAt)]: [2, 1, "20"] });
+    expect(await byDay("visit")).toEqual({ [day(visitAt)]: [1, 1, "20"] });
     expect(await byDay("conversion")).toEqual({
-      [day(visitAt)]: [2, 0, "0"],
+      [day(visitAt)]: [1, 0, "0"],
       [day(saleAt * 1000)]: [0, 1, "20"],
     });
   });

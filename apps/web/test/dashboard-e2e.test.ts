@@ -21,6 +21,8 @@ const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 if (!available)
   console.warn(`dashboard-e2e: skipped, ${CHROMIUM} is not installed (apt-get install chromium)`);
+const BROWSER_UA =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 const SHOTS = fileURLToPath(new URL("./screenshots", import.meta.url));
 
 let t: TestDatabase;
@@ -194,7 +196,8 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     const visit = await tracker.app.inject({
       method: "GET",
       url: `${entranceUrl.pathname}${entranceUrl.search.replace(/=\{[^}]+\}/g, "=x")}`,
-      headers: { host },
+      // A browser's user agent: a visit without one is a bot, and bots are left out of visits.
+      headers: { host, "user-agent": BROWSER_UA },
     });
     expect(visit.statusCode, visit.body).toBe(302);
     expect(String(visit.headers.location)).toMatch(/^https:\/\/pages\.example\/quiz\?vid=/);
@@ -202,7 +205,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     const click = await tracker.app.inject({
       method: "GET",
       url: "/action/1",
-      headers: { host, cookie: `hrvid=${vid}` },
+      headers: { host, cookie: `hrvid=${vid}`, "user-agent": BROWSER_UA },
     });
     expect(click.statusCode).toBe(302);
     const offerHit = new URL(String(click.headers.location)).searchParams.get("clickid");
@@ -218,27 +221,46 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     await page.reload();
     const revenue = page.locator('[data-metric="Revenue"]');
     await expect.poll(() => revenue.textContent()).toMatch(/25\.00/);
-    await expect.poll(() => page.locator('[data-metric="Visits"]').textContent()).toBe("2");
+    // One visitor on the lander, then the offer: one visit (two page views), one conversion.
+    await expect.poll(() => page.locator('[data-metric="Visits"]').textContent()).toBe("1");
     await expect.poll(() => page.locator('[data-metric="Conversions"]').textContent()).toBe("1");
-    const row = page.getByRole("row", { name: /Quiz funnel/ });
-    await expect.poll(() => row.textContent()).toMatch(/25\.00/);
+    expect(await page.getByLabel(/^Dates \(/).inputValue()).toBe("last7");
+    // Three levels: funnel → node → country, each row expanded in place.
+    await page.getByLabel("Group by").selectOption("funnel");
+    await page.getByLabel("Then by (level 2)").selectOption("node");
+    await page.getByLabel("Then by (level 3)").selectOption("country");
+    const grid = page.getByRole("table", { name: "Report grid" });
+    const funnelRow = grid.getByRole("button", { name: /Quiz funnel/ });
+    await expect.poll(() => funnelRow.isVisible()).toBe(true);
+    await funnelRow.click();
+    await expect.poll(() => grid.locator('tr[data-level="1"]').count()).toBe(2);
+    await grid.locator('tr[data-level="1"]').first().getByRole("button").click();
+    await expect.poll(() => grid.locator('tr[data-level="2"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId("totals").textContent()).toMatch(/25\.00/);
     // The chart is drawn (uPlot renders to a canvas inside the labelled figure).
     await expect.poll(() => page.locator('[role="img"] canvas').count()).toBeGreaterThan(0);
     await shot("reports");
-    // CSV export of what is on screen, from the api.
+    // The export is the grid on screen: its header, its lines in order, its totals.
+    const shown = await grid.evaluate((table) =>
+      [...table.querySelectorAll("tr")].map((tr) =>
+        [...tr.querySelectorAll("th, td")].map((c) => (c.textContent ?? "").replace(/^[▸▾] /, "").trim()),
+      ),
+    );
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("button", { name: "Export CSV" }).click(),
     ]);
-    const csvPath = await download.path();
-    const csv = readFileSync(csvPath, "utf8");
-    expect(csv.split("\r\n")[0]).toMatch(/^Funnel,Funnel id,Visits,/);
-    expect(csv).toMatch(/^Quiz funnel,[0-9a-f-]{36},2,/m);
-    // Drill-down: click the funnel row to group by node inside it.
-    await row.click();
-    await expect
-      .poll(() => page.getByRole("navigation", { name: "Drill-down" }).textContent())
-      .toMatch(/Funnel: Quiz funnel/);
+    const csv = readFileSync(await download.path(), "utf8")
+      .trimEnd()
+      .split("\r\n");
+    expect(csv.length).toBe(shown.length);
+    expect(csv[0]).toBe(
+      "Funnel,Node,Country,Visits,Clicks,CTR,Conversions,CR,Revenue,Cost,Profit,ROI,EPC,CPA",
+    );
+    expect(csv.map((l) => l.split(",").slice(0, 3))).toEqual(
+      shown.map((cells) => cells.slice(0, 3).map((c) => c.replace(/^Quiz funnel$/, "Quiz funnel"))),
+    );
+    expect(csv.at(-1)).toMatch(/^Total,,,1,1,1,1,1,25,0,25,,25,0$/);
 
     for (const [label, name] of [
       ["Conversions", "conversions"],

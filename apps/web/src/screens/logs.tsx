@@ -1,3 +1,4 @@
+import { DATE_PRESET_LABELS, DATE_PRESETS, type DatePreset, presetRange } from "@hitrail/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
@@ -10,14 +11,20 @@ type Conversion = RouterOutputs["conversions"]["list"]["items"][number];
 export function Conversions() {
   const trpc = useTRPC();
   const ws = useWorkspace();
-  const [hitId, setHitId] = useState("");
-  const [includeDeleted, setIncludeDeleted] = useState(true);
+  const [search, setSearch] = useState("");
+  const [preset, setPreset] = useState<DatePreset | "custom">("last7");
+  const [custom, setCustom] = useState(() => presetRange("last7", new Date(), ws.timeZone));
+  const range = preset === "custom" ? custom : presetRange(preset, new Date(), ws.timeZone);
+  // Rejected conversions are hidden unless asked for.
+  const [includeDeleted, setIncludeDeleted] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
   const list = useQuery(
     trpc.conversions.list.queryOptions({
       workspaceId: ws.id,
       includeDeleted,
-      ...(hitId.trim() ? { hitId: hitId.trim() } : {}),
+      fromDate: range.from,
+      toDate: range.to,
+      ...(search.trim() ? { search: search.trim() } : {}),
     }),
   );
   const detail = useQuery({
@@ -26,9 +33,44 @@ export function Conversions() {
   });
   const columns: Column<Conversion>[] = [
     { key: "at", header: "Converted", cell: (r) => dateTime(r.convertedAt), sort: (r) => r.convertedAt },
+    {
+      key: "funnel",
+      header: "Funnel",
+      cell: (r) => r.hit.funnelName ?? "—",
+      sort: (r) => r.hit.funnelName ?? "",
+    },
+    {
+      key: "offer",
+      // The converting page: an offer, or a lander that converts by itself.
+      header: "Offer / lander",
+      cell: (r) => r.hit.pageName ?? "—",
+      sort: (r) => r.hit.pageName ?? "",
+    },
+    {
+      key: "source",
+      header: "Traffic source",
+      cell: (r) => r.hit.trafficSourceName ?? "—",
+      sort: (r) => r.hit.trafficSourceName ?? "",
+    },
+    {
+      key: "external",
+      header: "Click ID",
+      cell: (r) => <code className="text-xs">{r.hit.externalId ?? "—"}</code>,
+    },
+    {
+      key: "country",
+      header: "Country",
+      cell: (r) => r.hit.country ?? "—",
+      sort: (r) => r.hit.country ?? "",
+    },
     { key: "hit", header: "Hit", cell: (r) => <code className="text-xs">{r.hitId}</code> },
-    { key: "tx", header: "Tx", cell: (r) => r.tx ?? "—" },
-    { key: "status", header: "Status", cell: (r) => (r.deletedAt ? "deleted" : r.status) },
+    { key: "tx", header: "Tx", cell: (r) => r.tx || "—" },
+    {
+      key: "status",
+      header: "Status",
+      cell: (r) => (r.deletedAt ? "rejected (deleted)" : r.status),
+      sort: (r) => r.status,
+    },
     {
       key: "rev",
       header: "Revenue",
@@ -42,14 +84,47 @@ export function Conversions() {
     <div className="flex flex-col gap-4">
       <Card title="Conversions">
         <div className="mb-3 flex flex-wrap items-end gap-3">
-          <Field label="Hit ID" value={hitId} onChange={(e) => setHitId(e.target.value)} />
+          <Select
+            label={`Dates (${ws.timeZone})`}
+            value={preset}
+            onChange={(e) => {
+              const p = e.target.value as DatePreset | "custom";
+              if (p === "custom") setCustom(range);
+              setPreset(p);
+            }}
+            options={[...DATE_PRESETS, "custom" as const].map((p) => ({
+              value: p,
+              label: DATE_PRESET_LABELS[p],
+            }))}
+          />
+          {preset === "custom" ? (
+            <>
+              <Field
+                label="From"
+                type="date"
+                value={custom.from}
+                onChange={(e) => setCustom({ ...custom, from: e.target.value })}
+              />
+              <Field
+                label="To"
+                type="date"
+                value={custom.to}
+                onChange={(e) => setCustom({ ...custom, to: e.target.value })}
+              />
+            </>
+          ) : null}
+          <Field
+            label="Search hit, tx or click ID"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
           <label className="flex items-center gap-2 text-sm">
             <input
               type="checkbox"
               checked={includeDeleted}
               onChange={(e) => setIncludeDeleted(e.target.checked)}
             />
-            Include rejected (deleted)
+            Show rejected
           </label>
         </div>
         <ErrorText error={list.error ? errorMessage(list.error) : null} />

@@ -79,6 +79,14 @@ export function TrafficSources() {
     },
     { key: "params", header: "Click ID / cost", cell: (r) => `${r.externalParam} / ${r.costParam}` },
     {
+      key: "fields",
+      header: "Tracking fields",
+      cell: (r) =>
+        [`campaign ?${r.campaignParam}=`, ...r.trackingFields.map((f) => `${f.name} ?${f.param}=`)].join(
+          ", ",
+        ),
+    },
+    {
       key: "health",
       header: "Postbacks",
       cell: (r) =>

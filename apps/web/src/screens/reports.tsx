@@ -1,156 +1,194 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  DATE_PRESET_LABELS,
+  DATE_PRESETS,
+  type DatePreset,
+  DEFAULT_METRIC_KEYS,
+  eventColumns,
+  type GridModel,
+  gridCells,
+  gridCsv,
+  gridHeader,
+  METRIC_COLUMNS,
+  type MetricColumn,
+  pickColumns,
+  presetRange,
+} from "@hitrail/core";
+import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { type Series, TimeChart } from "../components/chart.tsx";
-import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
-import { count, lastDays, money, percent } from "../format.ts";
-import { errorMessage, type RouterInputs, type RouterOutputs, useTRPC } from "../trpc.ts";
+import { Button, Card, ErrorText, Field, Select } from "../components/ui.tsx";
+import { count, money, percent } from "../format.ts";
+import { type GridSort, type LevelRow, type ParentKey, pathKey, visibleLines } from "../report-grid.ts";
+import { errorMessage, type RouterInputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
 
-type Report = RouterOutputs["reports"]["run"];
-type Row = Report["rows"][number];
-type Dimension = NonNullable<RouterInputs["reports"]["run"]["groupBy"]>[number];
+type RunInput = RouterInputs["reports"]["run"];
+type Dimension = NonNullable<RunInput["groupBy"]>[number];
 
-const DIMENSIONS: ReadonlyArray<{ value: Dimension; label: string }> = [
+const DIMENSIONS: ReadonlyArray<{ value: string; label: string }> = [
+  { value: "trafficSource", label: "Traffic source" },
   { value: "funnel", label: "Funnel" },
   { value: "node", label: "Node" },
   { value: "lander", label: "Lander" },
   { value: "offer", label: "Offer" },
-  { value: "trafficSource", label: "Traffic source" },
   { value: "country", label: "Country" },
   { value: "device", label: "Device" },
   { value: "os", label: "OS" },
   { value: "browser", label: "Browser" },
   { value: "day", label: "Day" },
   { value: "hour", label: "Hour" },
-  { value: "trackingField", label: "Tracking field" },
 ];
-const labelOf = (d: string) => DIMENSIONS.find((x) => x.value === d)?.label ?? d;
+const NONE = "";
+
+function dimensionLabel(d: string): string {
+  if (d.startsWith("field:")) return d.slice("field:".length);
+  return DIMENSIONS.find((x) => x.value === d)?.label ?? d;
+}
+
+function formatCell(column: MetricColumn | undefined, value: number | string | null, currency: string) {
+  if (value === null) return "—";
+  if (!column) return percent(typeof value === "number" ? value : Number(value));
+  if (column.kind === "money") return money(String(value), currency);
+  if (column.kind === "ratio") return percent(Number(value));
+  return count(Number(value));
+}
 
 /**
- * The report a media buyer lives in: pick a range and a grouping, click a row to group inside it
- * (drill-down, up to three levels), sort any column, export what you see as CSV.
+ * The report a media buyer lives in: a date preset in the workspace's zone, up to three levels of
+ * grouping to drill into row by row, sortable columns the user picks (remembered per user), the
+ * previous period beside, bots left out unless asked, and an export of exactly what is on screen.
  */
 export function Reports() {
   const trpc = useTRPC();
   const ws = useWorkspace();
-  const initial = lastDays(7, ws.timeZone);
-  const [from, setFrom] = useState(initial.from);
-  const [to, setTo] = useState(initial.to);
-  const [dimension, setDimension] = useState<Dimension>("funnel");
-  /** Drill-down: each level a dimension and the value clicked. */
-  const [path, setPath] = useState<Array<{ dimension: Dimension; value: string | null; label: string }>>([]);
-  const [next, setNext] = useState<Dimension>("node");
-  const [trackingField, setTrackingField] = useState("zone");
+  const queryClient = useQueryClient();
+  const [preset, setPreset] = useState<DatePreset | "custom">("last7");
+  const initial = presetRange("last7", new Date(), ws.timeZone);
+  const [custom, setCustom] = useState(initial);
+  const range = preset === "custom" ? custom : presetRange(preset, new Date(), ws.timeZone);
+  const [levels, setLevels] = useState<string[]>(["trafficSource", NONE, NONE]);
+  const [includeBots, setIncludeBots] = useState(false);
+  const [compare, setCompare] = useState(false);
   const [creditAt, setCreditAt] = useState<"visit" | "conversion">("visit");
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [sort, setSort] = useState<GridSort | null>(null);
+  const [picking, setPicking] = useState(false);
 
-  const groupBy: Dimension[] = [...path.map((p) => p.dimension), path.length > 0 ? next : dimension];
-  const byField = groupBy.includes("trackingField");
-  const report = useQuery(
-    trpc.reports.run.queryOptions({
-      workspaceId: ws.id,
-      from,
-      to,
-      groupBy,
-      creditAt,
-      ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
+  const fields = useQuery(trpc.reports.trackingFields.queryOptions({ workspaceId: ws.id }));
+  const prefs = useQuery(trpc.reports.preferences.queryOptions({ workspaceId: ws.id }));
+  const savePrefs = useMutation(
+    trpc.reports.savePreferences.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries(trpc.reports.preferences.pathFilter()),
     }),
   );
-  const days = (Date.parse(to) - Date.parse(from)) / 86_400_000;
-  const timeDimension: Dimension = days < 2 ? "hour" : "day";
-  const series = useQuery(
-    trpc.reports.run.queryOptions({ workspaceId: ws.id, from, to, groupBy: [timeDimension] }),
-  );
 
-  const leaf = groupBy[groupBy.length - 1] as Dimension;
-  const rows = useMemo(
-    () =>
-      (report.data?.rows ?? []).filter((r) => path.every((p) => (r.key[p.dimension] ?? null) === p.value)),
-    [report.data, path],
-  );
-  const eventTypes = report.data?.eventTypes ?? [];
-  const cur = ws.currency;
+  const chosen = levels.filter((l) => l !== NONE);
+  const options = [
+    ...DIMENSIONS,
+    ...(fields.data ?? []).map((f) => ({
+      value: `field:${f.name}`,
+      label: `Tracking field: ${f.name} (${f.sources.map((s) => `${s.name} ?${s.param}=`).join(", ")})`,
+    })),
+  ];
+  const setLevel = (i: number, value: string) => {
+    const next = [...levels];
+    next[i] = value;
+    // A level left empty ends the drill-down there.
+    if (value === NONE) for (let j = i + 1; j < next.length; j++) next[j] = NONE;
+    setLevels(next);
+    setExpanded(new Set());
+  };
 
-  const columns: Column<Row>[] = [
-    {
-      key: "key",
-      header: labelOf(leaf),
-      cell: (r) => r.labels[leaf] ?? r.key[leaf] ?? "(none)",
-      sort: (r) => r.labels[leaf] ?? r.key[leaf] ?? "",
-    },
-    {
-      key: "visits",
-      header: "Visits",
-      align: "right",
-      cell: (r) => count(r.metrics.visits),
-      sort: (r) => r.metrics.visits,
-    },
-    {
-      key: "conversions",
-      header: "Conversions",
-      align: "right",
-      cell: (r) => count(r.metrics.direct?.conversions),
-      sort: (r) => r.metrics.direct?.conversions ?? -1,
-    },
-    {
-      key: "assisted",
-      header: "Assisted",
-      align: "right",
-      cell: (r) => count(r.metrics.assisted?.conversions),
-      sort: (r) => r.metrics.assisted?.conversions ?? -1,
-    },
-    {
-      key: "revenue",
-      header: "Revenue",
-      align: "right",
-      cell: (r) => money(r.metrics.direct?.revenue, cur),
-      sort: (r) => Number(r.metrics.direct?.revenue ?? -1),
-    },
-    {
-      key: "cost",
-      header: "Cost",
-      align: "right",
-      cell: (r) => money(r.metrics.cost, cur),
-      sort: (r) => Number(r.metrics.cost),
-    },
-    {
-      key: "profit",
-      header: "Profit",
-      align: "right",
-      cell: (r) => money(r.metrics.profit, cur),
-      sort: (r) => Number(r.metrics.profit ?? 0),
-    },
-    {
-      key: "roi",
-      header: "ROI",
-      align: "right",
-      cell: (r) => percent(r.metrics.roi),
-      sort: (r) => r.metrics.roi ?? -1e9,
-    },
-    {
-      key: "cr",
-      header: "CR",
-      align: "right",
-      cell: (r) => percent(r.metrics.cr),
-      sort: (r) => r.metrics.cr ?? -1,
-    },
-    {
-      key: "epv",
-      header: "EPV",
-      align: "right",
-      cell: (r) => money(r.metrics.epv, cur),
-      sort: (r) => Number(r.metrics.epv ?? -1),
-    },
-    ...eventTypes.map(
-      (e): Column<Row> => ({
-        key: `event-${e.id}`,
-        header: e.name,
-        align: "right",
-        cell: (r) => count(r.metrics.events?.[e.id]?.direct.conversions ?? (r.metrics.events ? 0 : null)),
-        sort: (r) => r.metrics.events?.[e.id]?.direct.conversions ?? 0,
+  const base = {
+    workspaceId: ws.id,
+    from: range.from,
+    to: range.to,
+    includeBots,
+    compare,
+    creditAt,
+  } satisfies Partial<RunInput>;
+  // One query per node of the tree on screen: the root, and every expanded row (its parents' keys
+  // as filters, the next level as the grouping).
+  const nodes: ParentKey[][] = [
+    [],
+    ...[...expanded].map((k) =>
+      (JSON.parse(k) as Array<[string, string | null]>).map(([dimension, value]) => ({ dimension, value })),
+    ),
+  ].filter((p) => p.length < chosen.length);
+  const results = useQueries({
+    queries: nodes.map((parents) =>
+      trpc.reports.run.queryOptions({
+        ...base,
+        groupBy: [chosen[parents.length] as Dimension],
+        filters: parents.map((p) => ({ dimension: p.dimension as Dimension, value: p.value })),
       }),
     ),
-  ];
+  });
+  const root = results[0];
+  const report = root?.data;
+  const loaded = new Map<string, LevelRow[]>();
+  nodes.forEach((parents, i) => {
+    const data = results[i]?.data;
+    if (data) loaded.set(pathKey(parents), data.rows);
+  });
+  const error = results.find((r) => r.error)?.error;
 
+  const allColumns = useMemo(
+    () => [...METRIC_COLUMNS, ...eventColumns(report?.eventTypes ?? [])],
+    [report?.eventTypes],
+  );
+  const columnKeys = prefs.data?.columns ?? [...DEFAULT_METRIC_KEYS];
+  const columns = pickColumns(allColumns, columnKeys);
+  const lines = visibleLines({ levels: chosen, results: loaded, expanded, sort, columns });
+  const model: GridModel | null = report
+    ? {
+        levels: chosen.map(dimensionLabel),
+        columns,
+        lines,
+        totals: report.totals,
+        previousTotals: report.previousTotals,
+        compare,
+      }
+    : null;
+
+  const toggle = (key: string) => {
+    const next = new Set(expanded);
+    if (next.has(key)) {
+      // Closing a row closes everything under it.
+      for (const k of next) if (k.startsWith(key.slice(0, -1))) next.delete(k);
+    } else next.add(key);
+    setExpanded(next);
+  };
+  const toggleColumn = (key: string) => {
+    const next = columnKeys.includes(key) ? columnKeys.filter((k) => k !== key) : [...columnKeys, key];
+    if (next.length > 0) savePrefs.mutate({ workspaceId: ws.id, columns: next });
+  };
+  const moveColumn = (key: string, by: -1 | 1) => {
+    const i = columnKeys.indexOf(key);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= columnKeys.length) return;
+    const next = [...columnKeys];
+    [next[i], next[j]] = [next[j] as string, next[i] as string];
+    savePrefs.mutate({ workspaceId: ws.id, columns: next });
+  };
+  const sortBy = (key: string) =>
+    setSort((s) => (s?.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: -1 }));
+
+  /** The grid on screen, as a file: the same header, lines and totals. */
+  const exportCsv = () => {
+    if (!model) return;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([gridCsv(model)], { type: "text/csv;charset=utf-8" }));
+    a.download = `hitrail-report-${range.from}-${range.to}-by-${chosen.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}.csv`;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  };
+
+  const days = (Date.parse(range.to) - Date.parse(range.from)) / 86_400_000;
+  const timeDimension: Dimension = days < 2 ? "hour" : "day";
+  const series = useQuery(
+    trpc.reports.run.queryOptions({ ...base, compare: false, groupBy: [timeDimension] }),
+  );
   const chart = useMemo(() => {
     const points = [...(series.data?.rows ?? [])].sort((a, b) =>
       String(a.key[timeDimension]).localeCompare(String(b.key[timeDimension])),
@@ -179,60 +217,88 @@ export function Reports() {
         values: points.map((p) => Number(p.metrics.profit ?? 0)),
       },
     ];
-    const range: [number, number] = [
-      Date.parse(`${from}T00:00:00Z`) / 1000,
-      Date.parse(`${to}T23:59:59Z`) / 1000,
+    const span: [number, number] = [
+      Date.parse(`${range.from}T00:00:00Z`) / 1000,
+      Date.parse(`${range.to}T23:59:59Z`) / 1000,
     ];
-    return { x, s, range };
-  }, [series.data, timeDimension, from, to]);
+    return { x, s, span };
+  }, [series.data, timeDimension, range.from, range.to]);
 
-  const queryClient = useQueryClient();
-  const [exportError, setExportError] = useState<string | null>(null);
-  /** The api's CSV of the report on screen (the same input), downloaded as a file. */
-  const exportCsv = async () => {
-    setExportError(null);
-    try {
-      const file = await queryClient.fetchQuery(
-        trpc.reports.csv.queryOptions({
-          workspaceId: ws.id,
-          from,
-          to,
-          groupBy,
-          creditAt,
-          ...(byField ? { trackingField: trackingField.trim() || "zone" } : {}),
-        }),
-      );
-      const a = document.createElement("a");
-      a.href = URL.createObjectURL(new Blob([file.csv], { type: "text/csv;charset=utf-8" }));
-      a.download = file.filename;
-      a.click();
-      URL.revokeObjectURL(a.href);
-    } catch (error) {
-      setExportError(errorMessage(error));
-    }
-  };
+  const cur = ws.currency;
+  const header = model ? gridHeader(model) : [];
+  const width = chosen.length;
+  // Each header cell after the level columns belongs to a metric column (three per metric when comparing).
+  const columnOfCell = (i: number) => columns[Math.floor((i - width) / (compare ? 3 : 1))];
+  const isDeltaCell = (i: number) => compare && (i - width) % 3 === 2;
+  const cellText = (i: number, v: number | string | null) =>
+    isDeltaCell(i)
+      ? v === null
+        ? "—"
+        : `${Number(v) > 0 ? "+" : ""}${(Number(v) * 100).toFixed(1)}%`
+      : formatCell(columnOfCell(i), v, cur);
 
-  const totals = report.data?.totals;
   return (
     <div className="flex flex-col gap-4">
-      <Card title={`Report (${ws.timeZone})`} actions={<Button onClick={exportCsv}>Export CSV</Button>}>
+      <Card
+        title="Report"
+        actions={
+          <>
+            <Button onClick={() => setPicking(!picking)} aria-expanded={picking}>
+              Columns
+            </Button>
+            <Button onClick={exportCsv} disabled={!model}>
+              Export CSV
+            </Button>
+          </>
+        }
+      >
         <div className="flex flex-wrap items-end gap-3">
-          <Field label="From" type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-          <Field label="To" type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-          {path.length === 0 ? (
-            <Select
-              label="Group by"
-              value={dimension}
-              onChange={(e) => setDimension(e.target.value as Dimension)}
-              options={DIMENSIONS}
-            />
+          <Select
+            label={`Dates (${ws.timeZone})`}
+            value={preset}
+            onChange={(e) => {
+              const p = e.target.value as DatePreset | "custom";
+              if (p === "custom") setCustom(range);
+              setPreset(p);
+            }}
+            options={[...DATE_PRESETS, "custom" as const].map((p) => ({
+              value: p,
+              label: DATE_PRESET_LABELS[p],
+            }))}
+          />
+          {preset === "custom" ? (
+            <>
+              <Field
+                label="From"
+                type="date"
+                value={custom.from}
+                onChange={(e) => setCustom({ ...custom, from: e.target.value })}
+              />
+              <Field
+                label="To"
+                type="date"
+                value={custom.to}
+                onChange={(e) => setCustom({ ...custom, to: e.target.value })}
+              />
+            </>
           ) : (
-            <Select
-              label="Then group by"
-              value={next}
-              onChange={(e) => setNext(e.target.value as Dimension)}
-              options={DIMENSIONS.filter((d) => !path.some((p) => p.dimension === d.value))}
-            />
+            <p className="pb-2 text-sm text-slate-600" data-testid="range">
+              {range.from === range.to ? range.from : `${range.from} – ${range.to}`}
+            </p>
+          )}
+          {[0, 1, 2].map((i) =>
+            i === 0 || levels[i - 1] !== NONE ? (
+              <Select
+                key={i}
+                label={i === 0 ? "Group by" : `Then by (level ${i + 1})`}
+                value={levels[i] ?? NONE}
+                onChange={(e) => setLevel(i, e.target.value)}
+                options={[
+                  ...(i === 0 ? [] : [{ value: NONE, label: "—" }]),
+                  ...options.filter((o) => o.value === levels[i] || !levels.slice(0, i).includes(o.value)),
+                ]}
+              />
+            ) : null,
           )}
           <Select
             label="Credit conversions at"
@@ -243,29 +309,24 @@ export function Reports() {
               { value: "conversion", label: "the conversion's time" },
             ]}
           />
-          {byField ? (
-            <Field
-              label="Tracking field name"
-              value={trackingField}
-              onChange={(e) => setTrackingField(e.target.value)}
-            />
-          ) : null}
-          {path.length > 0 ? <Button onClick={() => setPath(path.slice(0, -1))}>Back up</Button> : null}
+          <label className="flex items-center gap-2 pb-2 text-sm">
+            <input type="checkbox" checked={compare} onChange={(e) => setCompare(e.target.checked)} />
+            Compare with previous period
+          </label>
+          <label className="flex items-center gap-2 pb-2 text-sm">
+            <input type="checkbox" checked={includeBots} onChange={(e) => setIncludeBots(e.target.checked)} />
+            Include bots
+          </label>
         </div>
-        {path.length > 0 ? (
-          <nav aria-label="Drill-down" className="mt-3 text-sm text-slate-600">
-            {path.map((p) => `${labelOf(p.dimension)}: ${p.label}`).join(" › ")}
-          </nav>
-        ) : null}
-        {totals ? (
+        {report ? (
           <dl className="mt-4 grid grid-cols-2 gap-2 text-sm md:grid-cols-6">
             {[
-              ["Visits", count(totals.visits)],
-              ["Conversions", count(totals.direct?.conversions)],
-              ["Revenue", money(totals.direct?.revenue, cur)],
-              ["Cost", money(totals.cost, cur)],
-              ["Profit", money(totals.profit, cur)],
-              ["ROI", percent(totals.roi)],
+              ["Visits", count(report.totals.visits)],
+              ["Conversions", count(report.totals.direct?.conversions)],
+              ["Revenue", money(report.totals.direct?.revenue, cur)],
+              ["Cost", money(report.totals.cost, cur)],
+              ["Profit", money(report.totals.profit, cur)],
+              ["ROI", percent(report.totals.roi)],
             ].map(([k, v]) => (
               <div key={k} className="rounded bg-slate-100 px-3 py-2">
                 <dt className="text-xs text-slate-500">{k}</dt>
@@ -276,7 +337,54 @@ export function Reports() {
             ))}
           </dl>
         ) : null}
-        {report.data?.notes.map((n) => (
+        {report?.previous ? (
+          <p className="mt-2 text-xs text-slate-500">
+            Compared with {report.previous.from} – {report.previous.to}
+          </p>
+        ) : null}
+        {picking ? (
+          <fieldset className="mt-3 rounded border border-slate-200 p-3" aria-label="Columns">
+            <legend className="px-1 text-xs text-slate-500">
+              Columns (remembered for you in this workspace)
+            </legend>
+            <ul className="grid grid-cols-2 gap-1 text-sm md:grid-cols-4">
+              {[...columns, ...allColumns.filter((c) => !columnKeys.includes(c.key))].map((c) => (
+                <li key={c.key} className="flex items-center gap-1">
+                  <label className="flex items-center gap-1">
+                    <input
+                      type="checkbox"
+                      checked={columnKeys.includes(c.key)}
+                      onChange={() => toggleColumn(c.key)}
+                    />
+                    {c.label}
+                  </label>
+                  {columnKeys.includes(c.key) ? (
+                    <>
+                      <button
+                        type="button"
+                        className="px-1 text-slate-500"
+                        aria-label={`Move ${c.label} left`}
+                        onClick={() => moveColumn(c.key, -1)}
+                      >
+                        ←
+                      </button>
+                      <button
+                        type="button"
+                        className="px-1 text-slate-500"
+                        aria-label={`Move ${c.label} right`}
+                        onClick={() => moveColumn(c.key, 1)}
+                      >
+                        →
+                      </button>
+                    </>
+                  ) : null}
+                </li>
+              ))}
+            </ul>
+            <ErrorText error={savePrefs.error ? errorMessage(savePrefs.error) : null} />
+          </fieldset>
+        ) : null}
+        {report?.notes.map((n) => (
           <p key={n} className="mt-2 text-xs text-slate-500">
             {n}
           </p>
@@ -288,33 +396,130 @@ export function Reports() {
             title={`Visits, conversions, revenue and profit by ${timeDimension}`}
             x={chart.x}
             series={chart.s}
-            range={chart.range}
+            range={chart.span}
           />
         ) : (
           <p className="text-sm text-slate-500">No data in this range.</p>
         )}
       </Card>
-      <Card title={`By ${labelOf(leaf).toLowerCase()}`}>
-        <ErrorText error={report.error ? errorMessage(report.error) : exportError} />
-        <Table
-          caption="Report rows"
-          rows={rows}
-          columns={columns}
-          rowKey={(r) => JSON.stringify(r.key)}
-          empty={report.isPending ? "Loading…" : "No visits or conversions in this range."}
-          onRowClick={
-            groupBy.length < 3
-              ? (r) => {
-                  const value = r.key[leaf] ?? null;
-                  setPath([...path, { dimension: leaf, value, label: r.labels[leaf] ?? value ?? "(none)" }]);
-                  const remaining = DIMENSIONS.find(
-                    (d) => d.value !== leaf && !path.some((p) => p.dimension === d.value),
+      <Card title={`By ${chosen.map(dimensionLabel).join(" › ")}`}>
+        <ErrorText error={error ? errorMessage(error) : null} />
+        <div className="overflow-x-auto">
+          <table className="w-full border-collapse text-sm" aria-label="Report grid">
+            <thead>
+              <tr className="border-b border-slate-200 text-xs uppercase text-slate-500">
+                {header.map((h, i) => {
+                  const key = i < width ? "label" : (columnOfCell(i)?.key ?? "");
+                  const sortable =
+                    i === 0 || (i >= width && !isDeltaCell(i) && (!compare || (i - width) % 3 === 0));
+                  return (
+                    <th
+                      key={h}
+                      scope="col"
+                      className={`px-2 py-1.5 font-medium ${i < width ? "text-left" : "text-right"}`}
+                      aria-sort={
+                        sortable && sort?.key === key
+                          ? sort.dir === 1
+                            ? "ascending"
+                            : "descending"
+                          : undefined
+                      }
+                    >
+                      {sortable ? (
+                        <button
+                          type="button"
+                          className="uppercase hover:text-slate-900"
+                          onClick={() => sortBy(key)}
+                        >
+                          {h}
+                          {sort?.key === key ? (sort.dir === 1 ? " ▲" : " ▼") : ""}
+                        </button>
+                      ) : (
+                        h
+                      )}
+                    </th>
                   );
-                  if (remaining) setNext(leaf === "funnel" ? "node" : remaining.value);
-                }
-              : undefined
-          }
-        />
+                })}
+              </tr>
+            </thead>
+            <tbody>
+              {model && lines.length === 0 ? (
+                <tr>
+                  <td colSpan={header.length} className="px-2 py-3 text-slate-500">
+                    No visits or conversions in this range.
+                  </td>
+                </tr>
+              ) : null}
+              {!model ? (
+                <tr>
+                  <td className="px-2 py-3 text-slate-500">{root?.isPending ? "Loading…" : ""}</td>
+                </tr>
+              ) : null}
+              {model
+                ? lines.map((l) => {
+                    const key = pathKey(l.path);
+                    const cells = gridCells(model, l.metrics, l.previous);
+                    return (
+                      <tr key={key} className="border-b border-slate-100" data-level={l.level}>
+                        {chosen.map((dimension, i) => (
+                          <td key={dimension} className="px-2 py-1">
+                            {i === l.level ? (
+                              l.expandable ? (
+                                <button
+                                  type="button"
+                                  className="text-left hover:underline"
+                                  aria-expanded={l.expanded}
+                                  onClick={() => toggle(key)}
+                                >
+                                  {l.expanded ? "▾ " : "▸ "}
+                                  {l.label}
+                                  {l.loading ? " …" : ""}
+                                </button>
+                              ) : (
+                                l.label
+                              )
+                            ) : null}
+                          </td>
+                        ))}
+                        {cells.map((v, i) => (
+                          <td
+                            // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional, like the header
+                            key={i}
+                            className={`px-2 py-1 text-right tabular-nums ${isDeltaCell(i + width) ? "text-xs text-slate-500" : ""}`}
+                          >
+                            {cellText(i + width, v)}
+                          </td>
+                        ))}
+                      </tr>
+                    );
+                  })
+                : null}
+            </tbody>
+            {model ? (
+              <tfoot>
+                <tr className="border-t-2 border-slate-300 font-semibold" data-testid="totals">
+                  {chosen.map((dimension, i) => (
+                    <td key={dimension} className="px-2 py-1">
+                      {i === 0 ? "Total" : null}
+                    </td>
+                  ))}
+                  {gridCells(model, model.totals, model.previousTotals).map((v, i) => (
+                    <td
+                      // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional, like the header
+                      key={i}
+                      className="px-2 py-1 text-right tabular-nums"
+                    >
+                      {cellText(i + width, v)}
+                    </td>
+                  ))}
+                </tr>
+              </tfoot>
+            ) : null}
+          </table>
+        </div>
+        {report?.truncated ? (
+          <p className="mt-2 text-xs text-amber-700">Only the first 5,000 rows of this level are shown.</p>
+        ) : null}
       </Card>
     </div>
   );

@@ -1,3 +1,4 @@
+import { TrackingFieldsEditor } from "../components/tracking-fields.tsx";
 import { Field, Select } from "../components/ui.tsx";
 import { UrlField } from "../components/url-field.tsx";
 import type { RouterInputs, RouterOutputs } from "../trpc.ts";
@@ -76,7 +77,10 @@ export function draftInput(workspaceId: string, d: TrafficSourceDraft): CreateIn
     campaignMacro: d.campaignMacro,
     costParam: d.costParam,
     costMacro: d.costMacro,
-    trackingFields: d.trackingFields,
+    // Rows left blank are dropped; an empty macro is the api's "unknown" (REPLACE on the link).
+    trackingFields: d.trackingFields
+      .filter((f) => f.name.trim() !== "" || f.param.trim() !== "")
+      .map((f) => (f.macro?.trim() ? f : { name: f.name, param: f.param })),
   };
 }
 
@@ -156,16 +160,14 @@ export function TrafficSourceFields({
         onChange={(e) => set({ campaignParam: e.target.value })}
       />
       {macroField("Campaign macro", "campaignMacro")}
-      {draft.trackingFields.length > 0 ? (
-        <p className="text-xs text-slate-600 md:col-span-3">
-          Tracking fields:{" "}
-          {draft.trackingFields.map((f) => (
-            <code key={f.param} className="mr-2">
-              {f.param}={f.macro}
-            </code>
-          ))}
-        </p>
-      ) : null}
+      <div className="md:col-span-3">
+        <TrackingFieldsEditor
+          value={draft.trackingFields}
+          onChange={(trackingFields) =>
+            set({ trackingFields: trackingFields.map((f) => ({ ...f, macro: f.macro ?? "" })) })
+          }
+        />
+      </div>
     </>
   );
 }

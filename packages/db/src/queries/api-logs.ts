@@ -48,10 +48,31 @@ export async function listConversionLog(
     tx?: string;
     status?: ConversionLogRow["status"];
     includeDeleted?: boolean;
+    /**
+     * One box for whatever the user has at hand: a hit ID, a transaction ID, or the traffic source's
+     * click ID (the external ID of the converting hit).
+     */
+    search?: string;
+    /** Local dates (inclusive) in a time zone: the dashboard's date filter. */
+    dates?: { from: string; to: string; timeZone: string };
     limit: number;
     before?: string;
   },
-): Promise<Array<ConversionLogRow & { revisions: ConversionRevisionLogRow[] }>> {
+): Promise<Array<ConversionLogRow & { revisions: ConversionRevisionLogRow[]; hit: ConversionHitFacts }>> {
+  const term = input.search?.trim();
+  const isId =
+    term !== undefined && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(term);
+  // The click ID lives on the hit: look it up among the hits of the range (the workspace-and-time
+  // index), then their conversions.
+  const byClickId = term
+    ? sql`${conversions.hitId} in (select h.id from hits h where h.workspace_id = ${input.workspaceId}
+        and h.external_id = ${term}
+        ${input.from ? sql`and h.created_at >= ${input.from.toISOString()}::timestamptz - interval '90 days'` : sql``}
+        ${input.to ? sql`and h.created_at < ${input.to.toISOString()}::timestamptz` : sql``})`
+    : undefined;
+  const searchFilter = term
+    ? sql`(${isId ? sql`${conversions.hitId} = ${term}::uuid or ` : sql``}${conversions.tx} = ${term} or ${byClickId})`
+    : undefined;
   const rows = await db
     .select()
     .from(conversions)
@@ -61,7 +82,15 @@ export async function listConversionLog(
         input.hitId ? eq(conversions.hitId, input.hitId) : undefined,
         input.tx !== undefined ? eq(conversions.tx, input.tx) : undefined,
         input.status ? eq(conversions.status, input.status) : undefined,
-        input.includeDeleted ? undefined : sql`${conversions.deletedAt} is null`,
+        // Rejected conversions are deleted ones; both stay hidden unless asked for.
+        input.includeDeleted || input.status === "rejected"
+          ? undefined
+          : sql`${conversions.deletedAt} is null and ${conversions.status} <> 'rejected'`,
+        searchFilter,
+        input.dates
+          ? sql`${conversions.convertedAt} >= ${input.dates.from}::date::timestamp at time zone ${input.dates.timeZone}
+              and ${conversions.convertedAt} < (${input.dates.to}::date + 1)::timestamp at time zone ${input.dates.timeZone}`
+          : undefined,
         input.from ? gte(conversions.convertedAt, input.from) : undefined,
         input.to ? lt(conversions.convertedAt, input.to) : undefined,
         input.before ? lt(conversions.id, input.before) : undefined,
@@ -84,7 +113,67 @@ export async function listConversionLog(
     )
     .orderBy(asc(conversionRevisions.conversionId), asc(conversionRevisions.revision));
   const byConversion = groupBy(revisions, "conversionId");
-  return rows.map((r) => ({ ...r, revisions: byConversion.get(r.id) ?? [] }));
+  const facts = await conversionHitFacts(db, input.workspaceId, rows);
+  return rows.map((r) => ({
+    ...r,
+    revisions: byConversion.get(r.id) ?? [],
+    hit: facts.get(r.id) ?? EMPTY_FACTS,
+  }));
+}
+
+/** What the conversions screen shows beside a conversion: names, and its hit's click ID and country. */
+export interface ConversionHitFacts {
+  funnelName: string | null;
+  pageName: string | null;
+  trafficSourceName: string | null;
+  externalId: string | null;
+  country: string | null;
+}
+
+const EMPTY_FACTS: ConversionHitFacts = {
+  funnelName: null,
+  pageName: null,
+  trafficSourceName: null,
+  externalId: null,
+  country: null,
+};
+
+async function conversionHitFacts(
+  db: Executor,
+  workspaceId: string,
+  rows: ReadonlyArray<{ id: string; hitId: string }>,
+): Promise<Map<string, ConversionHitFacts>> {
+  const out = new Map<string, ConversionHitFacts>();
+  if (rows.length === 0) return out;
+  const ids = `{${rows.map((r) => r.id).join(",")}}`;
+  // Hit ids are UUIDv7: the lookup by id prunes to the hits' partitions.
+  const facts = await db.execute<{
+    id: string;
+    funnel_name: string | null;
+    page_name: string | null;
+    traffic_source_name: string | null;
+    external_id: string | null;
+    country: string | null;
+  }>(sql`
+    select c.id::text, f.name as funnel_name, coalesce(o.name, l.name) as page_name,
+           t.name as traffic_source_name, h.external_id, h.country
+    from conversions c
+    left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+    left join funnels f on f.workspace_id = c.workspace_id and f.id = c.funnel_id
+    left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
+    left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
+    left join traffic_sources t on t.workspace_id = c.workspace_id and t.id = c.traffic_source_id
+    where c.workspace_id = ${workspaceId} and c.id = any(${ids}::uuid[])`);
+  for (const f of facts) {
+    out.set(f.id, {
+      funnelName: f.funnel_name,
+      pageName: f.page_name,
+      trafficSourceName: f.traffic_source_name,
+      externalId: f.external_id,
+      country: f.country,
+    });
+  }
+  return out;
 }
 
 /** One conversion with its revisions and its touches (the path it credits). */

@@ -1,6 +1,7 @@
 import { microsToMoney, moneyToMicros, normalizeMoney } from "@hitrail/core";
-import { type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
+import { reportPreferences } from "../schema/index.ts";
 
 // The dashboard's report, read from the hourly rollups only (never raw hits or conversions). Rollup
 // hours are UTC; days and hours here are the workspace's, computed by Postgres from the hour's start,
@@ -22,6 +23,23 @@ export const REPORT_DIMENSIONS = [
 ] as const;
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
+/**
+ * A grouping or filter column: a built-in dimension, or a tracking field by name (`field:zone`).
+ * `field:campaign` is the campaign every traffic source captures in its campaign parameter.
+ */
+export type ReportColumn = ReportDimension | `field:${string}`;
+
+export const FIELD_PREFIX = "field:";
+export const isFieldColumn = (d: string): d is `field:${string}` => d.startsWith(FIELD_PREFIX);
+/** The built-in tracking field every traffic source has (its campaign parameter). */
+export const CAMPAIGN_FIELD = "campaign";
+
+/** One parent key of a drill-down: rows where `dimension` has `value` (null: has none). */
+export interface ReportFilter {
+  dimension: ReportColumn;
+  value: string | null;
+}
+
 /** Dimensions the conversion rollups do not carry: conversions cannot be split by them (none today). */
 export const VISIT_ONLY_DIMENSIONS: readonly ReportDimension[] = [];
 
@@ -34,7 +52,11 @@ export interface ReportQuery {
   /** Local dates, inclusive: "2026-05-01" … "2026-05-31". */
   fromDate: string;
   toDate: string;
-  groupBy: ReportDimension[];
+  groupBy: ReportColumn[];
+  /** Rows where every one of these dimensions has the given value (drill-down parents). */
+  filters?: ReportFilter[];
+  /** Count bot hits in visits, page views, clicks and unique visitors (default: left out). */
+  includeBots?: boolean;
   funnelId?: string;
   trafficSourceId?: string;
   /** The tracking field (by name) the `trackingField` dimension groups by. */
@@ -52,9 +74,21 @@ export interface ReportQuery {
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
+/** Whether a query needs the raw rows: it groups or filters by a tracking field. */
+export function needsRawRows(q: Pick<ReportQuery, "groupBy" | "filters">): boolean {
+  return [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
+    (d) => isFieldColumn(d) || RAW_DIMENSIONS.includes(d as ReportDimension),
+  );
+}
+
 export interface VisitRow {
   key: Record<string, string | null>;
+  /** Entrances: hits that start a visitor's journey in the funnel. */
+  entrances: number;
+  /** Every hit (page views). */
   visits: number;
+  /** Clicks out of a lander (credited to the lander). */
+  clicks: number;
   /** Visits that were the visitor's first on the node, and first in the funnel. */
   uniqueNode: number;
   uniqueFunnel: number;
@@ -73,7 +107,8 @@ export interface ConversionRow {
 // Column expressions are code, never input: dimension names come from REPORT_DIMENSIONS only.
 // Rows are grouped by the raw columns (uuids, timestamps) and turned into text only after
 // aggregation: grouping ~10⁵–10⁶ rollup rows by text costs a sort, by uuid a small hash table.
-function visitDimension(d: ReportDimension, tz: string): SQL {
+function visitDimension(d: ReportColumn, tz: string): SQL {
+  if (isFieldColumn(d)) throw new Error("tracking fields are read from raw rows (reportVisitsRaw)");
   switch (d) {
     case "funnel":
       return sql`h.funnel_id`;
@@ -102,7 +137,8 @@ function visitDimension(d: ReportDimension, tz: string): SQL {
   }
 }
 
-function conversionDimension(d: ReportDimension, tz: string): SQL {
+function conversionDimension(d: ReportColumn, tz: string): SQL {
+  if (isFieldColumn(d)) throw new Error("tracking fields are read from raw rows (reportConversionsRaw)");
   switch (d) {
     case "funnel":
       return sql`c.funnel_id`;
@@ -135,7 +171,8 @@ function conversionDimension(d: ReportDimension, tz: string): SQL {
  * The same dimensions over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind,
  * traffic_source_id, country, device_type, os, browser, tracking_fields) visited at `x.at`.
  */
-function rawDimension(d: ReportDimension, q: ReportQuery): SQL {
+function rawDimension(d: ReportColumn, q: ReportQuery): SQL {
+  if (isFieldColumn(d)) return fieldValue(d.slice(FIELD_PREFIX.length));
   switch (d) {
     case "funnel":
       return sql`x.funnel_id`;
@@ -160,12 +197,40 @@ function rawDimension(d: ReportDimension, q: ReportQuery): SQL {
     case "day":
       return sql`date_trunc('day', x.at at time zone ${q.timeZone})`;
     case "trackingField":
-      return sql`(x.tracking_fields ->> ${q.trackingField ?? ""})`;
+      return fieldValue(q.trackingField ?? "");
   }
 }
 
+/**
+ * A tracking field's value on a raw row. The campaign is captured into its own column (every traffic
+ * source has a campaign parameter), not into tracking_fields: reading only tracking_fields is why a
+ * report by `campaign` used to come out empty although `campaign=` was on the entrance link.
+ */
+function fieldValue(name: string): SQL {
+  if (name === CAMPAIGN_FIELD) return sql`coalesce(x.tracking_fields ->> ${name}, x.campaign)`;
+  return sql`(x.tracking_fields ->> ${name})`;
+}
+
+const UUID_DIMENSIONS: readonly string[] = ["funnel", "node", "lander", "offer", "trafficSource"];
+
+/** `column` equal to a drill-down parent's value, compared the way the value was shown. */
+function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d: ReportColumn) => SQL): SQL {
+  if (!filters || filters.length === 0) return sql``;
+  return sql.join(
+    filters.map((f) => {
+      const column = expr(f.dimension);
+      if (f.value === null) return sql` and ${column} is null`;
+      if (UUID_DIMENSIONS.includes(f.dimension)) return sql` and ${column} = ${f.value}::uuid`;
+      if (f.dimension === "hour" || f.dimension === "day")
+        return sql` and ${formatDimension(f.dimension, column)} = ${f.value}`;
+      return sql` and ${column} = ${f.value}`;
+    }),
+    sql``,
+  );
+}
+
 /** How a grouped raw value is shown: ids as text, local hours and days in ISO form. */
-function formatDimension(d: ReportDimension, column: SQL): SQL {
+function formatDimension(d: ReportColumn, column: SQL): SQL {
   switch (d) {
     case "hour":
       return sql`to_char(${column}, 'YYYY-MM-DD"T"HH24:00')`;
@@ -181,8 +246,8 @@ function formatDimension(d: ReportDimension, column: SQL): SQL {
  * `outer` turns them into the d0…dN text columns the rows are keyed by.
  */
 function selectDims(
-  dims: ReportDimension[],
-  expr: (d: ReportDimension) => SQL,
+  dims: ReportColumn[],
+  expr: (d: ReportColumn) => SQL,
 ): { inner: SQL; group: SQL; outer: SQL } {
   if (dims.length === 0) return { inner: sql`1 as one`, group: sql`1`, outer: sql`1 as one` };
   return {
@@ -207,13 +272,13 @@ function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-function dateFilter(alias: "h" | "c", q: ReportQuery, column = "hour"): SQL {
+function dateFilter(alias: "h" | "c" | "t", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
 }
 
-function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<string, string | null> {
+function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Record<string, string | null> {
   const key: Record<string, string | null> = {};
   dims.forEach((d, i) => {
     const v = row[`d${i}`];
@@ -224,26 +289,40 @@ function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<st
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) => visitDimension(d, q.timeZone));
+  // Bots are always counted in `bots`; the other counts leave bot rows out unless asked.
+  const human = q.includeBots ? sql`` : sql` filter (where not h.is_bot)`;
   const rows = await db.execute<Record<string, unknown>>(sql`
-    select ${outer}, s.visits, s.unique_node, s.unique_funnel, s.bots, s.cost::text as cost from (
-      select ${inner}, sum(h.visits)::bigint as visits, sum(h.unique_node_visits)::bigint as unique_node,
-             sum(h.unique_funnel_visits)::bigint as unique_funnel, sum(h.bots)::bigint as bots,
+    select ${outer}, s.entrances, s.visits, s.clicks, s.unique_node, s.unique_funnel, s.bots,
+           s.cost::text as cost from (
+      select ${inner}, coalesce(sum(h.entrances)${human}, 0)::bigint as entrances,
+             coalesce(sum(h.visits)${human}, 0)::bigint as visits,
+             coalesce(sum(h.action_clicks)${human}, 0)::bigint as clicks,
+             coalesce(sum(h.unique_node_visits)${human}, 0)::bigint as unique_node,
+             coalesce(sum(h.unique_funnel_visits)${human}, 0)::bigint as unique_funnel,
+             coalesce(sum(h.visits) filter (where h.is_bot), 0)::bigint as bots,
              coalesce(sum(h.cost), 0) as cost
       from hit_rollups_hourly h
       where h.workspace_id = ${q.workspaceId}
         and ${dateFilter("h", q)}
         ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
         ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
+        ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone))}
       group by ${group}) s`);
-  return rows.map((r) => ({
-    key: keyOf(r, q.groupBy),
+  return rows.map(visitRowOf(q.groupBy));
+}
+
+const visitRowOf =
+  (dims: ReportColumn[]) =>
+  (r: Record<string, unknown>): VisitRow => ({
+    key: keyOf(r, dims),
+    entrances: Number(r.entrances ?? 0),
     visits: Number(r.visits ?? 0),
+    clicks: Number(r.clicks ?? 0),
     uniqueNode: Number(r.unique_node ?? 0),
     uniqueFunnel: Number(r.unique_funnel ?? 0),
     bots: Number(r.bots ?? 0),
     cost: String(r.cost ?? "0"),
-  }));
-}
+  });
 
 export interface EventRow extends ConversionRow {
   /** The custom event type's id (conversion_rollups_hourly.event_key). */
@@ -266,7 +345,8 @@ function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
       and ${dateFilter("c", q)}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
-      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+      ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
+      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone))}`;
 }
 
 function conversionCounts(r: Record<string, unknown>) {
@@ -365,18 +445,22 @@ const micros = (x: string) => moneyToMicros(normalizeMoney(x));
 
 export function sumVisitRows(rows: readonly VisitRow[]): VisitRow {
   let cost = 0n;
+  let entrances = 0;
+  let clicks = 0;
   let visits = 0;
   let uniqueNode = 0;
   let uniqueFunnel = 0;
   let bots = 0;
   for (const r of rows) {
+    entrances += r.entrances;
+    clicks += r.clicks;
     visits += r.visits;
     uniqueNode += r.uniqueNode;
     uniqueFunnel += r.uniqueFunnel;
     bots += r.bots;
     cost += micros(r.cost);
   }
-  return { key: {}, visits, uniqueNode, uniqueFunnel, bots, cost: microsToMoney(cost) };
+  return { key: {}, entrances, visits, clicks, uniqueNode, uniqueFunnel, bots, cost: microsToMoney(cost) };
 }
 
 export function sumConversionRows(rows: readonly ConversionRow[]): ConversionRow {
@@ -411,8 +495,10 @@ export function sumEventRows(rows: readonly EventRow[]): EventRow[] {
 // visits by the hit's time; a live conversion credits its converting visit (direct) and the visits
 // its touches name (assisted), at those visits' times.
 
-const RAW_HIT_COLUMNS = sql`h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country,
-  h.device_type, h.os, h.browser, h.tracking_fields`;
+const rawHitColumns = (a: "h" | "l") =>
+  sql.raw(`${a}.funnel_id, ${a}.node_id, ${a}.page_id, ${a}.page_kind, ${a}.traffic_source_id, ${a}.country,
+  ${a}.device_type, ${a}.os, ${a}.browser, ${a}.tracking_fields, ${a}.campaign`);
+const RAW_HIT_COLUMNS = rawHitColumns("h");
 
 function rawHitFilters(q: ReportQuery): SQL {
   return sql`h.workspace_id = ${q.workspaceId}
@@ -423,29 +509,41 @@ function rawHitFilters(q: ReportQuery): SQL {
 
 export async function reportVisitsRaw(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) => rawDimension(d, q));
-  const pageLevel = q.groupBy.some((d) => PAGE_DIMENSIONS.includes(d));
+  const pageLevel = q.groupBy.some((d) => PAGE_DIMENSIONS.includes(d as ReportDimension));
+  const human = q.includeBots ? sql`true` : sql`not x.is_bot`;
+  const firstOn = (column: "node_id" | "funnel_id") =>
+    sql.raw(`x.hit = 1 and not exists (select 1 from hits p where p.visitor_id = x.visitor_id
+      and p.${column} = x.${column} and p.id < x.id)`);
+  // The same counts as the rollups (see hitRollupContributions): every hit, plus each lander click
+  // filed under the lander's columns.
   const rows = await db.execute<Record<string, unknown>>(sql`
-    select ${outer}, s.visits, s.unique_node, s.unique_funnel, s.bots, s.cost::text as cost from (
-      select ${inner}, count(*)::bigint as visits,
+    select ${outer}, s.entrances, s.visits, s.clicks, s.unique_node, s.unique_funnel, s.bots,
+           s.cost::text as cost from (
+      select ${inner},
+             (count(*) filter (where ${human} and x.entrance = 1))::bigint as entrances,
+             (count(*) filter (where ${human} and x.hit = 1))::bigint as visits,
+             (count(*) filter (where ${human} and x.hit = 0))::bigint as clicks,
              ${
                pageLevel
-                 ? sql`(count(*) filter (where not exists (select 1 from hits p where p.visitor_id = x.visitor_id
-                     and p.node_id = x.node_id and p.id < x.id)))::bigint as unique_node, 0::bigint as unique_funnel,`
-                 : sql`0::bigint as unique_node, (count(*) filter (where not exists (select 1 from hits p
-                     where p.visitor_id = x.visitor_id and p.funnel_id = x.funnel_id and p.id < x.id)))::bigint as unique_funnel,`
+                 ? sql`(count(*) filter (where ${human} and ${firstOn("node_id")}))::bigint as unique_node, 0::bigint as unique_funnel,`
+                 : sql`0::bigint as unique_node, (count(*) filter (where ${human} and ${firstOn("funnel_id")}))::bigint as unique_funnel,`
              }
-             (count(*) filter (where x.is_bot))::bigint as bots, coalesce(sum(x.cost), 0) as cost
-      from (select h.id, h.visitor_id, h.is_bot, h.cost, h.created_at as at, ${RAW_HIT_COLUMNS}
-            from hits h where ${rawHitFilters(q)}) x
+             (count(*) filter (where x.is_bot and x.hit = 1))::bigint as bots, coalesce(sum(x.cost), 0) as cost
+      from (select h.id, h.visitor_id, h.is_bot, h.cost, h.created_at as at, ${RAW_HIT_COLUMNS}, 1 as hit,
+                   (h.prev_hit_id is null)::int as entrance
+            from hits h where ${rawHitFilters(q)}
+            union all
+            select h.id, h.visitor_id, h.is_bot, null, h.created_at, ${rawHitColumns("l")}, 0, 0
+            from hits h
+            -- One id lookup per hit (pruned to the previous hit's partition at run time): left to
+            -- itself the planner hashes every lander hit of the workspace instead.
+            cross join lateral (select l.* from hits l
+                                where l.workspace_id = h.workspace_id and l.id = h.prev_hit_id limit 1) l
+            where ${rawHitFilters(q)} and h.prev_hit_id is not null and l.page_kind = 'lander'
+              and l.node_id <> h.node_id) x
+      where true ${filterSql(q.filters, (d) => rawDimension(d, q))}
       group by ${group}) s`);
-  return rows.map((r) => ({
-    key: keyOf(r, q.groupBy),
-    visits: Number(r.visits ?? 0),
-    uniqueNode: Number(r.unique_node ?? 0),
-    uniqueFunnel: Number(r.unique_funnel ?? 0),
-    bots: Number(r.bots ?? 0),
-    cost: String(r.cost ?? "0"),
-  }));
+  return rows.map(visitRowOf(q.groupBy));
 }
 
 /**
@@ -476,6 +574,9 @@ function rawContributions(q: ReportQuery): SQL {
     from conversions c
     join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
     where c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
+      -- hit_at is the converting visit's time: the range starts from the conversions' own index, and
+      -- each hit is one id lookup, instead of every hit of the range joined to the conversions.
+      and ${dateFilter("c", q, "hit_at")}
       and ${rawHitFilters(q)}
     union all
     select h.created_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
@@ -483,7 +584,7 @@ function rawContributions(q: ReportQuery): SQL {
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
     join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
     where t.workspace_id = ${q.workspaceId} and t.kind = 'assisted' and c.deleted_at is null
-      and c.status <> 'rejected' and ${rawHitFilters(q)}`;
+      and c.status <> 'rejected' and ${dateFilter("t", q, "hit_at")} and ${rawHitFilters(q)}`;
 }
 
 export async function reportConversionsRaw(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
@@ -492,9 +593,10 @@ export async function reportConversionsRaw(db: Executor, q: ReportQuery): Promis
     select ${outer}, ${CONVERSION_COLUMNS} from (
       select ${inner}, ${conversionAggregates("x")}
       from (${rawContributions(q)}) x
-      where x.event_key = '' or x.event_key in (
+      where (x.event_key = '' or x.event_key in (
         select e.id::text from custom_event_types e
-        where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion)
+        where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion))
+        ${filterSql(q.filters, (d) => rawDimension(d, q))}
       group by ${group}) s`);
   return rows.map((r) => ({ key: keyOf(r, q.groupBy), ...conversionCounts(r) }));
 }
@@ -505,11 +607,83 @@ export async function reportEventsRaw(db: Executor, q: ReportQuery): Promise<Eve
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
       select ${inner}, x.event_key as event_type_id, ${conversionAggregates("x")}
       from (${rawContributions(q)}) x
-      where x.event_key <> ''
+      where x.event_key <> '' ${filterSql(q.filters, (d) => rawDimension(d, q))}
       group by ${group}, x.event_key) s`);
   return rows.map((r) => ({
     key: keyOf(r, q.groupBy),
     eventTypeId: String(r.event_type_id),
     ...conversionCounts(r),
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the grid offers and remembers
+
+export interface ReportTrackingField {
+  /** The name a report groups by (`field:<name>`). */
+  name: string;
+  /** The traffic sources that capture it, with the entrance parameter each reads it from. */
+  sources: Array<{ id: string; name: string; param: string }>;
+}
+
+/**
+ * Every tracking field name of the workspace's traffic sources (archived ones included: their old
+ * visits still carry the fields), and `campaign`, which every source captures in its campaign
+ * parameter. Sorted by name.
+ */
+export async function reportTrackingFields(
+  db: Executor,
+  workspaceId: string,
+): Promise<ReportTrackingField[]> {
+  const rows = await db.execute<{ name: string; id: string; source: string; param: string }>(sql`
+    select f.name, t.id::text as id, t.name as source, f.param
+    from traffic_sources t
+    cross join lateral jsonb_to_recordset(t.tracking_fields) as f(name text, param text)
+    where t.workspace_id = ${workspaceId} and f.name is not null and f.name <> ${CAMPAIGN_FIELD}
+    union all
+    select ${CAMPAIGN_FIELD}, t.id::text, t.name, t.campaign_param
+    from traffic_sources t where t.workspace_id = ${workspaceId}
+    order by 1, 3, 2`);
+  const byName = new Map<string, ReportTrackingField>();
+  for (const r of rows) {
+    const entry = byName.get(r.name) ?? { name: r.name, sources: [] };
+    entry.sources.push({ id: r.id, name: r.source, param: r.param });
+    byName.set(r.name, entry);
+  }
+  return [...byName.values()];
+}
+
+export interface ReportPreferenceRow {
+  columns: string[];
+  updatedAt: Date;
+}
+
+export async function findReportPreferences(
+  db: Executor,
+  input: { workspaceId: string; userId: string },
+): Promise<ReportPreferenceRow | null> {
+  const [row] = await db
+    .select({ settings: reportPreferences.settings, updatedAt: reportPreferences.updatedAt })
+    .from(reportPreferences)
+    .where(
+      and(eq(reportPreferences.workspaceId, input.workspaceId), eq(reportPreferences.userId, input.userId)),
+    );
+  return row ? { columns: row.settings.columns, updatedAt: row.updatedAt } : null;
+}
+
+export async function saveReportPreferences(
+  db: Executor,
+  input: { workspaceId: string; userId: string; columns: string[] },
+): Promise<ReportPreferenceRow> {
+  const settings = { columns: input.columns };
+  const [row] = await db
+    .insert(reportPreferences)
+    .values({ workspaceId: input.workspaceId, userId: input.userId, settings })
+    .onConflictDoUpdate({
+      target: [reportPreferences.workspaceId, reportPreferences.userId],
+      set: { settings, updatedAt: sql`now()` },
+    })
+    .returning({ settings: reportPreferences.settings, updatedAt: reportPreferences.updatedAt });
+  if (!row) throw new Error("report preferences were not saved");
+  return { columns: row.settings.columns, updatedAt: row.updatedAt };
 }

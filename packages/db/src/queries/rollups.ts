@@ -394,6 +394,57 @@ async function rebuildConversionChunk(
   return { rows: Number(inserted[0]?.n ?? 0), caughtUp: stale.length };
 }
 
+// ---------------------------------------------------------------------------------------------
+// What a visit rollup row holds (the column set and its aggregation), apart from when and how often
+// hours are rebuilt. Every count is split by `is_bot` (a key column) so reports can leave bots out.
+
+/** The columns of hit_rollups_hourly an insert fills, in the order hitRollupAggregates gives them. */
+const HIT_ROLLUP_COLUMNS =
+  sql.raw(`workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id,
+  country, device_type, os, browser, is_bot, visits, unique_node_visits, unique_funnel_visits, bots, cost,
+  entrances, action_clicks`);
+
+const HIT_ROLLUP_GROUP = sql.raw(`x.workspace_id, x.funnel_id, x.node_id, x.page_id, x.page_kind,
+  x.traffic_source_id, x.country, x.device_type, x.os, x.browser, x.is_bot`);
+
+/**
+ * One row per hit of the scope (`inScope` filters hits `h`) with its counts, plus one row per lander
+ * click among them carrying the *lander's* dimensions: a click out of a lander counts for the lander
+ * (CTR = clicks ÷ lander views) in the hour the click happened, so rebuilding an hour reads only
+ * that hour's hits. A click is a hit whose previous hit is a lander hit on another node (an action
+ * link, or the tag on the next page); a reload of the lander is not a click.
+ */
+function hitRollupContributions(inScope: SQL): SQL {
+  return sql`
+    select h.workspace_id, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country,
+           h.device_type, h.os, h.browser, h.is_bot, 1 as visits,
+           -- A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits are
+           -- immutable, so rebuilding an hour always gives the same answer.
+           (not exists (select 1 from hits p where p.visitor_id = h.visitor_id and p.node_id = h.node_id
+              and p.id < h.id))::int as unique_node,
+           (not exists (select 1 from hits p where p.visitor_id = h.visitor_id and p.funnel_id = h.funnel_id
+              and p.id < h.id))::int as unique_funnel,
+           h.is_bot::int as bots, coalesce(h.cost, 0) as cost,
+           -- An entrance starts the visitor's journey in the funnel: what reports call a visit.
+           (h.prev_hit_id is null)::int as entrances, 0 as action_clicks
+    from hits h
+    where ${inScope}
+    union all
+    select l.workspace_id, l.funnel_id, l.node_id, l.page_id, l.page_kind, l.traffic_source_id, l.country,
+           l.device_type, l.os, l.browser, h.is_bot, 0, 0, 0, 0, 0, 0, 1
+    from hits h
+    join hits l on l.workspace_id = h.workspace_id and l.id = h.prev_hit_id
+    where ${inScope} and h.prev_hit_id is not null and l.page_kind = 'lander' and l.node_id <> h.node_id`;
+}
+
+/** The aggregated columns after workspace_id and hour, over hitRollupContributions rows `x`. */
+function hitRollupAggregates(x: SQL): SQL {
+  return sql`${x}.funnel_id, ${x}.node_id, ${x}.page_id, ${x}.page_kind, ${x}.traffic_source_id, ${x}.country,
+      ${x}.device_type, ${x}.os, ${x}.browser, ${x}.is_bot, sum(${x}.visits)::int, sum(${x}.unique_node)::int,
+      sum(${x}.unique_funnel)::int, sum(${x}.bots)::int, coalesce(sum(${x}.cost), 0),
+      sum(${x}.entrances)::int, sum(${x}.action_clicks)::int`;
+}
+
 /**
  * Rebuilds visit rollups for every hour in [from, to) from raw hits: one transaction per hour that
  * deletes the hour's rows and inserts them again. Without `workspaceId` it covers every workspace
@@ -428,27 +479,16 @@ async function rebuildHitHour(tx: Executor, hour: Date, workspaceId: string | un
   );
   // The id range (a day either side) lets Postgres prune hit partitions: ids are UUIDv7 minted when
   // the visit happened, the same moment as created_at.
-  const inserted = await tx.execute<{ n: number }>(sql`
-    with ins as (
-      insert into hit_rollups_hourly
-        (workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os,
-         browser, visits, unique_node_visits, unique_funnel_visits, bots, cost)
-      select h.workspace_id, ${h}::timestamptz, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id,
-             h.country, h.device_type, h.os, h.browser, count(*)::int,
-             -- A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits are
-             -- immutable, so rebuilding an hour always gives the same answer.
-             (count(*) filter (where not exists (
-               select 1 from hits p where p.visitor_id = h.visitor_id and p.node_id = h.node_id and p.id < h.id)))::int,
-             (count(*) filter (where not exists (
-               select 1 from hits p where p.visitor_id = h.visitor_id and p.funnel_id = h.funnel_id and p.id < h.id)))::int,
-             (count(*) filter (where h.is_bot))::int, coalesce(sum(h.cost), 0)
-      from hits h
-      where h.created_at >= ${h}::timestamptz and h.created_at < ${h}::timestamptz + interval '1 hour'
+  const inHour = sql`h.created_at >= ${h}::timestamptz and h.created_at < ${h}::timestamptz + interval '1 hour'
         and h.id >= hitrail_uuid7_floor(${h}::timestamptz - interval '1 day')
         and h.id < hitrail_uuid7_floor(${h}::timestamptz + interval '25 hours')
-        ${onWorkspace(sql`h.workspace_id`)}
-      group by h.workspace_id, h.funnel_id, h.node_id, h.page_id, h.page_kind, h.traffic_source_id, h.country,
-               h.device_type, h.os, h.browser
+        ${onWorkspace(sql`h.workspace_id`)}`;
+  const inserted = await tx.execute<{ n: number }>(sql`
+    with ins as (
+      insert into hit_rollups_hourly (${HIT_ROLLUP_COLUMNS})
+      select x.workspace_id, ${h}::timestamptz, ${hitRollupAggregates(sql`x`)}
+      from (${hitRollupContributions(inHour)}) x
+      group by ${HIT_ROLLUP_GROUP}
       returning 1
     )
     select count(*)::int as n from ins`);

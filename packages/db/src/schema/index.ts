@@ -7,4 +7,5 @@ export * from "./hits.ts";
 export * from "./invitations.ts";
 export * from "./outbox.ts";
 export * from "./postbacks.ts";
+export * from "./report-preferences.ts";
 export * from "./rollups.ts";

@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
 import { ROLLUP_MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
@@ -98,7 +109,12 @@ export const conversionRollupState = pgTable(
 /**
  * Visits and cost per hour and dimensions, rebuilt from raw hits (delete + insert per hour) by a job
  * that runs every minute over the current and previous hour; `hitrail rollups recompute` rebuilds any
- * range. `visits` counts every hit, `bots` the ones flagged as bots among them.
+ * range. `visits` counts every hit (page views), `bots` the ones flagged as bots among them.
+ *
+ * Report metrics (#22): `is_bot` is a key column so every count can be read with bots or without;
+ * `entrances` are the hits that start a journey in the funnel (no previous hit), which is what a
+ * report calls visits; `action_clicks` are clicks out of a lander, filed under the *lander's*
+ * dimensions in the hour of the click, so CTR of a lander is its clicks over its views.
  */
 export const hitRollupsHourly = pgTable(
   "hit_rollups_hourly",
@@ -121,6 +137,9 @@ export const hitRollupsHourly = pgTable(
     uniqueFunnelVisits: integer("unique_funnel_visits").notNull().default(0),
     bots: integer("bots").notNull().default(0),
     cost: numeric("cost", ROLLUP_MONEY).notNull().default("0"),
+    isBot: boolean("is_bot").notNull().default(false),
+    entrances: integer("entrances").notNull().default(0),
+    actionClicks: integer("action_clicks").notNull().default(0),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -137,6 +156,7 @@ export const hitRollupsHourly = pgTable(
         t.deviceType,
         t.os,
         t.browser,
+        t.isBot,
       )
       .nullsNotDistinct(),
   ],

@@ -44,6 +44,18 @@ const conversionOutput = z.object({
   revisions: z.array(revisionOutput),
 });
 
+const listedConversion = conversionOutput.extend({
+  /** Names and the converting hit's facts, for the conversions screen's columns. */
+  hit: z.object({
+    funnelName: z.string().nullable(),
+    pageName: z.string().nullable(),
+    trafficSourceName: z.string().nullable(),
+    /** The traffic source's click ID the visit arrived with. */
+    externalId: z.string().nullable(),
+    country: z.string().nullable(),
+  }),
+});
+
 /** Conversions newest first, each with its revisions (the audit trail of every change). */
 export const listConversions = workspaceService({
   role: "viewer",
@@ -53,14 +65,28 @@ export const listConversions = workspaceService({
     status: status.optional(),
     /** Rejected conversions are soft-deleted; include them to see what a rejection removed. */
     includeDeleted: z.boolean().default(false),
+    /** A hit ID, a transaction ID or the traffic source's click ID. */
+    search: z.string().trim().min(1).max(255).optional(),
+    /** Local dates of the workspace's time zone, inclusive (the dashboard's date filter). */
+    fromDate: z.iso.date({ message: "must be a date such as 2026-05-17" }).optional(),
+    toDate: z.iso.date({ message: "must be a date such as 2026-05-17" }).optional(),
     from: instant.optional(),
     to: instant.optional(),
     ...page,
   }),
-  output: z.object({ items: z.array(conversionOutput), nextCursor: z.string().nullable() }),
+  output: z.object({ items: z.array(listedConversion), nextCursor: z.string().nullable() }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
-      const items = await listConversionLog(tx, { workspaceId: ctx.workspace.id, ...input });
+      const { fromDate, toDate, ...rest } = input;
+      const dates =
+        fromDate || toDate
+          ? { from: fromDate ?? "1970-01-01", to: toDate ?? "9999-12-30", timeZone: ctx.workspace.timeZone }
+          : undefined;
+      const items = await listConversionLog(tx, {
+        workspaceId: ctx.workspace.id,
+        ...rest,
+        ...(dates ? { dates } : {}),
+      });
       return { items, nextCursor: nextCursor(items, input.limit) };
     }),
 });

@@ -1,4 +1,4 @@
-import { csvCell, csvNumber } from "@hitrail/core";
+import { csvCell, csvNumber, eventColumns, METRIC_COLUMNS } from "@hitrail/core";
 import { z } from "zod";
 import { workspaceService } from "../context.ts";
 import { runReport } from "./run.ts";
@@ -29,42 +29,21 @@ export const exportReport = workspaceService({
   run: async ({ ctx, input }) => {
     const report = await runReport.execute({ ctx, input });
     const dims = report.groupBy;
+    // The dashboard's columns (every metric, then one per custom event type), with each dimension's
+    // name and id; the dashboard exports its own grid, as shown, with the same columns.
+    const columns = [...METRIC_COLUMNS, ...eventColumns(report.eventTypes)];
     const header = [
-      ...dims.flatMap((d) => [LABEL[d] ?? d, `${LABEL[d] ?? d} id`]),
-      "Visits",
-      "Unique visitors",
-      "Bots",
-      "Cost",
-      "Conversions",
-      "Revenue",
-      "Assisted conversions",
-      "Assisted revenue",
-      "Profit",
-      "ROI",
-      "CR",
-      "EPV",
-      ...report.eventTypes.map((e) => e.name),
+      ...dims.flatMap((d) => {
+        const label = LABEL[d] ?? d.replace(/^field:/, "");
+        return [label, `${label} id`];
+      }),
+      ...columns.map((c) => c.label),
     ];
     type Metrics = (typeof report.rows)[number]["metrics"];
-    const metricCells = (m: Metrics) => [
-      m.visits,
-      m.uniqueVisitors,
-      m.bots,
-      m.cost,
-      m.direct?.conversions ?? null,
-      m.direct?.revenue ?? null,
-      m.assisted?.conversions ?? null,
-      m.assisted?.revenue ?? null,
-      m.profit,
-      m.roi,
-      m.cr,
-      m.epv,
-      ...report.eventTypes.map((e) => m.events?.[e.id]?.direct.conversions ?? 0),
-    ];
     // Labels and keys are text from outside (names, tracking fields): always neutralised. Metrics
     // are our own numbers: kept numeric, so a negative profit stays a number in the spreadsheet.
     const line = (labels: string[], metrics: Metrics) =>
-      [...labels.map(csvCell), ...metricCells(metrics).map(csvNumber)].join(",");
+      [...labels.map(csvCell), ...columns.map((c) => csvNumber(c.value(metrics)))].join(",");
     const lines = [
       header.map(csvCell).join(","),
       ...report.rows.map((r) =>
@@ -80,7 +59,7 @@ export const exportReport = workspaceService({
     ];
     const csv = `${lines.join("\r\n")}\r\n`;
     return {
-      filename: `hitrail-report-${report.from}-${report.to}${dims.length ? `-by-${dims.join("-")}` : ""}.csv`,
+      filename: `hitrail-report-${report.from}-${report.to}${dims.length ? `-by-${dims.join("-").replace(/[^A-Za-z0-9_.-]/g, "_")}` : ""}.csv`,
       contentType: "text/csv" as const,
       csv,
     };
