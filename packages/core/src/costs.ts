@@ -95,10 +95,18 @@ export function localCostRange(
 ): { ok: true; range: LocalRange } | { ok: false; field: "from" | "to"; reason: string } {
   const f = localParts(from);
   if (f === null)
-    return { ok: false, field: "from", reason: `${quoteValue(from)} is not a date such as 2026-05-17 or 2026-05-17T14:00` };
+    return {
+      ok: false,
+      field: "from",
+      reason: `${quoteValue(from)} is not a date such as 2026-05-17 or 2026-05-17T14:00`,
+    };
   const t = localParts(to);
   if (t === null)
-    return { ok: false, field: "to", reason: `${quoteValue(to)} is not a date such as 2026-05-17 or 2026-05-17T14:00` };
+    return {
+      ok: false,
+      field: "to",
+      reason: `${quoteValue(to)} is not a date such as 2026-05-17 or 2026-05-17T14:00`,
+    };
   const start = `${f.date}T${f.time ?? "00:00"}`;
   const end = t.time === null ? `${nextDay(t.date)}T00:00` : `${t.date}T${t.time}`;
   if (end <= start) return { ok: false, field: "to", reason: "must be after from" };
@@ -286,7 +294,8 @@ export function parseCostCsv(text: string): CostCsv {
     } else seen.set(key, row.line);
   }
   const refused = new Set(problems.map((p) => p.line));
-  if (rows.length === 0 && problems.length === 0) problems.push({ line: header.line, reason: "the file has no costs" });
+  if (rows.length === 0 && problems.length === 0)
+    problems.push({ line: header.line, reason: "the file has no costs" });
   return {
     field,
     rows: rows.filter((r) => !refused.has(r.line)),

@@ -73,7 +73,7 @@ export interface ConversionRow {
 // Column expressions are code, never input: dimension names come from REPORT_DIMENSIONS only.
 // Rows are grouped by the raw columns (uuids, timestamps) and turned into text only after
 // aggregation: grouping ~10⁵–10⁶ rollup rows by text costs a sort, by uuid a small hash table.
-function visitDimension(d: ReportDimension, tz: string): SQL {
+export function visitDimension(d: ReportDimension, tz: string): SQL {
   switch (d) {
     case "funnel":
       return sql`h.funnel_id`;
@@ -135,7 +135,7 @@ function conversionDimension(d: ReportDimension, tz: string): SQL {
  * The same dimensions over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind,
  * traffic_source_id, country, device_type, os, browser, tracking_fields) visited at `x.at`.
  */
-function rawDimension(d: ReportDimension, q: ReportQuery): SQL {
+export function rawDimension(d: ReportDimension, q: ReportQuery): SQL {
   switch (d) {
     case "funnel":
       return sql`x.funnel_id`;
@@ -180,7 +180,7 @@ function formatDimension(d: ReportDimension, column: SQL): SQL {
  * The pieces of a grouped query: `inner` selects the raw dimensions as g0…gN (group by `group`),
  * `outer` turns them into the d0…dN text columns the rows are keyed by.
  */
-function selectDims(
+export function selectDims(
   dims: ReportDimension[],
   expr: (d: ReportDimension) => SQL,
 ): { inner: SQL; group: SQL; outer: SQL } {
@@ -207,13 +207,13 @@ function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-function dateFilter(alias: "h" | "c", q: ReportQuery, column = "hour"): SQL {
+export function dateFilter(alias: "h" | "c", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
 }
 
-function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<string, string | null> {
+export function keyOf(row: Record<string, unknown>, dims: ReportDimension[]): Record<string, string | null> {
   const key: Record<string, string | null> = {};
   dims.forEach((d, i) => {
     const v = row[`d${i}`];

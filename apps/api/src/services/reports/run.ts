@@ -24,6 +24,7 @@ import { z } from "zod";
 import { badRequest, notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
 import { inWorkspace, workspaceService } from "../context.ts";
+import { visitsWithCostUpdates } from "./cost-updates.ts";
 
 const MAX_DAYS = 366;
 const MAX_ROWS = 5_000;
@@ -43,6 +44,8 @@ const metrics = z.object({
   uniqueVisitors: z.number().int(),
   bots: z.number().int(),
   cost: z.string(),
+  /** Visits whose cost a cost update set (overriding what their clicks carried); 0: clicks' cost only. */
+  costUpdatedVisits: z.number().int().default(0),
   /** Conversions credited to the converting page (each conversion once). Null: not split by this dimension. */
   direct: counts.nullable(),
   /** The same conversions credited again to pages visited before the converting one. */
@@ -193,7 +196,7 @@ export const runReport = workspaceService({
       // (country, device) needs the conversion totals asked for separately.
       const [visitRows, conversionRows, eventRows, eventTypes, conversionTotals, eventTotalRows] =
         await Promise.all([
-          visitsOf(tx, q),
+          visitsWithCostUpdates(tx, q, raw, visitsOf),
           visitOnly.length > 0 ? Promise.resolve([]) : conversionsOf(tx, q),
           visitOnly.length > 0 ? Promise.resolve([]) : eventRowsOf(tx, q),
           reportEventTypes(tx, ctx.workspace.id),
@@ -223,6 +226,7 @@ export const runReport = workspaceService({
           unique: number;
           bots: number;
           cost: string;
+          costUpdatedVisits: number;
           direct: Metrics["direct"];
           assisted: Metrics["assisted"];
           events: Metrics["events"];
@@ -236,6 +240,7 @@ export const runReport = workspaceService({
           unique: pageLevel ? v.uniqueNode : v.uniqueFunnel,
           bots: v.bots,
           cost: v.cost,
+          costUpdatedVisits: v.costUpdatedVisits,
           direct: visitOnly.length > 0 ? null : zero(),
           assisted: visitOnly.length > 0 ? null : zero(),
           events: visitOnly.length > 0 ? null : {},
@@ -249,6 +254,7 @@ export const runReport = workspaceService({
           unique: 0,
           bots: 0,
           cost: "0",
+          costUpdatedVisits: 0,
           direct: zero(),
           assisted: zero(),
           events: {},
@@ -265,6 +271,7 @@ export const runReport = workspaceService({
           unique: 0,
           bots: 0,
           cost: "0",
+          costUpdatedVisits: 0,
           direct: zero(),
           assisted: zero(),
           events: {},
@@ -297,6 +304,12 @@ export const runReport = workspaceService({
         revenue: normalizeMoney(conversionTotal?.assistedRevenue ?? "0"),
       };
       const notes: string[] = [];
+      const costUpdatedVisits = visitRows.reduce((n, v) => n + v.costUpdatedVisits, 0);
+      if (costUpdatedVisits > 0) {
+        notes.push(
+          `cost of ${costUpdatedVisits} visit(s) is from cost updates, which replace what their clicks carried (costUpdatedVisits per row)`,
+        );
+      }
       if (raw)
         notes.push(`grouped by tracking field '${q.trackingField}': read from raw visits and conversions`);
       if (input.creditAt === "conversion") {
@@ -325,17 +338,23 @@ export const runReport = workspaceService({
                 : (r.key[d] ?? null),
             ]),
           ),
-          metrics: derive(r.visits, r.unique, r.bots, r.cost, r.direct, r.assisted, r.events),
+          metrics: {
+            ...derive(r.visits, r.unique, r.bots, r.cost, r.direct, r.assisted, r.events),
+            costUpdatedVisits: r.costUpdatedVisits,
+          },
         })),
-        totals: derive(
-          visitTotal.visits,
-          visitTotal.uniqueFunnel,
-          visitTotal.bots,
-          visitTotal.cost,
-          totalDirect,
-          totalAssisted,
-          eventsOf(eventTotals),
-        ),
+        totals: {
+          ...derive(
+            visitTotal.visits,
+            visitTotal.uniqueFunnel,
+            visitTotal.bots,
+            visitTotal.cost,
+            totalDirect,
+            totalAssisted,
+            eventsOf(eventTotals),
+          ),
+          costUpdatedVisits,
+        },
         truncated,
         notes,
       };
