@@ -1,4 +1,12 @@
-import { costUnitMicros, microsToMoney, moneyToMicros, normalizeMoney } from "@hitrail/core";
+import {
+  type CostCsvProblem,
+  costUnitMicros,
+  microsToMoney,
+  moneyToMicros,
+  normalizeMoney,
+  parseCostCsv,
+  quoteValue,
+} from "@hitrail/core";
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { costUpdates } from "../schema/index.ts";
@@ -298,4 +306,90 @@ export async function costActorLabels(tx: Executor, workspaceId: string): Promis
     union all
     select k.id::text, 'API key ' || k.name from api_keys k where k.workspace_id = ${workspaceId}`);
   return new Map(rows.map((r) => [r.id, r.label]));
+}
+
+export interface CostFileResult {
+  field: string | null;
+  updates: CostUpdateRow[];
+  /** Every bad line with its reason, in line order. Non-empty: roll the transaction back. */
+  problems: CostCsvProblem[];
+}
+
+/**
+ * A cost file (`date,source,<field>,amount`, core's parseCostCsv): one total per line for a whole
+ * local day of a traffic source (by name, case-insensitive, or id), or of one value of its tracking
+ * field; lines apply in file order. Every line that can be applied is, so `problems` names every
+ * line that would fail; the caller rolls back when there is any (a file applies whole or not at all).
+ */
+export async function applyCostFile(
+  tx: Executor,
+  input: {
+    workspaceId: string;
+    timeZone: string;
+    csv: string;
+    fileName: string;
+    origin: "api" | "cli";
+    actor: CostActor;
+  },
+): Promise<CostFileResult> {
+  const { workspaceId } = input;
+  const csv = parseCostCsv(input.csv);
+  const problems = [...csv.problems];
+  const sources = await trafficSourcesByName(tx, workspaceId);
+  const updates: CostUpdateRow[] = [];
+  for (const row of csv.rows) {
+    const named = sources.byName.get(row.source.toLowerCase()) ?? [];
+    const byId = sources.ids.has(row.source.toLowerCase()) ? row.source.toLowerCase() : null;
+    const trafficSourceId = byId ?? (named.length === 1 ? (named[0] as string) : null);
+    if (trafficSourceId === null) {
+      problems.push({
+        line: row.line,
+        reason:
+          named.length > 1
+            ? `${named.length} traffic sources are named ${quoteValue(row.source)}; write its id instead`
+            : `source ${quoteValue(row.source)} is not a traffic source of this workspace`,
+      });
+      continue;
+    }
+    const result = await applyCostUpdate(tx, {
+      workspaceId,
+      scope: {
+        trafficSourceId,
+        field: csv.field !== null && row.value !== null ? { name: csv.field, value: row.value } : null,
+      },
+      timeZone: input.timeZone,
+      localStart: `${row.date}T00:00`,
+      localEnd: `${nextLocalDay(row.date)}T00:00`,
+      mode: "total",
+      amount: row.amount,
+      origin: input.origin === "cli" ? "cli" : "csv",
+      fileName: input.fileName,
+      fileLine: row.line,
+      actor: input.actor,
+    });
+    if (result.ok) updates.push(result.update);
+    else {
+      problems.push({
+        line: row.line,
+        reason: `no visits of ${quoteValue(row.source)}${row.value !== null ? ` with ${csv.field} ${quoteValue(row.value)}` : ""} on ${row.date}; there is nothing to spread ${row.amount} over`,
+      });
+    }
+  }
+  return { field: csv.field, updates, problems: problems.sort((a, b) => a.line - b.line) };
+}
+
+function nextLocalDay(date: string): string {
+  const t = new Date(`${date}T00:00:00Z`);
+  t.setUTCDate(t.getUTCDate() + 1);
+  return t.toISOString().slice(0, 10);
+}
+
+/** "line 3: …; line 5: …" for the first `max` problems of a cost file. */
+export function describeCostFileProblems(problems: readonly CostCsvProblem[], max = 20): string {
+  const shown = problems
+    .slice(0, max)
+    .map((p) => `line ${p.line}: ${p.reason}`)
+    .join("; ");
+  const more = problems.length > max ? ` (and ${problems.length - max} more)` : "";
+  return `${problems.length} bad line(s): ${shown}${more}`;
 }
