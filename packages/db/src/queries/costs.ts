@@ -138,8 +138,14 @@ export async function applyCostUpdate(
     start: input.localStart,
     end: input.localEnd,
   });
-  const covered = coveredHits(workspaceId, input.scope, startsAt, endsAt);
-  const [count] = await tx.execute<{ n: number }>(sql`select count(*)::int as n from (${covered}) v`);
+  // The covered visits are read once (numbered in time order) into a transaction-local table: the
+  // count, the cost they had and the shares all come from it instead of scanning hits three times.
+  await tx.execute(sql`drop table if exists pg_temp.hitrail_cost_covered`);
+  await tx.execute(sql`
+    create temp table hitrail_cost_covered on commit drop as
+    select c.id, c.created_at, c.click_cost, (row_number() over (order by c.id) - 1)::bigint as i
+    from (${coveredHits(workspaceId, input.scope, startsAt, endsAt)}) c`);
+  const [count] = await tx.execute<{ n: number }>(sql`select count(*)::int as n from hitrail_cost_covered`);
   const n = Number(count?.n ?? 0);
   if (n === 0) return { ok: false, reason: "no_visits" };
 
@@ -175,7 +181,7 @@ export async function applyCostUpdate(
   // What these visits cost until now (an earlier update's share, else the click's), for the list.
   const [before] = await tx.execute<{ cost: string }>(sql`
     select coalesce(sum(coalesce(e.amount, v.click_cost)), 0)::text as cost
-    from (${covered}) v
+    from hitrail_cost_covered v
     left join (${effectiveAllocations(workspaceId, startsAt, endsAt)}) e on e.hit_id = v.id`);
 
   // Visit i (0-based, in id = time order) of n gets ⌊T·(i+1)/n⌋ − ⌊T·i/n⌋ units (core's costShareMicros).
@@ -184,15 +190,14 @@ export async function applyCostUpdate(
       ? (() => {
           const unit = costUnitMicros(amountMicros);
           const units = (amountMicros / unit).toString();
-          return sql`((floor(${units}::numeric * (v.i + 1) / v.n) - floor(${units}::numeric * v.i / v.n))
+          return sql`((floor(${units}::numeric * (v.i + 1) / ${n}) - floor(${units}::numeric * v.i / ${n}))
                       * ${unit.toString()}::numeric / 1000000)::numeric(18, 6)`;
         })()
       : sql`${normalizeMoney(input.amount)}::numeric(18, 6)`;
   await tx.execute(sql`
     insert into cost_allocations (workspace_id, update_id, hit_id, hit_at, amount)
     select ${workspaceId}, ${update.id}, v.id, v.created_at, ${share}
-    from (select c.id, c.created_at, (row_number() over (order by c.id) - 1)::bigint as i, count(*) over ()::bigint as n
-          from (${covered}) c) v`);
+    from hitrail_cost_covered v`);
   await rebuildCostRollups(tx, workspaceId, startsAt, endsAt);
   const [saved] = await tx
     .update(costUpdates)
