@@ -197,6 +197,7 @@ describe("cost updates", () => {
     });
     expect(first.from).toBe(`${w.day}T00:00`);
     expect(first.timeZone).toBe(TZ);
+    expect(first.notes).toEqual([]);
 
     // 100 / 3 in cents: the one extra cent goes to the last visit (cumulative rounding). The offer
     // step of the first visit keeps no cost (cost belongs to entrances), so 10:00 is 33.33.
@@ -353,6 +354,25 @@ describe("cost updates", () => {
     ]);
     expect(await costByZone(w)).toEqual({ rows: { z1: "10", z2: "7" }, total: "17" });
     expect((await costByHour(w, w.otherSourceId)).total).toBe("4");
+  });
+
+  it("covers every source's entrance visits of a funnel, and warns of a range that has not ended", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const funnel = await w.client.costs.set.mutate({
+      workspaceId: w.workspaceId,
+      funnelId: w.funnelId,
+      from: w.day,
+      to: today,
+      amount: "9",
+    });
+    // Three entrance visits of the source, one of the other source, one the next day.
+    expect(funnel).toMatchObject({ visits: 5, allocated: "9", funnelName: "Demo funnel" });
+    expect(funnel.notes.join(" ")).toMatch(/the range ends in the future/);
+    const byHour = await costByHour(w);
+    expect(byHour.total).toBe("5.4");
+    expect((await costByHour(w, w.otherSourceId)).total).toBe("1.8");
+    await w.client.costs.undo.mutate({ workspaceId: w.workspaceId, updateId: funnel.id });
+    expect((await costByZone(w)).total).toBe("17");
   });
 
   it("keeps another workspace's costs and updates apart", async () => {

@@ -1,4 +1,5 @@
 import { applyCostUpdate, findFunnel, trafficSourceQueries } from "@hitrail/db";
+import { z } from "zod";
 import { badRequest, notFound } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { costActor, namesFor } from "./names.ts";
@@ -12,7 +13,10 @@ import { costUpdateOutput, setCostInput, toCostUpdateOutput } from "./schemas.ts
 export const setCost = workspaceService({
   role: "member",
   input: setCostInput,
-  output: costUpdateOutput,
+  output: costUpdateOutput.extend({
+    /** What to know about the update: a range that ends in the future. */
+    notes: z.array(z.string()),
+  }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
       const workspaceId = ctx.workspace.id;
@@ -49,6 +53,15 @@ export const setCost = workspaceService({
         entityId: result.update.id,
         detail: `${result.update.mode} ${result.update.amount} over ${result.update.visits} visits`,
       });
-      return toCostUpdateOutput(result.update, await namesFor(tx, workspaceId, [result.update]));
+      const notes =
+        result.update.endsAt.getTime() > Date.now()
+          ? [
+              `the range ends in the future (${input.localEnd}, ${ctx.workspace.timeZone}): visits after now keep their click's cost until this cost is set again`,
+            ]
+          : [];
+      return {
+        ...toCostUpdateOutput(result.update, await namesFor(tx, workspaceId, [result.update])),
+        notes,
+      };
     }),
 });
