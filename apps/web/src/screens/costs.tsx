@@ -160,6 +160,11 @@ function SetCost() {
             {money(set.data.allocated, ws.currency)} spread over {count(set.data.visits)} visit(s) of{" "}
             {scopeText(set.data)}, {rangeText(set.data)}; they cost{" "}
             {money(set.data.replacedCost, ws.currency)} before.
+            {set.data.notes.map((n) => (
+              <span key={n} className="block text-amber-800">
+                {n}
+              </span>
+            ))}
           </p>
         ) : null}
       </form>
