@@ -15,6 +15,25 @@ import {
 // dimension expressions, so they match its visit rows exactly. Filters here must stay those of
 // reportVisits / reportVisitsRaw.
 
+/**
+ * Every field of ReportQuery, and whether the adjustments below honour it. A field added to
+ * ReportQuery (a drill-down filter) does not compile here until it is handled: an adjustment that
+ * ignored a filter the visit rows apply would add cost from visits the report does not show.
+ */
+const HANDLED_QUERY_FIELDS = {
+  workspaceId: true,
+  timeZone: true,
+  fromDate: true,
+  toDate: true,
+  groupBy: true,
+  funnelId: true,
+  trafficSourceId: true,
+  trackingField: true,
+  // Conversions only: visits and their cost always count at the visit's time.
+  creditAt: true,
+} as const satisfies Record<keyof ReportQuery, true>;
+void HANDLED_QUERY_FIELDS;
+
 export interface CostAdjustmentRow {
   key: Record<string, string | null>;
   /** Visits whose cost is set by a cost update. */
