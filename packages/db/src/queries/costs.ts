@@ -117,6 +117,8 @@ export interface ApplyCostUpdateInput {
   fileName?: string | null;
   fileLine?: number | null;
   actor: CostActor;
+  /** False when the caller rebuilds cost_rollups_hourly itself afterwards (a cost file, once). */
+  rebuildRollups?: boolean;
 }
 
 export type ApplyCostUpdateResult = { ok: true; update: CostUpdateRow } | { ok: false; reason: "no_visits" };
@@ -198,7 +200,7 @@ export async function applyCostUpdate(
     insert into cost_allocations (workspace_id, update_id, hit_id, hit_at, amount)
     select ${workspaceId}, ${update.id}, v.id, v.created_at, ${share}
     from hitrail_cost_covered v`);
-  await rebuildCostRollups(tx, workspaceId, startsAt, endsAt);
+  if (input.rebuildRollups !== false) await rebuildCostRollups(tx, workspaceId, startsAt, endsAt);
   const [saved] = await tx
     .update(costUpdates)
     .set({ replacedCost: normalizeMoney(before?.cost ?? "0") })
@@ -371,6 +373,7 @@ export async function applyCostFile(
       fileName: input.fileName,
       fileLine: row.line,
       actor: input.actor,
+      rebuildRollups: false,
     });
     if (result.ok) updates.push(result.update);
     else {
@@ -379,6 +382,11 @@ export async function applyCostFile(
         reason: `no visits of ${quoteValue(row.source)}${row.value !== null ? ` with ${csv.field} ${quoteValue(row.value)}` : ""} on ${row.date}; there is nothing to spread ${row.amount} over`,
       });
     }
+  }
+  if (updates.length > 0 && problems.length === 0) {
+    const from = new Date(Math.min(...updates.map((u) => u.startsAt.getTime())));
+    const to = new Date(Math.max(...updates.map((u) => u.endsAt.getTime())));
+    await rebuildCostRollups(tx, workspaceId, from, to);
   }
   return { field: csv.field, updates, problems: problems.sort((a, b) => a.line - b.line) };
 }
