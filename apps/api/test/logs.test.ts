@@ -407,6 +407,7 @@ describe("reports", () => {
       uniqueVisitors: 0,
       bots: 2,
       cost: "25",
+      costUpdatedVisits: 0,
       direct: { conversions: 4, revenue: "50" },
       assisted: { conversions: 4, revenue: "50" },
       profit: "25",

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createApiKey, insertInvitation, schema } from "@hitrail/db";
+import { applyCostUpdate, createApiKey, insertInvitation, newIdAt, schema, withWorkspace } from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../src/auth/roles.ts";
 import { roleAtLeast } from "../src/auth/roles.ts";
@@ -59,6 +59,41 @@ async function freshInvitation(h: Harness, t: Tenant, email = `i-${unique()}@exa
     expiresAt: new Date(Date.now() + 86_400_000),
   });
   return { id: row.id, token };
+}
+
+/** An entrance visit of the tenant's traffic source an hour ago: something a cost can cover. */
+async function freshVisit(h: Harness, t: Tenant) {
+  const at = Date.now() - 3_600_000;
+  await h.t.db.insert(schema.hits).values({
+    id: newIdAt(at),
+    workspaceId: t.workspace.id,
+    visitorId: newIdAt(at),
+    funnelId: t.kit.funnelId,
+    nodeId: t.kit.nodes.lander,
+    pageId: t.kit.landerId,
+    pageKind: "lander",
+    trafficSourceId: t.kit.trafficSourceId,
+    createdAt: new Date(at),
+  });
+}
+
+async function freshCostUpdate(h: Harness, t: Tenant) {
+  await freshVisit(h, t);
+  const result = await withWorkspace(h.t.db, t.workspace.id, (tx) =>
+    applyCostUpdate(tx, {
+      workspaceId: t.workspace.id,
+      scope: { trafficSourceId: t.kit.trafficSourceId },
+      timeZone: "UTC",
+      localStart: `${daysAgo(1)}T00:00`,
+      localEnd: `${daysAgo(-1)}T00:00`,
+      mode: "total",
+      amount: "1",
+      origin: "api",
+      actor: {},
+    }),
+  );
+  if (!result.ok) throw new Error("no visits for the cost update");
+  return result.update.id;
 }
 
 async function freshDomain(h: Harness, t: Tenant, opts: { verifiable?: boolean } = {}) {
@@ -414,6 +449,43 @@ const CASES: Record<string, Case> = {
   "reports.savePreferences": {
     access: "user",
     input: (h) => ({ ...ws(h.a), columns: ["visits", "revenue"] }),
+  },
+  "costs.list": {
+    access: "viewer",
+    input: (_h, t) => ws(t),
+  },
+  "costs.set": {
+    access: "member",
+    input: async (h, t) => {
+      await freshVisit(h, t);
+      return {
+        ...ws(t),
+        trafficSourceId: t.kit.trafficSourceId,
+        from: daysAgo(1),
+        to: daysAgo(0),
+        amount: "3",
+      };
+    },
+    foreign: (h) => ({
+      ...ws(h.a),
+      trafficSourceId: h.b.kit.trafficSourceId,
+      from: daysAgo(1),
+      to: daysAgo(0),
+      amount: "3",
+    }),
+  },
+  "costs.upload": {
+    access: "member",
+    input: async (h, t) => {
+      await freshVisit(h, t);
+      const day = new Date(Date.now() - 3_600_000).toISOString().slice(0, 10);
+      return { ...ws(t), csv: `date,source,amount\n${day},${t.kit.trafficSourceId},2\n` };
+    },
+  },
+  "costs.undo": {
+    access: "member",
+    input: async (h, t) => ({ ...ws(t), updateId: await freshCostUpdate(h, t) }),
+    foreign: async (h) => ({ ...ws(h.a), updateId: await freshCostUpdate(h, h.b) }),
   },
   "reports.csv": {
     access: "viewer",

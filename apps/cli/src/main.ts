@@ -17,6 +17,7 @@ import {
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { Command, Option } from "commander";
+import { listCostsCommand, setCostCommand, undoCostCommand, uploadCostsCommand } from "./commands/costs.ts";
 import { doctor, formatCheck } from "./commands/doctor.ts";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { cliEnv, rawEnv } from "./env.ts";
@@ -203,6 +204,55 @@ export function buildCli(): Command {
         );
         print(summary);
       }),
+    );
+
+  const costs = program.command("costs").description("cost updates (docs/costs.md)");
+  costs
+    .command("set")
+    .description("set the cost of a traffic source, a funnel or a tracking-field value over a local range")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .option("--traffic-source <id>", "the traffic source")
+    .option("--funnel <id>", "the funnel")
+    .option("--field <name=value>", "a tracking-field value, such as zone=12345")
+    .requiredOption(
+      "--from <local>",
+      "local date or date-time in the workspace's zone (2026-05-01, 2026-05-01T10:00)",
+    )
+    .requiredOption("--to <local>", "local date (inclusive) or date-time (exclusive)")
+    .requiredOption("--amount <amount>", "the total for the range (or per visit with --per-visit)")
+    .option("--per-visit", "the amount is the price of each visit")
+    .action((opts: Parameters<typeof setCostCommand>[1]) =>
+      guarded("costs set", async () => print(await withDb((c) => setCostCommand(c.db, opts)))),
+    );
+  costs
+    .command("upload")
+    .description("apply a cost file (date,source,<field>,amount); a file with a bad line changes nothing")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .argument("<file>", "the CSV file")
+    .action((file: string, opts: { workspace: string }) =>
+      guarded("costs upload", async () =>
+        print(await withDb((c) => uploadCostsCommand(c.db, { workspace: opts.workspace, file }))),
+      ),
+    );
+  costs
+    .command("list")
+    .description("cost updates, newest first")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .option("--limit <n>", "how many", "50")
+    .action((opts: { workspace: string; limit: string }) =>
+      guarded("costs list", async () => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error("--limit takes 1-500");
+        print(await withDb((c) => listCostsCommand(c.db, { workspace: opts.workspace, limit })));
+      }),
+    );
+  costs
+    .command("undo")
+    .description("take a cost update back: its visits cost again what they cost before it")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .requiredOption("--update <id>", "the cost update")
+    .action((opts: { workspace: string; update: string }) =>
+      guarded("costs undo", async () => print(await withDb((c) => undoCostCommand(c.db, opts)))),
     );
 
   const deliveries = program.command("deliveries").description("traffic-source postback deliveries");

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Navigate, NavLink, Route, Routes, useMatch, useNavigate } from "react-router";
 import { Button, ErrorText, Field, Select } from "./components/ui.tsx";
 import { SignIn, SignUp } from "./screens/auth.tsx";
+import { Costs } from "./screens/costs.tsx";
 import { FunnelBuilder, Funnels } from "./screens/funnels.tsx";
 import { AcceptInvitation } from "./screens/invitation.tsx";
 import { Conversions, Deliveries, Postbacks } from "./screens/logs.tsx";
@@ -35,6 +36,7 @@ export function App() {
 
 const NAV = [
   ["reports", "Reports"],
+  ["costs", "Costs"],
   ["funnels", "Funnels"],
   ["traffic-sources", "Traffic sources"],
   ["offer-sources", "Offer sources"],
@@ -131,6 +133,7 @@ function Shell({
               <Route path="/" element={<Navigate to="/reports" replace />} />
               <Route path="/sign-up" element={<Navigate to="/reports" replace />} />
               <Route path="/reports" element={<Reports />} />
+              <Route path="/costs" element={<Costs />} />
               <Route path="/funnels" element={<Funnels />} />
               <Route path="/funnels/:funnelId" element={<FunnelBuilder />} />
               <Route path="/traffic-sources" element={<TrafficSources />} />

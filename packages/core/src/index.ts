@@ -1,6 +1,7 @@
 export * from "./attribution.ts";
 export * from "./conversion.ts";
 export * from "./conversion-time.ts";
+export * from "./costs.ts";
 export * from "./csv.ts";
 export * from "./date-presets.ts";
 export * from "./funnel.ts";

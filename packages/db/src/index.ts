@@ -44,6 +44,8 @@ export * from "./queries/api-users.ts";
 export * from "./queries/campaign-kit.ts";
 export * from "./queries/campaigns.ts";
 export * from "./queries/conversions.ts";
+export * from "./queries/cost-reports.ts";
+export * from "./queries/costs.ts";
 export * from "./queries/deliveries.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/outbox.ts";

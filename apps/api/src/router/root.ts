@@ -2,6 +2,7 @@ import { router } from "../trpc.ts";
 import { apiKeysRouter } from "./api-keys.ts";
 import { auditRouter } from "./audit.ts";
 import { authRouter } from "./auth.ts";
+import { costsRouter } from "./costs.ts";
 import { domainsRouter } from "./domains.ts";
 import { eventTypesRouter } from "./event-types.ts";
 import { funnelsRouter } from "./funnels.ts";
@@ -37,6 +38,7 @@ export const appRouter = router({
   postbacks: postbacksRouter,
   deliveries: deliveriesRouter,
   reports: reportsRouter,
+  costs: costsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -107,7 +107,7 @@ export interface ConversionRow {
 // Column expressions are code, never input: dimension names come from REPORT_DIMENSIONS only.
 // Rows are grouped by the raw columns (uuids, timestamps) and turned into text only after
 // aggregation: grouping ~10⁵–10⁶ rollup rows by text costs a sort, by uuid a small hash table.
-function visitDimension(d: ReportColumn, tz: string): SQL {
+export function visitDimension(d: ReportColumn, tz: string): SQL {
   if (isFieldColumn(d)) throw new Error("tracking fields are read from raw rows (reportVisitsRaw)");
   switch (d) {
     case "funnel":
@@ -171,7 +171,7 @@ function conversionDimension(d: ReportColumn, tz: string): SQL {
  * The same dimensions over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind,
  * traffic_source_id, country, device_type, os, browser, tracking_fields) visited at `x.at`.
  */
-function rawDimension(d: ReportColumn, q: ReportQuery): SQL {
+export function rawDimension(d: ReportColumn, q: ReportQuery): SQL {
   if (isFieldColumn(d)) return fieldValue(d.slice(FIELD_PREFIX.length));
   switch (d) {
     case "funnel":
@@ -214,7 +214,7 @@ function fieldValue(name: string): SQL {
 const UUID_DIMENSIONS: readonly string[] = ["funnel", "node", "lander", "offer", "trafficSource"];
 
 /** `column` equal to a drill-down parent's value, compared the way the value was shown. */
-function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d: ReportColumn) => SQL): SQL {
+export function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d: ReportColumn) => SQL): SQL {
   if (!filters || filters.length === 0) return sql``;
   return sql.join(
     filters.map((f) => {
@@ -245,7 +245,7 @@ function formatDimension(d: ReportColumn, column: SQL): SQL {
  * The pieces of a grouped query: `inner` selects the raw dimensions as g0…gN (group by `group`),
  * `outer` turns them into the d0…dN text columns the rows are keyed by.
  */
-function selectDims(
+export function selectDims(
   dims: ReportColumn[],
   expr: (d: ReportColumn) => SQL,
 ): { inner: SQL; group: SQL; outer: SQL } {
@@ -272,13 +272,13 @@ function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-function dateFilter(alias: "h" | "c" | "t", q: ReportQuery, column = "hour"): SQL {
+export function dateFilter(alias: "h" | "c" | "t", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
 }
 
-function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Record<string, string | null> {
+export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Record<string, string | null> {
   const key: Record<string, string | null> = {};
   dims.forEach((d, i) => {
     const v = row[`d${i}`];

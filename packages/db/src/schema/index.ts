@@ -1,6 +1,7 @@
 export * from "./accounts.ts";
 export * from "./campaigns.ts";
 export * from "./conversions.ts";
+export * from "./costs.ts";
 export * from "./domains.ts";
 export * from "./funnels.ts";
 export * from "./hits.ts";

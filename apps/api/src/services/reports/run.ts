@@ -26,6 +26,7 @@ import { z } from "zod";
 import { badRequest, notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
 import { inWorkspace, workspaceService } from "../context.ts";
+import { visitsWithCostUpdates } from "./cost-updates.ts";
 
 const MAX_DAYS = 366;
 const MAX_ROWS = 5_000;
@@ -68,6 +69,8 @@ const metrics = z.object({
   /** Page hits flagged as bots: always counted here, left out of the other counts unless asked. */
   bots: z.number().int(),
   cost: z.string(),
+  /** Visits whose cost a cost update set (overriding what their clicks carried); 0: clicks' cost only. */
+  costUpdatedVisits: z.number().int().default(0),
   /** Conversions credited to the converting page (each conversion once). Null: not split by this dimension. */
   direct: counts.nullable(),
   /** The same conversions credited again to pages visited before the converting one. */
@@ -102,6 +105,7 @@ interface Counted {
   unique: number;
   bots: number;
   cost: string;
+  costUpdatedVisits: number;
   direct: Metrics["direct"];
   assisted: Metrics["assisted"];
   events: Metrics["events"];
@@ -123,6 +127,7 @@ export function derive(c: Omit<Counted, "key">): Metrics {
     uniqueVisitors: c.unique,
     bots: c.bots,
     cost: microsToMoney(costMicros),
+    costUpdatedVisits: c.costUpdatedVisits,
     direct: c.direct,
     assisted: c.assisted,
     profit: profitMicros === null ? null : microsToMoney(profitMicros),
@@ -170,7 +175,7 @@ async function countPeriod(
   const eventRowsOf = rawConversions ? reportEventsRaw : reportEvents;
   const visitOnly = q.groupBy.some((d) => VISIT_ONLY_DIMENSIONS.includes(d as ReportDimension));
   const [visitRows, conversionRows, eventRows, conversionTotals, eventTotalRows] = await Promise.all([
-    visitsOf(tx, q),
+    visitsWithCostUpdates(tx, q, raw, visitsOf),
     visitOnly ? Promise.resolve([]) : conversionsOf(tx, q),
     visitOnly ? Promise.resolve([]) : eventRowsOf(tx, q),
     visitOnly ? reportConversions(tx, { ...q, groupBy: [] }) : Promise.resolve(null),
@@ -186,6 +191,7 @@ async function countPeriod(
     unique: 0,
     bots: 0,
     cost: "0",
+    costUpdatedVisits: 0,
     direct: visitOnly ? null : zero(),
     assisted: visitOnly ? null : zero(),
     events: visitOnly ? null : {},
@@ -200,6 +206,7 @@ async function countPeriod(
       unique: pageLevel ? v.uniqueNode : v.uniqueFunnel,
       bots: v.bots,
       cost: v.cost,
+      costUpdatedVisits: v.costUpdatedVisits,
     });
   }
   for (const c of conversionRows) {
@@ -229,6 +236,7 @@ async function countPeriod(
       unique: v.uniqueFunnel,
       bots: v.bots,
       cost: v.cost,
+      costUpdatedVisits: visitRows.reduce((n, row) => n + row.costUpdatedVisits, 0),
       direct: { conversions: c?.directConversions ?? 0, revenue: normalizeMoney(c?.directRevenue ?? "0") },
       assisted: {
         conversions: c?.assistedConversions ?? 0,
@@ -385,6 +393,11 @@ export const runReport = workspaceService({
           `by tracking field '${[...new Set(fields)].join("', '")}': read from raw visits and conversions`,
         );
       }
+      if (current.totals.costUpdatedVisits > 0) {
+        notes.push(
+          `cost of ${current.totals.costUpdatedVisits} visit(s) is from cost updates, which replace what their clicks carried (costUpdatedVisits per row)`,
+        );
+      }
       if (input.creditAt === "conversion") {
         notes.push(
           "conversions are credited at the time they happened, visits and cost at the time of the visit",
@@ -399,6 +412,7 @@ export const runReport = workspaceService({
         unique: 0,
         bots: 0,
         cost: "0",
+        costUpdatedVisits: 0,
         direct: { conversions: 0, revenue: "0" },
         assisted: { conversions: 0, revenue: "0" },
         events: {},
