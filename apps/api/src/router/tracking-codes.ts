@@ -1,6 +1,7 @@
 import { entranceLink } from "../services/tracking-codes/entrance-link.ts";
 import { getTrackingCodes } from "../services/tracking-codes/get.ts";
 import { offerCodes } from "../services/tracking-codes/offer.ts";
+import { offerSourceCodes } from "../services/tracking-codes/offer-source.ts";
 import { pageTag } from "../services/tracking-codes/page-tag.ts";
 import { router, serviceQuery } from "../trpc.ts";
 
@@ -9,4 +10,5 @@ export const trackingCodesRouter = router({
   entranceLink: serviceQuery(entranceLink),
   pageTag: serviceQuery(pageTag),
   offer: serviceQuery(offerCodes),
+  offerSource: serviceQuery(offerSourceCodes),
 });
