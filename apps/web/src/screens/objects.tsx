@@ -1,538 +1,528 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, type ReactNode, useState } from "react";
-import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
+import { useState } from "react";
+import { ObjectScreen, type ObjectSpec, type Values } from "../components/object-screen.tsx";
+import { Button, CopyButton } from "../components/ui.tsx";
 import { dateTime, money } from "../format.ts";
-import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
+import { type RouterOutputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
 
-// The campaign objects a funnel is built from. Each screen: the list (archived ones hidden), and a
-// form that creates one; archive is one click. Validation messages are the api's own.
-
-function CreateForm({
-  title,
-  onSubmit,
-  pending,
-  error,
-  children,
-}: {
-  title: string;
-  onSubmit: () => void;
-  pending: boolean;
-  error: unknown;
-  children: ReactNode;
-}) {
-  return (
-    <form
-      aria-label={title}
-      className="grid grid-cols-1 gap-3 md:grid-cols-3"
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault();
-        onSubmit();
-      }}
-    >
-      {children}
-      <div className="flex items-end md:col-span-3">
-        <Button type="submit" variant="primary" disabled={pending}>
-          {title}
-        </Button>
-      </div>
-      <div className="md:col-span-3">
-        <ErrorText error={error ? errorMessage(error) : null} />
-      </div>
-    </form>
-  );
-}
+// The campaign objects a funnel is built from, each one ObjectScreen driven by its fields: create
+// and edit with one form (validation messages are the api's own, with the form's labels), archive
+// after a confirm, archived ones listed on request and restored.
 
 function useInvalidate() {
   const queryClient = useQueryClient();
   return () => queryClient.invalidateQueries();
 }
 
+const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
+/** An optional text field: empty means "none". */
+const orNull = (v: unknown) => (text(v) === "" ? null : text(v));
+
+function useArchivedToggle() {
+  return useState(false);
+}
+
+// --- traffic sources ----------------------------------------------------------------------------------
+
 type TrafficSource = RouterOutputs["trafficSources"]["list"]["items"][number];
+
+const TRAFFIC_SOURCE_DEFAULTS: Values = {
+  name: "",
+  postbackUrl: "",
+  externalParam: "external",
+  campaignParam: "campaign",
+  costParam: "cost",
+  trackingFields: [],
+};
+
+const trafficSourceInput = (v: Values) => ({
+  name: text(v.name),
+  postbackUrl: orNull(v.postbackUrl),
+  externalParam: text(v.externalParam),
+  campaignParam: text(v.campaignParam),
+  costParam: text(v.costParam),
+});
 
 export function TrafficSources() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const list = useQuery(trpc.trafficSources.list.queryOptions({ workspaceId: ws.id }));
-  const templates = useQuery(trpc.trafficSources.templates.queryOptions());
-  const [template, setTemplate] = useState("");
-  const [name, setName] = useState("");
-  const [postbackUrl, setPostbackUrl] = useState("");
-  const [externalParam, setExternalParam] = useState("external");
-  const [costParam, setCostParam] = useState("cost");
-  const create = useMutation(
-    trpc.trafficSources.create.mutationOptions({
-      onSuccess: () => {
-        setName("");
-        setPostbackUrl("");
-        return invalidate();
-      },
-    }),
+  const [showArchived, setShowArchived] = useArchivedToggle();
+  const list = useQuery(
+    trpc.trafficSources.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
   );
+  const templates = useQuery(trpc.trafficSources.templates.queryOptions());
+  const create = useMutation(trpc.trafficSources.create.mutationOptions({ onSuccess: invalidate }));
+  const update = useMutation(trpc.trafficSources.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.trafficSources.archive.mutationOptions({ onSuccess: invalidate }));
   const enable = useMutation(trpc.trafficSources.enablePostbacks.mutationOptions({ onSuccess: invalidate }));
-  const pickTemplate = (key: string) => {
-    setTemplate(key);
-    const t = templates.data?.find((x) => x.key === key);
-    if (!t) return;
-    setName(t.label);
-    setPostbackUrl(t.postbackUrl ?? "");
-    setExternalParam(t.externalParam);
-    setCostParam(t.costParam);
+  const spec: ObjectSpec<TrafficSource> = {
+    singular: "traffic source",
+    plural: "traffic sources",
+    fields: [
+      { key: "name", label: "Name", required: true },
+      {
+        key: "postbackUrl",
+        label: "Postback URL",
+        placeholder: "https://network.example/pb?click_id={external}&payout={payout}",
+      },
+      { key: "externalParam", label: "Click ID parameter" },
+      { key: "campaignParam", label: "Campaign parameter" },
+      { key: "costParam", label: "Cost parameter" },
+    ],
+    defaults: TRAFFIC_SOURCE_DEFAULTS,
+    fromRow: (r) => ({
+      name: r.name,
+      postbackUrl: r.postbackUrl ?? "",
+      externalParam: r.externalParam,
+      campaignParam: r.campaignParam,
+      costParam: r.costParam,
+    }),
+    templates: {
+      options: (templates.data ?? []).map((t) => ({ value: t.key, label: t.label })),
+      apply: (key) => {
+        const t = templates.data?.find((x) => x.key === key);
+        if (!t) return {};
+        return {
+          name: t.label,
+          postbackUrl: t.postbackUrl ?? "",
+          externalParam: t.externalParam,
+          campaignParam: t.campaignParam,
+          costParam: t.costParam,
+          trackingFields: t.trackingFields,
+        };
+      },
+    },
+    archiveNote: "Its entrance links stop routing; its history stays in reports.",
+    columns: [
+      { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+      {
+        key: "postback",
+        header: "Postback URL",
+        cell: (r) => <code className="text-xs break-all">{r.postbackUrl ?? "—"}</code>,
+      },
+      { key: "params", header: "Click ID / cost", cell: (r) => `${r.externalParam} / ${r.costParam}` },
+      {
+        key: "health",
+        header: "Postbacks",
+        cell: (r) =>
+          r.postbackDisabledAt ? (
+            <div className="flex flex-col gap-1">
+              <span className="text-red-700">Disabled: {r.postbackDisabledReason}</span>
+              <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
+                Enable postbacks
+              </Button>
+            </div>
+          ) : r.postbackFlag ? (
+            <div className="flex flex-col gap-1">
+              <span className="text-amber-700">{r.postbackFlag}</span>
+              <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
+                Clear flag
+              </Button>
+            </div>
+          ) : r.postbackFailingSince ? (
+            <span className="text-amber-700">failing since {dateTime(r.postbackFailingSince)}</span>
+          ) : (
+            "ok"
+          ),
+      },
+      { key: "created", header: "Created", cell: (r) => dateTime(r.createdAt), sort: (r) => r.createdAt },
+    ],
   };
-  const columns: Column<TrafficSource>[] = [
-    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
-    {
-      key: "postback",
-      header: "Postback URL",
-      cell: (r) => <code className="text-xs">{r.postbackUrl ?? "—"}</code>,
-    },
-    { key: "params", header: "Click ID / cost", cell: (r) => `${r.externalParam} / ${r.costParam}` },
-    {
-      key: "health",
-      header: "Postbacks",
-      cell: (r) =>
-        r.postbackDisabledAt ? (
-          <div className="flex flex-col gap-1">
-            <span className="text-red-700">Disabled: {r.postbackDisabledReason}</span>
-            <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
-              Enable postbacks
-            </Button>
-          </div>
-        ) : r.postbackFlag ? (
-          <div className="flex flex-col gap-1">
-            <span className="text-amber-700">{r.postbackFlag}</span>
-            <Button onClick={() => enable.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}>
-              Clear flag
-            </Button>
-          </div>
-        ) : r.postbackFailingSince ? (
-          <span className="text-amber-700">failing since {dateTime(r.postbackFailingSince)}</span>
-        ) : (
-          "ok"
-        ),
-    },
-    { key: "created", header: "Created", cell: (r) => dateTime(r.createdAt), sort: (r) => r.createdAt },
-    {
-      key: "archive",
-      header: "",
-      cell: (r) => (
-        <Button
-          variant="danger"
-          onClick={() => archive.mutate({ workspaceId: ws.id, trafficSourceId: r.id })}
-        >
-          Archive
-        </Button>
-      ),
-    },
-  ];
   return (
-    <div className="flex flex-col gap-4">
-      <Card title="New traffic source">
-        <CreateForm
-          title="Create traffic source"
-          pending={create.isPending}
-          error={create.error}
-          onSubmit={() =>
-            create.mutate({
-              workspaceId: ws.id,
-              name,
-              postbackUrl: postbackUrl.trim() === "" ? null : postbackUrl,
-              externalParam,
-              costParam,
-            })
-          }
-        >
-          <Select
-            label="Template"
-            value={template}
-            onChange={(e) => pickTemplate(e.target.value)}
-            options={[
-              { value: "", label: "Custom" },
-              ...(templates.data ?? []).map((t) => ({ value: t.key, label: t.label })),
-            ]}
-          />
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Postback URL"
-            placeholder="https://network.example/pb?click_id={external}&payout={payout}"
-            value={postbackUrl}
-            onChange={(e) => setPostbackUrl(e.target.value)}
-          />
-          <Field
-            label="Click ID parameter"
-            value={externalParam}
-            onChange={(e) => setExternalParam(e.target.value)}
-          />
-          <Field label="Cost parameter" value={costParam} onChange={(e) => setCostParam(e.target.value)} />
-        </CreateForm>
-      </Card>
-      <Card title="Traffic sources">
-        <ErrorText error={list.error ? errorMessage(list.error) : null} />
-        <Table
-          caption="Traffic sources"
-          rows={(list.data?.items ?? []).filter((r) => !r.archivedAt)}
-          columns={columns}
-          rowKey={(r) => r.id}
-        />
-      </Card>
-    </div>
+    <ObjectScreen
+      spec={spec}
+      actions={{
+        rows: list.data?.items ?? [],
+        listError: list.error,
+        showArchived,
+        setShowArchived,
+        create: (v) =>
+          create.mutateAsync({
+            workspaceId: ws.id,
+            ...trafficSourceInput(v),
+            ...(Array.isArray(v.trackingFields) && v.trackingFields.length > 0
+              ? { trackingFields: v.trackingFields as Array<{ name: string; param: string; macro?: string }> }
+              : {}),
+          }),
+        update: (r, v) =>
+          update.mutateAsync({ workspaceId: ws.id, trafficSourceId: r.id, ...trafficSourceInput(v) }),
+        archive: (r, archived) =>
+          archive.mutateAsync({ workspaceId: ws.id, trafficSourceId: r.id, archived }),
+      }}
+    />
   );
 }
 
+// --- offer sources ------------------------------------------------------------------------------------
+
 type OfferSource = RouterOutputs["offerSources"]["list"]["items"][number];
+
+const DUPLICATE_POLICIES = [
+  { value: "update", label: "updates its revenue" },
+  { value: "ignore", label: "is ignored" },
+  { value: "add", label: "adds to its revenue" },
+  { value: "new", label: "counts a new conversion" },
+] as const;
+type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number]["value"];
+
+/** What a missing status map means: the seed's own status words. */
+export const SEED_STATUS_WORDS =
+  "built-in: pending, hold, preapproved → pending (0.01); rejected, reject, trash, cancelled → conversion deleted; any other word → approved";
+
+const offerSourceInput = (v: Values) => ({
+  name: text(v.name),
+  clickIdParam: text(v.clickIdParam),
+  postbackTemplate: orNull(v.postbackTemplate),
+  duplicatePolicy: text(v.duplicatePolicy) as DuplicatePolicy,
+});
+
+/** The postback URL to give the network, built by the api exactly as the offer's codes build it. */
+function NetworkPostback({ offerSourceId }: { offerSourceId: string }) {
+  const trpc = useTRPC();
+  const ws = useWorkspace();
+  const codes = useQuery(trpc.trackingCodes.offerSource.queryOptions({ workspaceId: ws.id, offerSourceId }));
+  if (codes.isPending) return <span className="text-xs text-slate-500">…</span>;
+  if (codes.error) return <span className="text-xs text-red-700">{codes.error.message}</span>;
+  if (!codes.data.postbackUrl)
+    return (
+      <span className="text-xs text-slate-500">
+        No postback template: use the postback URL under Tracking codes with this network's macros.
+      </span>
+    );
+  return (
+    <div className="flex items-start gap-2">
+      <code className="text-xs break-all">{codes.data.postbackUrl}</code>
+      <CopyButton text={codes.data.postbackUrl} />
+    </div>
+  );
+}
 
 export function OfferSources() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const list = useQuery(trpc.offerSources.list.queryOptions({ workspaceId: ws.id }));
-  const templates = useQuery(trpc.offerSources.templates.queryOptions());
-  const [template, setTemplate] = useState("");
-  const [name, setName] = useState("");
-  const [clickIdParam, setClickIdParam] = useState("clickid");
-  const [duplicatePolicy, setDuplicatePolicy] = useState<"update" | "ignore" | "add" | "new">("update");
-  const create = useMutation(
-    trpc.offerSources.create.mutationOptions({
-      onSuccess: () => {
-        setName("");
-        return invalidate();
-      },
-    }),
+  const [showArchived, setShowArchived] = useArchivedToggle();
+  const list = useQuery(
+    trpc.offerSources.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
   );
+  const templates = useQuery(trpc.offerSources.templates.queryOptions());
+  const create = useMutation(trpc.offerSources.create.mutationOptions({ onSuccess: invalidate }));
+  const update = useMutation(trpc.offerSources.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.offerSources.archive.mutationOptions({ onSuccess: invalidate }));
-  const chosen = templates.data?.find((t) => t.key === template);
-  const columns: Column<OfferSource>[] = [
-    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
-    { key: "click", header: "Click ID parameter", cell: (r) => r.clickIdParam },
-    {
-      key: "status",
-      header: "Status words",
-      cell: (r) =>
-        r.statusMap
-          ? Object.entries(r.statusMap)
-              .map(([k, v]) => `${k}→${v}`)
+  const spec: ObjectSpec<OfferSource> = {
+    singular: "offer source",
+    plural: "offer sources",
+    fields: [
+      { key: "name", label: "Name", required: true },
+      { key: "clickIdParam", label: "Click ID parameter", hint: "Where the offer URL passes {hit}" },
+      {
+        key: "postbackTemplate",
+        label: "Network postback template",
+        placeholder: "https://DOMAIN/pb/?hit={sub1}&tx={txid}&rev={payout}",
+        hint: "DOMAIN becomes your tracking domain",
+      },
+      { key: "duplicatePolicy", label: "A repeated conversion", type: "select", options: DUPLICATE_POLICIES },
+    ],
+    defaults: {
+      name: "",
+      clickIdParam: "clickid",
+      postbackTemplate: "",
+      duplicatePolicy: "update",
+      statusMap: null,
+    },
+    fromRow: (r) => ({
+      name: r.name,
+      clickIdParam: r.clickIdParam,
+      postbackTemplate: r.postbackTemplate ?? "",
+      duplicatePolicy: r.duplicatePolicy,
+    }),
+    templates: {
+      options: (templates.data ?? []).map((t) => ({ value: t.key, label: t.label })),
+      apply: (key) => {
+        const t = templates.data?.find((x) => x.key === key);
+        if (!t) return {};
+        return {
+          name: t.label,
+          clickIdParam: t.clickIdParam,
+          postbackTemplate: t.postbackTemplate ?? "",
+          statusMap: t.statusMap,
+        };
+      },
+    },
+    archiveNote: "Offers that name it keep it; their history stays in reports.",
+    columns: [
+      { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+      { key: "click", header: "Click ID parameter", cell: (r) => <code>{r.clickIdParam}</code> },
+      {
+        key: "postback",
+        header: "Postback URL for the network",
+        cell: (r) => <NetworkPostback offerSourceId={r.id} />,
+      },
+      {
+        key: "status",
+        header: "Status words",
+        cell: (r) =>
+          r.statusMap ? (
+            Object.entries(r.statusMap)
+              .map(([k, v]) => `${k} → ${v}`)
               .join(", ")
-          : "seed defaults",
-    },
-    { key: "dup", header: "Repeats", cell: (r) => r.duplicatePolicy },
-    {
-      key: "archive",
-      header: "",
-      cell: (r) => (
-        <Button variant="danger" onClick={() => archive.mutate({ workspaceId: ws.id, offerSourceId: r.id })}>
-          Archive
-        </Button>
-      ),
-    },
-  ];
+          ) : (
+            <span className="text-xs text-slate-600">{SEED_STATUS_WORDS}</span>
+          ),
+      },
+      {
+        key: "dup",
+        header: "A repeated conversion",
+        cell: (r) =>
+          DUPLICATE_POLICIES.find((p) => p.value === r.duplicatePolicy)?.label ?? r.duplicatePolicy,
+      },
+    ],
+  };
   return (
-    <div className="flex flex-col gap-4">
-      <Card title="New offer source">
-        <CreateForm
-          title="Create offer source"
-          pending={create.isPending}
-          error={create.error}
-          onSubmit={() =>
-            create.mutate({
-              workspaceId: ws.id,
-              name,
-              clickIdParam,
-              duplicatePolicy,
-              ...(chosen?.postbackTemplate ? { postbackTemplate: chosen.postbackTemplate } : {}),
-              ...(chosen?.statusMap ? { statusMap: chosen.statusMap } : {}),
-            })
-          }
-        >
-          <Select
-            label="Template"
-            value={template}
-            onChange={(e) => {
-              setTemplate(e.target.value);
-              const t = templates.data?.find((x) => x.key === e.target.value);
-              if (t) {
-                setName(t.label);
-                setClickIdParam(t.clickIdParam);
-              }
-            }}
-            options={[
-              { value: "", label: "Custom" },
-              ...(templates.data ?? []).map((t) => ({ value: t.key, label: t.label })),
-            ]}
-          />
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Click ID parameter"
-            value={clickIdParam}
-            onChange={(e) => setClickIdParam(e.target.value)}
-          />
-          <Select
-            label="A repeated conversion"
-            value={duplicatePolicy}
-            onChange={(e) => setDuplicatePolicy(e.target.value as typeof duplicatePolicy)}
-            options={[
-              { value: "update", label: "updates its revenue" },
-              { value: "ignore", label: "is ignored" },
-              { value: "add", label: "adds to its revenue" },
-              { value: "new", label: "counts a new conversion" },
-            ]}
-          />
-        </CreateForm>
-      </Card>
-      <Card title="Offer sources">
-        <Table
-          caption="Offer sources"
-          rows={(list.data?.items ?? []).filter((r) => !r.archivedAt)}
-          columns={columns}
-          rowKey={(r) => r.id}
-        />
-      </Card>
-    </div>
+    <ObjectScreen
+      spec={spec}
+      actions={{
+        rows: list.data?.items ?? [],
+        listError: list.error,
+        showArchived,
+        setShowArchived,
+        create: (v) =>
+          create.mutateAsync({
+            workspaceId: ws.id,
+            ...offerSourceInput(v),
+            ...(v.statusMap
+              ? { statusMap: v.statusMap as Record<string, "approved" | "pending" | "rejected"> }
+              : {}),
+          }),
+        update: (r, v) =>
+          update.mutateAsync({ workspaceId: ws.id, offerSourceId: r.id, ...offerSourceInput(v) }),
+        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, offerSourceId: r.id, archived }),
+      }}
+    />
   );
 }
 
+// --- offers -------------------------------------------------------------------------------------------
+
 type Offer = RouterOutputs["offers"]["list"]["items"][number];
+
+const offerInput = (v: Values) => ({
+  name: text(v.name),
+  url: text(v.url),
+  defaultPayout: text(v.defaultPayout) === "" ? "0" : text(v.defaultPayout),
+  offerSourceId: orNull(v.offerSourceId),
+});
 
 export function Offers() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const list = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id }));
-  const sources = useQuery(trpc.offerSources.list.queryOptions({ workspaceId: ws.id }));
-  const [name, setName] = useState("");
-  const [url, setUrl] = useState("");
-  const [payout, setPayout] = useState("");
-  const [offerSourceId, setOfferSourceId] = useState("");
-  const create = useMutation(
-    trpc.offers.create.mutationOptions({
-      onSuccess: () => {
-        setName("");
-        setUrl("");
-        setPayout("");
-        return invalidate();
-      },
-    }),
+  const [showArchived, setShowArchived] = useArchivedToggle();
+  const list = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }));
+  // Archived sources too: an offer may still name one, and its name is what the list shows.
+  const sources = useQuery(
+    trpc.offerSources.list.queryOptions({ workspaceId: ws.id, includeArchived: true }),
   );
+  const create = useMutation(trpc.offers.create.mutationOptions({ onSuccess: invalidate }));
+  const update = useMutation(trpc.offers.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.offers.archive.mutationOptions({ onSuccess: invalidate }));
-  const columns: Column<Offer>[] = [
-    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
-    { key: "url", header: "URL", cell: (r) => <code className="text-xs break-all">{r.url}</code> },
-    {
-      key: "payout",
-      header: "Payout",
-      align: "right",
-      cell: (r) => money(r.defaultPayout, r.currency ?? ws.currency),
-      sort: (r) => Number(r.defaultPayout),
-    },
-    {
-      key: "archive",
-      header: "",
-      cell: (r) => (
-        <Button variant="danger" onClick={() => archive.mutate({ workspaceId: ws.id, offerId: r.id })}>
-          Archive
-        </Button>
-      ),
-    },
-  ];
+  const sourceName = (id: string | null) =>
+    id === null ? null : (sources.data?.items.find((s) => s.id === id)?.name ?? "(unknown)");
+  const spec: ObjectSpec<Offer> = {
+    singular: "offer",
+    plural: "offers",
+    fields: [
+      { key: "name", label: "Name", required: true },
+      {
+        key: "url",
+        label: "Offer URL",
+        placeholder: "https://network.example/offer?clickid={hit}",
+        required: true,
+      },
+      { key: "defaultPayout", label: "Default payout", inputMode: "decimal" },
+      {
+        key: "offerSourceId",
+        label: "Offer source",
+        type: "select",
+        options: [
+          { value: "", label: "None" },
+          ...(sources.data?.items ?? [])
+            .filter((s) => !s.archivedAt)
+            .map((s) => ({ value: s.id, label: s.name })),
+        ],
+      },
+    ],
+    defaults: { name: "", url: "", defaultPayout: "", offerSourceId: "" },
+    fromRow: (r) => ({
+      name: r.name,
+      url: r.url,
+      defaultPayout: r.defaultPayout,
+      offerSourceId: r.offerSourceId ?? "",
+    }),
+    archiveNote: "Funnels that send to it keep doing so until you change them; its history stays in reports.",
+    columns: [
+      { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+      {
+        key: "source",
+        header: "Offer source",
+        cell: (r) => sourceName(r.offerSourceId) ?? <span className="text-slate-500">none</span>,
+        sort: (r) => sourceName(r.offerSourceId) ?? "",
+      },
+      {
+        key: "payout",
+        header: "Payout",
+        align: "right",
+        cell: (r) => money(r.defaultPayout, r.currency ?? ws.currency),
+        sort: (r) => Number(r.defaultPayout),
+      },
+      { key: "url", header: "URL", cell: (r) => <code className="text-xs break-all">{r.url}</code> },
+    ],
+  };
   return (
-    <div className="flex flex-col gap-4">
-      <Card title="New offer">
-        <CreateForm
-          title="Create offer"
-          pending={create.isPending}
-          error={create.error}
-          onSubmit={() =>
-            create.mutate({
-              workspaceId: ws.id,
-              name,
-              url,
-              defaultPayout: payout.trim() === "" ? "0" : payout,
-              offerSourceId: offerSourceId === "" ? null : offerSourceId,
-            })
-          }
-        >
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Offer URL"
-            placeholder="https://network.example/offer?clickid={hit}"
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            required
-          />
-          <Field
-            label="Default payout"
-            inputMode="decimal"
-            value={payout}
-            onChange={(e) => setPayout(e.target.value)}
-          />
-          <Select
-            label="Offer source"
-            value={offerSourceId}
-            onChange={(e) => setOfferSourceId(e.target.value)}
-            options={[
-              { value: "", label: "None" },
-              ...(sources.data?.items ?? []).map((s) => ({ value: s.id, label: s.name })),
-            ]}
-          />
-        </CreateForm>
-      </Card>
-      <Card title="Offers">
-        <Table
-          caption="Offers"
-          rows={(list.data?.items ?? []).filter((r) => !r.archivedAt)}
-          columns={columns}
-          rowKey={(r) => r.id}
-        />
-      </Card>
-    </div>
+    <ObjectScreen
+      spec={spec}
+      actions={{
+        rows: list.data?.items ?? [],
+        listError: list.error,
+        showArchived,
+        setShowArchived,
+        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...offerInput(v) }),
+        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, offerId: r.id, ...offerInput(v) }),
+        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, offerId: r.id, archived }),
+      }}
+    />
   );
 }
 
+// --- landers ------------------------------------------------------------------------------------------
+
 type Lander = RouterOutputs["landers"]["list"]["items"][number];
+
+const landerInput = (v: Values) => ({
+  name: text(v.name),
+  url: text(v.url),
+  defaultPayout: text(v.defaultPayout) === "" ? "0" : text(v.defaultPayout),
+});
 
 export function Landers() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const list = useQuery(trpc.landers.list.queryOptions({ workspaceId: ws.id }));
-  const [name, setName] = useState("");
-  const [url, setUrl] = useState("");
-  const create = useMutation(
-    trpc.landers.create.mutationOptions({
-      onSuccess: () => {
-        setName("");
-        setUrl("");
-        return invalidate();
-      },
-    }),
+  const [showArchived, setShowArchived] = useArchivedToggle();
+  const list = useQuery(
+    trpc.landers.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
   );
+  const create = useMutation(trpc.landers.create.mutationOptions({ onSuccess: invalidate }));
+  const update = useMutation(trpc.landers.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.landers.archive.mutationOptions({ onSuccess: invalidate }));
-  const columns: Column<Lander>[] = [
-    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
-    { key: "url", header: "URL", cell: (r) => <code className="text-xs break-all">{r.url}</code> },
-    {
-      key: "archive",
-      header: "",
-      cell: (r) => (
-        <Button variant="danger" onClick={() => archive.mutate({ workspaceId: ws.id, landerId: r.id })}>
-          Archive
-        </Button>
-      ),
-    },
-  ];
+  const spec: ObjectSpec<Lander> = {
+    singular: "lander",
+    plural: "landers",
+    fields: [
+      { key: "name", label: "Name", required: true },
+      {
+        key: "url",
+        label: "Lander URL",
+        placeholder: "https://pages.example/quiz?vid={vid}",
+        required: true,
+      },
+      {
+        key: "defaultPayout",
+        label: "Default payout",
+        inputMode: "decimal",
+        hint: "For conversions on the lander itself (lead forms)",
+      },
+    ],
+    defaults: { name: "", url: "", defaultPayout: "" },
+    fromRow: (r) => ({ name: r.name, url: r.url, defaultPayout: r.defaultPayout }),
+    columns: [
+      { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+      { key: "url", header: "URL", cell: (r) => <code className="text-xs break-all">{r.url}</code> },
+    ],
+  };
   return (
-    <div className="flex flex-col gap-4">
-      <Card title="New lander">
-        <CreateForm
-          title="Create lander"
-          pending={create.isPending}
-          error={create.error}
-          onSubmit={() => create.mutate({ workspaceId: ws.id, name, url })}
-        >
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Lander URL"
-            placeholder="https://pages.example/quiz?vid={vid}"
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            required
-          />
-        </CreateForm>
-      </Card>
-      <Card title="Landers">
-        <Table
-          caption="Landers"
-          rows={(list.data?.items ?? []).filter((r) => !r.archivedAt)}
-          columns={columns}
-          rowKey={(r) => r.id}
-        />
-      </Card>
-    </div>
+    <ObjectScreen
+      spec={spec}
+      actions={{
+        rows: list.data?.items ?? [],
+        listError: list.error,
+        showArchived,
+        setShowArchived,
+        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...landerInput(v) }),
+        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, landerId: r.id, ...landerInput(v) }),
+        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, landerId: r.id, archived }),
+      }}
+    />
   );
 }
 
+// --- custom event types -------------------------------------------------------------------------------
+
 type EventType = RouterOutputs["eventTypes"]["list"]["items"][number];
+
+const eventTypeInput = (v: Values) => ({
+  name: text(v.name),
+  alias: text(v.alias),
+  hasRevenue: v.hasRevenue === true,
+  countsAsConversion: v.countsAsConversion === true,
+  firesPostback: v.firesPostback === true,
+});
 
 export function EventTypes() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const list = useQuery(trpc.eventTypes.list.queryOptions({ workspaceId: ws.id }));
-  const [name, setName] = useState("");
-  const [alias, setAlias] = useState("");
-  const [hasRevenue, setHasRevenue] = useState(false);
-  const [countsAsConversion, setCountsAsConversion] = useState(false);
-  const [firesPostback, setFiresPostback] = useState(false);
-  const create = useMutation(
-    trpc.eventTypes.create.mutationOptions({
-      onSuccess: () => {
-        setName("");
-        setAlias("");
-        return invalidate();
-      },
-    }),
+  const [showArchived, setShowArchived] = useArchivedToggle();
+  const list = useQuery(
+    trpc.eventTypes.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
   );
+  const create = useMutation(trpc.eventTypes.create.mutationOptions({ onSuccess: invalidate }));
+  const update = useMutation(trpc.eventTypes.update.mutationOptions({ onSuccess: invalidate }));
   const archive = useMutation(trpc.eventTypes.archive.mutationOptions({ onSuccess: invalidate }));
-  const check = (label: string, value: boolean, set: (v: boolean) => void) => (
-    <label className="flex items-center gap-2 text-sm">
-      <input type="checkbox" checked={value} onChange={(e) => set(e.target.checked)} />
-      {label}
-    </label>
-  );
-  const columns: Column<EventType>[] = [
-    { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
-    { key: "alias", header: "Alias", cell: (r) => <code>{r.alias}</code> },
-    {
-      key: "rev",
-      header: "Revenue",
-      cell: (r) => (r.hasRevenue ? money(r.defaultRevenue, ws.currency) : "none"),
-    },
-    { key: "conv", header: "Counts as conversion", cell: (r) => (r.countsAsConversion ? "yes" : "no") },
-    { key: "pb", header: "Fires postback", cell: (r) => (r.firesPostback ? "yes" : "no") },
-    {
-      key: "archive",
-      header: "",
-      cell: (r) => (
-        <Button variant="danger" onClick={() => archive.mutate({ workspaceId: ws.id, eventTypeId: r.id })}>
-          Archive
-        </Button>
-      ),
-    },
-  ];
+  const spec: ObjectSpec<EventType> = {
+    singular: "custom event",
+    plural: "custom events",
+    fields: [
+      { key: "name", label: "Name", required: true },
+      { key: "alias", label: "Alias (used in code)", required: true },
+      { key: "hasRevenue", label: "Carries revenue", type: "check" },
+      { key: "countsAsConversion", label: "Counts as a conversion in reports", type: "check" },
+      { key: "firesPostback", label: "Fires the traffic-source postback", type: "check" },
+    ],
+    defaults: { name: "", alias: "", hasRevenue: false, countsAsConversion: false, firesPostback: false },
+    fromRow: (r) => ({
+      name: r.name,
+      alias: r.alias,
+      hasRevenue: r.hasRevenue,
+      countsAsConversion: r.countsAsConversion,
+      firesPostback: r.firesPostback,
+    }),
+    columns: [
+      { key: "name", header: "Name", cell: (r) => r.name, sort: (r) => r.name },
+      { key: "alias", header: "Alias", cell: (r) => <code>{r.alias}</code> },
+      {
+        key: "rev",
+        header: "Revenue",
+        cell: (r) => (r.hasRevenue ? money(r.defaultRevenue, ws.currency) : "none"),
+      },
+      { key: "conv", header: "Counts as conversion", cell: (r) => (r.countsAsConversion ? "yes" : "no") },
+      { key: "pb", header: "Fires postback", cell: (r) => (r.firesPostback ? "yes" : "no") },
+    ],
+  };
   return (
-    <div className="flex flex-col gap-4">
-      <Card title="New custom event">
-        <CreateForm
-          title="Create custom event"
-          pending={create.isPending}
-          error={create.error}
-          onSubmit={() =>
-            create.mutate({ workspaceId: ws.id, name, alias, hasRevenue, countsAsConversion, firesPostback })
-          }
-        >
-          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <Field
-            label="Alias (used in code)"
-            value={alias}
-            onChange={(e) => setAlias(e.target.value)}
-            required
-          />
-          <div className="flex flex-col gap-1 pt-5">
-            {check("Carries revenue", hasRevenue, setHasRevenue)}
-            {check("Counts as a conversion in reports", countsAsConversion, setCountsAsConversion)}
-            {check("Fires the traffic-source postback", firesPostback, setFiresPostback)}
-          </div>
-        </CreateForm>
-      </Card>
-      <Card title="Custom events">
-        <Table
-          caption="Custom events"
-          rows={(list.data?.items ?? []).filter((r) => !r.archivedAt)}
-          columns={columns}
-          rowKey={(r) => r.id}
-        />
-      </Card>
-    </div>
+    <ObjectScreen
+      spec={spec}
+      actions={{
+        rows: list.data?.items ?? [],
+        listError: list.error,
+        showArchived,
+        setShowArchived,
+        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...eventTypeInput(v) }),
+        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, eventTypeId: r.id, ...eventTypeInput(v) }),
+        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, eventTypeId: r.id, archived }),
+      }}
+    />
   );
 }
