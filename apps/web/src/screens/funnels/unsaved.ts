@@ -1,4 +1,4 @@
-import { useEffect } from "react";
+import { useLayoutEffect } from "react";
 
 export const LEAVE_QUESTION = "This funnel has changes that are not saved. Leave without saving them?";
 
@@ -9,7 +9,9 @@ export const LEAVE_QUESTION = "This funnel has changes that are not saved. Leave
  * click is cancelled (Link skips navigation for a default-prevented click).
  */
 export function useUnsavedChangesPrompt(dirty: boolean) {
-  useEffect(() => {
+  // A layout effect: the guard is in place before "Unsaved changes" is painted, so no click that
+  // follows what the screen shows can slip past it.
+  useLayoutEffect(() => {
     if (!dirty) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
       e.preventDefault();
