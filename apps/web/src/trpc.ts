@@ -62,6 +62,11 @@ const FIELD_PREFIX = /(^|; )([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\]|\.[A-Za-z0-9_]+)*
 export function errorMessage(error: unknown, labels?: ReadonlyMap<string, string>): string {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof TRPCClientError)) return message;
+  return labelFields(message, labels);
+}
+
+/** An api message with each problem's field key replaced by its label (or the key in words). */
+export function labelFields(message: string, labels?: ReadonlyMap<string, string>): string {
   return message.replace(FIELD_PREFIX, (_all, sep: string, key: string, rest: string) => {
     const label = labels?.get(key) ?? humanizeKey(key);
     return `${sep}${rest ? `${label} ${rest.replace(/^\./, "")}` : label}: `;

@@ -15,7 +15,7 @@ import { createContext, useContext, useEffect, useMemo, useRef, useState } from 
 import { Link, useNavigate, useParams } from "react-router";
 import { Button, Check, ErrorText, Field, Select } from "../../components/ui.tsx";
 import { lastDays, money } from "../../format.ts";
-import { errorMessage, type RouterOutputs, useTRPC } from "../../trpc.ts";
+import { errorMessage, labelFields, type RouterOutputs, useTRPC } from "../../trpc.ts";
 import { useWorkspace } from "../../workspace.tsx";
 import {
   type EdgeData,
@@ -101,6 +101,8 @@ function FunnelNodeView({ id, data, selected }: NodeProps<FNode>) {
   );
 }
 const nodeTypes = { funnel: FunnelNodeView };
+
+const BUILDER_LABELS = new Map([["name", "Funnel name"]]);
 
 const relabel = (list: FEdge[]) => list.map((e) => ({ ...e, label: e.data ? edgeLabel(e.data) : "" }));
 
@@ -243,7 +245,8 @@ export function FunnelBuilder() {
         if (!funnelId) navigate(`/funnels/${saved.funnelId}`, { replace: true });
       },
       onError: (error, sent) => {
-        setSaveError(namePaths(errorMessage(error), sent));
+        // Paths into what was sent become node names first; the rest get the builder's labels.
+        setSaveError(labelFields(namePaths(error.message, sent), BUILDER_LABELS));
         const details =
           error instanceof TRPCClientError
             ? (error.data as { details?: unknown } | undefined)?.details
