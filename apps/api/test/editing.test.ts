@@ -333,6 +333,30 @@ describe("funnels", () => {
   });
 });
 
+describe("page edits reach the funnels that use them", () => {
+  it("editing a lander bumps the version of the funnels sending to it, and says so in Redis", async () => {
+    const member = h.client({ cookie: h.a.users.member.cookie });
+    const wsId = h.a.workspace.id;
+    const before = await member.funnels.get.query({ workspaceId: wsId, funnelId: h.a.kit.funnelId });
+    const otherBefore = await h
+      .client({ cookie: h.b.users.owner.cookie })
+      .funnels.get.query({ workspaceId: h.b.workspace.id, funnelId: h.b.kit.funnelId });
+    await member.landers.update.mutate({
+      workspaceId: wsId,
+      landerId: h.a.kit.landerId,
+      url: "https://pages.example/quiz-v3",
+    });
+    const after = await member.funnels.get.query({ workspaceId: wsId, funnelId: h.a.kit.funnelId });
+    expect(after.version).toBe(before.version + 1);
+    expect(await readFunnelVersion(h.redis, h.redisPrefix, wsId, h.a.kit.funnelId)).toBe(after.version);
+    // Another workspace's funnel is not touched.
+    const otherAfter = await h
+      .client({ cookie: h.b.users.owner.cookie })
+      .funnels.get.query({ workspaceId: h.b.workspace.id, funnelId: h.b.kit.funnelId });
+    expect(otherAfter.version).toBe(otherBefore.version);
+  });
+});
+
 describe("offer sources", () => {
   it("gives the postback URL to hand the network, as the offer codes build it", async () => {
     const member = h.client({ cookie: h.a.users.member.cookie });

@@ -1,7 +1,9 @@
 import {
+  bumpFunnelsUsingPage,
   type CampaignKit,
   campaignKitGraph,
   type FunnelGraphInput,
+  offerQueries,
   saveFunnelGraph,
   setFunnelArchived,
 } from "@hitrail/db";
@@ -93,6 +95,22 @@ describe("a saved funnel routes the next click", () => {
     location(await act(h, host, 1, { cookie: visitorCookieOf(fresh) }));
     const conversions = await conversionTables(h.t.db, workspaceId).conversions();
     expect(conversions.map((c) => [c.hitId, c.tx])).toEqual([[landerHit, "action-1"]]);
+  });
+
+  it("an edited offer URL: the next click to it goes to the new URL", async () => {
+    const { workspaceId, host, kit } = await h.tenant();
+    const vid = await warm(host, kit);
+    const offerId = kit.offerIds[0];
+    // The api's offer update: the row and the versions of the funnels using it, then the hints.
+    await offerQueries.update(h.t.db, {
+      workspaceId,
+      id: offerId,
+      values: { url: "https://offers.example/new-offer?c={hit}" },
+    });
+    for (const f of await bumpFunnelsUsingPage(h.t.db, { workspaceId, pageId: offerId }))
+      await publishFunnelVersion(h.redis, h.deps.prefix, { workspaceId, funnelId: f.id, version: f.version });
+    const res = await act(h, host, 1, { cookie: vid });
+    expect(location(res).href).toMatch(/^https:\/\/offers\.example\/new-offer\?c=/);
   });
 
   it("without the version in Redis the old graph is still served (what the hint fixes)", async () => {
