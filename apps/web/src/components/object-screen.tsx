@@ -228,7 +228,8 @@ export function ObjectScreen<Row extends ObjectRow>({
       onChange={(e) => {
         setTemplate(e.target.value);
         // Everything a template sets is reset from the new choice, so nothing of the old one stays.
-        setDraft({ ...draft, ...spec.defaults, ...spec.templates?.apply(e.target.value) });
+        // The name typed so far stays unless the template names the object itself.
+        setDraft({ ...draft, ...spec.defaults, name: draft.name, ...spec.templates?.apply(e.target.value) });
       }}
       options={[{ value: "", label: "Custom" }, ...spec.templates.options]}
     />
