@@ -264,6 +264,10 @@ export function FunnelBuilder() {
     }),
   );
 
+  const restore = useMutation(
+    trpc.funnels.archive.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
+  );
+
   const node = nodes.find((n) => n.id === selectedNode) ?? null;
   const edge = edges.find((e) => e.id === selectedEdge) ?? null;
   const pageOptions = useMemo(() => {
@@ -324,6 +328,20 @@ export function FunnelBuilder() {
             </>
           ) : null}
         </div>
+      ) : null}
+      {funnel.data?.archivedAt ? (
+        <p
+          role="status"
+          className="flex items-center gap-2 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm"
+        >
+          This funnel is archived: its links do not route.
+          <Button
+            disabled={restore.isPending}
+            onClick={() => restore.mutate({ workspaceId: ws.id, funnelId: funnel.data.id, archived: false })}
+          >
+            Restore
+          </Button>
+        </p>
       ) : null}
       <ErrorText error={saveError ?? (funnel.error ? errorMessage(funnel.error) : null)} />
       {save.isSuccess && !saveError && !dirty ? <p className="text-sm text-green-700">Saved.</p> : null}
