@@ -31,6 +31,7 @@ import {
   newKey,
   ROUTING,
   type Rule,
+  remapInput,
   toFlow,
   toSaveInput,
 } from "./graph.ts";
@@ -239,8 +240,14 @@ export function FunnelBuilder() {
     trpc.funnels.save.mutationOptions({
       onSuccess: async (saved, sent) => {
         setSaveError(null);
-        // Saved as drawn: no longer "changed", even before the reload maps new keys to ids.
-        setBaseline(fingerprintInput(sent));
+        // New nodes get their ids here, from the answer, instead of from a reload: a reload arriving
+        // later would throw away whatever was drawn meanwhile. The reload of this version is skipped.
+        const map = (key: string) => saved.nodeIds[key] ?? key;
+        setNodes((current) => current.map((n) => ({ ...n, id: map(n.id) })));
+        setEdges((current) => current.map((e) => ({ ...e, source: map(e.source), target: map(e.target) })));
+        setSelectedNode((id) => (id === null ? null : map(id)));
+        loadedVersion.current = `${saved.funnelId}@${saved.version}`;
+        setBaseline(fingerprintInput(remapInput(sent, map)));
         await queryClient.invalidateQueries();
         if (!funnelId) navigate(`/funnels/${saved.funnelId}`, { replace: true });
       },

@@ -218,3 +218,28 @@ export function namePaths(message: string, input: SaveInput): string {
       return field ? `${head} ${field.replace(/^triggers\./, "")}` : head;
     });
 }
+
+/** `input` with every node key passed through `map` (the save's answer maps new keys to ids). */
+export function remapInput(input: SaveInput, map: (key: string) => string): SaveInput {
+  const config = (c: NodeConfig): NodeConfig => {
+    switch (c.kind) {
+      case "entry":
+      case "rotator":
+        return { ...c, routes: c.routes.map((r) => ({ ...r, to: map(r.to) })) };
+      case "condition":
+        return {
+          ...c,
+          routes: c.routes.map((r) => ({ ...r, to: map(r.to) })),
+          defaultTo: map(c.defaultTo),
+        };
+      default:
+        return c;
+    }
+  };
+  return {
+    ...input,
+    entryNodeId: map(input.entryNodeId),
+    nodes: input.nodes.map((n) => ({ ...n, id: map(n.id), config: config(n.config) })),
+    actions: (input.actions ?? []).map((a) => ({ ...a, from: map(a.from), to: map(a.to) })),
+  };
+}
