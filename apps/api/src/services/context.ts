@@ -20,8 +20,8 @@ export interface ServiceContext {
   domainChecks: DomainChecks;
   /** Outgoing email when SMTP is configured. */
   mailer: Mailer | null;
-  /** Tells trackers about saved funnels at once; null where no tracker listens (some tests). */
-  routing: RoutingNotifier | null;
+  /** Tells trackers about saved funnels at once; absent where no tracker listens (some tests). */
+  routing?: RoutingNotifier | null;
 }
 
 /** The scope check every service starts with. */
