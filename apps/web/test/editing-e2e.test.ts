@@ -4,6 +4,7 @@ import { loadEnv } from "@hitrail/config";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
 import { createLogger } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
+import { type RunningTracker, startTracker } from "@hitrail/tracker";
 import { type Browser, chromium, type Dialog, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,13 +18,15 @@ import {
 // Editing in the dashboard, in Chromium against the real api: an offer edited with the create
 // form's rules (errors by label), archived after a confirm, found under "Show archived" and restored;
 // a funnel whose nodes name their pages, that asks before unsaved changes are left behind, and that
-// the funnel list counts and clones.
+// the funnel list counts and clones; and a running tracker routes the next click after a save in the
+// dashboard (of the funnel, or of a lander it sends to) with what was saved.
 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 
 let t: TestDatabase;
 let api: Awaited<ReturnType<typeof startApi>>;
+let tracker: RunningTracker;
 let web: RunningWeb;
 let browser: Browser;
 let prefix: string;
@@ -44,6 +47,7 @@ beforeAll(async () => {
     LOG_LEVEL: "silent",
   });
   const logger = createLogger({ name: "web-editing", level: "silent" });
+  tracker = await startTracker(env, { logger, port: 0 });
   api = await startApi(env, { logger, port: 0 });
   web = await startWeb({ apiUrl: api.url, port: 0 });
   browser = await chromium.launch({
@@ -55,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await web?.close();
+  await tracker?.close();
   await api?.close();
   if (prefix) {
     const redis = createRedis(testRedisUrl());
@@ -76,7 +81,7 @@ async function nav(page: Page, label: string) {
 }
 
 describe.skipIf(!available)("editing in the dashboard", () => {
-  it("edits an offer (errors by label), archives it after a confirm, restores it; the builder asks before leaving unsaved changes", async () => {
+  it("edits an offer (errors by label), archives it after a confirm, restores it; the builder asks before leaving unsaved changes; the tracker routes the next click with what was saved", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -187,6 +192,40 @@ describe.skipIf(!available)("editing in the dashboard", () => {
     await nav(page, "Funnels");
     await poll(() => page.getByRole("row", { name: /Edit funnel \(copy\)/ }).count()).toBe(1);
     expect(asked).toHaveLength(2);
+
+    // The tracker, warm with the funnel, gets the next click right after each save.
+    const funnelId = builderUrl.split("/").pop() ?? "";
+    const enter = async () => {
+      const res = await tracker.app.inject({
+        method: "GET",
+        url: `/fts/${funnelId}`,
+        headers: { host: "editco.track.test" },
+      });
+      expect(res.statusCode, res.body).toBe(302);
+      return String(res.headers.location);
+    };
+    expect(await enter()).toMatch(/^https:\/\/pages\.example\/quiz(\?|$)/);
+    await nav(page, "Landers");
+    await page.getByRole("button", { name: "Edit Quiz page" }).click();
+    const landerForm = page.getByRole("form", { name: "Edit lander" });
+    await landerForm.getByLabel("Lander URL").fill("https://pages.example/quiz-v2");
+    await landerForm.getByRole("button", { name: "Save changes" }).click();
+    await poll(() => landerForm.count()).toBe(0);
+    expect(await enter()).toMatch(/^https:\/\/pages\.example\/quiz-v2(\?|$)/);
+
+    await page.getByLabel("Name").fill("Quiz B");
+    await page.getByLabel("Lander URL").fill("https://pages.example/quiz-b");
+    await page.getByRole("button", { name: "Create lander" }).click();
+    await poll(() => page.getByRole("cell", { name: "Quiz B", exact: true }).count()).toBe(1);
+    await nav(page, "Funnels");
+    await page.getByRole("link", { name: "Edit funnel", exact: true }).click();
+    await poll(() => nodes.count()).toBe(2);
+    await nodes.nth(1).click();
+    await page.getByRole("combobox", { name: /^Page 1/ }).selectOption({ label: "Quiz B" });
+    await poll(() => nodes.nth(1).textContent()).toMatch(/Quiz B/);
+    await page.getByRole("button", { name: "Save funnel" }).click();
+    await poll(() => page.getByText("Saved.").count()).toBe(1);
+    expect(await enter()).toMatch(/^https:\/\/pages\.example\/quiz-b(\?|$)/);
 
     expect(errors).toEqual([]);
     await context.close();
