@@ -66,10 +66,12 @@ interface WorkspaceSlots {
  * The funnels and traffic sources the tracker routes with, per workspace, served from memory so a
  * click never waits on the database once an object is warm. A save bumps `funnels.version`; each
  * workspace's versions are polled in the background at most every `versionCheckMs`, and changed
- * funnels are reloaded and swapped in without a restart. If the database is away, the last copy
- * keeps serving; an object never loaded comes from the routing snapshot in Redis (the latest copy
- * any tracker saw), and no load or version check is tried while the breaker says the database is
- * down.
+ * funnels are reloaded and swapped in without a restart. On top of that poll, a click on a cached
+ * funnel reads the version the api wrote to Redis when a save committed (hints), and waits for the
+ * reload when it is newer: the click right after a save routes with it. If the database is away,
+ * the last copy keeps serving; an object never loaded comes from the routing snapshot in Redis (the
+ * latest copy any tracker saw), and no load or version check is tried while the breaker says the
+ * database is down.
  */
 export class FunnelCache {
   private readonly workspaces = new Map<string, WorkspaceSlots>();
