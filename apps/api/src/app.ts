@@ -10,6 +10,7 @@ import { createLimits } from "./auth/limits.ts";
 import { errorIdOf, ServiceError } from "./errors.ts";
 import { type Mailer, smtpMailer } from "./mail.ts";
 import { type AppRouter, appRouter } from "./router/root.ts";
+import { redisRoutingNotifier } from "./routing.ts";
 import { type ApiSettings, DEFAULT_SETTINGS, type DomainChecks, defaultDomainChecks } from "./settings.ts";
 import { mayIssueCertificate } from "./tls-ask.ts";
 import { createContextFactory } from "./trpc.ts";
@@ -95,6 +96,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         domainChecks,
         limits,
         mailer,
+        routing: redisRoutingNotifier(deps.redis, deps.redisPrefix, deps.logger),
       }),
       onError: ({ error, path }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") {

@@ -9,6 +9,7 @@ import { type Principal, resolvePrincipal } from "./auth/principal.ts";
 import { type Role, roleAtLeast } from "./auth/roles.ts";
 import { errorIdOf, ServiceError } from "./errors.ts";
 import type { Mailer } from "./mail.ts";
+import type { RoutingNotifier } from "./routing.ts";
 import { workspaceId } from "./schemas/common.ts";
 import { toTRPCError } from "./service-adapter.ts";
 import { type Actor, formatIssues, type ServiceContext, type WorkspaceService } from "./services/context.ts";
@@ -23,6 +24,7 @@ export interface ApiContext {
   domainChecks: DomainChecks;
   limits: Limits;
   mailer: Mailer | null;
+  routing: RoutingNotifier | null;
   principal: Principal | null;
   /** The client's address (X-Forwarded-For only from a trusted proxy), for attempt limits. */
   address: string;
@@ -49,6 +51,7 @@ export function createContextFactory(deps: {
   domainChecks: DomainChecks;
   limits: Limits;
   mailer: Mailer | null;
+  routing: RoutingNotifier | null;
 }) {
   return async ({ req, res, info }: CreateFastifyContextOptions): Promise<ApiContext> => {
     if (info.calls.length > 1) {
@@ -170,6 +173,7 @@ function serviceContext(ctx: ApiContext & Pick<ServiceContext, "workspace" | "ac
     settings: ctx.settings,
     domainChecks: ctx.domainChecks,
     mailer: ctx.mailer,
+    routing: ctx.routing,
   };
 }
 

@@ -361,6 +361,16 @@ const CASES: Record<string, Case> = {
     input: (_h, t) => ({ ...ws(t), funnelId: t.kit.funnelId, archived: false }),
     foreign: (h) => ({ ...ws(h.a), funnelId: h.b.kit.funnelId }),
   },
+  "funnels.clone": {
+    access: "member",
+    input: (_h, t) => ({ ...ws(t), funnelId: t.kit.funnelId }),
+    foreign: (h) => ({ ...ws(h.a), funnelId: h.b.kit.funnelId }),
+  },
+  "funnels.stats": {
+    access: "viewer",
+    input: (_h, t) => ({ ...ws(t), funnelId: t.kit.funnelId, from: "2026-01-01", to: "2026-01-31" }),
+    foreign: (h) => ({ ...ws(h.a), funnelId: h.b.kit.funnelId, from: "2026-01-01", to: "2026-01-31" }),
+  },
 
   "trackingCodes.get": {
     access: "viewer",
@@ -393,6 +403,11 @@ const CASES: Record<string, Case> = {
     foreign: (h) => ({ ...ws(h.a), funnelId: h.b.kit.funnelId }),
   },
   "trackingCodes.macros": { access: "viewer", input: (_h, t) => ws(t) },
+  "trackingCodes.offerSource": {
+    access: "viewer",
+    input: (_h, t) => ({ ...ws(t), offerSourceId: t.kit.offerSourceId }),
+    foreign: (h) => ({ ...ws(h.a), offerSourceId: h.b.kit.offerSourceId }),
+  },
 
   "conversions.list": { access: "viewer", input: (_h, t) => ws(t) },
   "conversions.get": {

@@ -9,6 +9,7 @@ import {
 import type { Logger } from "@hitrail/observability";
 import type { TrafficSourceParams } from "./click/entry-params.ts";
 import { type DbBreaker, isOutage } from "./db-breaker.ts";
+import type { FunnelVersionHints } from "./funnel-hints.ts";
 import type { RoutingSnapshot } from "./routing-snapshot.ts";
 
 export interface FunnelCacheOptions {
@@ -39,6 +40,8 @@ const DEFAULTS: FunnelCacheOptions = {
 export interface FunnelCacheFallback {
   breaker?: DbBreaker;
   snapshot?: RoutingSnapshot;
+  /** The version a save just committed (Redis), read per click so a saved funnel routes at once. */
+  hints?: FunnelVersionHints;
 }
 
 interface Slot<T> {
@@ -47,6 +50,8 @@ interface Slot<T> {
   loadedAt: number;
   loading: Promise<T | null> | null;
   load: () => Promise<T | null>;
+  /** The newest saved version a hint already made this slot reload for (funnels only). */
+  hinted?: number;
 }
 
 interface WorkspaceSlots {
@@ -61,16 +66,18 @@ interface WorkspaceSlots {
  * The funnels and traffic sources the tracker routes with, per workspace, served from memory so a
  * click never waits on the database once an object is warm. A save bumps `funnels.version`; each
  * workspace's versions are polled in the background at most every `versionCheckMs`, and changed
- * funnels are reloaded and swapped in without a restart. If the database is away, the last copy
- * keeps serving; an object never loaded comes from the routing snapshot in Redis (the latest copy
- * any tracker saw), and no load or version check is tried while the breaker says the database is
- * down.
+ * funnels are reloaded and swapped in without a restart. On top of that poll, a click on a cached
+ * funnel reads the version the api wrote to Redis when a save committed (hints), and waits for the
+ * reload when it is newer: the click right after a save routes with it. If the database is away,
+ * the last copy keeps serving; an object never loaded comes from the routing snapshot in Redis (the
+ * latest copy any tracker saw), and no load or version check is tried while the breaker says the
+ * database is down.
  */
 export class FunnelCache {
   private readonly workspaces = new Map<string, WorkspaceSlots>();
   private entries = 0;
   private readonly opts: FunnelCacheOptions;
-  readonly stats = { funnelLoads: 0, trafficSourceLoads: 0, versionChecks: 0 };
+  readonly stats = { funnelLoads: 0, trafficSourceLoads: 0, versionChecks: 0, hintReloads: 0 };
 
   constructor(
     private readonly db: Executor,
@@ -87,6 +94,18 @@ export class FunnelCache {
   funnel(workspaceId: string, funnelId: string): Promise<LoadedFunnel | null> | LoadedFunnel | null {
     const ws = this.workspace(workspaceId);
     this.checkVersions(ws);
+    const slot = ws.funnels.get(funnelId);
+    // A copy in memory may predate a save that answered a moment ago: the save's hint says so.
+    if (this.fallback.hints && slot !== undefined && slot.value !== undefined)
+      return this.freshened(ws, funnelId, slot);
+    return this.readFunnel(ws, funnelId);
+  }
+
+  private readFunnel(
+    ws: WorkspaceSlots,
+    funnelId: string,
+  ): Promise<LoadedFunnel | null> | LoadedFunnel | null {
+    const workspaceId = ws.id;
     const { snapshot } = this.fallback;
     return this.read(ws.funnels, funnelId, () =>
       this.guarded(
@@ -101,6 +120,41 @@ export class FunnelCache {
         async () => (await snapshot?.funnel(workspaceId, funnelId)) ?? null,
       ),
     );
+  }
+
+  /**
+   * Reloads a cached funnel (or a cached "no such funnel") at once when a save committed a newer
+   * version than the copy, and waits for it: the click after a save routes with the saved graph.
+   * Should the reload fail, the copy keeps serving, exactly as without the hint.
+   */
+  private async freshened(
+    ws: WorkspaceSlots,
+    funnelId: string,
+    slot: Slot<LoadedFunnel>,
+  ): Promise<LoadedFunnel | null> {
+    const latest = await this.fallback.hints?.latest(ws.id, funnelId);
+    // An archived funnel loads as "none", so the version a hint was acted on is remembered too.
+    const have = Math.max(slot.value?.version ?? -1, slot.hinted ?? -1);
+    if (latest != null && latest > have && !this.fallback.breaker?.isDown) {
+      slot.hinted = latest;
+      this.stats.hintReloads++;
+      try {
+        let value = await this.reload(slot);
+        // A refresh already under way may have read the graph before the save committed.
+        if (value !== null && value.version < latest) {
+          slot.loading = null;
+          value = await this.reload(slot);
+        }
+        return value;
+      } catch (error) {
+        this.logger.warn(
+          { err: (error as Error).message, workspaceId: ws.id, funnelId },
+          "saved funnel not reloaded; serving the cached copy",
+        );
+        return slot.value ?? null;
+      }
+    }
+    return this.readFunnel(ws, funnelId);
   }
 
   trafficSource(

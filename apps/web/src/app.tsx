@@ -4,7 +4,7 @@ import { Navigate, NavLink, Route, Routes, useMatch, useNavigate } from "react-r
 import { Button, ErrorText, Field, Select } from "./components/ui.tsx";
 import { SignIn, SignUp } from "./screens/auth.tsx";
 import { Costs } from "./screens/costs.tsx";
-import { FunnelBuilder, Funnels } from "./screens/funnels.tsx";
+import { FunnelBuilder, Funnels } from "./screens/funnels/index.tsx";
 import { AcceptInvitation } from "./screens/invitation.tsx";
 import { Conversions, Deliveries, Postbacks } from "./screens/logs.tsx";
 import { EventTypes, Landers, OfferSources, Offers, TrafficSources } from "./screens/objects.tsx";

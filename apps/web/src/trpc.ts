@@ -40,11 +40,37 @@ export function makeTrpcClient() {
   });
 }
 
-/** The message a person should read for a failed call. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof TRPCClientError) return error.message;
-  if (error instanceof Error) return error.message;
-  return String(error);
+/** "defaultPayout" → "Default payout", "postbackUrl" → "Postback URL": a key read as words. */
+export function humanizeKey(key: string): string {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/[_-]+/g, " ")
+    .toLowerCase()
+    .replace(/\b(url|id|ip|tx|js|cpc|cpa)\b/g, (w) => w.toUpperCase())
+    .trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// The api starts each problem with the field's path ("defaultPayout: must be an amount",
+// "nodes[0].config.routes[0].weight: …") and joins problems with "; ".
+const FIELD_PREFIX = /(^|; )([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\]|\.[A-Za-z0-9_]+)*): /g;
+
+/**
+ * The message a person should read for a failed call. Field keys become the labels the person saw
+ * (`labels`, by key, from the form), else the key in words.
+ */
+export function errorMessage(error: unknown, labels?: ReadonlyMap<string, string>): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof TRPCClientError)) return message;
+  return labelFields(message, labels);
+}
+
+/** An api message with each problem's field key replaced by its label (or the key in words). */
+export function labelFields(message: string, labels?: ReadonlyMap<string, string>): string {
+  return message.replace(FIELD_PREFIX, (_all, sep: string, key: string, rest: string) => {
+    const label = labels?.get(key) ?? humanizeKey(key);
+    return `${sep}${rest ? `${label} ${rest.replace(/^\./, "")}` : label}: `;
+  });
 }
 
 export function isUnauthorized(error: unknown): boolean {

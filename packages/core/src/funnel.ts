@@ -298,6 +298,15 @@ function label(node: FunnelNode): string {
 }
 
 /**
+ * A node as a validation problem names it, for the person drawing the funnel: by its name only. Ids
+ * there are the builder's own keys, which mean nothing to them (the problem also carries nodeId, so
+ * the builder marks the node itself).
+ */
+export function problemLabel(node: { name: string; config: { kind: string } }): string {
+  return node.name.trim() === "" ? `the unnamed ${node.config.kind} node` : `node '${node.name.trim()}'`;
+}
+
+/**
  * Walks the graph from a node (entry links start at the entry node, action links at the action's
  * target) through rotators and conditions until a page (lander or offer, with its page picked) or an
  * external URL.
@@ -440,7 +449,8 @@ function validateRule(rule: Rule, where: string): string[] {
 
 function validateNode(graph: FunnelGraph, key: string, node: FunnelNode): FunnelProblem[] {
   const problems: FunnelProblem[] = [];
-  const add = (message: string) => problems.push({ nodeId: key, message: `${label(node)}: ${message}` });
+  const add = (message: string) =>
+    problems.push({ nodeId: key, message: `${problemLabel(node)}: ${message}` });
   const exists = (id: string) => nodeOf(graph, id) !== undefined;
   if (node.id !== key) add(`is stored under key ${key}`);
   const config = node.config;
@@ -487,9 +497,10 @@ function validateActions(graph: FunnelGraph): FunnelProblem[] {
   const problems: FunnelProblem[] = [];
   for (const [fromId, byNumber] of Object.entries(graph.actions)) {
     const from = nodeOf(graph, fromId);
-    const name = from === undefined ? `node ${fromId}` : label(from);
+    const name = from === undefined ? "a node that is not in the funnel" : problemLabel(from);
     const add = (message: string) => problems.push({ nodeId: fromId, message: `${name}: ${message}` });
-    if (from === undefined) add("has actions but does not exist");
+    if (from === undefined)
+      problems.push({ nodeId: fromId, message: "some actions start at a node that is not in the funnel" });
     else if (from.config.kind !== "lander" && from.config.kind !== "offer") {
       add(`is a ${from.config.kind} node; actions start on landers and offers`);
     }
@@ -570,7 +581,7 @@ function validateRoutingCycles(graph: FunnelGraph): FunnelProblem[] {
   const inCycle = new Set([...reported].flatMap((key) => key.split("\u0000")));
   for (const node of routing) {
     if (!reaches.has(node.id) && !inCycle.has(node.id) && routingTargets(node.config).length > 0) {
-      problems.push({ nodeId: node.id, message: `${label(node)}: no route from here reaches a page` });
+      problems.push({ nodeId: node.id, message: `${problemLabel(node)}: no route from here reaches a page` });
     }
   }
   return problems;
@@ -585,7 +596,7 @@ export function validateFunnel(graph: FunnelGraph): FunnelProblem[] {
   } else if (entry.config.kind !== "entry") {
     problems.push({
       nodeId: entry.id,
-      message: `${label(entry)}: the funnel starts here, so it must be an entry node`,
+      message: `${problemLabel(entry)}: the funnel starts here, so it must be an entry node`,
     });
   }
   if (!isValidTimeZone(graph.timeZone)) {

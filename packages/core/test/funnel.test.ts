@@ -442,7 +442,7 @@ describe("validateFunnel", () => {
       [
         {
           nodeId: "lander",
-          message: "node 'lander' (lander): the funnel starts here, so it must be an entry node",
+          message: "node 'lander': the funnel starts here, so it must be an entry node",
         },
       ],
     ],
@@ -454,12 +454,12 @@ describe("validateFunnel", () => {
     [
       "dangling route",
       withNodes(node("entry", { kind: "entry", routes: [{ to: "gone", weight: 1 }] }, "Traffic")),
-      [{ nodeId: "entry", message: "node 'Traffic' (entry): route 1 leads to missing node gone" }],
+      [{ nodeId: "entry", message: "node 'Traffic': route 1 leads to missing node gone" }],
     ],
     [
       "weights all zero",
       withNodes(node("entry", { kind: "entry", routes: [{ to: "lander", weight: 0 }] })),
-      [{ nodeId: "entry", message: "node 'entry' (entry): all route weights are 0" }],
+      [{ nodeId: "entry", message: "node 'entry': all route weights are 0" }],
     ],
     [
       "negative weight",
@@ -472,22 +472,22 @@ describe("validateFunnel", () => {
           ],
         }),
       ),
-      [{ nodeId: "entry", message: "node 'entry' (entry): route 1 has weight -1" }],
+      [{ nodeId: "entry", message: "node 'entry': route 1 has weight -1" }],
     ],
     [
       "no routes",
       withNodes(node("entry", { kind: "entry", routes: [] })),
-      [{ nodeId: "entry", message: "node 'entry' (entry): has no route" }],
+      [{ nodeId: "entry", message: "node 'entry': has no route" }],
     ],
     [
       "lander with no page",
       withNodes(node("lander", { kind: "lander", pages: [] }, "Quiz")),
-      [{ nodeId: "lander", message: "node 'Quiz' (lander): lander node has no page" }],
+      [{ nodeId: "lander", message: "node 'Quiz': lander node has no page" }],
     ],
     [
       "offer pages all weight 0",
       withNodes(node("offer", { kind: "offer", pages: [page("O", 0)] })),
-      [{ nodeId: "offer", message: "node 'offer' (offer): all page weights are 0" }],
+      [{ nodeId: "offer", message: "node 'offer': all page weights are 0" }],
     ],
     [
       "condition without default",
@@ -498,12 +498,12 @@ describe("validateFunnel", () => {
           defaultTo: "",
         }),
       ),
-      [{ nodeId: "geo", message: "node 'geo' (geo): has no default route" }],
+      [{ nodeId: "geo", message: "node 'geo': has no default route" }],
     ],
     [
       "condition default dangling",
       withNodes(node("geo", { kind: "condition", routes: [], defaultTo: "gone" })),
-      [{ nodeId: "geo", message: "node 'geo' (geo): default route leads to missing node gone" }],
+      [{ nodeId: "geo", message: "node 'geo': default route leads to missing node gone" }],
     ],
     [
       "bad rules",
@@ -535,12 +535,12 @@ describe("validateFunnel", () => {
         "route 1: query rule names no parameter",
         "route 1: country rule has no values",
         "route 2 has no rules",
-      ].map((m) => ({ nodeId: "geo", message: `node 'geo' (geo): ${m}` })),
+      ].map((m) => ({ nodeId: "geo", message: `node 'geo': ${m}` })),
     ],
     [
       "external without a URL",
       withNodes(node("ext", { kind: "external", url: "" })),
-      [{ nodeId: "ext", message: "node 'ext' (ext): URL '' is not an http(s) URL" }],
+      [{ nodeId: "ext", message: "node 'ext': URL '' is not an http(s) URL" }],
     ],
     [
       "a cycle of routing nodes",
@@ -551,13 +551,13 @@ describe("validateFunnel", () => {
       ),
       [
         { nodeId: "r1", message: "routing loop that never reaches a page: Split A → Split B → Split A" },
-        { nodeId: "entry", message: "node 'entry' (entry): no route from here reaches a page" },
+        { nodeId: "entry", message: "node 'entry': no route from here reaches a page" },
       ],
     ],
     [
       "a dangling action",
       { ...good, actions: { lander: { 1: { from: "lander", number: 1, to: "gone", triggers: {} } } } },
-      [{ nodeId: "lander", message: "node 'lander' (lander): action 1 leads to missing node gone" }],
+      [{ nodeId: "lander", message: "node 'lander': action 1 leads to missing node gone" }],
     ],
     [
       "actions on a routing node, with a bad revenue",
@@ -572,18 +572,18 @@ describe("validateFunnel", () => {
       [
         {
           nodeId: "entry",
-          message: "node 'entry' (entry): is a entry node; actions start on landers and offers",
+          message: "node 'entry': is a entry node; actions start on landers and offers",
         },
         {
           nodeId: "entry",
-          message: "node 'entry' (entry): action 1: conversion revenue 'abc' is not a number",
+          message: "node 'entry': action 1: conversion revenue 'abc' is not a number",
         },
       ],
     ],
     [
       "an action from a missing node",
       { ...good, actions: { gone: { 1: { from: "gone", number: 1, to: "offer", triggers: {} } } } },
-      [{ nodeId: "gone", message: "node gone: has actions but does not exist" }],
+      [{ nodeId: "gone", message: "some actions start at a node that is not in the funnel" }],
     ],
   ])("%s", (_name, funnel, problems) => {
     expect(validateFunnel(funnel)).toEqual(problems);

@@ -9,6 +9,7 @@ export {
   type RetrySchedule,
   retryDelay,
 } from "./backoff.ts";
+export { funnelVersionKey, publishFunnelVersion, readFunnelVersion } from "./funnel-versions.ts";
 export {
   InvalidJobPayload,
   type JobName,

@@ -3,6 +3,7 @@ import { funnelPageCodes } from "../services/tracking-codes/funnel-pages.ts";
 import { getTrackingCodes } from "../services/tracking-codes/get.ts";
 import { listMacros } from "../services/tracking-codes/macros.ts";
 import { offerCodes } from "../services/tracking-codes/offer.ts";
+import { offerSourceCodes } from "../services/tracking-codes/offer-source.ts";
 import { pageTag } from "../services/tracking-codes/page-tag.ts";
 import { router, serviceQuery } from "../trpc.ts";
 
@@ -13,4 +14,5 @@ export const trackingCodesRouter = router({
   offer: serviceQuery(offerCodes),
   funnelPages: serviceQuery(funnelPageCodes),
   macros: serviceQuery(listMacros),
+  offerSource: serviceQuery(offerSourceCodes),
 });

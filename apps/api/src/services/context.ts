@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { type Role, roleAtLeast } from "../auth/roles.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import type { Mailer } from "../mail.ts";
+import type { RoutingNotifier } from "../routing.ts";
 import type { ApiSettings, DomainChecks } from "../settings.ts";
 
 /** Who acts inside a workspace, with the role they hold there. */
@@ -19,6 +20,8 @@ export interface ServiceContext {
   domainChecks: DomainChecks;
   /** Outgoing email when SMTP is configured. */
   mailer: Mailer | null;
+  /** Tells trackers about saved funnels at once; absent where no tracker listens (some tests). */
+  routing?: RoutingNotifier | null;
 }
 
 /** The scope check every service starts with. */

@@ -2,6 +2,7 @@ import { redactUrl } from "@hitrail/observability";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackerDeps } from "../deps.ts";
 import { FunnelCache } from "../funnel-cache.ts";
+import { RedisFunnelHints } from "../funnel-hints.ts";
 import { FAILURE_LIMIT_DEFAULTS, FailureLimiter } from "../postback/failure-limiter.ts";
 import { readVisit } from "../visit-context.ts";
 import { takeAction } from "./action.ts";
@@ -25,6 +26,7 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
     funnels: new FunnelCache(deps.db.db, deps.logger, {}, undefined, {
       breaker: deps.breaker,
       snapshot: deps.snapshot,
+      hints: new RedisFunnelHints(deps.redis, deps.prefix, deps.logger),
     }),
   };
   app.decorate("funnelCache", services.funnels);

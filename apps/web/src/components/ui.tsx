@@ -1,4 +1,28 @@
-import { type ReactNode, useId, useState } from "react";
+import { createContext, type ReactNode, useContext, useEffect, useId, useRef, useState } from "react";
+import { errorMessage } from "../trpc.ts";
+
+/**
+ * The labels of the fields inside one form, by their `name` (the api's field key). Every Field and
+ * Select with a name registers its label here, so the form's error reads "Default payout: must be an
+ * amount", not "defaultPayout: …", for every form at once.
+ */
+const FormLabelsContext = createContext<Map<string, string> | null>(null);
+
+export function FormLabels({ children }: { children: ReactNode }) {
+  const labels = useRef(new Map<string, string>());
+  return <FormLabelsContext.Provider value={labels.current}>{children}</FormLabelsContext.Provider>;
+}
+
+export function useRegisterLabel(name: unknown, label: string) {
+  const labels = useContext(FormLabelsContext);
+  if (labels && typeof name === "string" && name !== "") labels.set(name, label);
+}
+
+/** A failed call's message with field keys replaced by the labels of the form it came from. */
+export function FormError({ error }: { error: unknown }) {
+  const labels = useContext(FormLabelsContext);
+  return <ErrorText error={error ? errorMessage(error, labels ?? undefined) : null} />;
+}
 
 export function Button(
   props: React.ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "plain" | "danger" },
@@ -29,6 +53,7 @@ export function Field(
 ) {
   const { label, hint, error, className = "", ...rest } = props;
   const id = useId();
+  useRegisterLabel(rest.name, label);
   return (
     <label htmlFor={id} className={`flex flex-col gap-1 text-sm ${className}`}>
       <span className="font-medium text-slate-700">{label}</span>
@@ -52,6 +77,7 @@ export function Select(
 ) {
   const { label, options, className = "", ...rest } = props;
   const id = useId();
+  useRegisterLabel(rest.name, label);
   return (
     <label htmlFor={id} className={`flex flex-col gap-1 text-sm ${className}`}>
       <span className="font-medium text-slate-700">{label}</span>
@@ -234,6 +260,86 @@ export function Table<T>({
           )}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** A labelled checkbox that registers its label like Field does. */
+export function Check({
+  label,
+  checked,
+  onChange,
+  name,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  name?: string;
+}) {
+  useRegisterLabel(name, label);
+  return (
+    <label className="flex items-center gap-2 text-sm">
+      <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
+      {label}
+    </label>
+  );
+}
+
+/**
+ * Asks before something a person may regret (archiving): a modal with the question, a confirming
+ * button named after the act, and Cancel (also Escape). Focus starts on Cancel.
+ */
+export function ConfirmDialog({
+  title,
+  body,
+  confirm,
+  onConfirm,
+  onCancel,
+  pending = false,
+}: {
+  title: string;
+  body: ReactNode;
+  confirm: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+  pending?: boolean;
+}) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const cancel = useRef(onCancel);
+  cancel.current = onCancel;
+  const titleId = useId();
+  useEffect(() => {
+    cancelRef.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && cancel.current();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  return (
+    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4">
+      <div
+        role="alertdialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        className="w-full max-w-md rounded border border-slate-200 bg-white p-4 shadow-lg"
+      >
+        <h2 id={titleId} className="mb-2 text-base font-semibold">
+          {title}
+        </h2>
+        <div className="mb-4 text-sm text-slate-700">{body}</div>
+        <div className="flex justify-end gap-2">
+          <button
+            ref={cancelRef}
+            type="button"
+            className="rounded border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-100"
+            onClick={onCancel}
+          >
+            Cancel
+          </button>
+          <Button variant="danger" disabled={pending} onClick={onConfirm}>
+            {confirm}
+          </Button>
+        </div>
+      </div>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { type MacroProblem, unknownMacros, unknownPostbackParams } from "@hitrail/core";
 import { useId } from "react";
 import type { RouterOutputs } from "../trpc.ts";
+import { useRegisterLabel } from "./ui.tsx";
 
 type MacroList = RouterOutputs["trackingCodes"]["macros"];
 export type MacroKind = keyof MacroList;
@@ -25,9 +26,12 @@ export function UrlField(props: {
   placeholder?: string;
   required?: boolean;
   className?: string;
+  /** The api's field key: the form's errors about it are shown with `label`. */
+  name?: string;
 }) {
   const { label, value, onChange, kind, macros, extra = [], placeholder, required, className = "" } = props;
   const id = useId();
+  useRegisterLabel(props.name, label);
   const listId = `${id}-macros`;
   const known = [...(macros?.[kind] ?? []).map((m) => m.name), ...extra];
   const problems: MacroProblem[] =
@@ -49,6 +53,7 @@ export function UrlField(props: {
       </label>
       <input
         id={id}
+        name={props.name}
         className="rounded border border-slate-300 bg-white px-2 py-1.5 font-mono text-xs"
         value={value}
         placeholder={placeholder}

@@ -1,11 +1,8 @@
-import { TrackingFieldsEditor } from "../components/tracking-fields.tsx";
-import { Field, Select } from "../components/ui.tsx";
-import { UrlField } from "../components/url-field.tsx";
 import type { RouterInputs, RouterOutputs } from "../trpc.ts";
 
-// The traffic source form's state, apart from the screen: a template fills every field it knows,
-// and picking another template (or Custom) first takes back everything the previous one set, so a
-// Facebook source switched to Custom does not keep `fbclid`.
+// The traffic source form's state, apart from the screen (objects.tsx draws the fields): a template
+// fills every field it knows, and picking another template (or Custom) first takes back everything
+// the previous one set, so a Facebook source switched to Custom does not keep `fbclid`.
 
 type Template = RouterOutputs["trafficSources"]["templates"][number];
 type CreateInput = RouterInputs["trafficSources"]["create"];
@@ -82,92 +79,4 @@ export function draftInput(workspaceId: string, d: TrafficSourceDraft): CreateIn
       .filter((f) => f.name.trim() !== "" || f.param.trim() !== "")
       .map((f) => (f.macro?.trim() ? f : { name: f.name, param: f.param })),
   };
-}
-
-const macroHint = (value: string | null) =>
-  value === null
-    ? "unknown: the entrance link shows REPLACE"
-    : value === ""
-      ? "left off the link"
-      : undefined;
-
-/** The form's fields; the screen owns the draft and the submit. */
-export function TrafficSourceFields({
-  draft,
-  onChange,
-  templates,
-  macros,
-}: {
-  draft: TrafficSourceDraft;
-  onChange: (draft: TrafficSourceDraft) => void;
-  templates: readonly Template[];
-  macros: RouterOutputs["trackingCodes"]["macros"] | undefined;
-}) {
-  const set = (patch: Partial<TrafficSourceDraft>) => onChange({ ...draft, ...patch });
-  const macroField = (label: string, key: "externalMacro" | "campaignMacro" | "costMacro") => (
-    <Field
-      label={label}
-      value={draft[key] ?? ""}
-      hint={macroHint(draft[key])}
-      onChange={(e) => set({ [key]: e.target.value === "" ? null : e.target.value })}
-    />
-  );
-  return (
-    <>
-      <Select
-        label="Template"
-        value={draft.template}
-        onChange={(e) => {
-          const previous = templates.find((t) => t.key === draft.template);
-          onChange(
-            pickTemplate(
-              draft,
-              previous,
-              templates.find((t) => t.key === e.target.value),
-            ),
-          );
-        }}
-        options={[
-          { value: "", label: "Custom" },
-          ...templates.map((t) => ({ value: t.key, label: t.label })),
-        ]}
-      />
-      <Field label="Name" value={draft.name} onChange={(e) => set({ name: e.target.value })} required />
-      <UrlField
-        label="Postback URL"
-        kind="trafficSourcePostback"
-        macros={macros}
-        extra={draft.trackingFields.map((f) => f.name)}
-        placeholder="https://network.example/pb?click_id={external}&payout={payout}"
-        value={draft.postbackUrl}
-        onChange={(postbackUrl) => set({ postbackUrl })}
-      />
-      <Field
-        label="Click ID parameter"
-        value={draft.externalParam}
-        onChange={(e) => set({ externalParam: e.target.value })}
-      />
-      {macroField("Click ID macro", "externalMacro")}
-      <Field
-        label="Cost parameter"
-        value={draft.costParam}
-        onChange={(e) => set({ costParam: e.target.value })}
-      />
-      {macroField("Cost macro", "costMacro")}
-      <Field
-        label="Campaign parameter"
-        value={draft.campaignParam}
-        onChange={(e) => set({ campaignParam: e.target.value })}
-      />
-      {macroField("Campaign macro", "campaignMacro")}
-      <div className="md:col-span-3">
-        <TrackingFieldsEditor
-          value={draft.trackingFields}
-          onChange={(trackingFields) =>
-            set({ trackingFields: trackingFields.map((f) => ({ ...f, macro: f.macro ?? "" })) })
-          }
-        />
-      </div>
-    </>
-  );
 }

@@ -159,7 +159,9 @@ export async function listFunnels(db: Executor, input: ObjectListInput) {
       archivedAt: funnels.archivedAt,
       createdAt: funnels.createdAt,
       updatedAt: funnels.updatedAt,
-      nodeCount: sql<number>`(select count(*)::int from ${funnelNodes} n where n.funnel_id = ${funnels.id} and n.workspace_id = ${funnels.workspaceId})`,
+      // Spelled out: drizzle renders a single-table select's columns unqualified, and an unqualified
+      // "id" inside the subquery is the node's own id, which counted nothing.
+      nodeCount: sql<number>`(select count(*)::int from funnel_nodes n where n.workspace_id = funnels.workspace_id and n.funnel_id = funnels.id)`,
     })
     .from(funnels)
     .where(

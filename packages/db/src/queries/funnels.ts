@@ -185,3 +185,36 @@ export async function funnelVersions(db: Executor, workspaceId: string): Promise
     .where(eq(funnels.workspaceId, workspaceId));
   return new Map(rows.map((r) => [r.id, r.version]));
 }
+
+/**
+ * Bumps the version of every funnel with a lander or offer node that sends to `pageId`: a page's URL
+ * or payout is part of the funnel a tracker caches, so an edit of the page must reach trackers the
+ * way a save of the funnel does. Returns the new versions, for the caller to announce.
+ */
+export async function bumpFunnelsUsingPage(
+  db: Executor,
+  input: { workspaceId: string; pageId: string },
+): Promise<Array<{ id: string; version: number }>> {
+  return db
+    .update(funnels)
+    .set({ version: sql`${funnels.version} + 1` })
+    .where(
+      and(
+        eq(funnels.workspaceId, input.workspaceId),
+        inArray(
+          funnels.id,
+          db
+            .select({ id: funnelNodes.funnelId })
+            .from(funnelNodes)
+            .where(
+              and(
+                eq(funnelNodes.workspaceId, input.workspaceId),
+                inArray(funnelNodes.kind, ["lander", "offer"]),
+                sql`${funnelNodes.config} -> 'pages' @> ${JSON.stringify([{ pageId: input.pageId }])}::jsonb`,
+              ),
+            ),
+        ),
+      ),
+    )
+    .returning({ id: funnels.id, version: funnels.version });
+}

@@ -1,9 +1,16 @@
-import type { FunnelAction, FunnelGraph, FunnelNode, FunnelProblem, NodeConfig } from "@hitrail/core";
+import {
+  type FunnelAction,
+  type FunnelGraph,
+  type FunnelNode,
+  type FunnelProblem,
+  type NodeConfig,
+  problemLabel,
+} from "@hitrail/core";
 import type { SaveFunnelInput } from "./schemas.ts";
 
-function label(node: { id: string; name: string }): string {
-  return node.name.trim() === "" ? `node ${node.id}` : `node '${node.name}' (${node.id})`;
-}
+// Problems name nodes as the person drawing the funnel named them; the node's key travels in
+// `nodeId` so the builder can mark the node itself.
+const label = problemLabel;
 
 /** Problems core's graph cannot show because it keys nodes and actions by id: duplicates. */
 export function duplicateProblems(input: SaveFunnelInput): FunnelProblem[] {
@@ -22,7 +29,7 @@ export function duplicateProblems(input: SaveFunnelInput): FunnelProblem[] {
       const from = names.get(a.from);
       problems.push({
         nodeId: a.from,
-        message: `${from ? label(from) : `node ${a.from}`}: two actions are numbered ${a.number}`,
+        message: `${from ? label(from) : "a node that is not in the funnel"}: two actions are numbered ${a.number}`,
       });
     }
     actions.add(key);

@@ -4,15 +4,40 @@ import { notFound } from "../../errors.ts";
 import { id, listInput, nextCursor } from "../../schemas/common.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { funnelOutput, funnelSummaryOutput } from "./schemas.ts";
+import { metricsBy, metricsOutput, todayIn } from "./stats.ts";
+
+const ZERO = { visits: 0, conversions: 0, revenue: "0" };
 
 export const listFunnels = workspaceService({
   role: "viewer",
   input: listInput,
-  output: z.object({ items: z.array(funnelSummaryOutput), nextCursor: z.string().nullable() }),
+  output: z.object({
+    items: z.array(funnelSummaryOutput.extend({ today: metricsOutput })),
+    /** The local date "today" means, in the workspace's time zone. */
+    today: z.string(),
+    timeZone: z.string(),
+    nextCursor: z.string().nullable(),
+  }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
       const items = await listFunnelRows(tx, { workspaceId: ctx.workspace.id, ...input });
-      return { items, nextCursor: nextCursor(items, input.limit) };
+      const today = todayIn(ctx.workspace.timeZone);
+      const byFunnel =
+        items.length === 0
+          ? new Map()
+          : await metricsBy(tx, {
+              workspaceId: ctx.workspace.id,
+              timeZone: ctx.workspace.timeZone,
+              fromDate: today,
+              toDate: today,
+              dimension: "funnel",
+            });
+      return {
+        items: items.map((f) => ({ ...f, today: byFunnel.get(f.id) ?? ZERO })),
+        today,
+        timeZone: ctx.workspace.timeZone,
+        nextCursor: nextCursor(items, input.limit),
+      };
     }),
 });
 
@@ -58,8 +83,8 @@ export const archiveFunnel = workspaceService({
   role: "member",
   input: z.object({ funnelId: id, archived: z.boolean().default(true) }),
   output: funnelSummaryOutput.omit({ nodeCount: true }),
-  run: ({ ctx, input }) =>
-    inWorkspace(ctx, async (tx) => {
+  run: async ({ ctx, input }) => {
+    const row = await inWorkspace(ctx, async (tx) => {
       const row = await setFunnelArchived(tx, { workspaceId: ctx.workspace.id, ...input });
       if (!row) throw notFound("funnel");
       await audit(tx, ctx, {
@@ -68,5 +93,13 @@ export const archiveFunnel = workspaceService({
         entityId: row.id,
       });
       return row;
-    }),
+    });
+    // An archived funnel stops routing on the next click, a restored one routes again.
+    await ctx.routing?.funnelChanged({
+      workspaceId: ctx.workspace.id,
+      funnelId: row.id,
+      version: row.version,
+    });
+    return row;
+  },
 });

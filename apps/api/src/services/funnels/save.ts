@@ -20,6 +20,9 @@ function refuse(problems: FunnelProblem[]): never {
 }
 
 /** Every page a lander or offer node names must be a lander or offer (as the node says) of this workspace. */
+/** "a lander" / "an offer". */
+const aPage = (kind: string) => (kind === "offer" ? "an offer" : "a lander");
+
 async function pageProblems(
   tx: Executor,
   workspaceId: string,
@@ -41,12 +44,12 @@ async function pageProblems(
       if (!page) {
         problems.push({
           nodeId: node.id,
-          message: `${nodeLabel(node)}: page ${i + 1} (${p.pageId}) is not a ${config.kind} of this workspace`,
+          message: `${nodeLabel(node)}: page ${i + 1} is not ${aPage(config.kind)} of this workspace (deleted, or never was)`,
         });
       } else if (page.kind !== config.kind) {
         problems.push({
           nodeId: node.id,
-          message: `${nodeLabel(node)}: page ${i + 1} (${p.pageId}) is ${page.kind === "offer" ? "an offer" : "a lander"}, not ${config.kind === "offer" ? "an offer" : "a lander"}`,
+          message: `${nodeLabel(node)}: page ${i + 1} ('${page.name}') is ${aPage(page.kind)}, not ${aPage(config.kind)}`,
         });
       }
     });
@@ -69,7 +72,7 @@ async function triggerProblems(
       const from = nodes.get(a.from);
       problems.push({
         nodeId: a.from,
-        message: `${from ? nodeLabel(from) : `node ${a.from}`}: action ${a.number} triggers custom event type ${e.eventTypeId}, which this workspace does not have`,
+        message: `${from ? nodeLabel(from) : "a node that is not in the funnel"}: action ${a.number} triggers a custom event this workspace does not have (archived or deleted?)`,
       });
     }
   }
@@ -99,7 +102,7 @@ export const saveFunnel = workspaceService({
     ];
     if (shapeProblems.length > 0) refuse(shapeProblems);
 
-    return inWorkspace(ctx, async (tx) => {
+    const saved = await inWorkspace(ctx, async (tx) => {
       const keep = new Set<string>();
       if (input.funnelId) {
         const funnel = await findFunnel(tx, { workspaceId: ctx.workspace.id, funnelId: input.funnelId });
@@ -147,5 +150,12 @@ export const saveFunnel = workspaceService({
       });
       return { funnelId: saved.funnelId, version: saved.version, nodeIds: Object.fromEntries(ids) };
     });
+    // After the commit, before the answer: whoever reads "saved" can click and get this graph.
+    await ctx.routing?.funnelChanged({
+      workspaceId: ctx.workspace.id,
+      funnelId: saved.funnelId,
+      version: saved.version,
+    });
+    return saved;
   },
 });

@@ -1,4 +1,4 @@
-import { landerQueries } from "@hitrail/db";
+import { bumpFunnelsUsingPage, landerQueries } from "@hitrail/db";
 import { notFound } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { pageMacros, requireKnownMacros } from "../macros.ts";
@@ -8,8 +8,8 @@ export const updateLander = workspaceService({
   role: "member",
   input: updateLanderInput,
   output: landerOutput,
-  run: ({ ctx, input }) =>
-    inWorkspace(ctx, async (tx) => {
+  run: async ({ ctx, input }) => {
+    const { row, funnels } = await inWorkspace(ctx, async (tx) => {
       const { landerId, ...changes } = input;
       const values = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
       if (changes.url !== undefined)
@@ -22,6 +22,15 @@ export const updateLander = workspaceService({
         entityId: row.id,
         detail: `changed ${Object.keys(values).join(", ") || "nothing"}`,
       });
-      return toLanderOutput(row);
-    }),
+      // Funnels sending to this page carry its URL and payout: trackers reload them at once.
+      const funnels = await bumpFunnelsUsingPage(tx, { workspaceId: ctx.workspace.id, pageId: row.id });
+      return { row, funnels };
+    });
+    await Promise.all(
+      funnels.map((f) =>
+        ctx.routing?.funnelChanged({ workspaceId: ctx.workspace.id, funnelId: f.id, version: f.version }),
+      ),
+    );
+    return toLanderOutput(row);
+  },
 });

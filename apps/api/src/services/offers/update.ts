@@ -1,4 +1,4 @@
-import { offerQueries } from "@hitrail/db";
+import { bumpFunnelsUsingPage, offerQueries } from "@hitrail/db";
 import { notFound } from "../../errors.ts";
 import { audit, inWorkspace, workspaceService } from "../context.ts";
 import { pageMacros, requireKnownMacros } from "../macros.ts";
@@ -9,8 +9,8 @@ export const updateOffer = workspaceService({
   role: "member",
   input: updateOfferInput,
   output: offerOutput,
-  run: ({ ctx, input }) =>
-    inWorkspace(ctx, async (tx) => {
+  run: async ({ ctx, input }) => {
+    const { row, funnels } = await inWorkspace(ctx, async (tx) => {
       const { offerId, ...changes } = input;
       const values = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
       if (changes.url !== undefined)
@@ -25,6 +25,15 @@ export const updateOffer = workspaceService({
         entityId: row.id,
         detail: `changed ${Object.keys(values).join(", ") || "nothing"}`,
       });
-      return toOfferOutput(row);
-    }),
+      // Funnels sending to this page carry its URL and payout: trackers reload them at once.
+      const funnels = await bumpFunnelsUsingPage(tx, { workspaceId: ctx.workspace.id, pageId: row.id });
+      return { row, funnels };
+    });
+    await Promise.all(
+      funnels.map((f) =>
+        ctx.routing?.funnelChanged({ workspaceId: ctx.workspace.id, funnelId: f.id, version: f.version }),
+      ),
+    );
+    return toOfferOutput(row);
+  },
 });

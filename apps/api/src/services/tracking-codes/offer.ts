@@ -2,8 +2,25 @@ import { offerQueries, offerSourceQueries } from "@hitrail/db";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
-import { inWorkspace, workspaceService } from "../context.ts";
+import { inWorkspace, type ServiceContext, workspaceService } from "../context.ts";
 import { appendRawParam, codeDomain, hasParam, postbackKey, tagSnippet } from "./domain.ts";
+
+/**
+ * The postback URL a network is given: its offer source's template on this tracking domain, with
+ * the workspace's key when it has one. Null when the offer source has no template.
+ */
+export function networkPostbackUrl(
+  ctx: ServiceContext,
+  domain: { host: string; origin: string },
+  template: string | null,
+): string | null {
+  if (!template) return null;
+  let url = template.replace(/^https?:\/\/DOMAIN/i, domain.origin).replace(/DOMAIN/g, domain.host);
+  const key = postbackKey(ctx);
+  // Network macros like #s2# are not fragments, so the key goes at the very end.
+  if (key && !/[?&]key=/.test(url)) url = `${url}${url.includes("?") ? "&" : "?"}key=${key}`;
+  return url;
+}
 
 /**
  * An offer's conversion tracking codes: its URL exactly as the redirect sends it (tokens filled per
@@ -51,16 +68,7 @@ export const offerCodes = workspaceService({
         if (!hasParam(offer.url, source.clickIdParam))
           suggestedOfferUrl = appendRawParam(offer.url, source.clickIdParam, "{hit}");
       }
-      const key = postbackKey(ctx);
-      let postbackUrl = source?.postbackTemplate
-        ? source.postbackTemplate
-            .replace(/^https?:\/\/DOMAIN/i, domain.origin)
-            .replace(/DOMAIN/g, domain.host)
-        : null;
-      // Network macros like #s2# are not fragments, so the key goes at the very end.
-      if (postbackUrl && key && !/[?&]key=/.test(postbackUrl)) {
-        postbackUrl = `${postbackUrl}${postbackUrl.includes("?") ? "&" : "?"}key=${key}`;
-      }
+      const postbackUrl = networkPostbackUrl(ctx, domain, source?.postbackTemplate ?? null);
       const track = `<script>\n  flux.track("conversion", {rev: "", p: "${offer.id}"})\n</script>`;
       return {
         offerUrl: offer.url,

@@ -4,110 +4,94 @@ import {
   Background,
   type Connection,
   Controls,
-  type Edge,
   Handle,
-  type Node,
   type NodeProps,
   Position,
   ReactFlow,
   useEdgesState,
   useNodesState,
 } from "@xyflow/react";
-import { useEffect, useMemo, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
-import { dateTime } from "../format.ts";
-import { errorMessage, type RouterInputs, type RouterOutputs, useTRPC } from "../trpc.ts";
-import { useWorkspace } from "../workspace.tsx";
+import { Button, Check, ErrorText, Field, Select } from "../../components/ui.tsx";
+import { lastDays, money } from "../../format.ts";
+import { errorMessage, labelFields, type RouterOutputs, useTRPC } from "../../trpc.ts";
+import { useWorkspace } from "../../workspace.tsx";
+import {
+  type EdgeData,
+  edgeLabel,
+  type FEdge,
+  type FNode,
+  fingerprint,
+  fingerprintInput,
+  KIND_LABEL,
+  type Kind,
+  type NodeData,
+  namePaths,
+  newKey,
+  ROUTING,
+  type Rule,
+  remapInput,
+  toFlow,
+  toSaveInput,
+} from "./graph.ts";
+import { useUnsavedChangesPrompt } from "./unsaved.ts";
 
-type Summary = RouterOutputs["funnels"]["list"]["items"][number];
-type SaveInput = RouterInputs["funnels"]["save"];
-type NodeConfig = SaveInput["nodes"][number]["config"];
-type Kind = NodeConfig["kind"];
-type Rule = Extract<NodeConfig, { kind: "condition" }>["routes"][number]["rules"][number];
-type Triggers = NonNullable<NonNullable<SaveInput["actions"]>[number]["triggers"]>;
+type Metrics = RouterOutputs["funnels"]["stats"]["nodes"][string];
 
-export function Funnels() {
-  const trpc = useTRPC();
-  const ws = useWorkspace();
-  const list = useQuery(trpc.funnels.list.queryOptions({ workspaceId: ws.id }));
-  const columns: Column<Summary>[] = [
-    {
-      key: "name",
-      header: "Name",
-      cell: (r) => (
-        <Link className="text-blue-700 underline" to={`/funnels/${r.id}`}>
-          {r.name}
-        </Link>
-      ),
-      sort: (r) => r.name,
-    },
-    { key: "nodes", header: "Nodes", align: "right", cell: (r) => r.nodeCount, sort: (r) => r.nodeCount },
-    { key: "version", header: "Version", align: "right", cell: (r) => r.version },
-    { key: "updated", header: "Updated", cell: (r) => dateTime(r.updatedAt), sort: (r) => r.updatedAt },
-  ];
+/** What nodes draw beside their own data: page names by id, and the numbers when stats are on. */
+interface BuilderView {
+  pageNames: ReadonlyMap<string, string>;
+  stats: Record<string, Metrics> | null;
+  currency: string;
+}
+const ViewContext = createContext<BuilderView>({ pageNames: new Map(), stats: null, currency: "USD" });
+
+function MetricsLine({ m, currency }: { m: Metrics | undefined; currency: string }) {
+  const v = m ?? { visits: 0, conversions: 0, revenue: "0" };
   return (
-    <Card
-      title="Funnels"
-      actions={
-        <Link
-          to="/funnels/new"
-          className="rounded border border-blue-700 bg-blue-600 px-3 py-1.5 text-sm font-medium text-white"
-        >
-          New funnel
-        </Link>
-      }
-    >
-      <ErrorText error={list.error ? errorMessage(list.error) : null} />
-      <Table
-        caption="Funnels"
-        rows={(list.data?.items ?? []).filter((f) => !f.archivedAt)}
-        columns={columns}
-        rowKey={(r) => r.id}
-      />
-    </Card>
+    <div className="mt-1 rounded bg-slate-100 px-1.5 py-0.5 text-[11px] tabular-nums text-slate-700">
+      {v.visits} visits · {v.conversions} conv · {money(v.revenue, currency)}
+    </div>
   );
 }
 
-interface NodeData extends Record<string, unknown> {
-  name: string;
-  kind: Kind;
-  pages: Array<{ pageId: string; weight: number }>;
-  url: string;
-  problem: string | null;
-}
-interface EdgeData extends Record<string, unknown> {
-  /** Routes leave entry, rotator and condition nodes; actions leave landers and offers. */
-  role: "route" | "action";
-  weight: number;
-  number: number;
-  triggers: Triggers;
-  rules: Rule[];
-  isDefault: boolean;
-}
-type FNode = Node<NodeData, "funnel">;
-type FEdge = Edge<EdgeData>;
-
-const KIND_LABEL: Record<Kind, string> = {
-  entry: "Traffic entry",
-  rotator: "Rotator",
-  condition: "Condition",
-  lander: "Lander",
-  offer: "Offer",
-  external: "External URL",
-};
-const ROUTING: Kind[] = ["entry", "rotator", "condition"];
-
-function FunnelNodeView({ data, selected }: NodeProps<FNode>) {
+function FunnelNodeView({ id, data, selected }: NodeProps<FNode>) {
+  const view = useContext(ViewContext);
+  const pages = data.pages.map((p) => view.pageNames.get(p.pageId) ?? "(archived or deleted page)");
+  const title = data.name || KIND_LABEL[data.kind];
   return (
     <div
-      className={`min-w-36 rounded border bg-white px-3 py-2 text-xs shadow-sm ${
+      className={`min-w-36 max-w-60 rounded border bg-white px-3 py-2 text-xs shadow-sm ${
         data.problem ? "border-red-500" : selected ? "border-blue-600" : "border-slate-300"
       }`}
     >
       {data.kind !== "entry" ? <Handle type="target" position={Position.Left} /> : null}
-      <div className="font-semibold">{data.name || KIND_LABEL[data.kind]}</div>
+      <div className="font-semibold">{title}</div>
       <div className="text-slate-500">{KIND_LABEL[data.kind]}</div>
+      {data.kind === "lander" || data.kind === "offer" ? (
+        pages.length === 0 ? (
+          <div className="text-amber-700">no {data.kind} chosen</div>
+        ) : (
+          <ul className="mt-0.5 text-slate-800">
+            {pages.map((name, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a page may repeat; rows are positions
+              <li key={i} className="truncate" title={name}>
+                {name}
+                {data.pages.length > 1 ? ` (${data.pages[i]?.weight})` : ""}
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+      {data.kind === "external" && data.url ? (
+        <div className="truncate text-slate-800" title={data.url}>
+          {data.url}
+        </div>
+      ) : null}
+      {view.stats && data.kind !== "entry" ? (
+        <MetricsLine m={view.stats[id]} currency={view.currency} />
+      ) : null}
       {data.problem ? (
         <div role="alert" className="mt-1 max-w-48 text-red-700">
           {data.problem}
@@ -119,142 +103,9 @@ function FunnelNodeView({ data, selected }: NodeProps<FNode>) {
 }
 const nodeTypes = { funnel: FunnelNodeView };
 
-let keySeq = 0;
-const newKey = () => `new-${Date.now().toString(36)}-${keySeq++}`;
+const BUILDER_LABELS = new Map([["name", "Funnel name"]]);
 
-function edgeLabel(d: EdgeData): string {
-  if (d.role === "action") {
-    const t = [
-      d.triggers.conversion ? "conversion" : null,
-      (d.triggers.events ?? []).length ? "events" : null,
-    ].filter(Boolean);
-    return `Action ${d.number}${t.length ? ` ⚡ ${t.join("+")}` : ""}`;
-  }
-  if (d.isDefault) return "default";
-  if (d.rules.length)
-    return d.rules.map((r) => `${r.field} ${r.op === "in" ? "∈" : "∉"} ${r.values.join(",")}`).join(" & ");
-  return `weight ${d.weight}`;
-}
-
-function toFlow(funnel: RouterOutputs["funnels"]["get"]): { nodes: FNode[]; edges: FEdge[] } {
-  const nodes: FNode[] = funnel.nodes.map((n) => {
-    const config = n.config as NodeConfig;
-    return {
-      id: n.id,
-      type: "funnel",
-      position: n.position,
-      data: {
-        name: n.name,
-        kind: config.kind,
-        pages: config.kind === "lander" || config.kind === "offer" ? config.pages : [],
-        url: config.kind === "external" ? config.url : "",
-        problem: null,
-      },
-    };
-  });
-  const edges: FEdge[] = [];
-  const base = { weight: 1, number: 0, triggers: {}, rules: [], isDefault: false };
-  for (const n of funnel.nodes) {
-    const config = n.config as NodeConfig;
-    if (config.kind === "entry" || config.kind === "rotator") {
-      config.routes.forEach((r, i) => {
-        edges.push({
-          id: `${n.id}-r${i}`,
-          source: n.id,
-          target: r.to,
-          data: { ...base, role: "route", weight: r.weight },
-        });
-      });
-    } else if (config.kind === "condition") {
-      config.routes.forEach((r, i) => {
-        edges.push({
-          id: `${n.id}-r${i}`,
-          source: n.id,
-          target: r.to,
-          data: { ...base, role: "route", rules: r.rules },
-        });
-      });
-      edges.push({
-        id: `${n.id}-default`,
-        source: n.id,
-        target: config.defaultTo,
-        data: { ...base, role: "route", isDefault: true },
-      });
-    }
-  }
-  for (const a of funnel.actions) {
-    edges.push({
-      id: `${a.from}-a${a.number}`,
-      source: a.from,
-      target: a.to,
-      data: { ...base, role: "action", number: a.number, triggers: a.triggers as Triggers },
-    });
-  }
-  return { nodes, edges: edges.map((e) => ({ ...e, label: e.data ? edgeLabel(e.data) : "" })) };
-}
-
-function toSaveInput(
-  workspaceId: string,
-  funnelId: string | undefined,
-  name: string,
-  nodes: FNode[],
-  edges: FEdge[],
-): SaveInput {
-  const out = (id: string) => edges.filter((e) => e.source === id && e.data);
-  const entry = nodes.find((n) => n.data.kind === "entry");
-  return {
-    workspaceId,
-    ...(funnelId ? { funnelId } : {}),
-    name,
-    entryNodeId: entry?.id ?? "",
-    nodes: nodes.map((n) => {
-      const d = n.data;
-      const routes = out(n.id);
-      let config: NodeConfig;
-      switch (d.kind) {
-        case "entry":
-        case "rotator":
-          config = {
-            kind: d.kind,
-            routes: routes.map((e) => ({ to: e.target, weight: e.data?.weight ?? 1 })),
-          };
-          break;
-        case "condition":
-          config = {
-            kind: "condition",
-            routes: routes
-              .filter((e) => !e.data?.isDefault)
-              .map((e) => ({ match: "all", rules: e.data?.rules ?? [], to: e.target })),
-            defaultTo: routes.find((e) => e.data?.isDefault)?.target ?? "",
-          };
-          break;
-        case "lander":
-        case "offer":
-          config = { kind: d.kind, pages: d.pages };
-          break;
-        case "external":
-          config = { kind: "external", url: d.url };
-          break;
-      }
-      return {
-        id: n.id,
-        name: d.name,
-        config,
-        position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
-      };
-    }),
-    actions: nodes
-      .filter((n) => n.data.kind === "lander" || n.data.kind === "offer")
-      .flatMap((n) =>
-        out(n.id).map((e) => ({
-          from: n.id,
-          number: e.data?.number ?? 1,
-          to: e.target,
-          triggers: e.data?.triggers ?? {},
-        })),
-      ),
-  };
-}
+const relabel = (list: FEdge[]) => list.map((e) => ({ ...e, label: e.data ? edgeLabel(e.data) : "" }));
 
 /** The visual funnel builder: nodes are pages and routers, edges are routes and numbered actions. */
 export function FunnelBuilder() {
@@ -268,8 +119,9 @@ export function FunnelBuilder() {
     ...trpc.funnels.get.queryOptions({ workspaceId: ws.id, funnelId: funnelId ?? "" }),
     enabled: !!funnelId,
   });
-  const landers = useQuery(trpc.landers.list.queryOptions({ workspaceId: ws.id }));
-  const offers = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id }));
+  // Archived pages too: a node may still name one, and it should say which.
+  const landers = useQuery(trpc.landers.list.queryOptions({ workspaceId: ws.id, includeArchived: true }));
+  const offers = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id, includeArchived: true }));
   const eventTypes = useQuery(trpc.eventTypes.list.queryOptions({ workspaceId: ws.id }));
   const [name, setName] = useState("New funnel");
   const [nodes, setNodes, onNodesChange] = useNodesState<FNode>([]);
@@ -277,28 +129,70 @@ export function FunnelBuilder() {
   const [selectedNode, setSelectedNode] = useState<string | null>(null);
   const [selectedEdge, setSelectedEdge] = useState<string | null>(null);
   const [saveError, setSaveError] = useState<string | null>(null);
+  /** What the last load or save holds, to tell whether anything changed since. */
+  const [baseline, setBaseline] = useState<string | null>(null);
+  const loadedVersion = useRef<string | null>(null);
+  const [showStats, setShowStats] = useState(false);
+  const [range, setRange] = useState(() => lastDays(1, ws.timeZone));
+  const stats = useQuery({
+    ...trpc.funnels.stats.queryOptions({
+      workspaceId: ws.id,
+      funnelId: funnelId ?? "",
+      from: range.from,
+      to: range.to,
+    }),
+    enabled: !!funnelId && showStats && range.from !== "" && range.to !== "",
+  });
 
   useEffect(() => {
     if (funnelId && funnel.data) {
+      // A refetch of the same version (window focus, another screen's invalidation) must not throw
+      // away edits in progress; a new version (our own save) replaces the drawing.
+      const version = `${funnel.data.id}@${funnel.data.version}`;
+      if (loadedVersion.current === version) return;
+      loadedVersion.current = version;
       const flow = toFlow(funnel.data);
       setName(funnel.data.name);
       setNodes(flow.nodes);
       setEdges(flow.edges);
+      setBaseline(fingerprint(funnel.data.name, flow.nodes, flow.edges));
     } else if (!funnelId) {
-      setNodes([
+      loadedVersion.current = null;
+      const start: FNode[] = [
         {
           id: newKey(),
           type: "funnel",
           position: { x: 0, y: 120 },
           data: { name: "Traffic entry", kind: "entry", pages: [], url: "", problem: null },
         },
-      ]);
+      ];
+      setName("New funnel");
+      setNodes(start);
       setEdges([]);
+      setBaseline(fingerprint("New funnel", start, []));
     }
   }, [funnelId, funnel.data, setNodes, setEdges]);
 
+  const dirty = baseline !== null && fingerprint(name, nodes, edges) !== baseline;
+  useUnsavedChangesPrompt(dirty);
+
+  const pageNames = useMemo(() => {
+    const names = new Map<string, string>();
+    for (const l of landers.data?.items ?? [])
+      names.set(l.id, l.archivedAt ? `${l.name} (archived)` : l.name);
+    for (const o of offers.data?.items ?? []) names.set(o.id, o.archivedAt ? `${o.name} (archived)` : o.name);
+    return names;
+  }, [landers.data, offers.data]);
+  const view = useMemo<BuilderView>(
+    () => ({ pageNames, stats: showStats ? (stats.data?.nodes ?? {}) : null, currency: ws.currency }),
+    [pageNames, showStats, stats.data, ws.currency],
+  );
+
   const kindOf = (id: string) => nodes.find((n) => n.id === id)?.data.kind;
-  const relabel = (list: FEdge[]) => list.map((e) => ({ ...e, label: e.data ? edgeLabel(e.data) : "" }));
+  const nodeName = (id: string) => {
+    const n = nodes.find((x) => x.id === id);
+    return n ? n.data.name || KIND_LABEL[n.data.kind] : "?";
+  };
 
   const onConnect = (c: Connection) => {
     if (!c.source || !c.target || c.source === c.target) return;
@@ -344,13 +238,22 @@ export function FunnelBuilder() {
 
   const save = useMutation(
     trpc.funnels.save.mutationOptions({
-      onSuccess: async (saved) => {
+      onSuccess: async (saved, sent) => {
         setSaveError(null);
+        // New nodes get their ids here, from the answer, instead of from a reload: a reload arriving
+        // later would throw away whatever was drawn meanwhile. The reload of this version is skipped.
+        const map = (key: string) => saved.nodeIds[key] ?? key;
+        setNodes((current) => current.map((n) => ({ ...n, id: map(n.id) })));
+        setEdges((current) => current.map((e) => ({ ...e, source: map(e.source), target: map(e.target) })));
+        setSelectedNode((id) => (id === null ? null : map(id)));
+        loadedVersion.current = `${saved.funnelId}@${saved.version}`;
+        setBaseline(fingerprintInput(remapInput(sent, map)));
         await queryClient.invalidateQueries();
         if (!funnelId) navigate(`/funnels/${saved.funnelId}`, { replace: true });
       },
-      onError: (error) => {
-        setSaveError(errorMessage(error));
+      onError: (error, sent) => {
+        // Paths into what was sent become node names first; the rest get the builder's labels.
+        setSaveError(labelFields(namePaths(error.message, sent), BUILDER_LABELS));
         const details =
           error instanceof TRPCClientError
             ? (error.data as { details?: unknown } | undefined)?.details
@@ -366,6 +269,10 @@ export function FunnelBuilder() {
         );
       },
     }),
+  );
+
+  const restore = useMutation(
+    trpc.funnels.archive.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }),
   );
 
   const node = nodes.find((n) => n.id === selectedNode) ?? null;
@@ -393,47 +300,100 @@ export function FunnelBuilder() {
         >
           Save funnel
         </Button>
+        {dirty ? <span className="self-center text-sm text-amber-700">Unsaved changes</span> : null}
         {funnelId ? (
-          <Link className="text-sm text-blue-700 underline" to={`/tracking-codes?funnel=${funnelId}`}>
+          <Link
+            className="self-center text-sm text-blue-700 underline"
+            to={`/tracking-codes?funnel=${funnelId}`}
+          >
             Tracking codes
           </Link>
         ) : null}
       </div>
+      {funnelId ? (
+        <div className="flex flex-wrap items-end gap-2 text-sm">
+          <Check label="Show visits, conversions and revenue" checked={showStats} onChange={setShowStats} />
+          {showStats ? (
+            <>
+              <Field
+                label="From"
+                type="date"
+                value={range.from}
+                onChange={(e) => setRange({ ...range, from: e.target.value })}
+              />
+              <Field
+                label="To"
+                type="date"
+                value={range.to}
+                onChange={(e) => setRange({ ...range, to: e.target.value })}
+              />
+              <span className="self-center text-xs text-slate-500">
+                dates in {ws.timeZone}
+                {stats.isFetching ? " · loading…" : ""}
+              </span>
+              <ErrorText error={stats.error ? errorMessage(stats.error) : null} />
+            </>
+          ) : null}
+        </div>
+      ) : null}
+      {funnel.data?.archivedAt ? (
+        <p
+          role="status"
+          className="flex items-center gap-2 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm"
+        >
+          This funnel is archived: its links do not route.
+          <Button
+            disabled={restore.isPending}
+            onClick={() => restore.mutate({ workspaceId: ws.id, funnelId: funnel.data.id, archived: false })}
+          >
+            Restore
+          </Button>
+        </p>
+      ) : null}
       <ErrorText error={saveError ?? (funnel.error ? errorMessage(funnel.error) : null)} />
-      {save.isSuccess && !saveError ? <p className="text-sm text-green-700">Saved.</p> : null}
+      {save.isSuccess && !saveError && !dirty ? <p className="text-sm text-green-700">Saved.</p> : null}
       <div className="flex flex-col gap-3 lg:flex-row">
         <section
           className="h-[520px] flex-1 rounded border border-slate-200 bg-white"
           aria-label="Funnel graph"
         >
-          <ReactFlow<FNode, FEdge>
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            onNodeClick={(_, n) => {
-              setSelectedNode(n.id);
-              setSelectedEdge(null);
-            }}
-            onEdgeClick={(_, e) => {
-              setSelectedEdge(e.id);
-              setSelectedNode(null);
-            }}
-            onEdgeContextMenu={(event, e) => {
-              event.preventDefault();
-              setSelectedEdge(e.id);
-              setSelectedNode(null);
-            }}
-            fitView={!!funnelId}
-            fitViewOptions={{ maxZoom: 1 }}
-            defaultViewport={{ x: 40, y: 40, zoom: 1 }}
-            deleteKeyCode={["Delete", "Backspace"]}
-          >
-            <Background />
-            <Controls />
-          </ReactFlow>
+          <ViewContext.Provider value={view}>
+            <ReactFlow<FNode, FEdge>
+              nodes={nodes}
+              edges={
+                showStats
+                  ? edges.map((e) => ({
+                      ...e,
+                      label: `${e.data ? edgeLabel(e.data) : ""} · ${view.stats?.[e.target]?.visits ?? 0} visits`,
+                    }))
+                  : edges
+              }
+              nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onNodeClick={(_, n) => {
+                setSelectedNode(n.id);
+                setSelectedEdge(null);
+              }}
+              onEdgeClick={(_, e) => {
+                setSelectedEdge(e.id);
+                setSelectedNode(null);
+              }}
+              onEdgeContextMenu={(event, e) => {
+                event.preventDefault();
+                setSelectedEdge(e.id);
+                setSelectedNode(null);
+              }}
+              fitView={!!funnelId}
+              fitViewOptions={{ maxZoom: 1 }}
+              defaultViewport={{ x: 40, y: 40, zoom: 1 }}
+              deleteKeyCode={["Delete", "Backspace"]}
+            >
+              <Background />
+              <Controls />
+            </ReactFlow>
+          </ViewContext.Provider>
         </section>
         <aside
           className="w-full rounded border border-slate-200 bg-white p-3 text-sm lg:w-80"
@@ -442,6 +402,9 @@ export function FunnelBuilder() {
           {node ? (
             <div className="flex flex-col gap-3">
               <h3 className="font-semibold">{KIND_LABEL[node.data.kind]}</h3>
+              {showStats && node.data.kind !== "entry" ? (
+                <MetricsLine m={view.stats?.[node.id]} currency={ws.currency} />
+              ) : null}
               <Field
                 label="Node name"
                 value={node.data.name}
@@ -463,7 +426,14 @@ export function FunnelBuilder() {
                         label={`Page ${i + 1}`}
                         className="flex-1"
                         value={p.pageId}
-                        options={pageOptions}
+                        options={
+                          pageOptions.some((o) => o.value === p.pageId)
+                            ? pageOptions
+                            : [
+                                { value: p.pageId, label: pageNames.get(p.pageId) ?? "(deleted page)" },
+                                ...pageOptions,
+                              ]
+                        }
                         onChange={(e) =>
                           updateNode(node.id, {
                             pages: node.data.pages.map((x, j) =>
@@ -486,6 +456,14 @@ export function FunnelBuilder() {
                           })
                         }
                       />
+                      <Button
+                        aria-label={`Remove page ${i + 1}`}
+                        onClick={() =>
+                          updateNode(node.id, { pages: node.data.pages.filter((_, j) => j !== i) })
+                        }
+                      >
+                        ×
+                      </Button>
                     </div>
                   ))}
                   <Button
@@ -508,12 +486,25 @@ export function FunnelBuilder() {
               </p>
             </div>
           ) : edge?.data ? (
-            <EdgeInspector
-              edge={edge as FEdge & { data: EdgeData }}
-              eventTypes={(eventTypes.data?.items ?? []).filter((e) => !e.archivedAt)}
-              onChange={(patch) => updateEdge(edge.id, patch)}
-              sourceKind={kindOf(edge.source)}
-            />
+            <div className="flex flex-col gap-3">
+              <p className="text-xs text-slate-600">
+                {nodeName(edge.source)} → {nodeName(edge.target)}
+              </p>
+              {showStats ? (
+                <div>
+                  <p className="text-xs text-slate-500">
+                    Arrivals at {nodeName(edge.target)} (by any way in):
+                  </p>
+                  <MetricsLine m={view.stats?.[edge.target]} currency={ws.currency} />
+                </div>
+              ) : null}
+              <EdgeInspector
+                edge={edge as FEdge & { data: EdgeData }}
+                eventTypes={(eventTypes.data?.items ?? []).filter((e) => !e.archivedAt)}
+                onChange={(patch) => updateEdge(edge.id, patch)}
+                sourceKind={kindOf(edge.source)}
+              />
+            </div>
           ) : (
             <p className="text-slate-500">
               Select a node or a connection. Right-click an action to set its triggers.

@@ -1,0 +1,2 @@
+export { FunnelBuilder } from "./builder.tsx";
+export { Funnels } from "./list.tsx";
