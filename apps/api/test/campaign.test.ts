@@ -524,7 +524,8 @@ describe("tracking codes", () => {
       offerSourceId: network.id,
     });
     const codes = await member.trackingCodes.offer.query({ workspaceId: wsId, offerId: offer.id });
-    expect(codes.offerUrl).toBe("https://mb.example/lnk?o=12#top");
+    // As sent: the redirect adds the visitor ID (before the fragment).
+    expect(codes.offerUrl).toBe("https://mb.example/lnk?o=12&vid={vid}#top");
     expect(codes.hitParams).toEqual([]);
     expect(codes.hitProblem).toMatch(/MaxBounty returns the hit from 's2'.*add &s2=\{hit\}/);
     expect(codes.suggestedOfferUrl).toBe("https://mb.example/lnk?o=12&s2={hit}#top");
@@ -535,7 +536,7 @@ describe("tracking codes", () => {
     });
     const fixed = await member.trackingCodes.offer.query({ workspaceId: wsId, offerId: offer.id });
     expect(fixed).toMatchObject({
-      offerUrl: "https://mb.example/lnk?o=12&s2={hit}#top",
+      offerUrl: "https://mb.example/lnk?o=12&s2={hit}&vid={vid}#top",
       hitParams: ["s2"],
       hitProblem: null,
       suggestedOfferUrl: null,

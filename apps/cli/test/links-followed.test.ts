@@ -174,7 +174,11 @@ describe("links shown by the api, followed as copied", () => {
     const sent = new URL(click.location ?? "");
     const hit = sent.searchParams.get("sub1") ?? "";
     expect(hit).toMatch(/^[0-9a-f-]{36}$/);
-    expect(click.location).toBe(shown.offerUrl.replace("{hit}", hit).replace("{country}", ""));
+    // The visitor ID rides along, as the shown URL says: the entrance's visitor.
+    expect(sent.searchParams.get("vid")).toBe(vid);
+    expect(click.location).toBe(
+      shown.offerUrl.replace("{hit}", hit).replace("{country}", "").replace("{vid}", vid),
+    );
 
     // The same action link with the visitor the lander got in its URL, when cookies are blocked
     // (a second visitor: the first one's latest page is now the offer).

@@ -173,7 +173,8 @@ describe.skipIf(!available)("links in Chromium", () => {
     await expect.poll(() => page.locator("code", { hasText: 'data-node="' }).count()).toBe(2);
     expect(await page.getByText("On its own, the universal tag records no page view").isVisible()).toBe(true);
     const offerUrl = await page.locator("code", { hasText: "offers.example" }).first().textContent();
-    expect(offerUrl).toBe(`http://offers.example:${pagesPort}/o?sub1={hit}`);
+    // As the redirect sends it: the visitor ID rides along under the workspace's parameter.
+    expect(offerUrl).toBe(`http://offers.example:${pagesPort}/o?sub1={hit}&vid={vid}`);
 
     // A visitor: the entrance link as the network fills it, a lander with the action link as
     // copied, and the offer the tracker sends them to.
@@ -183,7 +184,9 @@ describe.skipIf(!available)("links in Chromium", () => {
     await page.click("#go");
     await expect.poll(() => page.url()).toMatch(/^http:\/\/offers\.example:/);
     const hit = new URL(page.url()).searchParams.get("sub1") ?? "";
-    expect(page.url()).toBe((offerUrl ?? "").replace("{hit}", hit));
+    const vid = new URL(page.url()).searchParams.get("vid") ?? "";
+    expect(page.url()).toBe((offerUrl ?? "").replace("{hit}", hit).replace("{vid}", vid));
+    expect(vid).toMatch(/^[0-9a-f-]{36}$/);
     expect(hit).toMatch(/^[0-9a-f-]{36}$/);
     expect(errors).toEqual([]);
     await context.close();

@@ -1,3 +1,4 @@
+import { redirectVisitorParam } from "@hitrail/core";
 import { offerQueries, offerSourceQueries } from "@hitrail/db";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
@@ -68,12 +69,21 @@ export const offerCodes = workspaceService({
         if (!hasParam(offer.url, source.clickIdParam))
           suggestedOfferUrl = appendRawParam(offer.url, source.clickIdParam, "{hit}");
       }
+      // What the redirect sends: the visitor ID goes on too (under the workspace's parameter) unless
+      // the offer opted out or its URL already passes that parameter.
+      const vidParam = redirectVisitorParam(
+        { kind: "offer", passVisitorId: offer.passVisitorId },
+        ctx.workspace.visitorIdParam,
+      );
+      const asSent = (url: string) =>
+        vidParam && !hasParam(url, vidParam) ? appendRawParam(url, vidParam, "{vid}") : url;
       const postbackUrl = networkPostbackUrl(ctx, domain, source?.postbackTemplate ?? null);
       const track = `<script>\n  flux.track("conversion", {rev: "", p: "${offer.id}"})\n</script>`;
       return {
-        offerUrl: offer.url,
+        offerUrl: asSent(offer.url),
         hitParams,
         hitProblem,
+        // The URL to store (the visitor ID is the redirect's to add, so an opt-out stays effective).
         suggestedOfferUrl,
         conversionSnippet: `${tagSnippet(domain.origin)}\n${track}`,
         postbackUrl,
