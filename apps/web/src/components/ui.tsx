@@ -147,7 +147,7 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
 
 export function CodeLine({ label, value }: { label: string; value: string }) {
   return (
-    <div className="flex flex-col gap-1">
+    <div className="flex flex-col gap-1" role="group" aria-label={label}>
       <span className="text-xs font-medium text-slate-600">{label}</span>
       <div className="flex items-start gap-2">
         <code className="block flex-1 overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-100 px-2 py-1.5 text-xs">

@@ -8,6 +8,7 @@ import {
   gridCells,
   gridCsv,
   gridHeader,
+  localDateOf,
   METRIC_COLUMNS,
   type MetricColumn,
   pickColumns,
@@ -39,6 +40,8 @@ const DIMENSIONS: ReadonlyArray<{ value: string; label: string }> = [
   { value: "hour", label: "Hour" },
 ];
 const NONE = "";
+/** How often a grid whose range includes today asks again (visits arrive within seconds). */
+const LIVE_REFRESH_MS = 10_000;
 
 function dimensionLabel(d: string): string {
   if (d.startsWith("field:")) return d.slice("field:".length);
@@ -115,14 +118,18 @@ export function Reports() {
       (JSON.parse(k) as Array<[string, string | null]>).map(([dimension, value]) => ({ dimension, value })),
     ),
   ].filter((p) => p.length < chosen.length);
+  // A range that includes today is live: visits reach the rollups within seconds, so the grid asks
+  // again while it is on screen. Past ranges change only with late conversions: Refresh.
+  const live = range.to >= localDateOf(new Date(), ws.timeZone);
   const results = useQueries({
-    queries: nodes.map((parents) =>
-      trpc.reports.run.queryOptions({
+    queries: nodes.map((parents) => ({
+      ...trpc.reports.run.queryOptions({
         ...base,
         groupBy: [chosen[parents.length] as Dimension],
         filters: parents.map((p) => ({ dimension: p.dimension as Dimension, value: p.value })),
       }),
-    ),
+      refetchInterval: live ? LIVE_REFRESH_MS : false,
+    })),
   });
   const root = results[0];
   const report = root?.data;
@@ -243,6 +250,9 @@ export function Reports() {
         title="Report"
         actions={
           <>
+            <Button onClick={() => queryClient.invalidateQueries({ queryKey: trpc.reports.run.pathKey() })}>
+              Refresh
+            </Button>
             <Button onClick={() => setPicking(!picking)} aria-expanded={picking}>
               Columns
             </Button>
