@@ -1,7 +1,18 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
-import { ROLLUP_MONEY } from "./columns.ts";
+import { pgSnapshot, ROLLUP_MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
 import { pageKind } from "./hits.ts";
 
@@ -141,3 +152,21 @@ export const hitRollupsHourly = pgTable(
       .nullsNotDistinct(),
   ],
 );
+
+/**
+ * How far each incremental rollup has read its raw rows. `hits`: the snapshot (pg_current_snapshot())
+ * of the last visit-rollup sweep; every hit whose writing transaction that snapshot shows is in
+ * hit_rollups_hourly, and no other (hits written before hits.ingest_xid existed count as shown). The
+ * sweep moves it and adds the rows in between in one statement, so nothing is counted twice or
+ * skipped. Not a tenant table: one sweep covers every workspace (the worker's maintenance role
+ * moves it; the app role may read it, to rebuild one workspace's hours as of it).
+ */
+export const rollupWatermarks = pgTable("rollup_watermarks", {
+  stream: text("stream").primaryKey(),
+  /** NULL until the first sweep: it then rebuilds the recent hours and starts from its own snapshot. */
+  snapshot: pgSnapshot("snapshot"),
+  sweptAt: timestamp("swept_at", { withTimezone: true, mode: "date" }),
+  /** Raw rows added in total, for the operator's curiosity. */
+  rows: bigint("rows", { mode: "number" }).notNull().default(0),
+  updatedAt: updatedAt(),
+});
