@@ -614,7 +614,7 @@ async function readWatermark(tx: Executor): Promise<Watermark | null> {
 
 /**
  * Rebuilds visit rollups for every hour in [from, to) from raw hits, as of the sweep's watermark:
- * one transaction per hour that deletes the hour's rows and inserts them again. Without
+ * a day per transaction, which deletes the day's rows and inserts them again. Without
  * `workspaceId` it covers every workspace. On a role that sees every workspace it sweeps first, so
  * the rebuilt hours hold every hit committed until then; on the app role (one workspace) hits
  * committed after the watermark are left to the worker's next sweep.
@@ -623,34 +623,38 @@ export async function recomputeHitRollups(
   db: Database,
   input: { workspaceId?: string } & RecomputeRange,
 ): Promise<{ hours: number; rows: number }> {
-  const { from, hours } = hoursOf(input);
+  const { from, to, hours } = hoursOf(input);
   if (await seesEveryWorkspace(db)) await sweepHitRollups(db, { wait: true });
   let rows = 0;
-  for (let i = 0; i < hours; i++) {
-    const hour = new Date(from.getTime() + i * HOUR_MS);
+  // A day per transaction: a sweep waits for at most one day's rebuild.
+  for (let start = from.getTime(); start < to.getTime(); start += DAY_MS) {
+    const chunk = { from: new Date(start), to: new Date(Math.min(start + DAY_MS, to.getTime())) };
     rows += await withRetry(() =>
       db.transaction(async (tx) => {
         await lockHitRollups(tx, true);
         if (input.workspaceId) {
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
         }
-        return rebuildHitHour(tx, hour, await readWatermark(tx), input.workspaceId);
+        return rebuildHitRange(tx, chunk, await readWatermark(tx), input.workspaceId);
       }),
     );
   }
   return { hours, rows };
 }
 
-async function rebuildHitHour(
+/** Deletes the visit rollups of the whole hours in [from, to) and inserts them again from raw hits. */
+async function rebuildHitRange(
   tx: Executor,
-  hour: Date,
+  range: RecomputeRange,
   mark: Watermark | null,
   workspaceId: string | undefined,
 ): Promise<number> {
-  const h = hour.toISOString();
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
   const onWorkspace = (column: SQL) => (workspaceId ? sql`and ${column} = ${workspaceId}` : sql``);
   await tx.execute(
-    sql`delete from hit_rollups_hourly where hour = ${h}::timestamptz ${onWorkspace(sql`workspace_id`)}`,
+    sql`delete from hit_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
+        ${onWorkspace(sql`workspace_id`)}`,
   );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
   // change, so rebuilding an hour as of one watermark always gives the same answer. The id range (a
@@ -668,9 +672,9 @@ async function rebuildHitHour(
           uniqueFunnel: firstOn("funnel_id"),
         })}
         from hits h
-        where h.created_at >= ${h}::timestamptz and h.created_at < ${h}::timestamptz + interval '1 hour'
-          and h.id >= hitrail_uuid7_floor(${h}::timestamptz - interval '1 day')
-          and h.id < hitrail_uuid7_floor(${h}::timestamptz + interval '25 hours')
+        where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
+          and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
+          and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')
           and ${shownBy("h", mark)}
           ${onWorkspace(sql`h.workspace_id`)}`,
         "insert",
@@ -779,10 +783,8 @@ async function startSweeping(tx: Executor, now: Date, hours: number): Promise<Sw
   if (!snap) throw new Error("pg_current_snapshot() returned nothing");
   const mark = parseSnapshot(snap.snapshot);
   const current = floorHour(now).getTime();
-  let rows = 0;
-  for (let i = hours - 1; i >= 0; i--) {
-    rows += await rebuildHitHour(tx, new Date(current - i * HOUR_MS), mark, undefined);
-  }
+  const recent = { from: new Date(current - (hours - 1) * HOUR_MS), to: new Date(current + HOUR_MS) };
+  const rows = await rebuildHitRange(tx, recent, mark, undefined);
   await tx.execute(sql`
     insert into rollup_watermarks (stream, snapshot, swept_at) values ('hits', ${mark.text}::pg_snapshot, now())
     on conflict (stream) do update set snapshot = excluded.snapshot, swept_at = excluded.swept_at, updated_at = now()`);
