@@ -84,7 +84,7 @@ export async function run(): Promise<void> {
         LOG_LEVEL: "info",
         NODE_ENV: "production",
       },
-      (line) => (line.msg === "worker running" || line.msg === "worker started" ? "" : null),
+      (line) => (line.msg === "worker running" ? String(line.url) : null),
     );
     cleanups.unshift(() => worker.stop());
     const api = await startApi(
@@ -198,6 +198,17 @@ export async function run(): Promise<void> {
              (select count(*)::int from hits where workspace_id = ${workspaceId}) as hits`);
     const exact = Number(final?.visits) === Number(final?.hits);
 
+    // The sweep's own figures, from the worker's Prometheus endpoint.
+    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? Number.NaN);
+    const sweeps = metric("hitrail_hit_rollup_sweep_seconds_count");
+    const sweepSeconds = metric("hitrail_hit_rollup_sweep_seconds_sum");
+    // A labelled counter is absent until it first counts.
+    const busy = metrics.includes('outcome="busy"')
+      ? metric('hitrail_hit_rollup_sweeps_total\\{outcome="busy"\\}')
+      : 0;
+
     const summarize = (label: string, xs: number[]) => {
       const sorted = [...xs].sort((a, b) => a - b);
       return {
@@ -230,6 +241,9 @@ export async function run(): Promise<void> {
     console.table(rows);
     console.log(
       `load: ${Math.round(clicks.rps)} clicks/s (p99 ${clicks.p99} ms, ${clicks.errors} errors) for ${SECONDS} s`,
+    );
+    console.log(
+      `sweeps: ${sweeps} passes, ${((sweepSeconds / sweeps) * 1000).toFixed(0)} ms on average, ${metric("hitrail_hits_swept_total")} hits swept, ${busy} passes found the lock taken`,
     );
     const visitP95 = rows[2]?.["p95 ms"] ?? Number.NaN;
     const conversionP95 = rows[3]?.["p95 ms"] ?? Number.NaN;

@@ -341,6 +341,8 @@ export async function recomputeConversionRollups(
       db.transaction(
         async (tx) => {
           await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
+          // These statements are costed high enough for JIT, whose compiling outlasts their running.
+          await tx.execute(sql`set local jit = off`);
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
           return rebuildConversionChunk(tx, input.workspaceId, chunk);
         },
@@ -490,8 +492,11 @@ async function rebuildConversionChunk(
 // A rebuild of an hour reads the hits "as of" the watermark, so it and the sweeps never count one
 // hit twice. Sweeps and rebuilds take one advisory lock, so they never interleave.
 
-/** The lock every writer of hit_rollups_hourly holds for its transaction. */
-const HIT_ROLLUP_LOCK = 0x6869_7472; // "hitr"
+/**
+ * The lock every writer of hit_rollups_hourly holds for its transaction. Two int4 keys: a key space
+ * apart from the single int8 keys of the conversion writer's identity locks.
+ */
+const HIT_ROLLUP_LOCK = sql`${0x6869_7472}::int, 1`; // "hitr"
 
 /**
  * The visit rollups' dimensions after (workspace, hour), in key order. The one list the rebuild,
@@ -632,6 +637,7 @@ export async function recomputeHitRollups(
     rows += await withRetry(() =>
       db.transaction(async (tx) => {
         await lockHitRollups(tx, true);
+        await tx.execute(sql`set local jit = off`);
         if (input.workspaceId) {
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
         }
@@ -657,21 +663,21 @@ async function rebuildHitRange(
         ${onWorkspace(sql`workspace_id`)}`,
   );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
-  // change, so rebuilding an hour as of one watermark always gives the same answer. The id range (a
-  // day either side) lets Postgres prune hit partitions: ids are UUIDv7 minted when the visit
-  // happened, the same moment as created_at.
-  const firstOn = (column: string) =>
-    sql`(not exists (select 1 from hits p where p.visitor_id = h.visitor_id and ${sql.raw(`p.${column} = h.${column}`)}
-          and p.id < h.id and ${shownBy("p", mark)}))::int`;
+  // change, so rebuilding an hour as of one watermark always gives the same answer. One look at the
+  // visitor's hits answers both. The id range (a day either side) lets Postgres prune hit
+  // partitions: ids are UUIDv7 minted when the visit happened, the same moment as created_at.
   const inserted = await tx.execute<{ n: number }>(sql`
     with ins as (
       ${insertVisitSums(
         sql`select ${visitContribution("h", {
           counted: sql`1`,
-          uniqueNode: firstOn("node_id"),
-          uniqueFunnel: firstOn("funnel_id"),
+          uniqueNode: sql`(not s.node_before)::int`,
+          uniqueFunnel: sql`(not s.funnel_before)::int`,
         })}
-        from hits h
+        from hits h cross join lateral (
+          select coalesce(bool_or(p.node_id = h.node_id), false) as node_before,
+                 coalesce(bool_or(p.funnel_id = h.funnel_id), false) as funnel_before
+          from hits p where p.visitor_id = h.visitor_id and p.id < h.id and ${shownBy("p", mark)}) s
         where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
           and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
           and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')
@@ -717,6 +723,13 @@ export async function sweepHitRollups(
       if (!(await lockHitRollups(tx, opts.wait === true))) return { status: "busy" } as const;
       const mark = await readWatermark(tx);
       if (!mark) return startSweeping(tx, opts.now ?? new Date(), opts.firstHours ?? 2);
+      // The sweep reads a few thousand rows through indexes (by ingest_xid, by visitor, by id) out
+      // of millions. Before autovacuum has analyzed a young or fast-growing hits table, the planner
+      // guesses a third of it matches `ingest_xid >= …` and scans it whole, every second. And its
+      // cost estimate then passes the JIT thresholds: compiling the statement took 5 of a pass's 6 s
+      // under the click benchmark's load, for a statement that runs in a few hundred ms.
+      await tx.execute(sql`set local enable_seqscan = off`);
+      await tx.execute(sql`set local jit = off`);
       const fresh = mark.xip.length
         ? sql`h.ingest_xid >= ${mark.xmax}::xid8 or h.ingest_xid = any(${`{${mark.xip.join(",")}}`}::xid8[])`
         : sql`h.ingest_xid >= ${mark.xmax}::xid8`;
