@@ -664,8 +664,15 @@ async function rebuildHitRange(
   );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
   // change, so rebuilding an hour as of one watermark always gives the same answer. One look at the
-  // visitor's hits answers both. The id range (a day either side) lets Postgres prune hit
-  // partitions: ids are UUIDv7 minted when the visit happened, the same moment as created_at.
+  // visitor's hits answers both. Across workspaces, the id range (a day either side) lets Postgres
+  // prune hit partitions: ids are UUIDv7 minted when the visit happened, the same moment as
+  // created_at. For one workspace its (workspace_id, created_at) index finds the rows alone; with
+  // the id range too the planner ANDs in a bitmap of three days of every workspace's ids (a third
+  // of the rebuild's time in `pnpm bench report`).
+  const byTime = workspaceId
+    ? sql`and h.workspace_id = ${workspaceId}`
+    : sql`and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
+          and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')`;
   const inserted = await tx.execute<{ n: number }>(sql`
     with ins as (
       ${insertVisitSums(
@@ -679,10 +686,8 @@ async function rebuildHitRange(
                  coalesce(bool_or(p.funnel_id = h.funnel_id), false) as funnel_before
           from hits p where p.visitor_id = h.visitor_id and p.id < h.id and ${shownBy("p", mark)}) s
         where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
-          and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
-          and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')
-          and ${shownBy("h", mark)}
-          ${onWorkspace(sql`h.workspace_id`)}`,
+          ${byTime}
+          and ${shownBy("h", mark)}`,
         "insert",
       )}
       returning 1
