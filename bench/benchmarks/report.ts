@@ -102,6 +102,7 @@ export async function run(): Promise<void> {
     const span = (end.getTime() - start.getTime()) / 1000;
     const chunk = 500_000;
 
+    const loadStarted = performance.now();
     await timed("hits", async () => {
       for (let from = 0; from < visits; from += chunk) {
         const to = Math.min(visits, from + chunk);
@@ -157,9 +158,19 @@ export async function run(): Promise<void> {
         join hits h on h.id = o.prev_hit_id
         where c.workspace_id = ${workspaceId}`);
     });
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
     await timed("analyze", () => db.sql`analyze`);
-    await timed("rollups (hitrail rollups recompute)", () =>
+    const recomputeStarted = performance.now();
+    const summary = await timed("rollups (hitrail rollups recompute)", () =>
       recomputeRollups(db.db, { workspaceId, from: start, to: end }),
+    );
+    const recomputeSeconds = (performance.now() - recomputeStarted) / 1000;
+    const ratio = recomputeSeconds / loadSeconds;
+    console.log(
+      `    conversions ${(summary.elapsedMs.conversions / 1000).toFixed(1)} s (${summary.caughtUp.toLocaleString()} ledgers caught up), visits ${(summary.elapsedMs.hits / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  recompute / load (hits, conversions and touches: ${loadSeconds.toFixed(1)} s) = ${ratio.toFixed(2)}; target ≤ 0.25 → ${ratio <= 0.25 ? "met" : "MISSED"}`,
     );
     // Fresh statistics, as autovacuum would have them after a day of traffic.
     await db.sql`analyze hit_rollups_hourly, conversion_rollups_hourly`;

@@ -33,6 +33,12 @@ describe("HitWriter", () => {
       .where(eq(schema.hits.workspaceId, ws));
     expect(count?.n).toBe(1_200);
     expect(h.deps.hits.stats.batches - before).toBeLessThan(20);
+    // Each row names the transaction that wrote it, which the visit-rollup sweep reads: the JSON
+    // insert fills columns the JSON does not name from its base row, not from the table's defaults.
+    const [xids] = await h.t.db.execute<{ missing: number; batches: number }>(sql`
+      select count(*) filter (where ingest_xid is null)::int as missing, count(distinct ingest_xid)::int as batches
+      from hits where workspace_id = ${ws}`);
+    expect(xids).toEqual({ missing: 0, batches: h.deps.hits.stats.batches - before });
   });
 
   it("replays spooled hits in order, exactly once, even if a spooled hit had also committed", async () => {

@@ -76,6 +76,26 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly hitSweeps = new Counter({
+    name: "hitrail_hit_rollup_sweeps_total",
+    help: "Visit rollup sweep passes by outcome (swept, started, busy: another holds the lock, failed).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly hitsSwept = new Counter({
+    name: "hitrail_hits_swept_total",
+    help: "Hits added to the visit rollups by the sweep.",
+    registers: [this.registry],
+  });
+
+  readonly hitSweepSeconds = new Histogram({
+    name: "hitrail_hit_rollup_sweep_seconds",
+    help: "Duration of visit rollup sweep passes.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "hitrail_worker_" });
   }

@@ -15,6 +15,7 @@ import {
 } from "@hitrail/queue";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { FastifyInstance } from "fastify";
+import { HitRollupSweeper, type HitSweeperOptions } from "./hit-sweeper.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { DestinationCache, HostLimiter } from "./postbacks/host-limiter.ts";
 import { allowListProblems, createPostbackSender } from "./postbacks/sender.ts";
@@ -53,6 +54,11 @@ export interface WorkerOptions {
   queues?: readonly QueueName[];
   /** Run the outbox relay (default WORKER_RELAY), optionally with its options. */
   relay?: boolean | Partial<RelayOptions>;
+  /**
+   * Run the visit rollup sweep (default: when the rollups queue is consumed), optionally with its
+   * options; tests drive `sweeper.sweepOnce()` themselves with false.
+   */
+  sweep?: boolean | Partial<HitSweeperOptions>;
   /** Register the repeating jobs of the consumed queues (default true). */
   schedules?: boolean;
   postbacks?: PostbackOptions;
@@ -65,6 +71,8 @@ export interface RunningWorker {
   queues: QueueSet;
   consumed: readonly QueueName[];
   relay: OutboxRelay | null;
+  /** The visit rollup sweep (also when its loop is off: `sweepOnce` runs one pass). */
+  sweeper: HitRollupSweeper;
   metrics: WorkerMetrics;
   close: () => Promise<void>;
 }
@@ -222,11 +230,24 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
       opened.push(() => relay.stop());
     }
 
+    // Visits reach the rollups through the sweep, seconds after their hits commit; the sweep runs
+    // on the maintenance role because it reads every workspace's new hits at once.
+    const sweeper = new HitRollupSweeper(
+      { db: maintenance.db, logger, metrics, now },
+      typeof opts.sweep === "object" ? opts.sweep : {},
+    );
+    if (consumed.includes("rollups") && opts.sweep !== false) {
+      sweeper.start();
+      opened.push(() => sweeper.stop());
+    }
+
     if (opts.schedules !== false) {
       if (consumed.includes("rollups")) {
-        // The current and previous hour every minute; the last two days once a night, for hits
-        // written late (replayed from the tracker's outage spool).
-        await queues.schedule("rollup-hits-recent", "rollup.hits", { hours: 2 }, { every: 60_000 });
+        // The sweep replaced the every-minute rebuild of the current and previous hour; a deployment
+        // upgraded from it still has that scheduler in Redis.
+        await queues.get("rollups").removeJobScheduler("rollup-hits-recent");
+        // The last two days once a night, as of the sweep's watermark: a cross-check that also
+        // counts hits an older tracker wrote without ingest_xid during a rolling upgrade.
         await queues.schedule(
           "rollup-hits-nightly",
           "rollup.hits",
@@ -276,6 +297,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     // another worker as stalled), then close the connections.
     if (server) lifecycle.onShutdown("admin http", () => server.close());
     if (relay) lifecycle.onShutdown("outbox relay", () => relay.stop());
+    lifecycle.onShutdown("visit rollup sweep", () => sweeper.stop());
     lifecycle.onShutdown("queue workers", async () => {
       await Promise.all(workers.map((w) => w.close()));
     });
@@ -288,7 +310,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     });
 
     logger.info({ queues: consumed, relay: relay !== null, url }, "worker started");
-    return { url, queues, consumed, relay, metrics, close: () => lifecycle.shutdown("close") };
+    return { url, queues, consumed, relay, sweeper, metrics, close: () => lifecycle.shutdown("close") };
   } catch (error) {
     await unwind();
     throw error;

@@ -434,15 +434,22 @@ describe("visit rollups", () => {
       ["2026-03-09T14:00:00.000Z", "offer", "FR", null, false, 1, 0, 0, 1, 0, "0.000000"],
     ]);
 
-    // A late hit, then a rebuild of workspace B only: A's rows stay as they were.
+    // A late hit, then a rebuild of workspace B only, on the app role (which cannot sweep): A's rows
+    // stay as they were, and B's hour is rebuilt as of the sweep's watermark.
     const landerVisits = async () =>
       (await listHitRollups(t.db, { workspaceId: a.workspaceId, ...range })).find(
         (r) => r.pageKind === "lander",
       )?.visits;
     await insertHit(t.db, a, { node: "lander", at: h + HOUR + 10, country: "FR" });
     await insertHit(t.db, b, { node: "entry", at: h + 2_000, cost: "1" });
-    await recomputeHitRollups(t.db, { workspaceId: b.workspaceId, ...range });
+    await recomputeHitRollups(t.app.db, { workspaceId: b.workspaceId, ...range });
     expect(await landerVisits()).toBe(2);
+    expect(
+      (await listHitRollups(t.db, { workspaceId: b.workspaceId, ...range })).map((r) => [r.visits, r.cost]),
+    ).toEqual([[1, "1.000000"]]);
+    // On a role that sees every workspace a recompute sweeps first: both late hits are in.
+    await recomputeHitRollups(t.db, { workspaceId: b.workspaceId, ...range });
+    expect(await landerVisits()).toBe(3);
     expect(
       (await listHitRollups(t.db, { workspaceId: b.workspaceId, ...range })).map((r) => [r.visits, r.cost]),
     ).toEqual([[2, "2.000000"]]);
@@ -450,27 +457,49 @@ describe("visit rollups", () => {
     expect(await landerVisits()).toBe(3);
   });
 
-  it("the rollup.hits job rebuilds the current and the previous hour", async () => {
+  it("the rollup.hits job rebuilds the current and the previous hour as of the sweep's watermark", async () => {
     const now = Date.UTC(2026, 2, 10, 16, 30);
-    const worker = await startTestWorker(t, { queues: ["rollups"], relay: false, now: () => now });
+    const worker = await startTestWorker(t, {
+      queues: ["rollups"],
+      relay: false,
+      sweep: false,
+      now: () => now,
+    });
     try {
       const tenant = await seedTenant(t.db);
       await insertHit(t.db, tenant, { node: "entry", at: now - HOUR, cost: "0.1" });
       await insertHit(t.db, tenant, { node: "entry", at: now - 2 * HOUR });
       await insertHit(t.db, tenant, { node: "entry", at: now });
+      const range = {
+        workspaceId: tenant.workspaceId,
+        from: floorHour(new Date(now - 3 * HOUR)),
+        to: new Date(now + HOUR),
+      };
+      await worker.sweeper.sweepOnce();
+      const swept = await listHitRollups(t.db, range);
+      // The sweep counts every hit that committed, whatever its hour.
+      expect(swept.map((r) => [r.hour.toISOString(), r.visits])).toEqual([
+        ["2026-03-10T14:00:00.000Z", 1],
+        ["2026-03-10T15:00:00.000Z", 1],
+        ["2026-03-10T16:00:00.000Z", 1],
+      ]);
+      // Rows gone wrong (an operator's mistake): the job puts back the last two hours; it sweeps
+      // first, so a hit written since is in, and the next sweep does not count it again.
+      await t.db.execute(
+        sql`update hit_rollups_hourly set visits = 99 where workspace_id = ${tenant.workspaceId}`,
+      );
+      await insertHit(t.db, tenant, { node: "entry", at: now + 1_000 });
       const job = await worker.queues.enqueue("rollup.hits", {});
       await waitFor(async () => (await worker.queues.get("rollups").getJobState(job)) === "completed", {
         what: "rollup.hits to complete",
       });
-      const rows = await listHitRollups(t.db, {
-        workspaceId: tenant.workspaceId,
-        from: floorHour(new Date(now - 3 * HOUR)),
-        to: new Date(now + HOUR),
-      });
-      expect(rows.map((r) => [r.hour.toISOString(), r.visits])).toEqual([
+      expect((await listHitRollups(t.db, range)).map((r) => [r.hour.toISOString(), r.visits])).toEqual([
+        ["2026-03-10T14:00:00.000Z", 99],
         ["2026-03-10T15:00:00.000Z", 1],
-        ["2026-03-10T16:00:00.000Z", 1],
+        ["2026-03-10T16:00:00.000Z", 2],
       ]);
+      expect(await worker.sweeper.sweepOnce()).toEqual({ status: "swept", hits: 0, rows: 0 });
+      expect((await listHitRollups(t.db, range)).map((r) => r.visits)).toEqual([99, 1, 2]);
     } finally {
       await worker.close();
       await clearRedisPrefix(worker.prefix);

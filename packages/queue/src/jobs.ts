@@ -34,7 +34,7 @@ export const jobDefinitions = {
   },
   /**
    * Rebuild the hourly visit rollups of the last `hours` hours (the current one included) from raw
-   * hits; a job scheduler runs it every minute.
+   * hits, as of the visit sweep's watermark; a job scheduler runs it nightly over two days.
    */
   "rollup.hits": {
     queue: "rollups",

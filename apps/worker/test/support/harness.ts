@@ -90,7 +90,8 @@ export interface TestWorker extends RunningWorker {
 
 /**
  * A real worker on the file's database and its own Redis prefix, with a fast retry schedule, no
- * admin server and no repeating jobs unless asked. `allowCidrs` is OUTBOUND_ALLOW_CIDRS.
+ * admin server, no repeating jobs and no visit sweep loop unless asked (tests drive
+ * `worker.sweeper.sweepOnce()`). `allowCidrs` is OUTBOUND_ALLOW_CIDRS.
  */
 export async function startTestWorker(
   t: TestDatabase,
@@ -112,6 +113,7 @@ export async function startTestWorker(
     logger,
     port: false,
     schedules: false,
+    sweep: false,
     relay: { idleMs: 20 },
     ...rest,
     postbacks: { schedule: FAST_SCHEDULE, busyDelayMs: [20, 60], ...rest.postbacks },

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, index, jsonb, numeric, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { MONEY } from "./columns.ts";
+import { MONEY, xid8 } from "./columns.ts";
 
 export const pageKind = pgEnum("page_kind", ["lander", "offer", "external", "none"]);
 
@@ -43,9 +43,17 @@ export const hits = pgTable(
     referrer: text("referrer"),
     isBot: boolean("is_bot").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    /**
+     * The transaction that wrote the row (`pg_current_xact_id()`, the column's default). The visit
+     * rollup sweep adds exactly the rows whose transaction a snapshot shows and the previous one did
+     * not, so a row that commits late (a slow group commit, a replay from the outage spool) is counted
+     * once, whenever it lands. NULL on rows written before the column existed: those count as swept.
+     */
+    ingestXid: xid8("ingest_xid").default(sql`pg_current_xact_id()`),
   },
   (t) => [
     index("hits_workspace_created_idx").on(t.workspaceId, t.createdAt),
     index("hits_visitor_idx").on(t.visitorId),
+    index("hits_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
   ],
 );

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   index,
   integer,
@@ -12,7 +13,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
-import { ROLLUP_MONEY } from "./columns.ts";
+import { pgSnapshot, ROLLUP_MONEY } from "./columns.ts";
 import { touchKind } from "./conversions.ts";
 import { pageKind } from "./hits.ts";
 
@@ -107,9 +108,9 @@ export const conversionRollupState = pgTable(
 );
 
 /**
- * Visits and cost per hour and dimensions, rebuilt from raw hits (delete + insert per hour) by a job
- * that runs every minute over the current and previous hour; `hitrail rollups recompute` rebuilds any
- * range. `visits` counts every hit (page views), `bots` the ones flagged as bots among them.
+ * Visits and cost per hour and dimensions, kept by a sweep that adds newly committed hits every
+ * second (rollup_watermarks); `hitrail rollups recompute` and a nightly cross-check rebuild any range
+ * from raw hits as of the sweep's watermark. `visits` counts every hit (page views), `bots` the ones flagged as bots among them.
  *
  * Report metrics (#22): `is_bot` is a key column so every count can be read with bots or without;
  * `entrances` are the hits that start a journey in the funnel (no previous hit), which is what a
@@ -161,3 +162,21 @@ export const hitRollupsHourly = pgTable(
       .nullsNotDistinct(),
   ],
 );
+
+/**
+ * How far each incremental rollup has read its raw rows. `hits`: the snapshot (pg_current_snapshot())
+ * of the last visit-rollup sweep; every hit whose writing transaction that snapshot shows is in
+ * hit_rollups_hourly, and no other (hits written before hits.ingest_xid existed count as shown). The
+ * sweep moves it and adds the rows in between in one statement, so nothing is counted twice or
+ * skipped. Not a tenant table: one sweep covers every workspace (the worker's maintenance role
+ * moves it; the app role may read it, to rebuild one workspace's hours as of it).
+ */
+export const rollupWatermarks = pgTable("rollup_watermarks", {
+  stream: text("stream").primaryKey(),
+  /** NULL until the first sweep: it then rebuilds the recent hours and starts from its own snapshot. */
+  snapshot: pgSnapshot("snapshot"),
+  sweptAt: timestamp("swept_at", { withTimezone: true, mode: "date" }),
+  /** Raw rows added in total, for the operator's curiosity. */
+  rows: bigint("rows", { mode: "number" }).notNull().default(0),
+  updatedAt: updatedAt(),
+});

@@ -1,0 +1,251 @@
+import {
+  createDb,
+  type DbClient,
+  type HitRollupRow,
+  listHitRollups,
+  newIdAt,
+  recomputeHitRollups,
+  reportVisits,
+  sql,
+  sweepHitRollups,
+} from "@hitrail/db";
+import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertHit, seedTenant, type Tenant } from "./support/factory.ts";
+
+// The visit rollup sweep, driven by hand: no test here waits for a clock.
+
+const HOUR = 3_600_000;
+
+let t: TestDatabase;
+// The worker's sweep runs on the maintenance role, which row-level security lets see every workspace.
+let maintenance: DbClient;
+// A second pool, for transactions held open while the sweep runs.
+let other: DbClient;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  maintenance = createDb(t.maintenanceUrl, { max: 2 });
+  other = createDb(t.url, { max: 4 });
+  // The first sweep starts the watermark; everything after is a regular sweep.
+  expect((await sweepHitRollups(maintenance.db)).status).toBe("started");
+});
+
+afterAll(async () => {
+  await maintenance?.close();
+  await other?.close();
+  await t?.drop();
+});
+
+const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+function visitsOf(tenant: Tenant, at: number) {
+  return reportVisits(t.db, {
+    workspaceId: tenant.workspaceId,
+    timeZone: "UTC",
+    fromDate: utcDay(at),
+    toDate: utcDay(at),
+    groupBy: [],
+    // Every hit counted, bots too: the sweep is what is tested, not the report's bot switch.
+    includeBots: true,
+  });
+}
+
+/** Stored visit rollups of a workspace without timestamps, for comparing two ways of building them. */
+async function stored(tenant: Tenant, from: number, to: number) {
+  const rows = await listHitRollups(t.db, {
+    workspaceId: tenant.workspaceId,
+    from: new Date(from),
+    to: new Date(to),
+  });
+  return rows
+    .map(({ updatedAt: _u, ...r }: HitRollupRow) => ({ ...r, hour: r.hour.toISOString() }))
+    .filter(
+      (r) => r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
+    )
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+/** A transaction that writes hits and stays open until `commit` or `rollback` is called. */
+async function openTransaction(write: (tx: DbClient["db"]) => Promise<unknown>) {
+  let finish: (ok: boolean) => void = () => {};
+  const decided = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
+  let written: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    written = resolve;
+  });
+  const done = other.db
+    .transaction(async (tx) => {
+      await write(tx as unknown as DbClient["db"]);
+      written();
+      if (!(await decided)) throw new Error("rolled back on purpose");
+    })
+    .catch((error: Error) => {
+      if (error.message !== "rolled back on purpose") throw error;
+    });
+  await ready;
+  return {
+    commit: async () => {
+      finish(true);
+      await done;
+    },
+    rollback: async () => {
+      finish(false);
+      await done;
+    },
+  };
+}
+
+describe("visit rollup sweep", () => {
+  it("puts a hit in the report at the next sweep, with no rebuild, each workspace on its own", async () => {
+    const a = await seedTenant(t.db);
+    const b = await seedTenant(t.db);
+    const now = Date.now();
+    expect(await visitsOf(a, now)).toEqual([]);
+    await insertHit(t.db, a, { node: "entry", at: now, cost: "0.25", country: "DE" });
+    await insertHit(t.db, a, { node: "entry", at: now + 1, cost: "0.25", country: "DE", isBot: true });
+    await insertHit(t.db, b, { node: "entry", at: now, cost: "1" });
+
+    expect(await sweepHitRollups(maintenance.db)).toMatchObject({ status: "swept", hits: 3 });
+    expect(await visitsOf(a, now)).toEqual([
+      {
+        key: {},
+        entrances: 2,
+        visits: 2,
+        clicks: 0,
+        uniqueNode: 2,
+        uniqueFunnel: 2,
+        bots: 1,
+        cost: "0.500000",
+      },
+    ]);
+    expect(await visitsOf(b, now)).toEqual([
+      {
+        key: {},
+        entrances: 1,
+        visits: 1,
+        clicks: 0,
+        uniqueNode: 1,
+        uniqueFunnel: 1,
+        bots: 0,
+        cost: "1.000000",
+      },
+    ]);
+    // Nothing new: nothing added.
+    expect(await sweepHitRollups(maintenance.db)).toEqual({ status: "swept", hits: 0, rows: 0 });
+    expect((await visitsOf(a, now))[0]?.visits).toBe(2);
+  });
+
+  it("refuses to run on the app role, which would move the watermark past hits it cannot see", async () => {
+    await expect(sweepHitRollups(t.app.db)).rejects.toThrow(/sees every workspace/);
+  });
+
+  it("counts a hit that commits after later hits were swept exactly once, and moves first visits to it", async () => {
+    const tenant = await seedTenant(t.db);
+    const now = Date.now();
+    const visitorId = newIdAt(now);
+    // The late hit's id is three hours old (a group commit that hung, or a replay from the spool),
+    // and it is the visitor's first visit to the lander.
+    const late = await openTransaction((tx) =>
+      insertHit(tx, tenant, { node: "lander", at: now - 3 * HOUR, visitorId, country: "FR" }),
+    );
+    const aborted = await openTransaction((tx) =>
+      insertHit(tx, tenant, { node: "lander", at: now - 2 * HOUR, visitorId }),
+    );
+    await insertHit(t.db, tenant, { node: "lander", at: now, visitorId, country: "FR" });
+    await sweepHitRollups(maintenance.db);
+    const range = { from: now - 4 * HOUR, to: now + HOUR };
+    expect((await stored(tenant, range.from, range.to)).map((r) => [r.visits, r.uniqueNodeVisits])).toEqual([
+      [1, 1],
+    ]);
+
+    // A rebuild while the late hit is still uncommitted leaves it to the sweep as well.
+    await recomputeHitRollups(maintenance.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(range.from),
+      to: new Date(range.to),
+    });
+    await late.commit();
+    await aborted.rollback();
+    expect(await sweepHitRollups(maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
+    await sweepHitRollups(maintenance.db);
+    const swept = await stored(tenant, range.from, range.to);
+    expect(swept.map((r) => [r.hour, r.visits, r.uniqueNodeVisits, r.uniqueFunnelVisits])).toEqual(
+      [
+        [new Date(Math.floor((now - 3 * HOUR) / HOUR) * HOUR).toISOString(), 1, 1, 1],
+        [new Date(Math.floor(now / HOUR) * HOUR).toISOString(), 1, 0, 0],
+      ].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+    );
+
+    // The same rows a rebuild from raw hits gives: nothing counted twice, nothing lost.
+    await recomputeHitRollups(maintenance.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(range.from),
+      to: new Date(range.to),
+    });
+    expect(await stored(tenant, range.from, range.to)).toEqual(swept);
+  });
+
+  it("matches a rebuild after many writers commit out of order around sweeps and rebuilds", async () => {
+    const tenant = await seedTenant(t.db);
+    const bystander = await seedTenant(t.db);
+    const now = Date.now();
+    const visitors = Array.from({ length: 6 }, (_, i) => newIdAt(now - i));
+    const nodes = ["entry", "lander", "offerA", "offerB"] as const;
+    let n = 0;
+    // Journeys: a hit written outside the open transactions continues its visitor's last committed
+    // hit (entrances, and clicks out of landers, filed under the lander in the click's hour).
+    const committedLast = new Map<string, string>();
+    const someHits = (tx: DbClient["db"], count: number) =>
+      (async () => {
+        for (let i = 0; i < count; i++) {
+          n++;
+          const owner = n % 5 === 0 ? bystander : tenant;
+          const visitorId = visitors[n % visitors.length] as string;
+          const prev = tx === t.db && owner === tenant ? committedLast.get(visitorId) : undefined;
+          const hit = await insertHit(tx, owner, {
+            node: nodes[n % nodes.length]!,
+            at: now - ((n * 7919) % (5 * HOUR)),
+            visitorId,
+            cost: n % 3 === 0 ? "0.1" : null,
+            isBot: n % 11 === 0,
+            ...(prev && n % 4 !== 0 ? { prevHitId: prev } : {}),
+          });
+          if (tx === t.db && owner === tenant) committedLast.set(visitorId, hit.id);
+        }
+      })();
+    const range = { from: now - 6 * HOUR, to: now + HOUR };
+    const open = [];
+    for (let round = 0; round < 6; round++) {
+      open.push(await openTransaction((tx) => someHits(tx, 4)));
+      await someHits(t.db, 3);
+      if (round % 2 === 1) await open.shift()?.commit();
+      if (round === 3) await open.shift()?.rollback();
+      await sweepHitRollups(maintenance.db);
+      if (round === 2) {
+        await recomputeHitRollups(maintenance.db, {
+          workspaceId: tenant.workspaceId,
+          from: new Date(range.from),
+          to: new Date(range.to),
+        });
+      }
+    }
+    for (const tx of open) await tx.commit();
+    await sweepHitRollups(maintenance.db);
+    const swept = await stored(tenant, range.from, range.to);
+    const bystanderSwept = await stored(bystander, range.from, range.to);
+    const [raw] = await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from hits where workspace_id = ${tenant.workspaceId}`,
+    );
+    expect(swept.reduce((sum, r) => sum + r.visits, 0)).toBe(raw?.n);
+    // The journeys gave the sweep entrances and lander clicks to count, not only page views.
+    expect(swept.reduce((sum, r) => sum + r.actionClicks, 0)).toBeGreaterThan(0);
+    expect(swept.reduce((sum, r) => sum + r.entrances, 0)).toBeLessThan(raw?.n ?? 0);
+
+    await recomputeHitRollups(maintenance.db, { from: new Date(range.from), to: new Date(range.to) });
+    expect(await stored(tenant, range.from, range.to)).toEqual(swept);
+    expect(await stored(bystander, range.from, range.to)).toEqual(bystanderSwept);
+  });
+});
