@@ -5,6 +5,7 @@ import { authRouter } from "./auth.ts";
 import { domainsRouter } from "./domains.ts";
 import { eventTypesRouter } from "./event-types.ts";
 import { funnelsRouter } from "./funnels.ts";
+import { importsRouter } from "./imports.ts";
 import { invitationsRouter } from "./invitations.ts";
 import { landersRouter } from "./landers.ts";
 import { conversionsRouter, deliveriesRouter, postbacksRouter } from "./logs.ts";
@@ -37,6 +38,7 @@ export const appRouter = router({
   postbacks: postbacksRouter,
   deliveries: deliveriesRouter,
   reports: reportsRouter,
+  imports: importsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -47,5 +47,9 @@ export const hits = pgTable(
   (t) => [
     index("hits_workspace_created_idx").on(t.workspaceId, t.createdAt),
     index("hits_visitor_idx").on(t.visitorId),
+    // Conversion imports name a traffic source's click id: a feed file's only key for the visit.
+    index("hits_workspace_external_idx")
+      .on(t.workspaceId, t.externalId)
+      .where(sql`${t.externalId} is not null`),
   ],
 );

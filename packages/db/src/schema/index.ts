@@ -8,3 +8,4 @@ export * from "./invitations.ts";
 export * from "./outbox.ts";
 export * from "./postbacks.ts";
 export * from "./rollups.ts";
+export * from "./imports.ts";

@@ -1,0 +1,312 @@
+import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+import {
+  conversionImportChunks,
+  conversionImportMappings,
+  conversionImportRefusals,
+  conversionImports,
+  customEventTypes,
+  type ImportMapping,
+} from "../schema/index.ts";
+import { jsonParam } from "./postback-log.ts";
+
+// Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
+// refused rows. Every function takes the workspace and filters by it; callers run them inside
+// withWorkspace (row-level security), except the batch statements, which ride on
+// runConversionBatch's own workspace-scoped transaction.
+
+export type ConversionImport = typeof conversionImports.$inferSelect;
+export type NewConversionImport = typeof conversionImports.$inferInsert;
+export type ConversionImportRefusal = typeof conversionImportRefusals.$inferSelect;
+
+export async function insertConversionImport(
+  db: Executor,
+  row: NewConversionImport,
+): Promise<ConversionImport> {
+  const [created] = await db.insert(conversionImports).values(row).returning();
+  if (!created) throw new Error("conversion import not created");
+  return created;
+}
+
+export async function findConversionImport(
+  db: Executor,
+  input: { workspaceId: string; id: string },
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .select()
+    .from(conversionImports)
+    .where(and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.id)))
+    .limit(1);
+  return row;
+}
+
+/** An import of the same file that did not finish (the CLI resumes it rather than starting again). */
+export async function findUnfinishedImportOfFile(
+  db: Executor,
+  input: { workspaceId: string; fileSha256: string },
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .select()
+    .from(conversionImports)
+    .where(
+      and(
+        eq(conversionImports.workspaceId, input.workspaceId),
+        eq(conversionImports.fileSha256, input.fileSha256),
+        inArray(conversionImports.status, ["queued", "running", "failed"]),
+      ),
+    )
+    .orderBy(desc(conversionImports.createdAt))
+    .limit(1);
+  return row;
+}
+
+export async function listConversionImports(
+  db: Executor,
+  input: { workspaceId: string; limit: number },
+): Promise<ConversionImport[]> {
+  return db
+    .select()
+    .from(conversionImports)
+    .where(eq(conversionImports.workspaceId, input.workspaceId))
+    .orderBy(desc(conversionImports.createdAt), desc(conversionImports.id))
+    .limit(input.limit);
+}
+
+export async function updateConversionImport(
+  db: Executor,
+  input: { workspaceId: string; id: string },
+  set: Partial<
+    Pick<
+      ConversionImport,
+      "status" | "error" | "startedAt" | "finishedAt" | "fileSha256" | "fileBytes" | "mapping" | "options"
+    >
+  >,
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .update(conversionImports)
+    .set(set)
+    .where(and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.id)))
+    .returning();
+  return row;
+}
+
+/** Appends one piece of an uploaded file; a piece sent twice (a retried request) is stored once. */
+export async function insertImportChunk(
+  db: Executor,
+  input: { workspaceId: string; importId: string; seq: number; data: Buffer },
+): Promise<void> {
+  await db.insert(conversionImportChunks).values(input).onConflictDoNothing();
+  await db
+    .update(conversionImports)
+    .set({ fileBytes: sql`${conversionImports.fileBytes} + ${input.data.length}` })
+    .where(
+      and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.importId)),
+    );
+}
+
+/** The pieces of an uploaded file in order, one at a time: memory holds one piece, whatever the file's size. */
+export async function* readImportChunks(
+  db: Executor,
+  input: { workspaceId: string; importId: string },
+): AsyncGenerator<Buffer> {
+  let after = -1;
+  for (;;) {
+    const [row] = await db
+      .select({ seq: conversionImportChunks.seq, data: conversionImportChunks.data })
+      .from(conversionImportChunks)
+      .where(
+        and(
+          eq(conversionImportChunks.workspaceId, input.workspaceId),
+          eq(conversionImportChunks.importId, input.importId),
+          gt(conversionImportChunks.seq, after),
+        ),
+      )
+      .orderBy(asc(conversionImportChunks.seq))
+      .limit(1);
+    if (!row) return;
+    after = row.seq;
+    yield row.data;
+  }
+}
+
+export async function listImportRefusals(
+  db: Executor,
+  input: { workspaceId: string; importId: string },
+): Promise<ConversionImportRefusal[]> {
+  return db
+    .select()
+    .from(conversionImportRefusals)
+    .where(
+      and(
+        eq(conversionImportRefusals.workspaceId, input.workspaceId),
+        eq(conversionImportRefusals.importId, input.importId),
+      ),
+    )
+    .orderBy(asc(conversionImportRefusals.line));
+}
+
+export async function findImportMapping(
+  db: Executor,
+  input: { workspaceId: string },
+): Promise<ImportMapping | null> {
+  const [row] = await db
+    .select({ mapping: conversionImportMappings.mapping })
+    .from(conversionImportMappings)
+    .where(eq(conversionImportMappings.workspaceId, input.workspaceId))
+    .limit(1);
+  return row?.mapping ?? null;
+}
+
+export async function saveImportMapping(
+  db: Executor,
+  input: { workspaceId: string; mapping: ImportMapping },
+): Promise<void> {
+  await db
+    .insert(conversionImportMappings)
+    .values(input)
+    .onConflictDoUpdate({ target: conversionImportMappings.workspaceId, set: { mapping: input.mapping } });
+}
+
+/** Of these row hashes (hex), those some import of the workspace already applied, with where. */
+export async function findImportedRows(
+  db: Executor,
+  input: { workspaceId: string; hashes: readonly string[] },
+): Promise<Map<string, { importId: string; line: number }>> {
+  const out = new Map<string, { importId: string; line: number }>();
+  if (input.hashes.length === 0) return out;
+  const rows = await db.execute<{ h: string; import_id: string; line: number }>(sql`
+    select encode(l.row_hash, 'hex') as h, l.import_id, l.line
+    from conversion_import_ledger l
+    where l.workspace_id = ${input.workspaceId}::uuid
+      and l.row_hash = any(select decode(x, 'hex') from unnest(${`{${input.hashes.join(",")}}`}::text[]) as x)`);
+  for (const r of rows) out.set(r.h, { importId: r.import_id, line: Number(r.line) });
+  return out;
+}
+
+/** A hit an import row may convert, found by the traffic source's click id or the visitor id. */
+export interface ImportCandidateHit {
+  key: string;
+  hitId: string;
+  visitorId: string;
+  nodeId: string;
+  pageId: string | null;
+  pageKind: "lander" | "offer" | "external" | "none";
+  funnelId: string;
+  trafficSourceId: string | null;
+  at: number;
+}
+
+type CandidateRow = {
+  key: string;
+  id: string;
+  visitor_id: string;
+  node_id: string;
+  page_id: string | null;
+  page_kind: ImportCandidateHit["pageKind"];
+  funnel_id: string;
+  traffic_source_id: string | null;
+  ms: string;
+};
+
+function mapCandidate(r: CandidateRow): ImportCandidateHit {
+  return {
+    key: r.key,
+    hitId: r.id,
+    visitorId: r.visitor_id,
+    nodeId: r.node_id,
+    pageId: r.page_id,
+    pageKind: r.page_kind,
+    funnelId: r.funnel_id,
+    trafficSourceId: r.traffic_source_id,
+    at: Math.round(Number(r.ms)),
+  };
+}
+
+/** Lander and offer hits carrying these click ids (every hit of a journey carries its entry's click id). */
+export async function findHitsByExternalIds(
+  db: Executor,
+  input: { workspaceId: string; externalIds: readonly string[] },
+): Promise<ImportCandidateHit[]> {
+  if (input.externalIds.length === 0) return [];
+  const rows = await db.execute<CandidateRow>(sql`
+    select h.external_id as key, h.id, h.visitor_id, h.node_id, h.page_id, h.page_kind, h.funnel_id,
+           h.traffic_source_id, (extract(epoch from h.created_at) * 1000)::text as ms
+    from hits h
+    where h.workspace_id = ${input.workspaceId}::uuid
+      and h.external_id = any(select value from json_array_elements_text(${jsonParam(input.externalIds)}::json))
+      and h.page_kind in ('lander', 'offer')`);
+  return rows.map(mapCandidate);
+}
+
+/** Lander and offer hits of these visitors: unlike a postback's session, kept for ever. */
+export async function findHitsByVisitors(
+  db: Executor,
+  input: { workspaceId: string; visitorIds: readonly string[] },
+): Promise<ImportCandidateHit[]> {
+  if (input.visitorIds.length === 0) return [];
+  const rows = await db.execute<CandidateRow>(sql`
+    select h.visitor_id::text as key, h.id, h.visitor_id, h.node_id, h.page_id, h.page_kind, h.funnel_id,
+           h.traffic_source_id, (extract(epoch from h.created_at) * 1000)::text as ms
+    from hits h
+    where h.visitor_id = any(${`{${input.visitorIds.join(",")}}`}::uuid[])
+      and h.workspace_id = ${input.workspaceId}::uuid
+      and h.page_kind in ('lander', 'offer')`);
+  return rows.map(mapCandidate);
+}
+
+/** The workspace's live custom event types by alias, as the conversion rules take them. */
+export async function listImportEventTypes(db: Executor, input: { workspaceId: string }) {
+  const t = customEventTypes;
+  return db
+    .select({
+      id: t.id,
+      alias: t.alias,
+      defaultRevenue: t.defaultRevenue,
+      hasRevenue: t.hasRevenue,
+      firesPostback: t.firesPostback,
+      duplicatePolicy: t.duplicatePolicy,
+    })
+    .from(t)
+    .where(and(eq(t.workspaceId, input.workspaceId), isNull(t.archivedAt)));
+}
+
+export interface ImportBatchProgress {
+  workspaceId: string;
+  importId: string;
+  /** Data rows read once this batch commits. */
+  rowsDone: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  refused: number;
+  minHitAt: Date | null;
+  ledger: ReadonlyArray<{ hash: string; line: number }>;
+  refusals: ReadonlyArray<{ line: number; reason: string; raw: Record<string, string> }>;
+}
+
+/**
+ * What an import batch writes besides the conversions, in the same statement and commit: its ledger
+ * rows, its refused rows, and the import's progress. `rowsDone` only moves forward, so a batch that
+ * somehow commits twice cannot count twice (the conditional update matches nothing the second time).
+ */
+export function importBatchWrites(p: ImportBatchProgress): SQL[] {
+  const ledger = p.ledger.map((l) => ({ h: l.hash, l: l.line }));
+  const refusals = p.refusals.map((r) => ({ l: r.line, r: r.reason, x: r.raw }));
+  return [
+    sql`insert into conversion_import_ledger (workspace_id, row_hash, import_id, line)
+        select ${p.workspaceId}::uuid, decode(x.h, 'hex'), ${p.importId}::uuid, x.l
+        from json_to_recordset(${jsonParam(ledger)}::json) as x(h text, l int)
+        on conflict do nothing`,
+    sql`insert into conversion_import_refusals (workspace_id, import_id, line, reason, raw)
+        select ${p.workspaceId}::uuid, ${p.importId}::uuid, x.l, x.r, x.x
+        from json_to_recordset(${jsonParam(refusals)}::json) as x(l int, r text, x jsonb)
+        on conflict do nothing`,
+    sql`update conversion_imports set
+          rows_done = ${p.rowsDone}, created = created + ${p.created}, updated = updated + ${p.updated},
+          deleted = deleted + ${p.deleted}, unchanged = unchanged + ${p.unchanged}, refused = refused + ${p.refused},
+          min_hit_at = least(min_hit_at, ${p.minHitAt === null ? null : p.minHitAt.toISOString()}::timestamptz),
+          updated_at = now()
+        where workspace_id = ${p.workspaceId}::uuid and id = ${p.importId}::uuid and rows_done < ${p.rowsDone}`,
+  ];
+}
