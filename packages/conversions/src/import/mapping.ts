@@ -5,7 +5,7 @@ export const IMPORT_FIELDS = [
   {
     key: "hit",
     label: "Hit ID",
-    guesses: ["hit", "hit_id", "hitid", "clickid", "click_id", "subid", "sub_id"],
+    guesses: ["hit", "hit_id", "hitid", "click", "clickid", "click_id", "subid", "sub_id"],
   },
   {
     key: "external",

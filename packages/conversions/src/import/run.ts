@@ -1,13 +1,16 @@
+import { Readable } from "node:stream";
 import {
   type ConversionImport,
   type DbClient,
   findConversionImport,
+  findWorkspaceById,
+  readImportChunks,
   recomputeRollups,
   updateConversionImport,
   withWorkspace,
 } from "@hitrail/db";
 import { type ImportCounts, ImportEngine, type ImportWorkspace } from "./engine.ts";
-import type { ImportRow, RowSource } from "./sources.ts";
+import { csvSource, type ImportRow, jsonSource, ndjsonObjects, type RowSource } from "./sources.ts";
 
 export interface RunImportArgs {
   client: Pick<DbClient, "db" | "sql">;
@@ -115,4 +118,32 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
     ).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Runs an import from its stored file (an upload or posted JSON rows): what the worker's `import.run`
+ * job does. Streams the file back piece by piece, so memory stays flat whatever its size.
+ */
+export async function runStoredImport(
+  args: Omit<RunImportArgs, "source" | "workspace"> & { workspaceId: string },
+): Promise<ConversionImport> {
+  const ws = args.workspaceId;
+  const [workspace, record] = await withWorkspace(args.client.db, ws, async (tx) => [
+    await findWorkspaceById(tx, { workspaceId: ws }),
+    await findConversionImport(tx, { workspaceId: ws, id: args.importId }),
+  ]);
+  if (!workspace || !record)
+    throw new Error(`conversion import ${args.importId} not found in this workspace`);
+  const bytes = readImportChunks(args.client.db, { workspaceId: ws, importId: args.importId });
+  const source =
+    record.format === "json" ? jsonSource(ndjsonObjects(bytes)) : csvSource(Readable.from(bytes));
+  return runImport({
+    ...args,
+    workspace: {
+      workspaceId: ws,
+      currency: workspace.currency,
+      sessionTtlSeconds: workspace.sessionTtlSeconds,
+    },
+    source,
+  });
 }

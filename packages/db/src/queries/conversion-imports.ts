@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
-import type { Executor } from "../client.ts";
+import type { Database, Executor } from "../client.ts";
 import {
   conversionImportChunks,
   conversionImportMappings,
@@ -8,6 +8,7 @@ import {
   customEventTypes,
   type ImportMapping,
 } from "../schema/index.ts";
+import { withWorkspace } from "../tenancy.ts";
 import { jsonParam } from "./postback-log.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
@@ -104,25 +105,30 @@ export async function insertImportChunk(
     );
 }
 
-/** The pieces of an uploaded file in order, one at a time: memory holds one piece, whatever the file's size. */
+/**
+ * The pieces of an uploaded file in order, one at a time: memory holds one piece, whatever the file's
+ * size. Each read is its own short workspace-scoped transaction (none is held open across a long import).
+ */
 export async function* readImportChunks(
-  db: Executor,
+  db: Database,
   input: { workspaceId: string; importId: string },
 ): AsyncGenerator<Buffer> {
   let after = -1;
   for (;;) {
-    const [row] = await db
-      .select({ seq: conversionImportChunks.seq, data: conversionImportChunks.data })
-      .from(conversionImportChunks)
-      .where(
-        and(
-          eq(conversionImportChunks.workspaceId, input.workspaceId),
-          eq(conversionImportChunks.importId, input.importId),
-          gt(conversionImportChunks.seq, after),
-        ),
-      )
-      .orderBy(asc(conversionImportChunks.seq))
-      .limit(1);
+    const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
+      tx
+        .select({ seq: conversionImportChunks.seq, data: conversionImportChunks.data })
+        .from(conversionImportChunks)
+        .where(
+          and(
+            eq(conversionImportChunks.workspaceId, input.workspaceId),
+            eq(conversionImportChunks.importId, input.importId),
+            gt(conversionImportChunks.seq, after),
+          ),
+        )
+        .orderBy(asc(conversionImportChunks.seq))
+        .limit(1),
+    );
     if (!row) return;
     after = row.seq;
     yield row.data;

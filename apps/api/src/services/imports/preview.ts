@@ -50,7 +50,9 @@ export const previewImport = workspaceService({
   }),
   run: async ({ ctx, input }) => {
     const source: RowSource =
-      input.csv !== undefined ? csvSource(Readable.from([cutAtLastLine(input.csv)])) : jsonSource(input.rows ?? []);
+      input.csv !== undefined
+        ? csvSource(Readable.from([cutAtLastLine(input.csv)]))
+        : jsonSource(input.rows ?? []);
     const rows = [];
     try {
       for await (const row of source.rows) {
@@ -67,7 +69,8 @@ export const previewImport = workspaceService({
         : null;
     const usable = remembered !== null && mappingProblem(remembered, headers) === null ? remembered : null;
     const mapping = input.mapping ?? usable ?? guessMapping(headers);
-    const mappingSource: "given" | "remembered" | "guessed" = input.mapping !== undefined ? "given" : usable !== null ? "remembered" : "guessed";
+    const mappingSource: "given" | "remembered" | "guessed" =
+      input.mapping !== undefined ? "given" : usable !== null ? "remembered" : "guessed";
     const problem = mappingProblem(mapping, headers);
     if (problem !== null) return { headers, mapping, mappingSource, problem, rows: [] };
     const engine = new ImportEngine({

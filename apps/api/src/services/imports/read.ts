@@ -1,3 +1,4 @@
+import { IMPORT_FIELD_KEYS } from "@hitrail/conversions";
 import { csvCell } from "@hitrail/core";
 import { findImportMapping, listConversionImports, listImportRefusals } from "@hitrail/db";
 import { z } from "zod";
@@ -36,7 +37,10 @@ export const importRefusalsCsv = workspaceService({
     inWorkspace(ctx, async (tx) => {
       const row = await requireImport(tx, ctx, input.importId);
       const refusals = await listImportRefusals(tx, { workspaceId: ctx.workspace.id, importId: row.id });
-      const columns: string[] = [];
+      // The file's own order is not kept (jsonb sorts keys): mapped columns first, in the fields' order.
+      const columns: string[] = IMPORT_FIELD_KEYS.map((k) => row.mapping[k]).filter(
+        (c): c is string => c !== undefined,
+      );
       for (const r of refusals) for (const k of Object.keys(r.raw)) if (!columns.includes(k)) columns.push(k);
       const lines = [["line", "reason", ...columns].map(csvCell).join(",")];
       for (const r of refusals)
