@@ -1,5 +1,5 @@
 import { runImport, runStoredImport } from "@hitrail/conversions";
-import { createApiKey, eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
+import { applyConversionRollup, createApiKey, eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./harness.ts";
@@ -262,6 +262,39 @@ describe("conversion import", () => {
       .from(schema.conversionRevisions)
       .where(eq(schema.conversionRevisions.workspaceId, w.workspace.id));
     expect(revisionsAfter.length).toBe(6);
+
+    // The rollup ledger was settled with the rebuild: a later change to an imported conversion (a
+    // postback raising A from 15 to 40) moves the report by exactly its difference.
+    const a = (
+      await h.t.db.select().from(schema.conversions).where(eq(schema.conversions.workspaceId, w.workspace.id))
+    ).find((c) => c.tx === "A");
+    if (!a) throw new Error("no conversion A");
+    await h.t.db
+      .update(schema.conversions)
+      .set({ revenue: "40", revision: a.revision + 1 })
+      .where(eq(schema.conversions.id, a.id));
+    expect(
+      (await applyConversionRollup(h.t.db, { workspaceId: w.workspace.id, conversionId: a.id })).status,
+    ).toBe("applied");
+    const after = await w.client.reports.run.query({
+      workspaceId: w.workspace.id,
+      from: day(w.visitAt - DAY),
+      to: day(Date.now()),
+      groupBy: ["node"],
+    });
+    expect(
+      Object.fromEntries(
+        after.rows.map((r) => [r.key.node, [r.metrics.direct?.revenue, r.metrics.assisted?.revenue]]),
+      ),
+    ).toEqual({
+      [w.kit.nodes.offerA]: ["45.01", "0"],
+      [w.kit.nodes.lander]: ["0", "45.01"],
+    });
+    await h.t.db
+      .update(schema.conversions)
+      .set({ revenue: "15", revision: a.revision + 2 })
+      .where(eq(schema.conversions.id, a.id));
+    await applyConversionRollup(h.t.db, { workspaceId: w.workspace.id, conversionId: a.id });
 
     // History: both imports, newest first, with who ran them; the mapping is remembered.
     const list = await w.client.imports.list.query({ workspaceId: w.workspace.id });

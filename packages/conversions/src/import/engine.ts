@@ -321,8 +321,11 @@ export class ImportEngine {
       now: this.now(),
       newId: this.makeId,
     });
-    const hitAt = new Map(read.paths.filter((p) => p.depth === 0).map((p) => [p.hitId, p.createdAtMs]));
-    for (const p of prepared.items) p.hitAt = hitAt.get(p.item.hitId) ?? null;
+    // The earliest visit each converting hit's path reaches: every hour its conversion credits.
+    const earliest = new Map<string, number>();
+    for (const p of read.paths)
+      earliest.set(p.rootHitId, Math.min(earliest.get(p.rootHitId) ?? p.createdAtMs, p.createdAtMs));
+    for (const p of prepared.items) p.hitAt = earliest.get(p.item.hitId) ?? null;
     // The import is its own log (no postback log rows), and its rollups are rebuilt once at the end.
     plan.logs = [];
     plan.outbox = plan.outbox.filter((o) => o.topic !== ROLLUP_TOPIC);

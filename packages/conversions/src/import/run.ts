@@ -5,7 +5,8 @@ import {
   findConversionImport,
   findWorkspaceById,
   readImportChunks,
-  recomputeRollups,
+  recomputeConversionRollups,
+  settleConversionRollupLedger,
   updateConversionImport,
   withWorkspace,
 } from "@hitrail/db";
@@ -92,12 +93,17 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
       findConversionImport(tx, { workspaceId: ws, id: importId }),
     );
     if (done?.minHitAt) {
+      // The visits it converted and every visit they credit lie in this range, so rebuilding it
+      // from raw rows (after settling its conversions' rollup ledger in one statement) makes the
+      // reports exact; no hit changed, so the visit rollups stay as they are.
       const hour = 3_600_000;
-      await recomputeRollups(client.db, {
+      const range = {
         workspaceId: ws,
         from: new Date(Math.floor(done.minHitAt.getTime() / hour) * hour),
-        to: new Date(now() + hour),
-      });
+        to: new Date(Math.ceil((now() + 1) / hour) * hour),
+      };
+      await settleConversionRollupLedger(client.db, range);
+      await recomputeConversionRollups(client.db, range);
     }
     const finished = await withWorkspace(client.db, ws, (tx) =>
       updateConversionImport(

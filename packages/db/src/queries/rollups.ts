@@ -110,7 +110,8 @@ type Scope = { conversionId: string } | { from: Date; to: Date };
  * Contribution rows (one per direct conversion and per assisted touch, not yet grouped) of the
  * conversions in scope: one conversion, or every visit hour in [from, to).
  */
-function contributionRows(workspaceId: string, scope: Scope): SQL {
+/** Exported for conversion imports' set-based catch-up (conversion-imports.ts), which groups by conversion_id. */
+export function contributionRows(workspaceId: string, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
       ? sql`c.id = ${scope.conversionId}`
@@ -124,14 +125,14 @@ function contributionRows(workspaceId: string, scope: Scope): SQL {
   return sql`
     select date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue
+           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.id as conversion_id
     from conversions c
     left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
     where c.workspace_id = ${workspaceId} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'assisted'::touch_kind, c.revenue
+           c.event_key, 'assisted'::touch_kind, c.revenue, c.id
     from touches t
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
     left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
