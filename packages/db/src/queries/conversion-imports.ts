@@ -325,51 +325,72 @@ export function importBatchWrites(p: ImportBatchProgress): SQL[] {
  * range are settled here (the rebuild then makes their rows right); any other is left to the
  * rebuild's own per-conversion catch-up. Same lock and isolation as the rebuild.
  */
+/** The conversions of the range whose rollup ledger is behind and whose every touch lies in it. */
+function staleInRangeSql(input: { workspaceId: string; from: Date; to: Date }): SQL {
+  const from = input.from.toISOString();
+  const to = input.to.toISOString();
+  return sql`
+    select c.id, c.revision from conversions c
+    left join conversion_rollup_state s on s.conversion_id = c.id
+    where c.workspace_id = ${input.workspaceId} and c.hit_at >= ${from}::timestamptz and c.hit_at < ${to}::timestamptz
+      and (s.conversion_id is null or s.applied_revision < c.revision)
+      and not exists (
+        select 1 from touches t
+        where t.workspace_id = c.workspace_id and t.conversion_id = c.id
+          and (t.hit_at < ${from}::timestamptz or t.hit_at >= ${to}::timestamptz))`;
+}
+
+/** Writes the ledger of the conversions in `import_settle` (id, revision): their current contribution. */
+function settleLedgerSql(workspaceId: string): SQL {
+  return sql`
+    with parts as (
+      select x.conversion_id, x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country,
+             x.device_type, x.os, x.browser, x.event_key, x.touch_kind, count(*)::int as conversions,
+             trim_scale(sum(x.revenue))::text as revenue
+      from (${contributionRows(workspaceId, { conversionIds: sql`select id from import_settle` })}) x
+      group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+    ), contributions as (
+      select conversion_id, jsonb_agg(jsonb_build_object(
+        'hour', to_char(hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', funnel_id, 'nodeId', node_id,
+        'pageId', page_id, 'trafficSourceId', traffic_source_id, 'country', country, 'deviceType', device_type,
+        'os', os, 'browser', browser, 'eventKey', event_key, 'touchKind', touch_kind,
+        'conversions', conversions, 'revenue', revenue)) as contribution
+      from parts group by conversion_id
+    ), settled as (
+      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
+      select k.id, ${workspaceId}::uuid, k.revision, coalesce(contributions.contribution, '[]'::jsonb)
+      from import_settle k left join contributions on contributions.conversion_id = k.id
+      on conflict (conversion_id) do update
+        set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
+        where s.applied_revision < excluded.applied_revision
+      returning 1
+    )
+    select count(*)::int as n from settled`;
+}
+
+/**
+ * Brings the rollup ledger of every conversion of a range up to date in one statement, ahead of a
+ * rebuild of that range from raw rows (recomputeConversionRollups): a million imported conversions
+ * would otherwise be caught up one at a time. Only conversions whose every contribution lies in the
+ * range are settled here (the rebuild then makes their rows right); any other is left to the
+ * rebuild's own per-conversion catch-up. Same lock and isolation as the rebuild. The conversions to
+ * settle go to an analyzed temporary table: right after a large import the planner's statistics
+ * still say the tables are small, and would pick nested loops over a million rows.
+ */
 export async function settleConversionRollupLedger(
   db: Database,
   input: { workspaceId: string; from: Date; to: Date },
 ): Promise<number> {
-  const { workspaceId } = input;
-  const from = input.from.toISOString();
-  const to = input.to.toISOString();
   return db.transaction(
     async (tx) => {
       await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
-      await tx.execute(sql`select set_config('hitrail.workspace_id', ${workspaceId}, true)`);
-      const rows = await tx.execute<{ n: number }>(sql`
-        with stale as (
-          select c.id, c.revision from conversions c
-          left join conversion_rollup_state s on s.conversion_id = c.id
-          where c.workspace_id = ${workspaceId} and c.hit_at >= ${from}::timestamptz and c.hit_at < ${to}::timestamptz
-            and (s.conversion_id is null or s.applied_revision < c.revision)
-            and not exists (
-              select 1 from touches t
-              where t.workspace_id = c.workspace_id and t.conversion_id = c.id
-                and (t.hit_at < ${from}::timestamptz or t.hit_at >= ${to}::timestamptz))
-        ), parts as (
-          select x.conversion_id, x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country,
-                 x.device_type, x.os, x.browser, x.event_key, x.touch_kind, count(*)::int as conversions,
-                 trim_scale(sum(x.revenue))::text as revenue
-          from (${contributionRows(workspaceId, input)}) x
-          join stale on stale.id = x.conversion_id
-          group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-        ), contributions as (
-          select conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', funnel_id, 'nodeId', node_id,
-            'pageId', page_id, 'trafficSourceId', traffic_source_id, 'country', country, 'deviceType', device_type,
-            'os', os, 'browser', browser, 'eventKey', event_key, 'touchKind', touch_kind,
-            'conversions', conversions, 'revenue', revenue)) as contribution
-          from parts group by conversion_id
-        ), settled as (
-          insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
-          select stale.id, ${workspaceId}::uuid, stale.revision, coalesce(contributions.contribution, '[]'::jsonb)
-          from stale left join contributions on contributions.conversion_id = stale.id
-          on conflict (conversion_id) do update
-            set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
-            where s.applied_revision < excluded.applied_revision
-          returning 1
-        )
-        select count(*)::int as n from settled`);
+      await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
+      await tx.execute(sql`create temporary table import_settle on commit drop as ${staleInRangeSql(input)}`);
+      await tx.execute(sql`analyze import_settle`);
+      // Statistics lag a bulk load: with conversions and touches still "small" to the planner, a nested
+      // loop over every settled conversion would be chosen. Hash joins are linear whatever they say.
+      await tx.execute(sql`set local enable_nestloop = off`);
+      const rows = await tx.execute<{ n: number }>(settleLedgerSql(input.workspaceId));
       return Number(rows[0]?.n ?? 0);
     },
     { isolationLevel: "repeatable read" },

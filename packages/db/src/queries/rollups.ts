@@ -104,7 +104,8 @@ export function diffContributions(
 // ---------------------------------------------------------------------------------------------
 // SQL shared by both paths
 
-type Scope = { conversionId: string } | { from: Date; to: Date };
+/** One conversion, a time range, or the conversions a subquery names (`select id …`). */
+type Scope = { conversionId: string } | { from: Date; to: Date } | { conversionIds: SQL };
 
 /**
  * Contribution rows (one per direct conversion and per assisted touch, not yet grouped) of the
@@ -115,11 +116,15 @@ export function contributionRows(workspaceId: string, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
       ? sql`c.id = ${scope.conversionId}`
-      : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
+      : "conversionIds" in scope
+        ? sql`c.id in (${scope.conversionIds})`
+        : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const onTouch =
     "conversionId" in scope
       ? sql`t.conversion_id = ${scope.conversionId}`
-      : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+      : "conversionIds" in scope
+        ? sql`t.conversion_id in (${scope.conversionIds})`
+        : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
   // prunes to one partition); a hit that is gone leaves them null.
   return sql`
