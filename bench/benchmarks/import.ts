@@ -97,7 +97,13 @@ export async function run(): Promise<void> {
     const [code] = (await once(child, "exit")) as [number];
     clearInterval(sampler);
     if (code !== 0) throw new Error(`the import exited with ${code}`);
-    const result = JSON.parse(stdout) as { rows: number; created: number; refused: number; seconds: number };
+    const result = JSON.parse(stdout) as {
+      rows: number;
+      created: number;
+      refused: number;
+      seconds: number;
+      rowsSeconds: number;
+    };
     if (result.created !== rows)
       throw new Error(`expected ${rows} conversions created, got ${JSON.stringify(result)}`);
 
@@ -105,7 +111,7 @@ export async function run(): Promise<void> {
     const fresh = await db.sql<
       Array<{ id: string }>
     >`select id from hits where page_kind = 'offer' order by created_at offset ${rows} limit ${postbacks}`;
-    const writer = new ConversionWriter(db, createLogger({ level: "silent" }), Date.now, {
+    const writer = new ConversionWriter(db, createLogger({ name: "bench-import", level: "silent" }), Date.now, {
       maxBatch: 256,
       maxInFlight: 2,
     });
@@ -144,6 +150,9 @@ export async function run(): Promise<void> {
     );
     console.log(
       `| postback group commit (no HTTP) | ${fresh.length.toLocaleString()} | ${pbSeconds.toFixed(1)} | ${Math.round(fresh.length / pbSeconds).toLocaleString()} | ${perPb.toFixed(0)} | — |`,
+    );
+    console.log(
+      `of which applying the rows: ${result.rowsSeconds.toFixed(1)} s (${Math.round(rows / result.rowsSeconds).toLocaleString()} rows/s); rebuilding the range's report rollups: ${(result.seconds - result.rowsSeconds).toFixed(1)} s`,
     );
     console.log(
       `target: 1,000,000 rows in ≤ 60 s → ${rows >= 1_000_000 ? (result.seconds <= 60 ? "met" : "NOT met") : `(ran ${rows.toLocaleString()} rows; projected ${(perRow).toFixed(0)} s per million)`}`,

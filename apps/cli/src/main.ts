@@ -223,6 +223,7 @@ export function buildCli(): Command {
             unchanged: r.unchanged,
             refused: r.refused,
             seconds: result.seconds,
+            rowsSeconds: result.rowsSeconds,
           });
         } else {
           process.stdout.write(

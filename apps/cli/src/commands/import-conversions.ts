@@ -58,7 +58,7 @@ async function headersOf(file: string): Promise<string[]> {
 export async function importConversionsFile(
   client: Pick<DbClient, "db" | "sql">,
   input: ImportCommandInput,
-): Promise<{ import: ConversionImport; resumed: boolean; seconds: number }> {
+): Promise<{ import: ConversionImport; resumed: boolean; seconds: number; rowsSeconds: number }> {
   const ws = input.workspace.id;
   const size = (await stat(input.file)).size;
   const fileSha256 = await sha256(input.file);
@@ -104,6 +104,7 @@ export async function importConversionsFile(
     },
   });
   const started = Date.now();
+  let rowsSeconds = 0;
   let shown = 0;
   const show = (rows: number, counts: ImportCounts, final = false) => {
     if (input.progress === null) return;
@@ -128,7 +129,11 @@ export async function importConversionsFile(
     source: csvSource(createReadStream(input.file).pipe(counter)),
     ...(input.batchSize ? { batchSize: input.batchSize } : {}),
     onProgress: ({ rowsDone, counts }) => show(rowsDone, counts),
+    onRowsApplied: () => {
+      rowsSeconds = (Date.now() - started) / 1000;
+      input.progress?.write("\nrebuilding the report rollups of the imported range…");
+    },
   });
   show(done.rowsDone, done, true);
-  return { import: done, resumed, seconds: (Date.now() - started) / 1000 };
+  return { import: done, resumed, seconds: (Date.now() - started) / 1000, rowsSeconds };
 }

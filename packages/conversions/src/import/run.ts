@@ -22,6 +22,8 @@ export interface RunImportArgs {
   batchSize?: number;
   now?: () => number;
   onProgress?: (progress: { rowsDone: number; counts: ImportCounts }) => void;
+  /** Called once every row is applied, before the report rollups are rebuilt. */
+  onRowsApplied?: () => void;
   /** Called after each committed batch (tests use it to crash mid-file). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -89,6 +91,7 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
       if (batch.length >= batchSize) await flush();
     }
     await flush();
+    args.onRowsApplied?.();
     const done = await withWorkspace(client.db, ws, (tx) =>
       findConversionImport(tx, { workspaceId: ws, id: importId }),
     );
