@@ -75,8 +75,19 @@ export async function run(): Promise<void> {
 
     console.log(`importing ${rows.toLocaleString()} rows with hitrail conversions import`);
     const child = spawn(
-      `${root}node_modules/.bin/tsx`,
-      ["apps/cli/src/main.ts", "conversions", "import", file, "--workspace", workspace.slug, "--json"],
+      // node itself (tsx as a loader), so the process measured is the one importing.
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "apps/cli/src/main.ts",
+        "conversions",
+        "import",
+        file,
+        "--workspace",
+        workspace.slug,
+        "--json",
+      ],
       {
         cwd: root,
         env: { PATH: process.env.PATH, DATABASE_URL: scratch.appUrl, LOG_LEVEL: "silent" },
@@ -111,10 +122,15 @@ export async function run(): Promise<void> {
     const fresh = await db.sql<
       Array<{ id: string }>
     >`select id from hits where page_kind = 'offer' order by created_at offset ${rows} limit ${postbacks}`;
-    const writer = new ConversionWriter(db, createLogger({ name: "bench-import", level: "silent" }), Date.now, {
-      maxBatch: 256,
-      maxInFlight: 2,
-    });
+    const writer = new ConversionWriter(
+      db,
+      createLogger({ name: "bench-import", level: "silent" }),
+      Date.now,
+      {
+        maxBatch: 256,
+        maxInFlight: 2,
+      },
+    );
     const t0 = performance.now();
     await Promise.all(
       fresh.map((r, i) =>

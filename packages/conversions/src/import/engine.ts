@@ -145,10 +145,14 @@ export class ImportEngine {
         else refuse(i, `vid '${m.vid.slice(0, 64)}' is not a visitor ID`);
       } else refuse(i, "the row names no hit ID, external click ID or visitor ID");
     });
-    const [byExternal, byVisitor] = await withWorkspace(this.setup.client.db, ws, async (tx) => [
-      group(await findHitsByExternalIds(tx, { workspaceId: ws, externalIds: [...externals] })),
-      group(await findHitsByVisitors(tx, { workspaceId: ws, visitorIds: [...visitors] })),
-    ]);
+    const none = new Map<string, ImportCandidateHit[]>();
+    const [byExternal, byVisitor] =
+      externals.size === 0 && visitors.size === 0
+        ? [none, none]
+        : await withWorkspace(this.setup.client.db, ws, async (tx) => [
+            group(await findHitsByExternalIds(tx, { workspaceId: ws, externalIds: [...externals] })),
+            group(await findHitsByVisitors(tx, { workspaceId: ws, visitorIds: [...visitors] })),
+          ]);
     const events = await this.eventTypes();
 
     const params: Array<Record<string, string> | null> = mapped.map(() => null);
