@@ -122,7 +122,7 @@ describe.skipIf(!available)("the import screen in Chromium", () => {
     const file = await download;
     expect(file.suggestedFilename()).toBe("feed-refused.csv");
     const text = await (await file.createReadStream()).toArray();
-    expect(Buffer.concat(text).toString()).toMatch(/^line,reason,subid,amount,order,note\n3,hit not found: /);
+    expect(Buffer.concat(text).toString()).toMatch(/^line,reason,subid,order,amount,note\n3,hit not found: /);
     expect(errors).toEqual([]);
   });
 });
