@@ -52,8 +52,8 @@ export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
 export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
-export * as schema from "./schema/index.ts";
 export type { ImportMapping, ImportOptions } from "./schema/imports.ts";
+export * as schema from "./schema/index.ts";
 export {
   type Lookup,
   runInWorkspaces,
