@@ -354,6 +354,28 @@ describe("conversion import", () => {
     expect((await conversionsOf(w.workspace.id)).length).toBe(4);
   });
 
+  it("gives the same counts whatever the batch size (a repeated row in the batch committing meanwhile)", async () => {
+    for (const batchSize of [1, 5, 100]) {
+      const w = await world();
+      const id = await upload(w, file(w));
+      const done = await runStoredImport({
+        client: h.t.app,
+        workspaceId: w.workspace.id,
+        importId: id,
+        batchSize,
+      });
+      expect([batchSize, counts(done)]).toEqual([batchSize, FIRST]);
+      expect((await conversionsOf(w.workspace.id)).map((c) => [c.tx, c.revenue, c.deleted])).toEqual(
+        expect.arrayContaining([
+          ["A", 15, false],
+          ["B", 20, true],
+          ["C", 5, false],
+          ["", 0.01, false],
+        ]),
+      );
+    }
+  });
+
   it("takes JSON rows through the API, and refuses bad input by the field's name", async () => {
     const w = await world();
     const [v1] = w.visitors as [World["visitors"][0]];

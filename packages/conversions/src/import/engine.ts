@@ -74,12 +74,21 @@ export interface ImportSetup {
 }
 
 /** The rows of one batch as far as they go before the conversion rules: refused, unchanged, or a plan item. */
-interface Prepared {
+export interface PreparedBatch {
+  rows: readonly ImportRow[];
   verdicts: Array<RowVerdict | null>;
   items: Array<{ index: number; item: PlanItem; hash: string; hitAt: number | null }>;
   /** Rows that repeat an earlier row of the same batch: they share its fate unless it applied. */
   repeats: Array<{ index: number; of: number }>;
+  /**
+   * Rows that repeat a row of the previous batch, prepared while that batch was still committing
+   * (its ledger rows not yet readable): they share its fate, known once it has committed.
+   */
+  carried: Array<{ index: number; hash: string }>;
+  /** Once committed: the verdict of each item, by row hash, for the batch after it. */
+  outcomes: Map<string, RowVerdict> | null;
 }
+type Prepared = PreparedBatch;
 
 export class ImportEngine {
   private events: Map<string, ConversionEventRef> | null = null;
@@ -116,8 +125,11 @@ export class ImportEngine {
     return this.events;
   }
 
-  /** Resolves, validates and dedupes one batch of rows; nothing is written. */
-  private async prepare(rows: readonly ImportRow[], importId: string | null): Promise<Prepared> {
+  /**
+   * Resolves, validates and dedupes one batch of rows; nothing is written. `previous` is the batch
+   * committing meanwhile, if any: a row repeating one of its rows waits for its outcome.
+   */
+  async prepare(rows: readonly ImportRow[], importId: string | null, previous?: Prepared): Promise<Prepared> {
     const ws = this.workspaceId;
     const mapped = rows.map((r) => mapRow(r.values, this.setup.mapping));
     const verdicts: Array<RowVerdict | null> = rows.map(() => null);
@@ -199,7 +211,8 @@ export class ImportEngine {
       params[i] = p;
     });
 
-    const prepared: Prepared = { verdicts, items: [], repeats: [] };
+    const prepared: Prepared = { rows, verdicts, items: [], repeats: [], carried: [], outcomes: null };
+    const inFlight = new Set(previous?.items.map((p) => p.hash) ?? []);
     const hashes: Array<string | null> = rows.map(() => null);
     const commands: Array<{ command: ConversionCommand; hitId: string } | null> = rows.map(() => null);
     const receivedAt = this.now();
@@ -278,6 +291,10 @@ export class ImportEngine {
       const hash = hashes[i];
       if (c === null || hash === null || hash === undefined) return;
       const row = rows[i] as ImportRow;
+      if (inFlight.has(hash)) {
+        prepared.carried.push({ index: i, hash });
+        return;
+      }
       const earlier = known.get(hash);
       if (earlier !== undefined) {
         verdicts[i] = {
@@ -341,8 +358,27 @@ export class ImportEngine {
     rows: readonly ImportRow[],
     prepared: Prepared,
     results: readonly RecordResult[],
+    previous?: Prepared,
   ): RowVerdict[] {
     const verdicts = [...prepared.verdicts];
+    for (const { index, hash } of prepared.carried) {
+      const row = rows[index] as ImportRow;
+      const first = previous?.outcomes?.get(hash);
+      verdicts[index] =
+        first === undefined
+          ? refused(row, "not recorded")
+          : first.outcome === "refuse"
+            ? { ...first, line: row.line, values: row.values }
+            : {
+                line: row.line,
+                outcome: "unchanged",
+                reason: `same as line ${first.line}, already applied`,
+                hitId: first.hitId,
+                revenue: null,
+                status: null,
+                values: row.values,
+              };
+    }
     prepared.items.forEach((p, n) => {
       const r = results[n];
       const row = rows[p.index] as ImportRow;
@@ -391,15 +427,28 @@ export class ImportEngine {
     rows: readonly ImportRow[],
     rowsDone: number,
   ): Promise<{ verdicts: RowVerdict[]; counts: ImportCounts }> {
+    return this.commit(importId, await this.prepare(rows, importId), rowsDone);
+  }
+
+  /**
+   * Commits a prepared batch. Batches commit one after the other, in file order; `previous` is the
+   * batch committed just before, which this one may have been prepared beside.
+   */
+  async commit(
+    importId: string,
+    prepared: Prepared,
+    rowsDone: number,
+    previous?: Prepared,
+  ): Promise<{ verdicts: RowVerdict[]; counts: ImportCounts }> {
+    const { rows } = prepared;
     const { sql } = this.setup.client;
     if (sql === undefined) throw new Error("an import needs a database client with a connection pool");
-    const prepared = await this.prepare(rows, importId);
     const identities = identitiesOf(this.workspaceId, prepared);
     let verdicts: RowVerdict[] = [];
     let counts: ImportCounts = emptyCounts();
     await runConversionBatch({ sql }, { identities, workspaceIds: [this.workspaceId] }, (read) => {
       const plan = this.decide(prepared, read);
-      verdicts = this.verdictsOf(rows, prepared, plan.results);
+      verdicts = this.verdictsOf(rows, prepared, plan.results, previous);
       counts = countVerdicts(verdicts);
       const applied = new Set(
         prepared.items.filter((_, n) => plan.results[n]?.ok === true).map((p) => p.index),
@@ -430,6 +479,7 @@ export class ImportEngine {
         }),
       };
     });
+    prepared.outcomes = new Map(prepared.items.map((p) => [p.hash, verdicts[p.index] as RowVerdict]));
     return { verdicts, counts };
   }
 }

@@ -10,7 +10,7 @@ import {
   updateConversionImport,
   withWorkspace,
 } from "@hitrail/db";
-import { type ImportCounts, ImportEngine, type ImportWorkspace } from "./engine.ts";
+import { type ImportCounts, ImportEngine, type ImportWorkspace, type PreparedBatch } from "./engine.ts";
 import { csvSource, type ImportRow, jsonSource, ndjsonObjects, type RowSource } from "./sources.ts";
 
 export interface RunImportArgs {
@@ -74,14 +74,39 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
   let seen = 0;
   let batchNo = 0;
   let batch: ImportRow[] = [];
+  // Two batches at once: the next one is read, resolved and checked while the previous commits,
+  // so the parser and the database work side by side. Commits stay one at a time, in file order.
+  let committing: { prepared: PreparedBatch; done: Promise<void>; error: unknown } | null = null;
+  const settle = async () => {
+    if (committing === null) return;
+    await committing.done;
+    if (committing.error !== undefined) throw committing.error;
+  };
   const flush = async () => {
     if (batch.length === 0) return;
-    const { counts: c } = await engine.apply(importId, batch, seen);
-    for (const k of Object.keys(counts) as Array<keyof ImportCounts>) counts[k] += c[k];
+    const rows = batch;
+    const rowsDone = seen;
     batch = [];
-    batchNo++;
-    args.onProgress?.({ rowsDone: seen, counts: { ...counts } });
-    await args.afterBatch?.(batchNo);
+    const previous = committing?.prepared;
+    const prepared = await engine.prepare(rows, importId, previous);
+    await settle();
+    const entry: { prepared: PreparedBatch; done: Promise<void>; error: unknown } = {
+      prepared,
+      done: Promise.resolve(),
+      error: undefined,
+    };
+    entry.done = engine
+      .commit(importId, prepared, rowsDone, previous)
+      .then(async ({ counts: c }) => {
+        for (const k of Object.keys(counts) as Array<keyof ImportCounts>) counts[k] += c[k];
+        batchNo++;
+        args.onProgress?.({ rowsDone, counts: { ...counts } });
+        await args.afterBatch?.(batchNo);
+      })
+      .catch((error: unknown) => {
+        entry.error = error ?? new Error("import batch failed");
+      });
+    committing = entry;
   };
   try {
     for await (const row of args.source.rows) {
@@ -91,6 +116,7 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
       if (batch.length >= batchSize) await flush();
     }
     await flush();
+    await settle();
     args.onRowsApplied?.();
     const done = await withWorkspace(client.db, ws, (tx) =>
       findConversionImport(tx, { workspaceId: ws, id: importId }),
@@ -117,6 +143,8 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
     );
     return finished as ConversionImport;
   } catch (error) {
+    // A batch still committing ends first, so the failure is recorded after its progress.
+    await (committing as { done: Promise<void> } | null)?.done;
     const message = (error as Error).message ?? String(error);
     await withWorkspace(client.db, ws, (tx) =>
       updateConversionImport(
