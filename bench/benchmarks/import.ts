@@ -97,12 +97,16 @@ export async function run(): Promise<void> {
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     let peakKb = 0;
+    // Resident memory over time: flat means the second half of the run peaks where the first did.
+    const rss: number[] = [];
     const sampler = setInterval(() => {
       // Peak resident memory of the importing process (VmHWM), however it ends.
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
         const hwm = /VmHWM:\s+(\d+)/.exec(status);
         if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+        const now = /VmRSS:\s+(\d+)/.exec(status);
+        if (now) rss.push(Number(now[1]));
       } catch {}
     }, 200);
     const [code] = (await once(child, "exit")) as [number];
@@ -166,6 +170,11 @@ export async function run(): Promise<void> {
     );
     console.log(
       `| postback group commit (no HTTP) | ${fresh.length.toLocaleString()} | ${pbSeconds.toFixed(1)} | ${Math.round(fresh.length / pbSeconds).toLocaleString()} | ${perPb.toFixed(0)} | — |`,
+    );
+    const half = Math.floor(rss.length / 2);
+    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+    console.log(
+      `resident memory: peak ${mb(Math.max(0, ...rss.slice(0, half)))} in the first half of the run, ${mb(Math.max(0, ...rss.slice(half)))} in the second`,
     );
     console.log(
       `of which applying the rows: ${result.rowsSeconds.toFixed(1)} s (${Math.round(rows / result.rowsSeconds).toLocaleString()} rows/s); rebuilding the range's report rollups: ${(result.seconds - result.rowsSeconds).toFixed(1)} s`,
