@@ -21,6 +21,7 @@ export default defineConfig({
       project("config", "packages/config"),
       project("observability", "packages/observability"),
       project("db", "packages/db"),
+      project("conversions", "packages/conversions"),
       project("queue", "packages/queue"),
       project("tracker", "apps/tracker"),
       project("api", "apps/api"),

@@ -19,6 +19,7 @@ import { describeStartupError } from "@hitrail/observability";
 import { Command, Option } from "commander";
 import { listCostsCommand, setCostCommand, undoCostCommand, uploadCostsCommand } from "./commands/costs.ts";
 import { doctor, formatCheck } from "./commands/doctor.ts";
+import { importConversionsFile } from "./commands/import-conversions.ts";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { cliEnv, rawEnv } from "./env.ts";
 
@@ -178,6 +179,62 @@ export function buildCli(): Command {
           return { workspaceId: ws.id, ...key };
         });
         print({ ...result, note: "store this key now: it is not shown again" });
+      }),
+    );
+
+  const conversions = program.command("conversions").description("conversions");
+  conversions
+    .command("import")
+    .description(
+      "import conversions from a CSV file through the postback's rules (resumes an unfinished import of the same file)",
+    )
+    .argument("<file>", "CSV file: a header row, then one conversion per row")
+    .requiredOption("--workspace <slug-or-id>", "the workspace")
+    .option("--map <pairs>", "columns, as field=column pairs: hit, external, vid, p, tx, rev, status, ts, e")
+    .option(
+      "--postbacks",
+      "fire traffic-source postbacks for what the import changes (off by default)",
+      false,
+    )
+    .option("--json", "print the import's record as JSON")
+    .action((file: string, opts: { workspace: string; map?: string; postbacks: boolean; json?: boolean }) =>
+      guarded("conversions import", async () => {
+        const result = await withDb(async (c) => {
+          const [ws] = isUuid(opts.workspace)
+            ? await withWorkspace(c.db, opts.workspace, (tx) =>
+                tx.select().from(schema.workspaces).where(eq(schema.workspaces.id, opts.workspace)).limit(1),
+              )
+            : [await findWorkspaceBySlug(c.db, opts.workspace)];
+          if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
+          return importConversionsFile(c, {
+            workspace: ws,
+            file,
+            ...(opts.map ? { map: opts.map } : {}),
+            postbacks: opts.postbacks,
+            progress: opts.json ? null : process.stderr,
+          });
+        });
+        const r = result.import;
+        if (opts.json) {
+          print({
+            id: r.id,
+            status: r.status,
+            resumed: result.resumed,
+            rows: r.rowsDone,
+            created: r.created,
+            updated: r.updated,
+            deleted: r.deleted,
+            unchanged: r.unchanged,
+            refused: r.refused,
+            seconds: result.seconds,
+            rowsSeconds: result.rowsSeconds,
+          });
+        } else {
+          process.stdout.write(
+            `import ${r.id}${result.resumed ? " (resumed)" : ""}: ${r.rowsDone} rows in ${result.seconds.toFixed(1)} s — ` +
+              `${r.created} created, ${r.updated} updated, ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.refused} refused\n`,
+          );
+        }
       }),
     );
 

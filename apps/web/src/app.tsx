@@ -5,6 +5,7 @@ import { Button, ErrorText, Field, Select } from "./components/ui.tsx";
 import { SignIn, SignUp } from "./screens/auth.tsx";
 import { Costs } from "./screens/costs.tsx";
 import { FunnelBuilder, Funnels } from "./screens/funnels/index.tsx";
+import { Imports } from "./screens/imports.tsx";
 import { AcceptInvitation } from "./screens/invitation.tsx";
 import { Conversions, Deliveries, Postbacks } from "./screens/logs.tsx";
 import { EventTypes, Landers, OfferSources, Offers, TrafficSources } from "./screens/objects.tsx";
@@ -45,6 +46,7 @@ const NAV = [
   ["event-types", "Custom events"],
   ["tracking-codes", "Tracking codes"],
   ["conversions", "Conversions"],
+  ["imports", "Imports"],
   ["postbacks", "Postbacks"],
   ["deliveries", "Deliveries"],
   ["domains", "Domains"],
@@ -143,6 +145,7 @@ function Shell({
               <Route path="/event-types" element={<EventTypes />} />
               <Route path="/tracking-codes" element={<TrackingCodes />} />
               <Route path="/conversions" element={<Conversions />} />
+              <Route path="/imports" element={<Imports />} />
               <Route path="/postbacks" element={<Postbacks />} />
               <Route path="/deliveries" element={<Deliveries />} />
               <Route path="/domains" element={<Domains />} />

@@ -20,9 +20,11 @@ import { WorkerMetrics } from "./metrics.ts";
 import { DestinationCache, HostLimiter } from "./postbacks/host-limiter.ts";
 import { allowListProblems, createPostbackSender } from "./postbacks/sender.ts";
 import { createProcessor, type JobHandlers } from "./processors/base.ts";
+import { runImportJob } from "./processors/imports.ts";
 import { ensurePartitions, reconcileDeliveries } from "./processors/maintenance.ts";
 import { deliverPostback } from "./processors/postback-deliver.ts";
 import { applyConversion, rebuildRecentHits } from "./processors/rollups.ts";
+import { importsQueueConfig } from "./queues/imports.config.ts";
 import { maintenanceQueueConfig } from "./queues/maintenance.config.ts";
 import { postbacksQueueConfig } from "./queues/postbacks.config.ts";
 import { rollupsQueueConfig } from "./queues/rollups.config.ts";
@@ -165,6 +167,9 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
         "rollup.conversion": applyConversion({ db: db.db, metrics }),
         "rollup.hits": rebuildRecentHits({ db: maintenance.db, now }),
       },
+      imports: {
+        "import.run": runImportJob({ db, logger }),
+      },
       maintenance: {
         "maintenance.partitions": ensurePartitions({
           db: maintenance.db,
@@ -179,6 +184,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
         ...(opts.postbacks?.concurrency ? { concurrency: opts.postbacks.concurrency } : {}),
       },
       rollups: rollupsQueueConfig(),
+      imports: importsQueueConfig(),
       maintenance: maintenanceQueueConfig(),
     };
 

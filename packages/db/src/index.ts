@@ -43,6 +43,7 @@ export * from "./queries/api-reports.ts";
 export * from "./queries/api-users.ts";
 export * from "./queries/campaign-kit.ts";
 export * from "./queries/campaigns.ts";
+export * from "./queries/conversion-imports.ts";
 export * from "./queries/conversions.ts";
 export * from "./queries/cost-reports.ts";
 export * from "./queries/costs.ts";
@@ -53,6 +54,7 @@ export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
 export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
+export type { ImportMapping, ImportOptions } from "./schema/imports.ts";
 export * as schema from "./schema/index.ts";
 export {
   type Lookup,

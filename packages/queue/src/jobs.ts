@@ -60,6 +60,20 @@ export const jobDefinitions = {
       removeOnFail: 100,
     },
   },
+  /**
+   * Run (or resume) one conversion import from its stored file. A retry resumes after the last
+   * committed batch, so a worker that dies mid-file costs nothing but time.
+   */
+  "import.run": {
+    queue: "imports",
+    payload: z.object({ workspaceId: uuid, importId: uuid }),
+    options: {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 5_000 },
+      removeOnComplete: { age: 86_400, count: 1_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    },
+  },
   /** Housekeeping: partitions ahead, retention. */
   "maintenance.partitions": {
     queue: "maintenance",

@@ -6,6 +6,7 @@ import { costsRouter } from "./costs.ts";
 import { domainsRouter } from "./domains.ts";
 import { eventTypesRouter } from "./event-types.ts";
 import { funnelsRouter } from "./funnels.ts";
+import { importsRouter } from "./imports.ts";
 import { invitationsRouter } from "./invitations.ts";
 import { landersRouter } from "./landers.ts";
 import { conversionsRouter, deliveriesRouter, postbacksRouter } from "./logs.ts";
@@ -39,6 +40,7 @@ export const appRouter = router({
   deliveries: deliveriesRouter,
   reports: reportsRouter,
   costs: costsRouter,
+  imports: importsRouter,
 });
 
 export type AppRouter = typeof appRouter;

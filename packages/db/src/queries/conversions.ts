@@ -542,6 +542,11 @@ export interface ConversionBatchWrite {
   deliveries: readonly OutboundDeliveryRow[];
   outbox: readonly OutboxRow[];
   postbacks: readonly ReceivedPostbackRow[];
+  /**
+   * More data-modifying statements for the same commit (a conversion import's ledger and progress),
+   * appended after the fixed ones: the tracker never passes any, so its statement text never changes.
+   */
+  also?: readonly SQL[];
 }
 
 function updateConversionsSql(rows: readonly ConversionStateRow[]) {
@@ -564,6 +569,7 @@ function writeSql(batch: ConversionBatchWrite): SQL {
     insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, batch.deliveries),
     insertFromJsonSql("outbox", OUTBOX_COLUMNS, batch.outbox),
     insertFromJsonSql("received_postbacks", RECEIVED_POSTBACK_COLUMNS, batch.postbacks),
+    ...(batch.also ?? []),
   ];
   const ctes = sql.join(
     parts.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),

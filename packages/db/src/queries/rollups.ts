@@ -105,26 +105,37 @@ export function diffContributions(
 // ---------------------------------------------------------------------------------------------
 // SQL shared by both paths
 
-type Scope = { conversionId: string } | { from: Date; to: Date } | { conversionsOf: SQL };
+/** One conversion, a time range, the conversions a relation lists (`conversionsOf`, with an `id`
+ * column), or the conversions a subquery names (`conversionIds`: `select id …`). */
+type Scope =
+  | { conversionId: string }
+  | { from: Date; to: Date }
+  | { conversionsOf: SQL }
+  | { conversionIds: SQL };
 
 /**
  * Contribution rows (one per direct conversion and per assisted touch, not yet grouped) of the
  * conversions in scope: one conversion, every visit hour in [from, to), or the conversions whose
  * ids a relation (`conversionsOf`, with an `id` column) lists.
  */
-function contributionRows(workspaceId: string, scope: Scope): SQL {
+// Exported for conversion imports' catch-up (conversion-imports.ts), which groups by conversion_id.
+export function contributionRows(workspaceId: string, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
       ? sql`c.id = ${scope.conversionId}`
       : "conversionsOf" in scope
         ? sql`c.id in (select id from ${scope.conversionsOf})`
-        : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
+        : "conversionIds" in scope
+          ? sql`c.id in (${scope.conversionIds})`
+          : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const onTouch =
     "conversionId" in scope
       ? sql`t.conversion_id = ${scope.conversionId}`
       : "conversionsOf" in scope
         ? sql`t.conversion_id in (select id from ${scope.conversionsOf})`
-        : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+        : "conversionIds" in scope
+          ? sql`t.conversion_id in (${scope.conversionIds})`
+          : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
   // prunes to one partition); a hit that is gone leaves them null.
   return sql`

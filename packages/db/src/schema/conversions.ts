@@ -16,7 +16,7 @@ import { createdAt, id, MONEY, timestamps } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
 export const conversionStatus = pgEnum("conversion_status", ["approved", "pending", "rejected"]);
-export const conversionSource = pgEnum("conversion_source", ["postback", "tag", "action", "api"]);
+export const conversionSource = pgEnum("conversion_source", ["postback", "tag", "action", "api", "import"]);
 export const revisionAction = pgEnum("revision_action", ["created", "updated", "deleted", "restored"]);
 export const touchKind = pgEnum("touch_kind", ["direct", "assisted"]);
 

@@ -55,5 +55,9 @@ export const hits = pgTable(
     index("hits_workspace_created_idx").on(t.workspaceId, t.createdAt),
     index("hits_visitor_idx").on(t.visitorId),
     index("hits_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
+    // Conversion imports name a traffic source's click id: a feed file's only key for the visit.
+    index("hits_workspace_external_idx")
+      .on(t.workspaceId, t.externalId)
+      .where(sql`${t.externalId} is not null`),
   ],
 );

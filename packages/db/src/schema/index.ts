@@ -5,6 +5,7 @@ export * from "./costs.ts";
 export * from "./domains.ts";
 export * from "./funnels.ts";
 export * from "./hits.ts";
+export * from "./imports.ts";
 export * from "./invitations.ts";
 export * from "./outbox.ts";
 export * from "./postbacks.ts";

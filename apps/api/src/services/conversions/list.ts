@@ -14,7 +14,7 @@ const revisionOutput = z.object({
   revenue: z.string(),
   status,
   statusWord: z.string().nullable(),
-  source: z.enum(["postback", "tag", "action", "api"]),
+  source: z.enum(["postback", "tag", "action", "api", "import"]),
   receivedPostbackId: z.string().nullable(),
   raw: z.record(z.string(), z.unknown()),
   createdAt: isoTime,

@@ -1,0 +1,186 @@
+import { Readable } from "node:stream";
+import {
+  type ConversionImport,
+  type DbClient,
+  findConversionImport,
+  findWorkspaceById,
+  readImportChunks,
+  recomputeConversionRollups,
+  settleConversionRollupLedger,
+  updateConversionImport,
+  withWorkspace,
+} from "@hitrail/db";
+import { type ImportCounts, ImportEngine, type ImportWorkspace, type PreparedBatch } from "./engine.ts";
+import { csvSource, type ImportRow, jsonSource, ndjsonObjects, type RowSource } from "./sources.ts";
+
+export interface RunImportArgs {
+  client: Pick<DbClient, "db" | "sql">;
+  workspace: ImportWorkspace;
+  importId: string;
+  source: RowSource;
+  /** Rows per transaction. */
+  batchSize?: number;
+  now?: () => number;
+  onProgress?: (progress: { rowsDone: number; counts: ImportCounts }) => void;
+  /** Called once every row is applied, before the report rollups are rebuilt. */
+  onRowsApplied?: () => void;
+  /** Called after each committed batch (tests use it to crash mid-file). */
+  afterBatch?: (batch: number) => void | Promise<void>;
+}
+
+export const IMPORT_BATCH_ROWS = 2_000;
+
+/**
+ * Runs (or resumes) one import to the end. Rows already counted by an earlier run of the same import
+ * are skipped: each batch committed its rows, ledger and progress together, so resuming ends exactly
+ * where a clean run would. The report rollups of the range the import touched are rebuilt once at
+ * the end (a rollup job per conversion would be a million jobs for a million rows).
+ */
+export async function runImport(args: RunImportArgs): Promise<ConversionImport> {
+  const { client, workspace, importId } = args;
+  const ws = workspace.workspaceId;
+  const now = args.now ?? Date.now;
+  const batchSize = args.batchSize ?? IMPORT_BATCH_ROWS;
+  const record = await withWorkspace(client.db, ws, (tx) =>
+    findConversionImport(tx, { workspaceId: ws, id: importId }),
+  );
+  if (!record) throw new Error(`conversion import ${importId} not found in this workspace`);
+  if (record.status === "done") return record;
+  await withWorkspace(client.db, ws, (tx) =>
+    updateConversionImport(
+      tx,
+      { workspaceId: ws, id: importId },
+      {
+        status: "running",
+        error: null,
+        startedAt: record.startedAt ?? new Date(now()),
+      },
+    ),
+  );
+  const engine = new ImportEngine({
+    client,
+    workspace,
+    mapping: record.mapping,
+    options: record.options,
+    now,
+  });
+  const counts: ImportCounts = {
+    created: record.created,
+    updated: record.updated,
+    deleted: record.deleted,
+    unchanged: record.unchanged,
+    refused: record.refused,
+  };
+  let seen = 0;
+  let batchNo = 0;
+  let batch: ImportRow[] = [];
+  // Two batches at once: the next one is read, resolved and checked while the previous commits,
+  // so the parser and the database work side by side. Commits stay one at a time, in file order.
+  let committing: { prepared: PreparedBatch; done: Promise<void>; error: unknown } | null = null;
+  const settle = async () => {
+    if (committing === null) return;
+    await committing.done;
+    if (committing.error !== undefined) throw committing.error;
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    const rowsDone = seen;
+    batch = [];
+    const previous = committing?.prepared;
+    const prepared = await engine.prepare(rows, importId, previous);
+    await settle();
+    const entry: { prepared: PreparedBatch; done: Promise<void>; error: unknown } = {
+      prepared,
+      done: Promise.resolve(),
+      error: undefined,
+    };
+    entry.done = engine
+      .commit(importId, prepared, rowsDone, previous)
+      .then(async ({ counts: c }) => {
+        for (const k of Object.keys(counts) as Array<keyof ImportCounts>) counts[k] += c[k];
+        batchNo++;
+        args.onProgress?.({ rowsDone, counts: { ...counts } });
+        await args.afterBatch?.(batchNo);
+      })
+      .catch((error: unknown) => {
+        entry.error = error ?? new Error("import batch failed");
+      });
+    committing = entry;
+  };
+  try {
+    for await (const row of args.source.rows) {
+      seen++;
+      if (seen <= record.rowsDone) continue;
+      batch.push(row);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    await settle();
+    args.onRowsApplied?.();
+    const done = await withWorkspace(client.db, ws, (tx) =>
+      findConversionImport(tx, { workspaceId: ws, id: importId }),
+    );
+    if (done?.minHitAt) {
+      // The visits it converted and every visit they credit lie in this range, so rebuilding it
+      // from raw rows (after settling its conversions' rollup ledger in one statement) makes the
+      // reports exact; no hit changed, so the visit rollups stay as they are.
+      const hour = 3_600_000;
+      const range = {
+        workspaceId: ws,
+        from: new Date(Math.floor(done.minHitAt.getTime() / hour) * hour),
+        to: new Date(Math.ceil((now() + 1) / hour) * hour),
+      };
+      await settleConversionRollupLedger(client.db, range);
+      await recomputeConversionRollups(client.db, range);
+    }
+    const finished = await withWorkspace(client.db, ws, (tx) =>
+      updateConversionImport(
+        tx,
+        { workspaceId: ws, id: importId },
+        { status: "done", finishedAt: new Date(now()) },
+      ),
+    );
+    return finished as ConversionImport;
+  } catch (error) {
+    // A batch still committing ends first, so the failure is recorded after its progress.
+    await (committing as { done: Promise<void> } | null)?.done;
+    const message = (error as Error).message ?? String(error);
+    await withWorkspace(client.db, ws, (tx) =>
+      updateConversionImport(
+        tx,
+        { workspaceId: ws, id: importId },
+        { status: "failed", error: message.slice(0, 500) },
+      ),
+    ).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Runs an import from its stored file (an upload or posted JSON rows): what the worker's `import.run`
+ * job does. Streams the file back piece by piece, so memory stays flat whatever its size.
+ */
+export async function runStoredImport(
+  args: Omit<RunImportArgs, "source" | "workspace"> & { workspaceId: string },
+): Promise<ConversionImport> {
+  const ws = args.workspaceId;
+  const [workspace, record] = await withWorkspace(args.client.db, ws, async (tx) => [
+    await findWorkspaceById(tx, { workspaceId: ws }),
+    await findConversionImport(tx, { workspaceId: ws, id: args.importId }),
+  ]);
+  if (!workspace || !record)
+    throw new Error(`conversion import ${args.importId} not found in this workspace`);
+  const bytes = readImportChunks(args.client.db, { workspaceId: ws, importId: args.importId });
+  const source =
+    record.format === "json" ? jsonSource(ndjsonObjects(bytes)) : csvSource(Readable.from(bytes));
+  return runImport({
+    ...args,
+    workspace: {
+      workspaceId: ws,
+      currency: workspace.currency,
+      sessionTtlSeconds: workspace.sessionTtlSeconds,
+    },
+    source,
+  });
+}

@@ -1,0 +1,398 @@
+import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import type { Database, Executor } from "../client.ts";
+import {
+  conversionImportChunks,
+  conversionImportMappings,
+  conversionImportRefusals,
+  conversionImports,
+  customEventTypes,
+  type ImportMapping,
+} from "../schema/index.ts";
+import { withWorkspace } from "../tenancy.ts";
+import { jsonParam } from "./postback-log.ts";
+import { contributionRows } from "./rollups.ts";
+
+// Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
+// refused rows. Every function takes the workspace and filters by it; callers run them inside
+// withWorkspace (row-level security), except the batch statements, which ride on
+// runConversionBatch's own workspace-scoped transaction.
+
+export type ConversionImport = typeof conversionImports.$inferSelect;
+export type NewConversionImport = typeof conversionImports.$inferInsert;
+export type ConversionImportRefusal = typeof conversionImportRefusals.$inferSelect;
+
+export async function insertConversionImport(
+  db: Executor,
+  row: NewConversionImport,
+): Promise<ConversionImport> {
+  const [created] = await db.insert(conversionImports).values(row).returning();
+  if (!created) throw new Error("conversion import not created");
+  return created;
+}
+
+export async function findConversionImport(
+  db: Executor,
+  input: { workspaceId: string; id: string },
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .select()
+    .from(conversionImports)
+    .where(and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.id)))
+    .limit(1);
+  return row;
+}
+
+/** An import of the same file that did not finish (the CLI resumes it rather than starting again). */
+export async function findUnfinishedImportOfFile(
+  db: Executor,
+  input: { workspaceId: string; fileSha256: string },
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .select()
+    .from(conversionImports)
+    .where(
+      and(
+        eq(conversionImports.workspaceId, input.workspaceId),
+        eq(conversionImports.fileSha256, input.fileSha256),
+        inArray(conversionImports.status, ["queued", "running", "failed"]),
+      ),
+    )
+    .orderBy(desc(conversionImports.createdAt))
+    .limit(1);
+  return row;
+}
+
+export async function listConversionImports(
+  db: Executor,
+  input: { workspaceId: string; limit: number },
+): Promise<ConversionImport[]> {
+  return db
+    .select()
+    .from(conversionImports)
+    .where(eq(conversionImports.workspaceId, input.workspaceId))
+    .orderBy(desc(conversionImports.createdAt), desc(conversionImports.id))
+    .limit(input.limit);
+}
+
+export async function updateConversionImport(
+  db: Executor,
+  input: { workspaceId: string; id: string },
+  set: Partial<
+    Pick<
+      ConversionImport,
+      "status" | "error" | "startedAt" | "finishedAt" | "fileSha256" | "fileBytes" | "mapping" | "options"
+    >
+  >,
+): Promise<ConversionImport | undefined> {
+  const [row] = await db
+    .update(conversionImports)
+    .set(set)
+    .where(and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.id)))
+    .returning();
+  return row;
+}
+
+/** Appends one piece of an uploaded file; a piece sent twice (a retried request) is stored once. */
+export async function insertImportChunk(
+  db: Executor,
+  input: { workspaceId: string; importId: string; seq: number; data: Buffer },
+): Promise<void> {
+  await db.insert(conversionImportChunks).values(input).onConflictDoNothing();
+  await db
+    .update(conversionImports)
+    .set({ fileBytes: sql`${conversionImports.fileBytes} + ${input.data.length}` })
+    .where(
+      and(eq(conversionImports.workspaceId, input.workspaceId), eq(conversionImports.id, input.importId)),
+    );
+}
+
+/**
+ * The pieces of an uploaded file in order, one at a time: memory holds one piece, whatever the file's
+ * size. Each read is its own short workspace-scoped transaction (none is held open across a long import).
+ */
+export async function* readImportChunks(
+  db: Database,
+  input: { workspaceId: string; importId: string },
+): AsyncGenerator<Buffer> {
+  let after = -1;
+  for (;;) {
+    const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
+      tx
+        .select({ seq: conversionImportChunks.seq, data: conversionImportChunks.data })
+        .from(conversionImportChunks)
+        .where(
+          and(
+            eq(conversionImportChunks.workspaceId, input.workspaceId),
+            eq(conversionImportChunks.importId, input.importId),
+            gt(conversionImportChunks.seq, after),
+          ),
+        )
+        .orderBy(asc(conversionImportChunks.seq))
+        .limit(1),
+    );
+    if (!row) return;
+    after = row.seq;
+    yield row.data;
+  }
+}
+
+export async function listImportRefusals(
+  db: Executor,
+  input: { workspaceId: string; importId: string },
+): Promise<ConversionImportRefusal[]> {
+  return db
+    .select()
+    .from(conversionImportRefusals)
+    .where(
+      and(
+        eq(conversionImportRefusals.workspaceId, input.workspaceId),
+        eq(conversionImportRefusals.importId, input.importId),
+      ),
+    )
+    .orderBy(asc(conversionImportRefusals.line));
+}
+
+export async function findImportMapping(
+  db: Executor,
+  input: { workspaceId: string },
+): Promise<ImportMapping | null> {
+  const [row] = await db
+    .select({ mapping: conversionImportMappings.mapping })
+    .from(conversionImportMappings)
+    .where(eq(conversionImportMappings.workspaceId, input.workspaceId))
+    .limit(1);
+  return row?.mapping ?? null;
+}
+
+export async function saveImportMapping(
+  db: Executor,
+  input: { workspaceId: string; mapping: ImportMapping },
+): Promise<void> {
+  await db
+    .insert(conversionImportMappings)
+    .values(input)
+    .onConflictDoUpdate({ target: conversionImportMappings.workspaceId, set: { mapping: input.mapping } });
+}
+
+/** Of these row hashes (hex), those some import of the workspace already applied, with where. */
+export async function findImportedRows(
+  db: Executor,
+  input: { workspaceId: string; hashes: readonly string[] },
+): Promise<Map<string, { importId: string; line: number }>> {
+  const out = new Map<string, { importId: string; line: number }>();
+  if (input.hashes.length === 0) return out;
+  const rows = await db.execute<{ h: string; import_id: string; line: number }>(sql`
+    select encode(l.row_hash, 'hex') as h, l.import_id, l.line
+    from conversion_import_ledger l
+    where l.workspace_id = ${input.workspaceId}::uuid
+      and l.row_hash = any(select decode(x, 'hex') from unnest(${`{${input.hashes.join(",")}}`}::text[]) as x)`);
+  for (const r of rows) out.set(r.h, { importId: r.import_id, line: Number(r.line) });
+  return out;
+}
+
+/** A hit an import row may convert, found by the traffic source's click id or the visitor id. */
+export interface ImportCandidateHit {
+  key: string;
+  hitId: string;
+  visitorId: string;
+  nodeId: string;
+  pageId: string | null;
+  pageKind: "lander" | "offer" | "external" | "none";
+  funnelId: string;
+  trafficSourceId: string | null;
+  at: number;
+}
+
+type CandidateRow = {
+  key: string;
+  id: string;
+  visitor_id: string;
+  node_id: string;
+  page_id: string | null;
+  page_kind: ImportCandidateHit["pageKind"];
+  funnel_id: string;
+  traffic_source_id: string | null;
+  ms: string;
+};
+
+function mapCandidate(r: CandidateRow): ImportCandidateHit {
+  return {
+    key: r.key,
+    hitId: r.id,
+    visitorId: r.visitor_id,
+    nodeId: r.node_id,
+    pageId: r.page_id,
+    pageKind: r.page_kind,
+    funnelId: r.funnel_id,
+    trafficSourceId: r.traffic_source_id,
+    at: Math.round(Number(r.ms)),
+  };
+}
+
+/** Lander and offer hits carrying these click ids (every hit of a journey carries its entry's click id). */
+export async function findHitsByExternalIds(
+  db: Executor,
+  input: { workspaceId: string; externalIds: readonly string[] },
+): Promise<ImportCandidateHit[]> {
+  if (input.externalIds.length === 0) return [];
+  const rows = await db.execute<CandidateRow>(sql`
+    select h.external_id as key, h.id, h.visitor_id, h.node_id, h.page_id, h.page_kind, h.funnel_id,
+           h.traffic_source_id, (extract(epoch from h.created_at) * 1000)::text as ms
+    from hits h
+    where h.workspace_id = ${input.workspaceId}::uuid
+      and h.external_id = any(select value from json_array_elements_text(${jsonParam(input.externalIds)}::json))
+      and h.page_kind in ('lander', 'offer')`);
+  return rows.map(mapCandidate);
+}
+
+/** Lander and offer hits of these visitors: unlike a postback's session, kept for ever. */
+export async function findHitsByVisitors(
+  db: Executor,
+  input: { workspaceId: string; visitorIds: readonly string[] },
+): Promise<ImportCandidateHit[]> {
+  if (input.visitorIds.length === 0) return [];
+  const rows = await db.execute<CandidateRow>(sql`
+    select h.visitor_id::text as key, h.id, h.visitor_id, h.node_id, h.page_id, h.page_kind, h.funnel_id,
+           h.traffic_source_id, (extract(epoch from h.created_at) * 1000)::text as ms
+    from hits h
+    where h.visitor_id = any(${`{${input.visitorIds.join(",")}}`}::uuid[])
+      and h.workspace_id = ${input.workspaceId}::uuid
+      and h.page_kind in ('lander', 'offer')`);
+  return rows.map(mapCandidate);
+}
+
+/** The workspace's live custom event types by alias, as the conversion rules take them. */
+export async function listImportEventTypes(db: Executor, input: { workspaceId: string }) {
+  const t = customEventTypes;
+  return db
+    .select({
+      id: t.id,
+      alias: t.alias,
+      defaultRevenue: t.defaultRevenue,
+      hasRevenue: t.hasRevenue,
+      firesPostback: t.firesPostback,
+      duplicatePolicy: t.duplicatePolicy,
+    })
+    .from(t)
+    .where(and(eq(t.workspaceId, input.workspaceId), isNull(t.archivedAt)));
+}
+
+export interface ImportBatchProgress {
+  workspaceId: string;
+  importId: string;
+  /** Data rows read once this batch commits. */
+  rowsDone: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  refused: number;
+  minHitAt: Date | null;
+  ledger: ReadonlyArray<{ hash: string; line: number }>;
+  refusals: ReadonlyArray<{ line: number; reason: string; raw: Record<string, string> }>;
+}
+
+/**
+ * What an import batch writes besides the conversions, in the same statement and commit: its ledger
+ * rows, its refused rows, and the import's progress. `rowsDone` only moves forward, so a batch that
+ * somehow commits twice cannot count twice (the conditional update matches nothing the second time).
+ */
+export function importBatchWrites(p: ImportBatchProgress): SQL[] {
+  const ledger = p.ledger.map((l) => ({ h: l.hash, l: l.line }));
+  const refusals = p.refusals.map((r) => ({ l: r.line, r: r.reason, x: r.raw }));
+  return [
+    sql`insert into conversion_import_ledger (workspace_id, row_hash, import_id, line)
+        select ${p.workspaceId}::uuid, decode(x.h, 'hex'), ${p.importId}::uuid, x.l
+        from json_to_recordset(${jsonParam(ledger)}::json) as x(h text, l int)
+        on conflict do nothing`,
+    sql`insert into conversion_import_refusals (workspace_id, import_id, line, reason, raw)
+        select ${p.workspaceId}::uuid, ${p.importId}::uuid, x.l, x.r, x.x
+        from json_to_recordset(${jsonParam(refusals)}::json) as x(l int, r text, x jsonb)
+        on conflict do nothing`,
+    sql`update conversion_imports set
+          rows_done = ${p.rowsDone}, created = created + ${p.created}, updated = updated + ${p.updated},
+          deleted = deleted + ${p.deleted}, unchanged = unchanged + ${p.unchanged}, refused = refused + ${p.refused},
+          min_hit_at = least(min_hit_at, ${p.minHitAt === null ? null : p.minHitAt.toISOString()}::timestamptz),
+          updated_at = now()
+        where workspace_id = ${p.workspaceId}::uuid and id = ${p.importId}::uuid and rows_done < ${p.rowsDone}`,
+  ];
+}
+
+/**
+ * Brings the rollup ledger of every conversion of a range up to date in one statement, ahead of a
+ * rebuild of that range from raw rows (recomputeConversionRollups): a million imported conversions
+ * would otherwise be caught up one at a time. Only conversions whose every contribution lies in the
+ * range are settled here (the rebuild then makes their rows right); any other is left to the
+ * rebuild's own per-conversion catch-up. Same lock and isolation as the rebuild.
+ */
+/** The conversions of the range whose rollup ledger is behind and whose every touch lies in it. */
+function staleInRangeSql(input: { workspaceId: string; from: Date; to: Date }): SQL {
+  const from = input.from.toISOString();
+  const to = input.to.toISOString();
+  return sql`
+    select c.id, c.revision from conversions c
+    left join conversion_rollup_state s on s.conversion_id = c.id
+    where c.workspace_id = ${input.workspaceId} and c.hit_at >= ${from}::timestamptz and c.hit_at < ${to}::timestamptz
+      and (s.conversion_id is null or s.applied_revision < c.revision)
+      and not exists (
+        select 1 from touches t
+        where t.workspace_id = c.workspace_id and t.conversion_id = c.id
+          and (t.hit_at < ${from}::timestamptz or t.hit_at >= ${to}::timestamptz))`;
+}
+
+/** Writes the ledger of the conversions in `import_settle` (id, revision): their current contribution. */
+function settleLedgerSql(workspaceId: string): SQL {
+  return sql`
+    with parts as (
+      select x.conversion_id, x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country,
+             x.device_type, x.os, x.browser, x.event_key, x.touch_kind, count(*)::int as conversions,
+             trim_scale(sum(x.revenue))::text as revenue
+      from (${contributionRows(workspaceId, { conversionIds: sql`select id from import_settle` })}) x
+      group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+    ), contributions as (
+      select conversion_id, jsonb_agg(jsonb_build_object(
+        'hour', to_char(hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', funnel_id, 'nodeId', node_id,
+        'pageId', page_id, 'trafficSourceId', traffic_source_id, 'country', country, 'deviceType', device_type,
+        'os', os, 'browser', browser, 'eventKey', event_key, 'touchKind', touch_kind,
+        'conversions', conversions, 'revenue', revenue)) as contribution
+      from parts group by conversion_id
+    ), settled as (
+      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
+      select k.id, ${workspaceId}::uuid, k.revision, coalesce(contributions.contribution, '[]'::jsonb)
+      from import_settle k left join contributions on contributions.conversion_id = k.id
+      on conflict (conversion_id) do update
+        set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
+        where s.applied_revision < excluded.applied_revision
+      returning 1
+    )
+    select count(*)::int as n from settled`;
+}
+
+/**
+ * Brings the rollup ledger of every conversion of a range up to date in one statement, ahead of a
+ * rebuild of that range from raw rows (recomputeConversionRollups): a million imported conversions
+ * would otherwise be caught up one at a time. Only conversions whose every contribution lies in the
+ * range are settled here (the rebuild then makes their rows right); any other is left to the
+ * rebuild's own per-conversion catch-up. Same lock and isolation as the rebuild. The conversions to
+ * settle go to an analyzed temporary table: right after a large import the planner's statistics
+ * still say the tables are small, and would pick nested loops over a million rows.
+ */
+export async function settleConversionRollupLedger(
+  db: Database,
+  input: { workspaceId: string; from: Date; to: Date },
+): Promise<number> {
+  return db.transaction(
+    async (tx) => {
+      await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
+      await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
+      await tx.execute(sql`create temporary table import_settle on commit drop as ${staleInRangeSql(input)}`);
+      await tx.execute(sql`analyze import_settle`);
+      // Statistics lag a bulk load: with conversions and touches still "small" to the planner, a nested
+      // loop over every settled conversion would be chosen. Hash joins are linear whatever they say.
+      await tx.execute(sql`set local enable_nestloop = off`);
+      const rows = await tx.execute<{ n: number }>(settleLedgerSql(input.workspaceId));
+      return Number(rows[0]?.n ?? 0);
+    },
+    { isolationLevel: "repeatable read" },
+  );
+}
