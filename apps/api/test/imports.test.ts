@@ -67,7 +67,7 @@ type World = Awaited<ReturnType<typeof world>>;
 
 /** Every kind of row, one per line (line 1 is the header). */
 function file(w: World): string {
-  const [v1, v2, v3] = w.visitors as [World["visitors"][0], World["visitors"][0], World["visitors"][0]];
+  const [v1, , v3] = w.visitors as [World["visitors"][0], World["visitors"][0], World["visitors"][0]];
   const lines = [
     "click,ext,visitor,page,txid,payout,state",
     `${v1.offer},,,,A,10,`, // 2: by hit → create 10

@@ -146,8 +146,10 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
 }
 
 export function CodeLine({ label, value }: { label: string; value: string }) {
+  // A fieldset named by its label: the line and its copy button are one group a user (and a test)
+  // can find by name.
   return (
-    <div className="flex flex-col gap-1" role="group" aria-label={label}>
+    <fieldset className="m-0 flex min-w-0 flex-col gap-1 border-0 p-0" aria-label={label}>
       <span className="text-xs font-medium text-slate-600">{label}</span>
       <div className="flex items-start gap-2">
         <code className="block flex-1 overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-100 px-2 py-1.5 text-xs">
@@ -155,7 +157,7 @@ export function CodeLine({ label, value }: { label: string; value: string }) {
         </code>
         <CopyButton text={value} />
       </div>
-    </div>
+    </fieldset>
   );
 }
 
