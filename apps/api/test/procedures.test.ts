@@ -1,5 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { applyCostUpdate, createApiKey, insertInvitation, newIdAt, schema, withWorkspace } from "@hitrail/db";
+import {
+  applyCostUpdate,
+  createApiKey,
+  insertConversionImport,
+  insertImportChunk,
+  insertInvitation,
+  newId,
+  newIdAt,
+  schema,
+  withWorkspace,
+} from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../src/auth/roles.ts";
 import { roleAtLeast } from "../src/auth/roles.ts";
@@ -94,6 +104,29 @@ async function freshCostUpdate(h: Harness, t: Tenant) {
   );
   if (!result.ok) throw new Error("no visits for the cost update");
   return result.update.id;
+}
+
+/** A conversion import still taking its file's pieces (what create leaves behind), or with one in. */
+async function freshImport(h: Harness, t: Tenant, opts: { uploaded?: boolean } = {}) {
+  const row = await withWorkspace(h.t.db, t.workspace.id, async (tx) => {
+    const created = await insertConversionImport(tx, {
+      id: newId(),
+      workspaceId: t.workspace.id,
+      fileName: "feed.csv",
+      format: "csv",
+      mapping: { hit: "click" },
+      options: { postbacks: false },
+      actorUserId: null,
+      actorApiKeyId: null,
+      actorLabel: "test",
+    });
+    if (opts.uploaded) {
+      const data = Buffer.from("click\nx\n");
+      await insertImportChunk(tx, { workspaceId: t.workspace.id, importId: created.id, seq: 0, data });
+    }
+    return created;
+  });
+  return row.id;
 }
 
 async function freshDomain(h: Harness, t: Tenant, opts: { verifiable?: boolean } = {}) {
@@ -501,6 +534,40 @@ const CASES: Record<string, Case> = {
     access: "member",
     input: async (h, t) => ({ ...ws(t), updateId: await freshCostUpdate(h, t) }),
     foreign: async (h) => ({ ...ws(h.a), updateId: await freshCostUpdate(h, h.b) }),
+  },
+  "imports.mapping": { access: "viewer", input: (_h, t) => ws(t) },
+  "imports.list": { access: "viewer", input: (_h, t) => ws(t) },
+  "imports.get": {
+    access: "viewer",
+    input: async (h, t) => ({ ...ws(t), importId: await freshImport(h, t) }),
+    foreign: async (h) => ({ ...ws(h.a), importId: await freshImport(h, h.b) }),
+  },
+  "imports.refusals": {
+    access: "viewer",
+    input: async (h, t) => ({ ...ws(t), importId: await freshImport(h, t) }),
+    foreign: async (h) => ({ ...ws(h.a), importId: await freshImport(h, h.b) }),
+  },
+  "imports.preview": {
+    access: "member",
+    input: (_h, t) => ({ ...ws(t), csv: "click,payout\nx,1\n", mapping: { hit: "click", rev: "payout" } }),
+  },
+  "imports.create": {
+    access: "member",
+    input: (_h, t) => ({ ...ws(t), fileName: "feed.csv", mapping: { hit: "click" } }),
+  },
+  "imports.upload": {
+    access: "member",
+    input: async (h, t) => ({ ...ws(t), importId: await freshImport(h, t), seq: 0, data: "click\nx\n" }),
+    foreign: async (h) => ({ ...ws(h.a), importId: await freshImport(h, h.b), seq: 0, data: "click\nx\n" }),
+  },
+  "imports.start": {
+    access: "member",
+    input: async (h, t) => ({ ...ws(t), importId: await freshImport(h, t, { uploaded: true }) }),
+    foreign: async (h) => ({ ...ws(h.a), importId: await freshImport(h, h.b, { uploaded: true }) }),
+  },
+  "imports.rows": {
+    access: "member",
+    input: (h, t) => ({ ...ws(t), rows: [{ hit: t.kit.landerId, rev: "1" }] }),
   },
   "reports.csv": {
     access: "viewer",

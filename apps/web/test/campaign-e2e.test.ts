@@ -19,6 +19,7 @@ import {
   type RunningWeb,
   startWeb,
 } from "../src/server/index.ts";
+import { nav, watchConsole } from "./support/dashboard.ts";
 
 // Issue #22's "done when": a campaign built with the dashboard alone, then run with only what the
 // dashboard shows. The entrance link, the lander's action link, the offer URL and the offer source's
@@ -136,22 +137,6 @@ afterAll(async () => {
   }
   await t?.drop();
 });
-
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
-
-async function nav(page: Page, label: string) {
-  await page
-    .getByRole("navigation", { name: "Main" })
-    .getByRole("link", { name: label, exact: true })
-    .click();
-}
 
 /** What a user gets by pressing the copy button beside a code line: the clipboard's text. */
 async function copyLine(page: Page, label: string | RegExp, within: Locator | Page = page): Promise<string> {

@@ -11,6 +11,7 @@ import { type RunningTracker, startTracker } from "@hitrail/tracker";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWeb, DEFAULT_DIST, type RunningWeb, startWeb } from "../src/server/index.ts";
+import { nav, watchConsole } from "./support/dashboard.ts";
 
 // The dashboard end to end in Debian's Chromium against the real stack (tracker, api, web on a
 // database of its own): a new user signs up, creates a workspace, a traffic source, an offer and a
@@ -71,23 +72,6 @@ afterAll(async () => {
   }
   await t?.drop();
 });
-
-/** Console errors and failed page scripts; a clean dashboard has none. */
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
-
-async function nav(page: Page, label: string) {
-  await page
-    .getByRole("navigation", { name: "Main" })
-    .getByRole("link", { name: label, exact: true })
-    .click();
-}
 
 /** Every input, select and textarea on the page has an accessible name (a label). */
 async function unlabelledFields(page: Page): Promise<string[]> {

@@ -14,6 +14,7 @@ import {
   type RunningWeb,
   startWeb,
 } from "../src/server/index.ts";
+import { nav } from "./support/dashboard.ts";
 
 // Editing in the dashboard, in Chromium against the real api: an offer edited with the create
 // form's rules (errors by label), archived after a confirm, found under "Show archived" and restored;
@@ -72,13 +73,6 @@ afterAll(async () => {
 
 /** The machine is shared and busy: a screen gets five seconds to show what it should. */
 const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 5_000 });
-
-async function nav(page: Page, label: string) {
-  await page
-    .getByRole("navigation", { name: "Main" })
-    .getByRole("link", { name: label, exact: true })
-    .click();
-}
 
 describe.skipIf(!available)("editing in the dashboard", () => {
   it("edits an offer (errors by label), archives it after a confirm, restores it; the builder asks before leaving unsaved changes; the tracker routes the next click with what was saved", async () => {
@@ -172,7 +166,7 @@ describe.skipIf(!available)("editing in the dashboard", () => {
       void (accept ? d.accept() : d.dismiss());
     };
     page.once("dialog", answer(false));
-    await nav(page, "Offers");
+    await nav(page, "Offers", { settle: false });
     await poll(() => asked.length).toBe(1);
     expect(asked[0]).toMatch(/not saved/);
     expect(page.url()).toBe(builderUrl);

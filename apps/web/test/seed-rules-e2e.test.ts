@@ -10,6 +10,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWeb, DEFAULT_DIST, type RunningWeb, startWeb } from "../src/server/index.ts";
 import { dashboardBuildStaleness } from "../src/server/staleness.ts";
+import { nav } from "./support/dashboard.ts";
 
 // Issue 23's seed rules as a user sets them in the dashboard (Chromium, the real stack): the
 // visitor-ID parameter in the workspace settings, an offer opting out of it, and an on-action
@@ -64,13 +65,6 @@ afterAll(async () => {
   }
   await t?.drop();
 });
-
-async function nav(page: Page, label: string) {
-  await page
-    .getByRole("navigation", { name: "Main" })
-    .getByRole("link", { name: label, exact: true })
-    .click();
-}
 
 describe.skipIf(!available)("seed rules set in the dashboard", () => {
   it("visitor-ID parameter, an offer's opt-out and a trigger's 'every time' switch, followed by the tracker", async () => {
