@@ -107,7 +107,7 @@ describe("admin server", () => {
       const names = ((await api.json()) as { queues: Array<{ name: string }> }).queues
         .map((q) => q.name)
         .sort();
-      expect(names).toEqual(["maintenance", "postbacks", "rollups"]);
+      expect(names).toEqual(["imports", "maintenance", "postbacks", "rollups"]);
     } finally {
       await worker.close();
       await clearRedisPrefix(worker.prefix);
