@@ -40,7 +40,7 @@ const DEFAULTS: FunnelCacheOptions = {
 export interface FunnelCacheFallback {
   breaker?: DbBreaker;
   snapshot?: RoutingSnapshot;
-  /** The version a save just committed (Redis), read per click so a saved funnel routes at once. */
+  /** The versions saves announced (in memory), checked per click so a saved funnel routes at once. */
   hints?: FunnelVersionHints;
 }
 
@@ -67,8 +67,8 @@ interface WorkspaceSlots {
  * click never waits on the database once an object is warm. A save bumps `funnels.version`; each
  * workspace's versions are polled in the background at most every `versionCheckMs`, and changed
  * funnels are reloaded and swapped in without a restart. On top of that poll, a click on a cached
- * funnel reads the version the api wrote to Redis when a save committed (hints), and waits for the
- * reload when it is newer: the click right after a save routes with it. If the database is away,
+ * funnel checks the version a save announced (hints, taken in before the save answered) and waits
+ * for the reload when it is newer: the click right after a save routes with it. If the database is away,
  * the last copy keeps serving; an object never loaded comes from the routing snapshot in Redis (the
  * latest copy any tracker saw), and no load or version check is tried while the breaker says the
  * database is down.
@@ -95,9 +95,15 @@ export class FunnelCache {
     const ws = this.workspace(workspaceId);
     this.checkVersions(ws);
     const slot = ws.funnels.get(funnelId);
-    // A copy in memory may predate a save that answered a moment ago: the save's hint says so.
-    if (this.fallback.hints && slot !== undefined && slot.value !== undefined)
-      return this.freshened(ws, funnelId, slot);
+    // A copy in memory may predate a save that answered a moment ago: the save's announcement, taken
+    // in before the save answered, says so. Known in memory: no click waits on anything to learn it.
+    if (slot !== undefined && slot.value !== undefined) {
+      const latest = this.fallback.hints?.latest(ws.id, funnelId) ?? null;
+      // An archived funnel loads as "none", so the version a hint was acted on is remembered too.
+      const have = Math.max(slot.value?.version ?? -1, slot.hinted ?? -1);
+      if (latest !== null && latest > have && !this.fallback.breaker?.isDown)
+        return this.freshened(ws, funnelId, slot, latest);
+    }
     return this.readFunnel(ws, funnelId);
   }
 
@@ -131,30 +137,25 @@ export class FunnelCache {
     ws: WorkspaceSlots,
     funnelId: string,
     slot: Slot<LoadedFunnel>,
+    latest: number,
   ): Promise<LoadedFunnel | null> {
-    const latest = await this.fallback.hints?.latest(ws.id, funnelId);
-    // An archived funnel loads as "none", so the version a hint was acted on is remembered too.
-    const have = Math.max(slot.value?.version ?? -1, slot.hinted ?? -1);
-    if (latest != null && latest > have && !this.fallback.breaker?.isDown) {
-      slot.hinted = latest;
-      this.stats.hintReloads++;
-      try {
-        let value = await this.reload(slot);
-        // A refresh already under way may have read the graph before the save committed.
-        if (value !== null && value.version < latest) {
-          slot.loading = null;
-          value = await this.reload(slot);
-        }
-        return value;
-      } catch (error) {
-        this.logger.warn(
-          { err: (error as Error).message, workspaceId: ws.id, funnelId },
-          "saved funnel not reloaded; serving the cached copy",
-        );
-        return slot.value ?? null;
+    slot.hinted = latest;
+    this.stats.hintReloads++;
+    try {
+      let value = await this.reload(slot);
+      // A refresh already under way may have read the graph before the save committed.
+      if (value !== null && value.version < latest) {
+        slot.loading = null;
+        value = await this.reload(slot);
       }
+      return value;
+    } catch (error) {
+      this.logger.warn(
+        { err: (error as Error).message, workspaceId: ws.id, funnelId },
+        "saved funnel not reloaded; serving the cached copy",
+      );
+      return slot.value ?? null;
     }
-    return this.readFunnel(ws, funnelId);
   }
 
   trafficSource(

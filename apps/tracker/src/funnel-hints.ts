@@ -1,41 +1,77 @@
 import type { Logger } from "@hitrail/observability";
-import { type Redis, readFunnelVersion } from "@hitrail/queue";
+import {
+  acknowledgeFunnelVersion,
+  type FunnelSavedMessage,
+  funnelSavedChannel,
+  funnelSavedMessage,
+  type Redis,
+} from "@hitrail/queue";
 
-/** The newest funnel version the api recorded on save, if it is known. */
+/** The newest funnel version a save announced, if one did: known in memory, never read per click. */
 export interface FunnelVersionHints {
-  latest(workspaceId: string, funnelId: string): Promise<number | null>;
+  latest(workspaceId: string, funnelId: string): number | null;
 }
 
-/** After a failed read, hints are not asked for this long: a click never waits on a Redis in trouble twice. */
-const BACKOFF_MS = 1_000;
+/** Announcements remembered; older ones are dropped first (the version poll covers those funnels). */
+const MAX_REMEMBERED = 50_000;
 
 /**
- * Reads the version the api writes to Redis right after a funnel save commits (one GET per click
- * that uses a cached funnel). Any trouble answers "unknown", and the cache keeps routing with its copy
- * as it did before hints: the version poll and the snapshot still cover the outage cases.
+ * Listens to the api's save announcements (`publishFunnelVersion`) on a connection of its own and
+ * keeps each funnel's newest version in memory, acknowledging each one once it is in: the api's
+ * save answers only after every listening tracker has acknowledged, so the click right after a
+ * save finds the newer version here without a Redis read on the click path. While Redis is away no
+ * announcement arrives; the cache's version poll (about a second) and the snapshot still cover that.
  */
-export class RedisFunnelHints implements FunnelVersionHints {
-  private failedAt = Number.NEGATIVE_INFINITY;
+export class PubSubFunnelHints implements FunnelVersionHints {
+  private readonly versions = new Map<string, number>();
+  private readonly subscriber: Redis;
+  /** Settles once the subscription is in place (or failed): a tracker listens before it serves. */
+  readonly listening: Promise<void>;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly logger: Logger,
-    private readonly clock: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.subscriber = redis.duplicate();
+    // A subscriber connection that cannot reach Redis must not crash or flood the log: the poll covers.
+    this.subscriber.on("error", () => undefined);
+    this.subscriber.on("message", (_channel: string, text: string) => this.take(text));
+    this.listening = this.subscriber.subscribe(funnelSavedChannel(prefix)).then(
+      () => undefined,
+      (error: Error) => {
+        this.logger.warn({ err: error.message }, "not listening to funnel saves; the version poll covers");
+      },
+    );
+  }
 
-  async latest(workspaceId: string, funnelId: string): Promise<number | null> {
-    if (this.redis.status !== "ready" || this.clock() - this.failedAt < BACKOFF_MS) return null;
+  latest(workspaceId: string, funnelId: string): number | null {
+    return this.versions.get(`${workspaceId}:${funnelId}`) ?? null;
+  }
+
+  private take(text: string): void {
+    let message: FunnelSavedMessage;
     try {
-      return await readFunnelVersion(this.redis, this.prefix, workspaceId, funnelId);
-    } catch (error) {
-      if (this.clock() - this.failedAt > 60_000)
-        this.logger.warn(
-          { err: (error as Error).message },
-          "funnel version hint unreadable; routing on the cached copy",
-        );
-      this.failedAt = this.clock();
-      return null;
+      message = funnelSavedMessage.parse(JSON.parse(text));
+    } catch {
+      this.logger.warn("unreadable funnel save announcement ignored");
+      return;
     }
+    const key = `${message.workspaceId}:${message.funnelId}`;
+    const known = this.versions.get(key) ?? -1;
+    if (message.version > known) {
+      // Re-inserted so the map's order is the order of last change: the oldest goes first.
+      this.versions.delete(key);
+      this.versions.set(key, message.version);
+      if (this.versions.size > MAX_REMEMBERED) {
+        const oldest = this.versions.keys().next().value;
+        if (oldest !== undefined) this.versions.delete(oldest);
+      }
+    }
+    void acknowledgeFunnelVersion(this.redis, message).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect();
   }
 }

@@ -1,9 +1,14 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import type { Redis } from "./redis.ts";
 
-// The newest saved version of each funnel, mirrored in Redis by the api right after a save commits,
-// so a tracker can tell on the very next click that its cached copy is old. Postgres stays the truth
-// (trackers still poll funnels.version); this only closes the poll's window. One owner for the key,
-// shared by the writer (api) and the readers (trackers).
+// The newest saved version of each funnel, told to every live tracker by the api right after a save
+// commits, so the very next click routes with the saved graph. Postgres stays the truth (trackers
+// still poll funnels.version); this only closes the poll's window. The api publishes the version and
+// waits until every tracker that received it has taken it in (each pushes an ack), so when the save
+// answers, no tracker can route a later click with the old copy — and no click pays a Redis read
+// for it. The version is also kept in a key, for tools and trackers that want to read it. One owner
+// for the channel, the key and the ack, shared by the writer (api) and the readers (trackers).
 
 export function funnelVersionKey(prefix: string, workspaceId: string, funnelId: string): string {
   return `${prefix}:routing:fv:${workspaceId}:${funnelId}`;
@@ -24,12 +29,34 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return current`;
 
-/** Records a committed funnel version; resolves once Redis has it (callers bound the wait). */
+/** The channel saves are announced on; trackers subscribe to it. */
+export function funnelSavedChannel(prefix: string): string {
+  return `${prefix}:routing:saved`;
+}
+
+/** A save as announced: the funnel's new version, and the list its receivers push their ack to. */
+export const funnelSavedMessage = z.object({
+  workspaceId: z.string(),
+  funnelId: z.string(),
+  version: z.number().int(),
+  ack: z.string(),
+});
+export type FunnelSavedMessage = z.infer<typeof funnelSavedMessage>;
+
+const ACK_TTL_SECONDS = 60;
+const ACK_POLL_MS = 2;
+
+/**
+ * Records a committed funnel version, announces it, and resolves once every tracker that received
+ * the announcement has acknowledged it (or `ackWithinMs` passed: a tracker that is stuck must not
+ * hold a save; its own version poll catches up). Callers bound the whole wait.
+ */
 export async function publishFunnelVersion(
   redis: Redis,
   prefix: string,
   input: { workspaceId: string; funnelId: string; version: number },
-): Promise<void> {
+  opts: { ackWithinMs?: number } = {},
+): Promise<{ receivers: number; acked: number }> {
   await redis.eval(
     RAISE,
     1,
@@ -37,6 +64,23 @@ export async function publishFunnelVersion(
     String(input.version),
     String(TTL_SECONDS),
   );
+  const ack = `${prefix}:routing:ack:${randomUUID()}`;
+  const message: FunnelSavedMessage = { ...input, ack };
+  const receivers = await redis.publish(funnelSavedChannel(prefix), JSON.stringify(message));
+  const deadline = Date.now() + (opts.ackWithinMs ?? 250);
+  let acked = 0;
+  while (receivers > 0 && Date.now() < deadline) {
+    acked = await redis.llen(ack);
+    if (acked >= receivers) break;
+    await new Promise((resolve) => setTimeout(resolve, ACK_POLL_MS));
+  }
+  if (receivers > 0) await redis.del(ack);
+  return { receivers, acked };
+}
+
+/** What a tracker does with an announcement once it has taken the version in. */
+export async function acknowledgeFunnelVersion(redis: Redis, message: FunnelSavedMessage): Promise<void> {
+  await redis.multi().rpush(message.ack, "1").expire(message.ack, ACK_TTL_SECONDS).exec();
 }
 
 /** The newest version the api recorded, or null when it recorded none (or Redis lost it). */

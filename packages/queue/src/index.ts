@@ -9,7 +9,15 @@ export {
   type RetrySchedule,
   retryDelay,
 } from "./backoff.ts";
-export { funnelVersionKey, publishFunnelVersion, readFunnelVersion } from "./funnel-versions.ts";
+export {
+  acknowledgeFunnelVersion,
+  type FunnelSavedMessage,
+  funnelSavedChannel,
+  funnelSavedMessage,
+  funnelVersionKey,
+  publishFunnelVersion,
+  readFunnelVersion,
+} from "./funnel-versions.ts";
 export {
   InvalidJobPayload,
   type JobName,

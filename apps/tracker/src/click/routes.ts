@@ -2,7 +2,7 @@ import { redactUrl } from "@hitrail/observability";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TrackerDeps } from "../deps.ts";
 import { FunnelCache } from "../funnel-cache.ts";
-import { RedisFunnelHints } from "../funnel-hints.ts";
+import { PubSubFunnelHints } from "../funnel-hints.ts";
 import { FAILURE_LIMIT_DEFAULTS, FailureLimiter } from "../postback/failure-limiter.ts";
 import { readVisit } from "../visit-context.ts";
 import { takeAction } from "./action.ts";
@@ -21,12 +21,17 @@ declare module "fastify" {
 
 /** Entrance links (`/fts/{funnelId}`) and action links (`/action/{n}`): every answer is a 302. */
 export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDeps): Promise<void> {
+  const hints = new PubSubFunnelHints(deps.redis, deps.prefix, deps.logger);
+  app.addHook("onClose", () => hints.close());
+  // Listening before serving, so a save answered after start-up has reached this tracker; bounded,
+  // since a tracker must start while Redis is away too (the version poll covers until it is back).
+  await Promise.race([hints.listening, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   const services: ClickServices = {
     deps,
     funnels: new FunnelCache(deps.db.db, deps.logger, {}, undefined, {
       breaker: deps.breaker,
       snapshot: deps.snapshot,
-      hints: new RedisFunnelHints(deps.redis, deps.prefix, deps.logger),
+      hints,
     }),
   };
   app.decorate("funnelCache", services.funnels);
