@@ -1,25 +1,14 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
-import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type RunningTracker, startTracker } from "@hitrail/tracker";
-import { type RunningWorker, startWorker } from "@hitrail/worker";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import type { RunningTracker } from "@hitrail/tracker";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  buildWeb,
-  DEFAULT_DIST,
-  dashboardBuildStaleness,
-  type RunningWeb,
-  startWeb,
-} from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
 import { nav, watchConsole } from "./support/dashboard.ts";
+import { CHROMIUM, chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue #22's "done when": a campaign built with the dashboard alone, then run with only what the
 // dashboard shows. The entrance link, the lander's action link, the offer URL and the offer source's
@@ -28,8 +17,7 @@ import { nav, watchConsole } from "./support/dashboard.ts";
 // user's own pages to this machine, so every redirect is a real one; the traffic source's postback
 // lands on a local server; the worker keeps the rollups the report reads.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 if (!available)
   console.warn(`campaign-e2e: skipped, ${CHROMIUM} is not installed (apt-get install chromium)`);
 // Screenshots go to the docs when asked (HITRAIL_SCREENS=docs/screens), else beside the test.
@@ -61,13 +49,10 @@ async function recordingServer(
   return { server, port: (server.address() as AddressInfo).port, requests };
 }
 
-let t: TestDatabase;
+let stack: DashboardStack;
 let tracker: RunningTracker;
-let api: Awaited<ReturnType<typeof startApi>>;
-let worker: RunningWorker;
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 let pages: Awaited<ReturnType<typeof recordingServer>>;
 let trafficSource: Awaited<ReturnType<typeof recordingServer>>;
 /** The lander's action link, as copied from the dashboard: the lander page links to it. */
@@ -75,12 +60,7 @@ let actionLink = "";
 
 beforeAll(async () => {
   if (!available) return;
-  if (!existsSync(path.join(DEFAULT_DIST, "index.html")) || dashboardBuildStaleness(DEFAULT_DIST)) {
-    await buildWeb();
-  }
   mkdirSync(SHOTS, { recursive: true });
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("campaign-e2e");
   pages = await recordingServer((_req, url) =>
     url.pathname === "/quiz"
       ? {
@@ -90,52 +70,22 @@ beforeAll(async () => {
       : { type: "text/html", body: "<!doctype html><title>Sweepstakes</title><h1>Enter now</h1>" },
   );
   trafficSource = await recordingServer(() => ({ type: "text/plain", body: "ok" }));
-  const base = {
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "track.test",
-    PUBLIC_SCHEME: "http",
+  stack = await startDashboardStack({
+    name: "campaign-e2e",
+    tracker: true,
+    worker: true,
     // The traffic source's postback goes to a server on this machine.
-    OUTBOUND_ALLOW_CIDRS: "127.0.0.1/32",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  } as const;
-  const logger = createLogger({ name: "campaign-e2e", level: "silent" });
-  tracker = await startTracker(loadEnv(base), { logger, port: 0 });
-  // Every link the dashboard shows carries the tracker's port, as `pnpm start` arranges.
-  const env = loadEnv({ ...base, PUBLIC_PORT: String(new URL(tracker.url).port) });
-  api = await startApi(env, { logger, port: 0 });
-  worker = await startWorker(env, { logger, port: false });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--host-resolver-rules=MAP *.track.test 127.0.0.1, MAP pages.test 127.0.0.1, MAP offers.test 127.0.0.1",
-    ],
+    env: { OUTBOUND_ALLOW_CIDRS: "127.0.0.1/32" },
+    resolveToLocal: ["*.track.test", "pages.test", "offers.test"],
   });
+  ({ web, browser } = stack);
+  tracker = stack.tracker as RunningTracker;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await tracker?.close();
-  await worker?.close();
-  await api?.close();
+  await stack?.close();
   pages?.server.close();
   trafficSource?.server.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
 });
 
 /** What a user gets by pressing the copy button beside a code line: the clipboard's text. */

@@ -1,7 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
 import {
   insertAuthSession,
   insertMembership,
@@ -10,71 +7,31 @@ import {
   recomputeRollups,
   schema,
 } from "@hitrail/db";
-import {
-  createTestDatabase,
-  factories,
-  type TestDatabase,
-  testRedisPrefix,
-  testRedisUrl,
-} from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type Browser, chromium } from "playwright-core";
+import { factories, type TestDatabase } from "@hitrail/db/testing";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  buildWeb,
-  DEFAULT_DIST,
-  dashboardBuildStaleness,
-  type RunningWeb,
-  startWeb,
-} from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
+import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // The Costs screen in Chromium against the real api: set a cost over a day, upload a cost file
 // with bad lines (refused whole, line by line) and a good one, undo an update; the report follows.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 
+let stack: DashboardStack;
 let t: TestDatabase;
-let api: Awaited<ReturnType<typeof startApi>>;
+let api: DashboardStack["api"];
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 
 beforeAll(async () => {
   if (!available) return;
-  if (dashboardBuildStaleness(DEFAULT_DIST) !== null) await buildWeb();
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("web-costs");
-  const env = loadEnv({
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "track.test",
-    PUBLIC_SCHEME: "http",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  });
-  api = await startApi(env, { logger: createLogger({ name: "web-costs", level: "silent" }), port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  stack = await startDashboardStack({ name: "web-costs" });
+  ({ t, api, web, browser } = stack);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await api?.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
+  await stack?.close();
 });
 
 describe.skipIf(!available)("the Costs screen in Chromium", () => {

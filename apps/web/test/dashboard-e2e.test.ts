@@ -1,76 +1,43 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
 import { recomputeRollups } from "@hitrail/db";
-import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type RunningTracker, startTracker } from "@hitrail/tracker";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { TestDatabase } from "@hitrail/db/testing";
+import type { RunningTracker } from "@hitrail/tracker";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWeb, DEFAULT_DIST, type RunningWeb, startWeb } from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
 import { nav, watchConsole } from "./support/dashboard.ts";
+import { CHROMIUM, chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // The dashboard end to end in Debian's Chromium against the real stack (tracker, api, web on a
 // database of its own): a new user signs up, creates a workspace, a traffic source, an offer and a
 // lander, builds a funnel in the visual builder, copies its entrance link, a visitor follows it, a
 // network posts the conversion back, and the report and its chart show it.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 if (!available)
   console.warn(`dashboard-e2e: skipped, ${CHROMIUM} is not installed (apt-get install chromium)`);
 const BROWSER_UA =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
 const SHOTS = fileURLToPath(new URL("./screenshots", import.meta.url));
 
+let stack: DashboardStack;
 let t: TestDatabase;
 let tracker: RunningTracker;
-let api: Awaited<ReturnType<typeof startApi>>;
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 
 beforeAll(async () => {
   if (!available) return;
-  if (!existsSync(path.join(DEFAULT_DIST, "index.html"))) await buildWeb();
   mkdirSync(SHOTS, { recursive: true });
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("web-e2e");
-  const env = loadEnv({
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "track.test",
-    PUBLIC_SCHEME: "http",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  });
-  const logger = createLogger({ name: "web-e2e", level: "silent" });
-  tracker = await startTracker(env, { logger, port: 0 });
-  api = await startApi(env, { logger, port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  stack = await startDashboardStack({ name: "web-e2e", tracker: true });
+  ({ t, web, browser } = stack);
+  tracker = stack.tracker as RunningTracker;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await tracker?.close();
-  await api?.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
+  await stack?.close();
 });
 
 /** Every input, select and textarea on the page has an accessible name (a label). */

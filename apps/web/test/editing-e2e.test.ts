@@ -1,20 +1,9 @@
-import { existsSync } from "node:fs";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
-import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type RunningTracker, startTracker } from "@hitrail/tracker";
-import { type Browser, chromium, type Dialog, type Page } from "playwright-core";
+import type { RunningTracker } from "@hitrail/tracker";
+import type { Browser, Dialog } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  buildWeb,
-  DEFAULT_DIST,
-  dashboardBuildStaleness,
-  type RunningWeb,
-  startWeb,
-} from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
 import { nav } from "./support/dashboard.ts";
+import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Editing in the dashboard, in Chromium against the real api: an offer edited with the create
 // form's rules (errors by label), archived after a confirm, found under "Show archived" and restored;
@@ -22,53 +11,22 @@ import { nav } from "./support/dashboard.ts";
 // the funnel list counts and clones; and a running tracker routes the next click after a save in the
 // dashboard (of the funnel, or of a lander it sends to) with what was saved.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 
-let t: TestDatabase;
-let api: Awaited<ReturnType<typeof startApi>>;
+let stack: DashboardStack;
 let tracker: RunningTracker;
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 
 beforeAll(async () => {
   if (!available) return;
-  if (dashboardBuildStaleness(DEFAULT_DIST) !== null) await buildWeb();
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("web-editing");
-  const env = loadEnv({
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "track.test",
-    PUBLIC_SCHEME: "http",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  });
-  const logger = createLogger({ name: "web-editing", level: "silent" });
-  tracker = await startTracker(env, { logger, port: 0 });
-  api = await startApi(env, { logger, port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-}, 180_000);
+  stack = await startDashboardStack({ name: "web-editing", tracker: true });
+  ({ web, browser } = stack);
+  tracker = stack.tracker as RunningTracker;
+}, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await tracker?.close();
-  await api?.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
+  await stack?.close();
 });
 
 /** The machine is shared and busy: a screen gets five seconds to show what it should. */

@@ -1,59 +1,30 @@
-import { existsSync } from "node:fs";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
 import { runStoredImport } from "@hitrail/conversions";
 import { eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
-import {
-  createTestDatabase,
-  factories,
-  type TestDatabase,
-  testRedisPrefix,
-  testRedisUrl,
-} from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { type Browser, chromium } from "playwright-core";
+import { factories, type TestDatabase } from "@hitrail/db/testing";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWeb, type RunningWeb, startWeb } from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
+import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // The import screen in Chromium against the real api: pick a CSV, see the guessed mapping and the
 // preview, change a column, run it (the worker's job is run here), watch it finish in the history
 // and download the refused rows.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 
+let stack: DashboardStack;
 let t: TestDatabase;
-let api: Awaited<ReturnType<typeof startApi>>;
 let web: RunningWeb;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!available) return;
-  // The screen is new: always build, so the test never runs an older dashboard.
-  await buildWeb();
-  t = await createTestDatabase();
-  const env = loadEnv({
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: testRedisPrefix("web-imports"),
-    BASE_DOMAIN: "track.test",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  });
-  api = await startApi(env, { logger: createLogger({ name: "web-imports", level: "silent" }), port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  stack = await startDashboardStack({ name: "web-imports" });
+  ({ t, web, browser } = stack);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await api?.close();
-  await t?.drop();
+  await stack?.close();
 });
 
 describe.skipIf(!available)("the import screen in Chromium", () => {

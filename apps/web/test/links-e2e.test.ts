@@ -1,37 +1,23 @@
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AppRouter } from "@hitrail/api";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
-import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type RunningTracker, startTracker } from "@hitrail/tracker";
+import type { RunningTracker } from "@hitrail/tracker";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  buildWeb,
-  DEFAULT_DIST,
-  dashboardBuildStaleness,
-  type RunningWeb,
-  startWeb,
-} from "../src/server/index.ts";
+import type { RunningWeb } from "../src/server/index.ts";
+import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue 22 in Chromium, short: the traffic source form resets what a template set, a mistyped macro
 // is caught as it is typed, and the links the Tracking codes screen shows are followed as copied
 // (the tracker on a port of its own, which every link carries; *.localhost is this machine).
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 
-let t: TestDatabase;
+let stack: DashboardStack;
 let tracker: RunningTracker;
-let api: Awaited<ReturnType<typeof startApi>>;
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 let port: number;
 /** The user's own pages (lander, offer) on pages.example / offers.example, served here. */
 let pages: Server;
@@ -40,54 +26,27 @@ let actionHref = "";
 
 beforeAll(async () => {
   if (!available) return;
-  if (dashboardBuildStaleness(DEFAULT_DIST)) await buildWeb();
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("web-links");
-  const raw = {
-    DATABASE_URL: t.appUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "localhost",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  };
-  const logger = createLogger({ name: "web-links", level: "silent" });
-  tracker = await startTracker(loadEnv(raw), { logger, port: 0 });
+  // *.localhost is this machine (RFC 6761), which this Chromium needs told; the user's pages too.
+  stack = await startDashboardStack({
+    name: "web-links",
+    tracker: true,
+    baseDomain: "localhost",
+    resolveToLocal: ["*.localhost", "pages.example", "offers.example"],
+  });
+  ({ web, browser } = stack);
+  tracker = stack.tracker as RunningTracker;
   port = Number(new URL(tracker.url).port);
-  api = await startApi(loadEnv({ ...raw, PUBLIC_PORT: String(port) }), { logger, port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
   pages = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html" });
     res.end(req.url?.startsWith("/quiz") ? `<a id="go" href="${actionHref}">Go</a>` : "<p>offer</p>");
   });
   await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
   pagesPort = (pages.address() as AddressInfo).port;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // *.localhost is this machine (RFC 6761), which this Chromium needs told; the user's pages too.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP pages.example 127.0.0.1, MAP offers.example 127.0.0.1",
-    ],
-  });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise((resolve) => (pages ? pages.close(resolve) : resolve(undefined)));
-  await web?.close();
-  await tracker?.close();
-  await api?.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
+  await stack?.close();
 });
 
 describe.skipIf(!available)("links in Chromium", () => {

@@ -1,69 +1,34 @@
-import { existsSync } from "node:fs";
-import { startApi } from "@hitrail/api";
-import { loadEnv } from "@hitrail/config";
 import { eq, schema } from "@hitrail/db";
-import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
-import { createLogger } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
-import { type RunningTracker, startTracker } from "@hitrail/tracker";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { TestDatabase } from "@hitrail/db/testing";
+import type { RunningTracker } from "@hitrail/tracker";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWeb, DEFAULT_DIST, type RunningWeb, startWeb } from "../src/server/index.ts";
-import { dashboardBuildStaleness } from "../src/server/staleness.ts";
+import type { RunningWeb } from "../src/server/index.ts";
 import { nav } from "./support/dashboard.ts";
+import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue 23's seed rules as a user sets them in the dashboard (Chromium, the real stack): the
 // visitor-ID parameter in the workspace settings, an offer opting out of it, and an on-action
 // trigger switched to "count every time" in the funnel builder — then a visit through the tracker
 // that follows what was set.
 
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 
+let stack: DashboardStack;
 let t: TestDatabase;
 let tracker: RunningTracker;
-let api: Awaited<ReturnType<typeof startApi>>;
 let web: RunningWeb;
 let browser: Browser;
-let prefix: string;
 
 beforeAll(async () => {
   if (!available) return;
-  if (dashboardBuildStaleness(DEFAULT_DIST) !== null) await buildWeb();
-  t = await createTestDatabase();
-  prefix = testRedisPrefix("web-seed");
-  const env = loadEnv({
-    DATABASE_URL: t.appUrl,
-    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    BASE_DOMAIN: "track.test",
-    PUBLIC_SCHEME: "http",
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-  });
-  const logger = createLogger({ name: "web-seed-e2e", level: "silent" });
-  tracker = await startTracker(env, { logger, port: 0 });
-  api = await startApi(env, { logger, port: 0 });
-  web = await startWeb({ apiUrl: api.url, port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-}, 180_000);
+  stack = await startDashboardStack({ name: "web-seed-rules", tracker: true });
+  ({ t, web, browser } = stack);
+  tracker = stack.tracker as RunningTracker;
+}, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await tracker?.close();
-  await api?.close();
-  if (prefix) {
-    const redis = createRedis(testRedisUrl());
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  }
-  await t?.drop();
+  await stack?.close();
 });
 
 describe.skipIf(!available)("seed rules set in the dashboard", () => {

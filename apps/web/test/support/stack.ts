@@ -1,0 +1,105 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { startApi } from "@hitrail/api";
+import { loadEnv } from "@hitrail/config";
+import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { createLogger } from "@hitrail/observability";
+import { createRedis } from "@hitrail/queue";
+import { type RunningTracker, startTracker } from "@hitrail/tracker";
+import { type RunningWorker, startWorker } from "@hitrail/worker";
+import { type Browser, chromium } from "playwright-core";
+import {
+  buildWeb,
+  DEFAULT_DIST,
+  dashboardBuildStaleness,
+  type RunningWeb,
+  startWeb,
+} from "../../src/server/index.ts";
+
+// The real stack every browser test of the dashboard runs against, on a database and Redis prefix of
+// its own: the api, the dashboard's own server (built first when its sources changed), Debian's
+// Chromium, and on request the tracker (every link the dashboard shows then carries its port) and
+// the worker (rollups, traffic-source postbacks).
+
+export const CHROMIUM = "/usr/bin/chromium";
+/** Without Chromium the browser suites are skipped (apt-get install chromium; .ci/run installs it). */
+export const chromiumAvailable = existsSync(CHROMIUM);
+
+export interface DashboardStack {
+  t: TestDatabase;
+  api: Awaited<ReturnType<typeof startApi>>;
+  web: RunningWeb;
+  browser: Browser;
+  prefix: string;
+  tracker: RunningTracker | null;
+  worker: RunningWorker | null;
+  close: () => Promise<void>;
+}
+
+export async function startDashboardStack(opts: {
+  name: string;
+  tracker?: boolean;
+  worker?: boolean;
+  /** BASE_DOMAIN (default track.test). */
+  baseDomain?: string;
+  /** More settings of the one environment (e.g. OUTBOUND_ALLOW_CIDRS). */
+  env?: Record<string, string>;
+  /** Host names Chromium resolves to this machine (the tracking domain, the user's own pages). */
+  resolveToLocal?: readonly string[];
+}): Promise<DashboardStack> {
+  if (!existsSync(path.join(DEFAULT_DIST, "index.html")) || dashboardBuildStaleness(DEFAULT_DIST) !== null) {
+    await buildWeb();
+  }
+  const t = await createTestDatabase();
+  const prefix = testRedisPrefix(opts.name);
+  const base = {
+    DATABASE_URL: t.appUrl,
+    MAINTENANCE_DATABASE_URL: t.maintenanceUrl,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: prefix,
+    BASE_DOMAIN: opts.baseDomain ?? "track.test",
+    PUBLIC_SCHEME: "http",
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    ...opts.env,
+  };
+  const logger = createLogger({ name: opts.name, level: "silent" });
+  const tracker = opts.tracker ? await startTracker(loadEnv(base), { logger, port: 0 }) : null;
+  // Every link the dashboard shows carries the tracker's port, as `pnpm start` arranges.
+  const env = loadEnv(tracker ? { ...base, PUBLIC_PORT: new URL(tracker.url).port } : base);
+  const api = await startApi(env, { logger, port: 0 });
+  const worker = opts.worker ? await startWorker(env, { logger, port: false }) : null;
+  const web = await startWeb({ apiUrl: api.url, port: 0 });
+  const rules = (opts.resolveToLocal ?? []).map((host) => `MAP ${host} 127.0.0.1`).join(", ");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      ...(rules ? [`--host-resolver-rules=${rules}`] : []),
+    ],
+  });
+  return {
+    t,
+    api,
+    web,
+    browser,
+    prefix,
+    tracker,
+    worker,
+    close: async () => {
+      await browser.close();
+      await web.close();
+      await tracker?.close();
+      await worker?.close();
+      await api.close();
+      const redis = createRedis(testRedisUrl());
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      await t.drop();
+    },
+  };
+}
