@@ -1,6 +1,6 @@
-import { DATE_PRESET_LABELS, DATE_PRESETS, type DatePreset, presetRange } from "@hitrail/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { DateRangeFields, useDateRange } from "../components/date-range.tsx";
 import { Button, Card, type Column, ErrorText, Field, Select, Table } from "../components/ui.tsx";
 import { dateTime, money } from "../format.ts";
 import { errorMessage, type RouterOutputs, useTRPC } from "../trpc.ts";
@@ -12,9 +12,8 @@ export function Conversions() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const [search, setSearch] = useState("");
-  const [preset, setPreset] = useState<DatePreset | "custom">("last7");
-  const [custom, setCustom] = useState(() => presetRange("last7", new Date(), ws.timeZone));
-  const range = preset === "custom" ? custom : presetRange(preset, new Date(), ws.timeZone);
+  const dates = useDateRange(ws.timeZone);
+  const { range } = dates;
   // Rejected conversions are hidden unless asked for.
   const [includeDeleted, setIncludeDeleted] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
@@ -84,35 +83,7 @@ export function Conversions() {
     <div className="flex flex-col gap-4">
       <Card title="Conversions">
         <div className="mb-3 flex flex-wrap items-end gap-3">
-          <Select
-            label={`Dates (${ws.timeZone})`}
-            value={preset}
-            onChange={(e) => {
-              const p = e.target.value as DatePreset | "custom";
-              if (p === "custom") setCustom(range);
-              setPreset(p);
-            }}
-            options={[...DATE_PRESETS, "custom" as const].map((p) => ({
-              value: p,
-              label: DATE_PRESET_LABELS[p],
-            }))}
-          />
-          {preset === "custom" ? (
-            <>
-              <Field
-                label="From"
-                type="date"
-                value={custom.from}
-                onChange={(e) => setCustom({ ...custom, from: e.target.value })}
-              />
-              <Field
-                label="To"
-                type="date"
-                value={custom.to}
-                onChange={(e) => setCustom({ ...custom, to: e.target.value })}
-              />
-            </>
-          ) : null}
+          <DateRangeFields state={dates} timeZone={ws.timeZone} />
           <Field
             label="Search hit, tx or click ID"
             value={search}

@@ -1,7 +1,4 @@
 import {
-  DATE_PRESET_LABELS,
-  DATE_PRESETS,
-  type DatePreset,
   DEFAULT_METRIC_KEYS,
   eventColumns,
   type GridModel,
@@ -12,12 +9,12 @@ import {
   METRIC_COLUMNS,
   type MetricColumn,
   pickColumns,
-  presetRange,
 } from "@hitrail/core";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { type Series, TimeChart } from "../components/chart.tsx";
-import { Button, Card, ErrorText, Field, Select } from "../components/ui.tsx";
+import { DateRangeFields, useDateRange } from "../components/date-range.tsx";
+import { Button, Card, ErrorText, Select } from "../components/ui.tsx";
 import { count, money, percent } from "../format.ts";
 import { type GridSort, type LevelRow, type ParentKey, pathKey, visibleLines } from "../report-grid.ts";
 import { errorMessage, type RouterInputs, useTRPC } from "../trpc.ts";
@@ -65,10 +62,8 @@ export function Reports() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const queryClient = useQueryClient();
-  const [preset, setPreset] = useState<DatePreset | "custom">("last7");
-  const initial = presetRange("last7", new Date(), ws.timeZone);
-  const [custom, setCustom] = useState(initial);
-  const range = preset === "custom" ? custom : presetRange(preset, new Date(), ws.timeZone);
+  const dates = useDateRange(ws.timeZone);
+  const { range } = dates;
   const [levels, setLevels] = useState<string[]>(["trafficSource", NONE, NONE]);
   const [includeBots, setIncludeBots] = useState(false);
   const [compare, setCompare] = useState(false);
@@ -263,35 +258,8 @@ export function Reports() {
         }
       >
         <div className="flex flex-wrap items-end gap-3">
-          <Select
-            label={`Dates (${ws.timeZone})`}
-            value={preset}
-            onChange={(e) => {
-              const p = e.target.value as DatePreset | "custom";
-              if (p === "custom") setCustom(range);
-              setPreset(p);
-            }}
-            options={[...DATE_PRESETS, "custom" as const].map((p) => ({
-              value: p,
-              label: DATE_PRESET_LABELS[p],
-            }))}
-          />
-          {preset === "custom" ? (
-            <>
-              <Field
-                label="From"
-                type="date"
-                value={custom.from}
-                onChange={(e) => setCustom({ ...custom, from: e.target.value })}
-              />
-              <Field
-                label="To"
-                type="date"
-                value={custom.to}
-                onChange={(e) => setCustom({ ...custom, to: e.target.value })}
-              />
-            </>
-          ) : (
+          <DateRangeFields state={dates} timeZone={ws.timeZone} />
+          {dates.preset === "custom" ? null : (
             <p className="pb-2 text-sm text-slate-600" data-testid="range">
               {range.from === range.to ? range.from : `${range.from} – ${range.to}`}
             </p>
