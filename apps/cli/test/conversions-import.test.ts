@@ -1,50 +1,35 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { factories } from "@hitrail/db/testing";
+import { describe, expect, it } from "vitest";
+import { cliAgainstTestDatabase } from "./support/cli.ts";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-
-function hitrail(args: string[]) {
-  return spawnSync(tsx, ["apps/cli/src/main.ts", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { PATH: process.env.PATH, DATABASE_URL: t.appUrl, LOG_LEVEL: "silent" },
-  });
-}
+const cli = cliAgainstTestDatabase();
+const { hitrail } = cli;
 
 describe("hitrail conversions import FILE --workspace SLUG", () => {
   it("imports a CSV with progress, and the same file again changes nothing", async () => {
-    const { workspace } = await factories.workspace(t.db);
-    const kit = await factories.campaign(t.db, workspace.id);
+    const { workspace } = await factories.workspace(cli.db().db);
+    const kit = await factories.campaign(cli.db().db, workspace.id);
     const at = Date.now() - 86_400_000;
     const offer = newIdAt(at);
-    await t.db.insert(schema.hits).values({
-      id: offer,
-      workspaceId: workspace.id,
-      visitorId: newId(),
-      funnelId: kit.funnelId,
-      nodeId: kit.nodes.offerA,
-      pageId: kit.offerIds[0],
-      pageKind: "offer",
-      trafficSourceId: kit.trafficSourceId,
-      externalId: "ZX-9",
-      createdAt: new Date(idTime(offer)),
-    });
+    await cli
+      .db()
+      .db.insert(schema.hits)
+      .values({
+        id: offer,
+        workspaceId: workspace.id,
+        visitorId: newId(),
+        funnelId: kit.funnelId,
+        nodeId: kit.nodes.offerA,
+        pageId: kit.offerIds[0],
+        pageKind: "offer",
+        trafficSourceId: kit.trafficSourceId,
+        externalId: "ZX-9",
+        createdAt: new Date(idTime(offer)),
+      });
     const dir = mkdtempSync(join(tmpdir(), "hitrail-import-"));
     const file = join(dir, "feed.csv");
     writeFileSync(file, `subid;amount;order\n${offer};4.20;o-1\n${newId()};1;o-2\n${offer};abc;o-3\n`);
@@ -63,8 +48,9 @@ describe("hitrail conversions import FILE --workspace SLUG", () => {
     expect(first.stdout).toMatch(
       /^import [0-9a-f-]+: 3 rows in [\d.]+ s — 1 created, 0 updated, 0 deleted, 0 unchanged, 2 refused\n$/,
     );
-    const [conversion] = await t.db
-      .select()
+    const [conversion] = await cli
+      .db()
+      .db.select()
       .from(schema.conversions)
       .where(eq(schema.conversions.workspaceId, workspace.id));
     expect([conversion?.hitId, conversion?.tx, conversion?.revenue]).toEqual([offer, "o-1", "4.200000"]);
@@ -81,8 +67,13 @@ describe("hitrail conversions import FILE --workspace SLUG", () => {
       refused: 2,
     });
     expect(
-      (await t.db.select().from(schema.conversions).where(eq(schema.conversions.workspaceId, workspace.id)))
-        .length,
+      (
+        await cli
+          .db()
+          .db.select()
+          .from(schema.conversions)
+          .where(eq(schema.conversions.workspaceId, workspace.id))
+      ).length,
     ).toBe(1);
 
     const bad = hitrail(["conversions", "import", file, "--workspace", workspace.slug, "--map", "tx=order"]);

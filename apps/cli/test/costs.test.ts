@@ -1,52 +1,37 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { newIdAt, schema } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { factories } from "@hitrail/db/testing";
+import { describe, expect, it } from "vitest";
+import { cliAgainstTestDatabase } from "./support/cli.ts";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-
-function hitrail(args: string[]) {
-  return spawnSync(tsx, ["apps/cli/src/main.ts", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { PATH: process.env.PATH, DATABASE_URL: t.appUrl, LOG_LEVEL: "silent" },
-  });
-}
+const cli = cliAgainstTestDatabase();
+const { hitrail } = cli;
 
 describe("hitrail costs", () => {
   it("sets, lists, uploads (refusing a bad file whole) and undoes cost updates", async () => {
-    const { workspace } = await factories.workspace(t.db);
-    const kit = await factories.campaign(t.db, workspace.id);
+    const { workspace } = await factories.workspace(cli.db().db);
+    const kit = await factories.campaign(cli.db().db, workspace.id);
     const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const at = [Date.parse(`${day}T09:00:00Z`), Date.parse(`${day}T17:00:00Z`)];
-    await t.db.insert(schema.hits).values(
-      at.map((ms, i) => ({
-        id: newIdAt(ms),
-        workspaceId: workspace.id,
-        visitorId: newIdAt(ms),
-        funnelId: kit.funnelId,
-        nodeId: kit.nodes.lander,
-        pageId: kit.landerId,
-        pageKind: "lander" as const,
-        trafficSourceId: kit.trafficSourceId,
-        trackingFields: { zone: `z${i}` },
-        createdAt: new Date(ms),
-      })),
-    );
+    await cli
+      .db()
+      .db.insert(schema.hits)
+      .values(
+        at.map((ms, i) => ({
+          id: newIdAt(ms),
+          workspaceId: workspace.id,
+          visitorId: newIdAt(ms),
+          funnelId: kit.funnelId,
+          nodeId: kit.nodes.lander,
+          pageId: kit.landerId,
+          pageKind: "lander" as const,
+          trafficSourceId: kit.trafficSourceId,
+          trackingFields: { zone: `z${i}` },
+          createdAt: new Date(ms),
+        })),
+      );
     const ws = ["--workspace", workspace.slug];
 
     const set = hitrail([

@@ -1,37 +1,20 @@
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { eq, newId, schema } from "@hitrail/db";
-import { createTestDatabase, factories, type TestDatabase } from "@hitrail/db/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { factories } from "@hitrail/db/testing";
+import { describe, expect, it } from "vitest";
+import { cliAgainstTestDatabase } from "./support/cli.ts";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
-
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(async () => {
-  await t?.drop();
-});
-
-function hitrail(args: string[]) {
-  return spawnSync(tsx, ["apps/cli/src/main.ts", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { PATH: process.env.PATH, DATABASE_URL: t.appUrl, LOG_LEVEL: "silent" },
-  });
-}
+const cli = cliAgainstTestDatabase();
+const { hitrail } = cli;
 
 describe("hitrail deliveries replay --traffic-source --since", () => {
   it("sends every dead delivery of that source since the time again, and only those", async () => {
-    const { workspace } = await factories.workspace(t.db);
-    const kit = await factories.campaign(t.db, workspace.id);
-    const other = await factories.campaign(t.db, workspace.id);
+    const { workspace } = await factories.workspace(cli.db().db);
+    const kit = await factories.campaign(cli.db().db, workspace.id);
+    const other = await factories.campaign(cli.db().db, workspace.id);
     const delivery = async (trafficSourceId: string, status: "dead" | "delivered", createdAt: Date) => {
-      const [row] = await t.db
-        .insert(schema.outboundDeliveries)
+      const [row] = await cli
+        .db()
+        .db.insert(schema.outboundDeliveries)
         .values({
           workspaceId: workspace.id,
           conversionId: newId(),
@@ -65,8 +48,9 @@ describe("hitrail deliveries replay --traffic-source --since", () => {
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ replayed: 1, trafficSourceId: kit.trafficSourceId });
     const status = async (id: string) =>
-      (await t.db.select().from(schema.outboundDeliveries).where(eq(schema.outboundDeliveries.id, id)))[0]
-        ?.status;
+      (
+        await cli.db().db.select().from(schema.outboundDeliveries).where(eq(schema.outboundDeliveries.id, id))
+      )[0]?.status;
     expect([await status(recent), await status(before), await status(done), await status(elsewhere)]).toEqual(
       ["pending", "dead", "delivered", "dead"],
     );
@@ -77,14 +61,16 @@ describe("hitrail deliveries replay --traffic-source --since", () => {
   });
 
   it("hitrail deliveries resume re-enables a disabled endpoint and sends its paused deliveries", async () => {
-    const { workspace } = await factories.workspace(t.db);
-    const kit = await factories.campaign(t.db, workspace.id);
-    await t.db
-      .update(schema.trafficSources)
+    const { workspace } = await factories.workspace(cli.db().db);
+    const kit = await factories.campaign(cli.db().db, workspace.id);
+    await cli
+      .db()
+      .db.update(schema.trafficSources)
       .set({ postbackDisabledAt: new Date(), postbackDisabledReason: "every postback has failed since …" })
       .where(eq(schema.trafficSources.id, kit.trafficSourceId));
-    const [paused] = await t.db
-      .insert(schema.outboundDeliveries)
+    const [paused] = await cli
+      .db()
+      .db.insert(schema.outboundDeliveries)
       .values({
         workspaceId: workspace.id,
         conversionId: newId(),
@@ -105,13 +91,15 @@ describe("hitrail deliveries replay --traffic-source --since", () => {
     ]);
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ resumed: 1, trafficSourceId: kit.trafficSourceId });
-    const [row] = await t.db
-      .select()
+    const [row] = await cli
+      .db()
+      .db.select()
       .from(schema.outboundDeliveries)
       .where(eq(schema.outboundDeliveries.id, paused?.id ?? ""));
     expect(row?.status).toBe("pending");
-    const [source] = await t.db
-      .select()
+    const [source] = await cli
+      .db()
+      .db.select()
       .from(schema.trafficSources)
       .where(eq(schema.trafficSources.id, kit.trafficSourceId));
     expect(source?.postbackDisabledAt).toBeNull();
