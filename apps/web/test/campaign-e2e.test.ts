@@ -7,7 +7,7 @@ import type { RunningTracker } from "@hitrail/tracker";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
-import { nav, watchConsole } from "./support/dashboard.ts";
+import { connectNodes, nav, signUp, watchConsole } from "./support/dashboard.ts";
 import { CHROMIUM, chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue #22's "done when": a campaign built with the dashboard alone, then run with only what the
@@ -128,13 +128,7 @@ async function runCampaign(context: BrowserContext, page: Page, errors: string[]
   {
     // --- the account and the workspace --------------------------------------------------------------
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("buyer@agency.example");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByLabel("Workspace name").fill("Acme media");
-    await page.getByLabel("Slug").fill("acme");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(page, { email: "buyer@agency.example", workspace: "Acme media", slug: "acme" });
     await poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
 
     // --- a traffic source of our own, with a zone field --------------------------------------------
@@ -191,17 +185,8 @@ async function runCampaign(context: BrowserContext, page: Page, errors: string[]
     await page.getByRole("button", { name: "Add offer" }).click();
     const nodes = page.locator(".react-flow__node");
     await poll(() => nodes.count()).toBe(3);
-    const connect = async (from: number, to: number) => {
-      const a = await nodes.nth(from).locator(".react-flow__handle.source").boundingBox();
-      const b = await nodes.nth(to).locator(".react-flow__handle.target").boundingBox();
-      if (!a || !b) throw new Error("handle not visible");
-      await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
-      await page.mouse.up();
-    };
-    await connect(0, 1);
-    await connect(1, 2);
+    await connectNodes(page, 0, 1);
+    await connectNodes(page, 1, 2);
     await poll(() => page.locator(".react-flow__edge").count()).toBe(2);
     // The nodes say which pages they are.
     await poll(() => nodes.nth(1).textContent()).toMatch(/Quiz/);

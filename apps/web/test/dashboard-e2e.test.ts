@@ -7,7 +7,7 @@ import type { RunningTracker } from "@hitrail/tracker";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
-import { nav, watchConsole } from "./support/dashboard.ts";
+import { connectNodes, nav, signUp, watchConsole } from "./support/dashboard.ts";
 import { CHROMIUM, chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // The dashboard end to end in Debian's Chromium against the real stack (tracker, api, web on a
@@ -66,15 +66,11 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
       page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
 
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("buyer@example.com");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await shot("sign-up");
-    await page.getByRole("button", { name: "Sign up" }).click();
-
-    await page.getByLabel("Workspace name").fill("Acme media");
-    await page.getByLabel("Slug").fill("acme");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(
+      page,
+      { email: "buyer@example.com", workspace: "Acme media", slug: "acme" },
+      { beforeSubmit: () => shot("sign-up") },
+    );
     await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
 
     await nav(page, "Traffic sources");
@@ -112,19 +108,8 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Add offer" }).click();
     const nodes = page.locator(".react-flow__node");
     await expect.poll(() => nodes.count()).toBe(3);
-    const connect = async (from: number, to: number) => {
-      const source = nodes.nth(from).locator(".react-flow__handle.source");
-      const target = nodes.nth(to).locator(".react-flow__handle.target");
-      const a = await source.boundingBox();
-      const b = await target.boundingBox();
-      if (!a || !b) throw new Error("handle not visible");
-      await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
-      await page.mouse.up();
-    };
-    await connect(0, 1);
-    await connect(1, 2);
+    await connectNodes(page, 0, 1);
+    await connectNodes(page, 1, 2);
     await expect.poll(() => page.locator(".react-flow__edge").count()).toBe(2);
     await expect.poll(() => page.getByText("Action 1").isVisible()).toBe(true);
     await shot("funnel-builder");

@@ -2,7 +2,7 @@ import type { RunningTracker } from "@hitrail/tracker";
 import type { Browser, Dialog } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
-import { nav } from "./support/dashboard.ts";
+import { connectNodes, nav, signUp } from "./support/dashboard.ts";
 import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Editing in the dashboard, in Chromium against the real api: an offer edited with the create
@@ -40,13 +40,7 @@ describe.skipIf(!available)("editing in the dashboard", () => {
     page.on("pageerror", (e) => errors.push(e.message));
 
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("editor@example.com");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByLabel("Workspace name").fill("Edit co");
-    await page.getByLabel("Slug").fill("editco");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(page, { email: "editor@example.com", workspace: "Edit co", slug: "editco" });
     await poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
 
     // An offer, then an edit the api refuses (named by the field's label), then one it takes.
@@ -102,13 +96,7 @@ describe.skipIf(!available)("editing in the dashboard", () => {
     await page.getByRole("button", { name: "Add lander" }).click();
     const nodes = page.locator(".react-flow__node");
     await poll(() => nodes.nth(1).textContent()).toMatch(/Quiz page/);
-    const source = await nodes.nth(0).locator(".react-flow__handle.source").boundingBox();
-    const target = await nodes.nth(1).locator(".react-flow__handle.target").boundingBox();
-    if (!source || !target) throw new Error("handles not visible");
-    await page.mouse.move(source.x + source.width / 2, source.y + source.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, { steps: 10 });
-    await page.mouse.up();
+    await connectNodes(page, 0, 1);
     await poll(() => page.locator(".react-flow__edge").count()).toBe(1);
     await page.getByRole("button", { name: "Save funnel" }).click();
     await poll(() => page.url()).toMatch(/\/funnels\/[0-9a-f-]{36}$/);

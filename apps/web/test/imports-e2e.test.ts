@@ -4,6 +4,7 @@ import { factories, type TestDatabase } from "@hitrail/db/testing";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
+import { signUp } from "./support/dashboard.ts";
 import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // The import screen in Chromium against the real api: pick a CSV, see the guessed mapping and the
@@ -33,13 +34,7 @@ describe.skipIf(!available)("the import screen in Chromium", () => {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("feeds@example.com");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByLabel("Workspace name").fill("Arbitrage");
-    await page.getByLabel("Slug").fill("arb");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(page, { email: "feeds@example.com", workspace: "Arbitrage", slug: "arb" });
     await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
 
     const [workspace] = await t.db.select().from(schema.workspaces).where(eq(schema.workspaces.slug, "arb"));

@@ -6,6 +6,7 @@ import { createTRPCClient, httpLink } from "@trpc/client";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
+import { signUp } from "./support/dashboard.ts";
 import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue 22 in Chromium, short: the traffic source form resets what a template set, a mistyped macro
@@ -57,13 +58,7 @@ describe.skipIf(!available)("links in Chromium", () => {
     page.on("pageerror", (e) => errors.push(e.message));
 
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("links@example.com");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByLabel("Workspace name").fill("Acme");
-    await page.getByLabel("Slug").fill("acme");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(page, { email: "links@example.com", workspace: "Acme", slug: "acme" });
     const main = page.getByRole("navigation", { name: "Main" });
     await expect.poll(() => main.isVisible()).toBe(true);
 

@@ -4,7 +4,7 @@ import type { RunningTracker } from "@hitrail/tracker";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";
-import { nav } from "./support/dashboard.ts";
+import { connectNodes, nav, signUp } from "./support/dashboard.ts";
 import { chromiumAvailable, type DashboardStack, startDashboardStack } from "./support/stack.ts";
 
 // Issue 23's seed rules as a user sets them in the dashboard (Chromium, the real stack): the
@@ -39,13 +39,7 @@ describe.skipIf(!available)("seed rules set in the dashboard", () => {
     page.on("pageerror", (e) => errors.push(e.message));
 
     await page.goto(web.url);
-    await page.getByRole("link", { name: "No account? Sign up" }).click();
-    await page.getByLabel("Email").fill("rules@example.com");
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByLabel("Workspace name").fill("Rules");
-    await page.getByLabel("Slug").fill("rules");
-    await page.getByRole("button", { name: "Create workspace" }).click();
+    await signUp(page, { email: "rules@example.com", workspace: "Rules", slug: "rules" });
     await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible()).toBe(true);
 
     await nav(page, "Settings");
@@ -86,17 +80,8 @@ describe.skipIf(!available)("seed rules set in the dashboard", () => {
     await page.getByRole("button", { name: "Add offer" }).click();
     const nodes = page.locator(".react-flow__node");
     await expect.poll(() => nodes.count()).toBe(3);
-    const connect = async (from: number, to: number) => {
-      const a = await nodes.nth(from).locator(".react-flow__handle.source").boundingBox();
-      const b = await nodes.nth(to).locator(".react-flow__handle.target").boundingBox();
-      if (!a || !b) throw new Error("handle not visible");
-      await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
-      await page.mouse.up();
-    };
-    await connect(0, 1);
-    await connect(1, 2);
+    await connectNodes(page, 0, 1);
+    await connectNodes(page, 1, 2);
     await expect.poll(() => page.getByText("Action 1").isVisible()).toBe(true);
     // The label's background takes the pointer: right-click the action as a user does.
     await page.getByText("Action 1").click({ button: "right", force: true });
