@@ -1,7 +1,7 @@
 import { bigint, index, integer, numeric, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { eventWorkspaceRef, workspaceRef } from "./accounts.ts";
 import { createdAt, id, MONEY, ROLLUP_MONEY } from "./columns.ts";
-import { pageKind } from "./hits.ts";
+import { visitRollupKey } from "./rollups.ts";
 
 // Cost updates (docs/costs.md). An update spreads a cost over the entrance visits of a scope and a
 // range; each visit's share is kept per hit, so undoing an update brings back exactly what it
@@ -84,17 +84,7 @@ export const costAllocations = pgTable(
 export const costRollupsHourly = pgTable(
   "cost_rollups_hourly",
   {
-    workspaceId: eventWorkspaceRef(),
-    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    pageKind: pageKind("page_kind").notNull(),
-    trafficSourceId: uuid("traffic_source_id"),
-    country: text("country"),
-    deviceType: text("device_type"),
-    os: text("os"),
-    browser: text("browser"),
+    ...visitRollupKey(),
     visits: integer("visits").notNull(),
     costDelta: numeric("cost_delta", ROLLUP_MONEY).notNull(),
   },

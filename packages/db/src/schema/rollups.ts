@@ -108,9 +108,28 @@ export const conversionRollupState = pgTable(
 );
 
 /**
+ * The key columns of a visit rollup row (hour and visit dimensions): shared by the visit rollups
+ * and the cost-update rollups, whose rows must meet on exactly these columns.
+ */
+export const visitRollupKey = () => ({
+  workspaceId: eventWorkspaceRef(),
+  hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+  funnelId: uuid("funnel_id").notNull(),
+  nodeId: uuid("node_id").notNull(),
+  pageId: uuid("page_id"),
+  pageKind: pageKind("page_kind").notNull(),
+  trafficSourceId: uuid("traffic_source_id"),
+  country: text("country"),
+  deviceType: text("device_type"),
+  os: text("os"),
+  browser: text("browser"),
+});
+
+/**
  * Visits and cost per hour and dimensions, kept by a sweep that adds newly committed hits every
  * second (rollup_watermarks); `hitrail rollups recompute` and a nightly cross-check rebuild any range
- * from raw hits as of the sweep's watermark. `visits` counts every hit (page views), `bots` the ones flagged as bots among them.
+ * from raw hits as of the sweep's watermark. `visits` counts every hit (page views), `bots` the ones
+ * flagged as bots among them.
  *
  * Report metrics (#22): `is_bot` is a key column so every count can be read with bots or without;
  * `entrances` are the hits that start a journey in the funnel (no previous hit), which is what a
@@ -120,17 +139,7 @@ export const conversionRollupState = pgTable(
 export const hitRollupsHourly = pgTable(
   "hit_rollups_hourly",
   {
-    workspaceId: eventWorkspaceRef(),
-    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    pageKind: pageKind("page_kind").notNull(),
-    trafficSourceId: uuid("traffic_source_id"),
-    country: text("country"),
-    deviceType: text("device_type"),
-    os: text("os"),
-    browser: text("browser"),
+    ...visitRollupKey(),
     visits: integer("visits").notNull().default(0),
     /** Visits that were the visitor's first on this node: unique visitors of a page. */
     uniqueNodeVisits: integer("unique_node_visits").notNull().default(0),
