@@ -307,8 +307,16 @@ export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Recor
   return key;
 }
 
-const VISIT_KEY = "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot";
-const VISIT_COUNTS = ["entrances", "visits", "action_clicks", "unique_node_visits", "unique_funnel_visits", "cost"];
+const VISIT_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot";
+const VISIT_COUNTS = [
+  "entrances",
+  "visits",
+  "action_clicks",
+  "unique_node_visits",
+  "unique_funnel_visits",
+  "cost",
+];
 
 /**
  * The visit rollup rows a query reads, as `h`. With a tracking field, its `field_value` column is
@@ -320,7 +328,8 @@ const VISIT_COUNTS = ["entrances", "visits", "action_clicks", "unique_node_visit
 function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
-  if (fields.length > 1) throw new Error("one tracking field per rollup read (reportVisitsRaw reads several)");
+  if (fields.length > 1)
+    throw new Error("one tracking field per rollup read (reportVisitsRaw reads several)");
   const field = fields[0] as string;
   const where = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId} and ${dateFilter(a, q)}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
@@ -328,8 +337,7 @@ function visitSource(q: ReportQuery): SQL {
   const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
   // A drill-down inside one value of the field needs no visits without it.
   const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
-  const signed = (sign: string) =>
-    sql.raw(VISIT_COUNTS.map((c) => `${sign}f.${c} as ${c}`).join(", "));
+  const signed = (sign: string) => sql.raw(VISIT_COUNTS.map((c) => `${sign}f.${c} as ${c}`).join(", "));
   const withField = sql`select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${signed("")}
       from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}`;
   if (valued) return sql`(${withField}) h`;

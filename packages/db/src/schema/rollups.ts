@@ -195,9 +195,7 @@ export const fieldRollupsHourly = pgTable(
     ...visitRollupKey(),
     fieldName: text("field_name").notNull(),
     fieldValue: text("field_value").notNull(),
-    fieldHash: uuid("field_hash")
-      .notNull()
-      .generatedAlwaysAs(sql`md5(field_value)::uuid`),
+    fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
     ...visitRollupMeasures(),
   },
   (t) => [
