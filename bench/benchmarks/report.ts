@@ -173,12 +173,13 @@ export async function run(): Promise<void> {
       `  recompute / load (hits, conversions and touches: ${loadSeconds.toFixed(1)} s) = ${ratio.toFixed(2)}; target ≤ 0.25 → ${ratio <= 0.25 ? "met" : "MISSED"}`,
     );
     // Fresh statistics, as autovacuum would have them after a day of traffic.
-    await db.sql`analyze hit_rollups_hourly, conversion_rollups_hourly`;
-    const [rollupRows] = await db.sql<{ hits: number; conversions: number }[]>`
+    await db.sql`analyze hit_rollups_hourly, field_rollups_hourly, conversion_rollups_hourly`;
+    const [rollupRows] = await db.sql<{ hits: number; fields: number; conversions: number }[]>`
       select (select count(*) from hit_rollups_hourly)::int as hits,
+             (select count(*) from field_rollups_hourly)::int as fields,
              (select count(*) from conversion_rollups_hourly)::int as conversions`;
     console.log(
-      `  rollup rows: ${rollupRows?.hits.toLocaleString()} visit, ${rollupRows?.conversions.toLocaleString()} conversion`,
+      `  rollup rows: ${rollupRows?.hits.toLocaleString()} visit, ${rollupRows?.fields.toLocaleString()} visit by field, ${rollupRows?.conversions.toLocaleString()} conversion`,
     );
 
     const env = {
@@ -246,13 +247,35 @@ export async function run(): Promise<void> {
           groupBy: ["offer"],
         }),
       ),
-      await measure("yesterday: zones of one traffic source (raw)", () =>
+      // Tracking fields: visits from field_rollups_hourly, conversions from raw rows.
+      await measure("yesterday: zones of one traffic source (field)", () =>
         client.reports.run.query({
           ...range,
           from: day(new Date(end.getTime() - 86_400_000)),
           to: day(new Date(end.getTime() - 86_400_000)),
           groupBy: ["field:zone"],
           filters: [{ dimension: "trafficSource", value: sources[0]?.id ?? null }],
+        }),
+      ),
+      await measure("7-day report by zone (field)", () =>
+        client.reports.run.query({
+          ...range,
+          from: day(new Date(end.getTime() - 6 * 86_400_000)),
+          groupBy: ["field:zone"],
+        }),
+      ),
+      await measure(`${days}-day report by zone (field)`, () =>
+        client.reports.run.query({ ...range, groupBy: ["field:zone"] }),
+      ),
+      await measure("7-day drill-down: offers of one zone of one traffic source (field)", () =>
+        client.reports.run.query({
+          ...range,
+          from: day(new Date(end.getTime() - 6 * 86_400_000)),
+          groupBy: ["offer"],
+          filters: [
+            { dimension: "trafficSource", value: sources[0]?.id ?? null },
+            { dimension: "field:zone", value: "z3" },
+          ],
         }),
       ),
     ];

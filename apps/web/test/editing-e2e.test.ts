@@ -117,10 +117,22 @@ describe.skipIf(!available)("editing in the dashboard", () => {
     expect(asked[0]).toMatch(/not saved/);
     expect(page.url()).toBe(builderUrl);
     expect(await page.getByLabel("Funnel name").inputValue()).toBe("Edit funnel v2");
+    // The browser's Back button asks too; "stay" keeps the builder and the change, and asks again.
+    page.once("dialog", answer(false));
+    await page.goBack({ waitUntil: "commit" });
+    await poll(() => asked.length).toBe(2);
+    expect(asked[1]).toMatch(/not saved/);
+    expect(page.url()).toBe(builderUrl);
+    expect(await page.getByLabel("Funnel name").inputValue()).toBe("Edit funnel v2");
+    page.once("dialog", answer(false));
+    await page.goBack({ waitUntil: "commit" });
+    await poll(() => asked.length).toBe(3);
+    expect(page.url()).toBe(builderUrl);
+    expect(await page.getByLabel("Funnel name").inputValue()).toBe("Edit funnel v2");
     page.once("dialog", answer(true));
     await nav(page, "Funnels");
     await poll(() => page.url()).toMatch(/\/funnels$/);
-    expect(asked).toHaveLength(2);
+    expect(asked).toHaveLength(4);
 
     // The list counts the saved funnel's nodes (2) and clones it into a funnel of its own.
     const funnelRow = page.getByRole("row", { name: /Edit funnel/ });
@@ -131,7 +143,7 @@ describe.skipIf(!available)("editing in the dashboard", () => {
     // Nothing changed in the copy: leaving does not ask.
     await nav(page, "Funnels");
     await poll(() => page.getByRole("row", { name: /Edit funnel \(copy\)/ }).count()).toBe(1);
-    expect(asked).toHaveLength(2);
+    expect(asked).toHaveLength(4);
 
     // The tracker, warm with the funnel, gets the next click right after each save.
     const funnelId = builderUrl.split("/").pop() ?? "";

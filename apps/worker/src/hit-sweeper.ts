@@ -1,4 +1,10 @@
-import { type Database, type SweepOutcome, sweepHitRollups } from "@hitrail/db";
+import {
+  type BackfillOutcome,
+  backfillRollups,
+  type Database,
+  type SweepOutcome,
+  sweepHitRollups,
+} from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
 import type { WorkerMetrics } from "./metrics.ts";
 
@@ -7,23 +13,30 @@ export interface HitSweeperOptions {
   intervalMs: number;
   /** Longest pause between passes while Postgres keeps failing. */
   maxErrorBackoffMs: number;
+  /** Hours one backfill step rebuilds (after an upgrade that added a rollup; see backfillRollups). */
+  backfillHours: number;
 }
 
 export const DEFAULT_HIT_SWEEPER_OPTIONS: HitSweeperOptions = {
   intervalMs: 1_000,
   maxErrorBackoffMs: 10_000,
+  backfillHours: 3,
 };
 
 /**
  * The loop that keeps visit rollups seconds behind the hits: every `intervalMs` it adds the hits
  * committed since the last pass (`sweepHitRollups`). Several worker processes may run it: a pass
  * that finds another one (or a rebuild) holding the lock does nothing, and the next pass catches up.
+ * After an upgrade that added a rollup, each pass is followed by one bounded backfill step of older
+ * hours, until none is left (the sweep's own pass always goes first, so visits stay fresh).
  */
 export class HitRollupSweeper {
   private readonly opts: HitSweeperOptions;
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Whether a backfill may be pending: checked once per process start, and after each step. */
+  private backfilling = true;
 
   constructor(
     private readonly deps: { db: Database; logger: Logger; metrics: WorkerMetrics; now: () => number },
@@ -60,12 +73,35 @@ export class HitRollupSweeper {
     return outcome;
   }
 
+  /** One backfill step, if one may be pending. */
+  async backfillOnce(): Promise<BackfillOutcome> {
+    if (!this.backfilling) return { status: "idle" };
+    const started = performance.now();
+    const outcome = await backfillRollups(this.deps.db, { hours: this.opts.backfillHours });
+    if (outcome.status === "backfilled") {
+      this.deps.logger.info(
+        {
+          from: outcome.from.toISOString(),
+          to: outcome.to.toISOString(),
+          rows: outcome.rows,
+          remainingHours: outcome.remaining,
+          ms: Math.round(performance.now() - started),
+        },
+        "rollup backfill: rebuilt older hours",
+      );
+    }
+    if (outcome.status === "done") this.deps.logger.info("rollup backfill: done, every hour is rolled up");
+    if (outcome.status === "done" || outcome.status === "idle") this.backfilling = false;
+    return outcome;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
       const started = performance.now();
       try {
         await this.sweepOnce();
+        if (this.backfilling && !this.stopping) await this.backfillOnce();
         failures = 0;
       } catch (error) {
         failures++;

@@ -38,6 +38,9 @@ export interface HitInput {
   country?: string | null;
   deviceType?: string | null;
   isBot?: boolean;
+  /** The entrance's tracking fields (zone, creative, …) and campaign, carried by every hit of the visit. */
+  trackingFields?: Record<string, string>;
+  campaign?: string | null;
 }
 
 function pageOf(kit: Kit, node: NodeName): { pageId: string | null; pageKind: HitRow["pageKind"] } {
@@ -71,6 +74,8 @@ export async function insertHit(db: Executor, tenant: Tenant, input: HitInput): 
       country: input.country ?? null,
       deviceType: input.deviceType ?? null,
       isBot: input.isBot ?? false,
+      trackingFields: input.trackingFields ?? {},
+      campaign: input.campaign ?? null,
       createdAt: new Date(idTime(id)),
     })
     .returning();

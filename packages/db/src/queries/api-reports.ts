@@ -69,16 +69,35 @@ export interface ReportQuery {
 }
 
 /**
- * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality, so they are not in
- * the rollups: a report grouped by one reads the raw hits, conversions and touches of the range.
+ * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality. Visits have a
+ * rollup by one field (field_rollups_hourly); conversions, cost updates and a query naming two
+ * fields read the raw hits, conversions and touches of the range.
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
-/** Whether a query needs the raw rows: it groups or filters by a tracking field. */
+/** Whether a query needs the raw rows for conversions: it groups or filters by a tracking field. */
 export function needsRawRows(q: Pick<ReportQuery, "groupBy" | "filters">): boolean {
   return [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
     (d) => isFieldColumn(d) || RAW_DIMENSIONS.includes(d as ReportDimension),
   );
+}
+
+/** The tracking fields a query groups or filters by, by name, each once. */
+export function reportFields(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): string[] {
+  const names = new Set<string>();
+  for (const d of [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)]) {
+    if (isFieldColumn(d)) names.add(d.slice(FIELD_PREFIX.length));
+    else if (d === "trackingField") names.add(q.trackingField ?? "");
+  }
+  return [...names];
+}
+
+/**
+ * Whether reportVisits (the rollups) answers a query's visits: it names at most one tracking field
+ * (the visits-by-field rollup has one field per row). Otherwise reportVisitsRaw does.
+ */
+export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
+  return reportFields(q).length <= 1;
 }
 
 export interface VisitRow {
@@ -108,7 +127,8 @@ export interface ConversionRow {
 // Rows are grouped by the raw columns (uuids, timestamps) and turned into text only after
 // aggregation: grouping ~10⁵–10⁶ rollup rows by text costs a sort, by uuid a small hash table.
 export function visitDimension(d: ReportColumn, tz: string): SQL {
-  if (isFieldColumn(d)) throw new Error("tracking fields are read from raw rows (reportVisitsRaw)");
+  // The one field of the query (visitSource): a row without it has none.
+  if (isFieldColumn(d)) return sql`h.field_value`;
   switch (d) {
     case "funnel":
       return sql`h.funnel_id`;
@@ -133,7 +153,7 @@ export function visitDimension(d: ReportColumn, tz: string): SQL {
     case "day":
       return sql`date_trunc('day', h.hour at time zone ${tz})`;
     case "trackingField":
-      throw new Error("trackingField is read from raw rows (reportVisitsRaw)");
+      return sql`h.field_value`;
   }
 }
 
@@ -272,7 +292,7 @@ export function selectDims(
  * start falls on, which is exactly what these bounds select (also for half-hour zones), and plain
  * bounds let the planner estimate the rows and use the key index.
  */
-export function dateFilter(alias: "h" | "c" | "t", q: ReportQuery, column = "hour"): SQL {
+export function dateFilter(alias: "h" | "c" | "t" | "f", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
   return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
     and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
@@ -285,6 +305,50 @@ export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Recor
     key[d] = v === null || v === undefined ? null : String(v);
   });
   return key;
+}
+
+const VISIT_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot";
+const VISIT_COUNTS = [
+  "entrances",
+  "visits",
+  "action_clicks",
+  "unique_node_visits",
+  "unique_funnel_visits",
+  "cost",
+];
+
+/**
+ * The visit rollup rows a query reads, as `h`. With a tracking field, its `field_value` column is
+ * the field's value: the field's rollup rows with their value, and for the visits without the field
+ * (value null) the visit rollups' rows minus the field's rows. Every count is a sum over visit rows,
+ * so the difference is exact, unique visitors too (each visit row says whether it was its visitor's
+ * first on the node, in the funnel).
+ */
+function visitSource(q: ReportQuery): SQL {
+  const fields = reportFields(q);
+  if (fields.length === 0) return sql`hit_rollups_hourly h`;
+  if (fields.length > 1)
+    throw new Error("one tracking field per rollup read (reportVisitsRaw reads several)");
+  const field = fields[0] as string;
+  const where = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId} and ${dateFilter(a, q)}
+    ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
+    ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+  const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
+  // A drill-down inside one value of the field needs no visits without it.
+  const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
+  const signed = (sign: string) => sql.raw(VISIT_COUNTS.map((c) => `${sign}f.${c} as ${c}`).join(", "));
+  const withField = sql`select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${signed("")}
+      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}`;
+  if (valued) return sql`(${withField}) h`;
+  return sql`(
+    ${withField}
+    union all
+    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, null::text, ${signed("-")}
+      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}
+    union all
+    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "h.$1"))}, null::text, ${sql.raw(VISIT_COUNTS.map((c) => `h.${c}`).join(", "))}
+      from hit_rollups_hourly h where ${where("h")}) h`;
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
@@ -301,13 +365,15 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
              coalesce(sum(h.unique_funnel_visits)${human}, 0)::bigint as unique_funnel,
              coalesce(sum(h.visits) filter (where h.is_bot), 0)::bigint as bots,
              coalesce(sum(h.cost), 0) as cost
-      from hit_rollups_hourly h
+      from ${visitSource(q)}
       where h.workspace_id = ${q.workspaceId}
         and ${dateFilter("h", q)}
         ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
         ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
         ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone))}
-      group by ${group}) s`);
+      group by ${group}
+      -- A key of the field's subtraction where nothing is left: the raw rows have no such key.
+      ${reportFields(q).length > 0 ? sql`having sum(h.visits) <> 0 or sum(h.action_clicks) <> 0` : sql``}) s`);
   return rows.map(visitRowOf(q.groupBy));
 }
 
@@ -552,6 +618,13 @@ export async function reportVisitsRaw(db: Executor, q: ReportQuery): Promise<Vis
  * `at` being the conversion's time for its direct and assisted credit alike).
  */
 function rawContributions(q: ReportQuery): SQL {
+  // The credited hit by its id, one lookup per conversion or touch: conversions are a few percent of
+  // the hits, but left to itself the planner hashes every hit of the range (a seq scan of the month's
+  // partitions) to join them.
+  const hitOf = (a: "c" | "t") =>
+    sql.raw(
+      `cross join lateral (select h.* from hits h where h.workspace_id = ${a}.workspace_id and h.id = ${a}.hit_id limit 1) h`,
+    );
   if (q.creditAt === "conversion") {
     const inRange = sql`c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
       and ${dateFilter("c", q, "converted_at")}
@@ -560,19 +633,19 @@ function rawContributions(q: ReportQuery): SQL {
     return sql`
       select c.converted_at as at, ${RAW_HIT_COLUMNS}, c.event_key, 'direct'::touch_kind as touch_kind, 1 as conversions, c.revenue
       from conversions c
-      join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+      ${hitOf("c")}
       where ${inRange}
       union all
       select c.converted_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
       from conversions c
       join touches t on t.workspace_id = c.workspace_id and t.conversion_id = c.id and t.kind = 'assisted'
-      join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
+      ${hitOf("t")}
       where ${inRange}`;
   }
   return sql`
     select h.created_at as at, ${RAW_HIT_COLUMNS}, c.event_key, 'direct'::touch_kind as touch_kind, 1 as conversions, c.revenue
     from conversions c
-    join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+    ${hitOf("c")}
     where c.workspace_id = ${q.workspaceId} and c.deleted_at is null and c.status <> 'rejected'
       -- hit_at is the converting visit's time: the range starts from the conversions' own index, and
       -- each hit is one id lookup, instead of every hit of the range joined to the conversions.
@@ -582,7 +655,7 @@ function rawContributions(q: ReportQuery): SQL {
     select h.created_at, ${RAW_HIT_COLUMNS}, c.event_key, 'assisted'::touch_kind, 1, c.revenue
     from touches t
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
-    join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
+    ${hitOf("t")}
     where t.workspace_id = ${q.workspaceId} and t.kind = 'assisted' and c.deleted_at is null
       and c.status <> 'rejected' and ${dateFilter("t", q, "hit_at")} and ${rawHitFilters(q)}`;
 }

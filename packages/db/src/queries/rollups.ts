@@ -4,16 +4,19 @@ import type { Database, Executor } from "../client.ts";
 import {
   conversionRollupState,
   conversionRollupsHourly,
+  fieldRollupsHourly,
   hitRollupsHourly,
   type RollupContribution,
   rollupWatermarks,
   workspaces,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
+import { CAMPAIGN_FIELD } from "./api-reports.ts";
 
 export type { RollupContribution } from "../schema/rollups.ts";
 export type ConversionRollupRow = typeof conversionRollupsHourly.$inferSelect;
 export type HitRollupRow = typeof hitRollupsHourly.$inferSelect;
+export type FieldRollupRow = typeof fieldRollupsHourly.$inferSelect;
 
 // How a conversion counts in the hourly rollups (the one definition both the incremental path and
 // the recompute use):
@@ -555,7 +558,10 @@ const HIT_ROLLUP_MEASURES = Object.keys(
 const columns = (names: readonly string[], alias?: string) =>
   sql.raw(names.map((n) => (alias ? `${alias}.${n}` : n)).join(", "));
 
-/** One contribution row per hit of `a`: workspace, hour, dimensions and measures, named as the table's. */
+/**
+ * One contribution row per hit of `a`: workspace, hour, dimensions and measures, named as the table's,
+ * then the visit's tracking fields and campaign (for the visits-by-field rollup).
+ */
 function visitContribution(a: string, m: Parameters<typeof visitMeasures>[1]): SQL {
   const t = sql.raw(a);
   const measures = visitMeasures(a, m);
@@ -564,7 +570,8 @@ function visitContribution(a: string, m: Parameters<typeof visitMeasures>[1]): S
     ${sql.join(
       HIT_ROLLUP_MEASURES.map((k) => sql`${measures[k]} as ${sql.raw(k)}`),
       sql`, `,
-    )}`;
+    )},
+    ${t}.tracking_fields, ${t}.campaign`;
 }
 
 /**
@@ -579,7 +586,8 @@ function clickContribution(c: string, l: string): SQL {
   return sql`${sql.raw(l)}.workspace_id,
     date_trunc('hour', ${click}.created_at at time zone 'UTC') at time zone 'UTC' as hour,
     ${sql.join(dims, sql`, `)},
-    ${sql.raw(HIT_ROLLUP_MEASURES.map((k) => `${k === "action_clicks" ? 1 : 0} as ${k}`).join(", "))}`;
+    ${sql.raw(HIT_ROLLUP_MEASURES.map((k) => `${k === "action_clicks" ? 1 : 0} as ${k}`).join(", "))},
+    ${sql.raw(`${l}.tracking_fields, ${l}.campaign`)}`;
 }
 
 /** The lander hit `l` a click `c` leaves (see clickContribution), as a join condition. */
@@ -587,24 +595,60 @@ const leavesLander = (c: string, l: string) =>
   sql.raw(`${l}.workspace_id = ${c}.workspace_id and ${l}.id = ${c}.prev_hit_id
     and ${l}.page_kind = 'lander' and ${l}.node_id <> ${c}.node_id`);
 
-/** Sums contribution rows `x` into rollup rows and writes them (adding to rows already there). */
-function insertVisitSums(contributions: SQL, mode: "add" | "insert"): SQL {
+/**
+ * Sums contribution rows (the relation `contributions` names, a CTE) into visit rollup rows and
+ * visits-by-field rollup rows, and writes them (adding to rows already there): two data-modifying
+ * CTEs, `visit_sums` and `field_sums`, each returning one row per rollup row written.
+ */
+function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
   const key = ["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS];
+  const fieldKey = ["workspace_id", "hour", "field_name", ...HIT_ROLLUP_DIMENSIONS, "field_value"];
   const sums = HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`));
-  return sql`
-    insert into hit_rollups_hourly as r (${columns(key)}, ${columns(HIT_ROLLUP_MEASURES)})
-    select ${columns(key, "x")}, ${sql.join(sums, sql`, `)}
-    from (${contributions}) x
-    group by ${columns(key, "x")}
-    ${
-      mode === "add"
-        ? // Key order, so rollup rows are always locked in one order.
-          sql`order by ${columns(key, "x")}
-            on conflict on constraint hit_rollups_hourly_key do update set
+  const upsert = (constraint: string) =>
+    mode === "add"
+      ? sql`on conflict on constraint ${sql.raw(constraint)} do update set
               ${sql.raw(HIT_ROLLUP_MEASURES.map((k) => `${k} = r.${k} + excluded.${k}`).join(", "))},
               updated_at = now()`
-        : sql``
-    }`;
+      : sql``;
+  const from = sql.raw(contributions);
+  return sql`
+    visit_sums as (
+      insert into hit_rollups_hourly as r (${columns(key)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(key, "x")}, ${sql.join(sums, sql`, `)}
+      from ${from} x
+      group by ${columns(key, "x")}
+      -- Key order, so rollup rows are always locked in one order.
+      ${mode === "add" ? sql`order by ${columns(key, "x")}` : sql``}
+      ${upsert("hit_rollups_hourly_key")}
+      returning 1
+    ),
+    field_sums as (
+      insert into field_rollups_hourly as r (${columns(fieldKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(fieldKey, "x")}, ${sql.join(sums, sql`, `)}
+      from (select x.*, f.field_name, f.field_value from ${from} x cross join lateral ${visitFields("x")} f) x
+      group by ${columns(fieldKey, "x")}
+      ${mode === "add" ? sql`order by ${columns(fieldKey, "x")}` : sql``}
+      ${upsert("field_rollups_hourly_key")}
+      returning 1
+    )`;
+}
+
+/**
+ * The tracking fields of a contribution row `a` as (field_name, field_value) rows: every named value
+ * of its tracking_fields, and its campaign column as the field `campaign` unless tracking_fields has
+ * one. Exactly what a report reads from raw hits (fieldValue in api-reports.ts); a field without a
+ * value is no row.
+ */
+function visitFields(a: string): SQL {
+  const t = sql.raw(a);
+  const campaign = sql`coalesce(${t}.tracking_fields ->> ${CAMPAIGN_FIELD}, ${t}.campaign)`;
+  return sql`(
+    select e.key as field_name, e.value as field_value
+    from jsonb_each_text(case when jsonb_typeof(${t}.tracking_fields) = 'object' then ${t}.tracking_fields
+                              else '{}'::jsonb end) e
+    where e.value is not null and e.key <> ${CAMPAIGN_FIELD}
+    union all
+    select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null)`;
 }
 
 /** A watermark read from rollup_watermarks: `xmin:xmax:xip,…`. */
@@ -699,6 +743,10 @@ async function rebuildHitRange(
     sql`delete from hit_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
         ${onWorkspace(sql`workspace_id`)}`,
   );
+  await tx.execute(
+    sql`delete from field_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
+        ${onWorkspace(sql`workspace_id`)}`,
+  );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
   // change, so rebuilding an hour as of one watermark always gives the same answer. One look at the
   // visitor's hits answers both. Across workspaces, the id range (a day either side) lets Postgres
@@ -711,9 +759,8 @@ async function rebuildHitRange(
     : sql`and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
           and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')`;
   const inserted = await tx.execute<{ n: number }>(sql`
-    with ins as (
-      ${insertVisitSums(
-        sql`select ${visitContribution("h", {
+    with contributions as materialized (
+        select ${visitContribution("h", {
           counted: sql`1`,
           uniqueNode: sql`(not s.node_before)::int`,
           uniqueFunnel: sql`(not s.funnel_before)::int`,
@@ -730,12 +777,10 @@ async function rebuildHitRange(
         from hits h join hits l on ${leavesLander("h", "l")}
         where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
           ${byTime}
-          and ${shownBy("h", mark)}`,
-        "insert",
-      )}
-      returning 1
-    )
-    select count(*)::int as n from ins`);
+          and ${shownBy("h", mark)}
+    ),
+    ${insertVisitSums("contributions", "insert")}
+    select (select count(*) from visit_sums)::int as n, (select count(*) from field_sums)::int as fields`);
   return Number(inserted[0]?.n ?? 0);
 }
 
@@ -787,7 +832,7 @@ export async function sweepHitRollups(
       const [result] = await tx.execute<{ hits: number; rows: number }>(sql`
         with fresh as materialized (
           select h.id, h.workspace_id, h.visitor_id, h.created_at, ${columns(HIT_ROLLUP_DIMENSIONS, "h")},
-                 h.cost, h.prev_hit_id
+                 h.cost, h.prev_hit_id, h.tracking_fields, h.campaign
           from hits h where ${fresh}
         ),
         seen as materialized (
@@ -800,9 +845,7 @@ export async function sweepHitRollups(
                      where p.funnel_id = f.funnel_id and p.id > f.id and ${shownBy("p", mark)}))[1] as funnel_displaced
             from hits p where p.visitor_id = f.visitor_id) s
         ),
-        applied as (
-          ${insertVisitSums(
-            sql`
+        contributions as materialized (
               select ${visitContribution("f", {
                 counted: sql`1`,
                 uniqueNode: sql`(not f.node_before)::int`,
@@ -818,11 +861,9 @@ export async function sweepHitRollups(
               where not f.funnel_before and f.funnel_displaced is not null
               union all
               select ${clickContribution("f", "l")}
-              from seen f join hits l on ${leavesLander("f", "l")}`,
-            "add",
-          )}
-          returning 1
+              from seen f join hits l on ${leavesLander("f", "l")}
         ),
+        ${insertVisitSums("contributions", "add")},
         moved as (
           update rollup_watermarks
           set snapshot = pg_current_snapshot(), swept_at = now(), rows = rows + (select count(*) from fresh),
@@ -830,7 +871,7 @@ export async function sweepHitRollups(
           where stream = 'hits'
           returning 1
         )
-        select (select count(*) from fresh)::int as hits, (select count(*) from applied)::int as rows,
+        select (select count(*) from fresh)::int as hits, (select count(*) from visit_sums)::int as rows,
                (select count(*) from moved)::int as moved`);
       return { status: "swept", hits: Number(result?.hits ?? 0), rows: Number(result?.rows ?? 0) } as const;
     }),
@@ -853,6 +894,72 @@ async function startSweeping(tx: Executor, now: Date, hours: number): Promise<Sw
     insert into rollup_watermarks (stream, snapshot, swept_at) values ('hits', ${mark.text}::pg_snapshot, now())
     on conflict (stream) do update set snapshot = excluded.snapshot, swept_at = excluded.swept_at, updated_at = now()`);
   return { status: "started", hours, rows };
+}
+
+export type BackfillOutcome =
+  /** Rebuilt the hours [from, to); `remaining` hours (down to the oldest hit's) are left. */
+  | { status: "backfilled"; from: Date; to: Date; rows: number; remaining: number }
+  /** Reached the oldest hit: nothing is left to backfill. */
+  | { status: "done" }
+  /** Nothing to backfill (none was asked for, or it finished before). */
+  | { status: "idle" }
+  /** A sweep, a rebuild or another worker's backfill holds the lock; try again later. */
+  | { status: "busy" };
+
+/**
+ * One bounded step of the backfill after an upgrade that added a rollup (rollup_watermarks
+ * .backfill_before, set by the migration when the database had hits): rebuilds the visit rollups,
+ * and with them the visits-by-field rollup, of the `hours` hours below that mark, as of the sweep's
+ * watermark, and moves the mark down, in one transaction under the sweep's lock. Newest hours first,
+ * as reports read them most. Rebuilding an hour is idempotent, so a step that rolls back, or a
+ * second worker, does no harm; visit rollup hours an old database lacked are filled too.
+ */
+export async function backfillRollups(
+  db: Database,
+  opts: { hours?: number; wait?: boolean } = {},
+): Promise<BackfillOutcome> {
+  const hours = opts.hours ?? 6;
+  return withRetry(() =>
+    db.transaction(async (tx) => {
+      if (!(await seesEveryWorkspace(tx))) {
+        throw new Error("the rollup backfill needs a role that sees every workspace (the maintenance role)");
+      }
+      const [pending] = await tx.execute<{ before: string | null }>(
+        sql`select backfill_before::text as before from rollup_watermarks where stream = 'hits'`,
+      );
+      if (!pending?.before) return { status: "idle" } as const;
+      if (!(await lockHitRollups(tx, opts.wait === true))) return { status: "busy" } as const;
+      const [row] = await tx.execute<{ before: string | null; oldest: string | null }>(sql`
+        select backfill_before::text as before,
+               -- Per workspace, from its (workspace_id, created_at) index: a scan for the oldest hit
+               -- of every workspace at once would read them all.
+               (select min(o.at) from workspaces w
+                  cross join lateral (select min(h.created_at) as at from hits h where h.workspace_id = w.id) o
+               )::text as oldest
+        from rollup_watermarks where stream = 'hits' for update`);
+      const before = row?.before ? new Date(row.before) : null;
+      if (!before) return { status: "idle" } as const;
+      const oldest = row?.oldest ? floorHour(new Date(row.oldest)) : null;
+      const done = async () => {
+        await tx.execute(
+          sql`update rollup_watermarks set backfill_before = null, updated_at = now() where stream = 'hits'`,
+        );
+        return { status: "done" } as const;
+      };
+      if (!oldest || before.getTime() <= oldest.getTime()) return done();
+      // Rebuilt hours must meet the sweep's watermark; before the first sweep there is none.
+      const mark = await readWatermark(tx);
+      if (!mark) return { status: "busy" } as const;
+      await tx.execute(sql`set local jit = off`);
+      const from = new Date(Math.max(oldest.getTime(), before.getTime() - hours * HOUR_MS));
+      const rows = await rebuildHitRange(tx, { from, to: before }, mark, undefined);
+      await tx.execute(sql`
+        update rollup_watermarks set backfill_before = ${from.toISOString()}::timestamptz, updated_at = now()
+        where stream = 'hits'`);
+      const remaining = Math.round((from.getTime() - oldest.getTime()) / HOUR_MS);
+      return { status: "backfilled", from, to: before, rows, remaining } as const;
+    }),
+  );
 }
 
 /** The sweep's watermark: when it last ran (null before the first sweep). */
@@ -942,6 +1049,23 @@ export async function listHitRollups(
       ),
     )
     .orderBy(asc(hitRollupsHourly.hour));
+}
+
+export async function listFieldRollups(
+  db: Executor,
+  input: { workspaceId: string } & RecomputeRange,
+): Promise<FieldRollupRow[]> {
+  return db
+    .select()
+    .from(fieldRollupsHourly)
+    .where(
+      and(
+        eq(fieldRollupsHourly.workspaceId, input.workspaceId),
+        gte(fieldRollupsHourly.hour, input.from),
+        lt(fieldRollupsHourly.hour, input.to),
+      ),
+    )
+    .orderBy(asc(fieldRollupsHourly.hour));
 }
 
 export interface RollupDrift {

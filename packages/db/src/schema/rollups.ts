@@ -136,21 +136,26 @@ export const visitRollupKey = () => ({
  * report calls visits; `action_clicks` are clicks out of a lander, filed under the *lander's*
  * dimensions in the hour of the click, so CTR of a lander is its clicks over its views.
  */
+/** The counts of a visit rollup row: shared by the visit rollups and the visits-by-field rollups. */
+const visitRollupMeasures = () => ({
+  visits: integer("visits").notNull().default(0),
+  /** Visits that were the visitor's first on this node: unique visitors of a page. */
+  uniqueNodeVisits: integer("unique_node_visits").notNull().default(0),
+  /** Visits that were the visitor's first in this funnel: unique visitors of a funnel. */
+  uniqueFunnelVisits: integer("unique_funnel_visits").notNull().default(0),
+  bots: integer("bots").notNull().default(0),
+  cost: numeric("cost", ROLLUP_MONEY).notNull().default("0"),
+  isBot: boolean("is_bot").notNull().default(false),
+  entrances: integer("entrances").notNull().default(0),
+  actionClicks: integer("action_clicks").notNull().default(0),
+  updatedAt: updatedAt(),
+});
+
 export const hitRollupsHourly = pgTable(
   "hit_rollups_hourly",
   {
     ...visitRollupKey(),
-    visits: integer("visits").notNull().default(0),
-    /** Visits that were the visitor's first on this node: unique visitors of a page. */
-    uniqueNodeVisits: integer("unique_node_visits").notNull().default(0),
-    /** Visits that were the visitor's first in this funnel: unique visitors of a funnel. */
-    uniqueFunnelVisits: integer("unique_funnel_visits").notNull().default(0),
-    bots: integer("bots").notNull().default(0),
-    cost: numeric("cost", ROLLUP_MONEY).notNull().default("0"),
-    isBot: boolean("is_bot").notNull().default(false),
-    entrances: integer("entrances").notNull().default(0),
-    actionClicks: integer("action_clicks").notNull().default(0),
-    updatedAt: updatedAt(),
+    ...visitRollupMeasures(),
   },
   (t) => [
     unique("hit_rollups_hourly_key")
@@ -173,6 +178,51 @@ export const hitRollupsHourly = pgTable(
 );
 
 /**
+ * Visits by tracking field: hit_rollups_hourly's rows once more per tracking field a visit carries
+ * (hits.tracking_fields, and hits.campaign as the field `campaign` unless tracking_fields names one),
+ * with the field's name and value as two more key columns. Kept by the same sweep, in the same
+ * statement, and rebuilt with it, so a report grouped or filtered by one field reads rollups too.
+ * Visits without the field are not here: a report reads them as the visit rollups' rows minus this
+ * table's rows of the field (every count is a sum, unique visitors included: each visit row says
+ * whether it was its visitor's first, however the hours are summed).
+ *
+ * `field_hash` (md5 of the value) stands for the value in the key: values run to a kilobyte of any
+ * script, more than a btree key may hold, and one such visit must never stop the sweep.
+ */
+export const fieldRollupsHourly = pgTable(
+  "field_rollups_hourly",
+  {
+    ...visitRollupKey(),
+    fieldName: text("field_name").notNull(),
+    fieldValue: text("field_value").notNull(),
+    fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
+    ...visitRollupMeasures(),
+  },
+  (t) => [
+    // Hour before field name: rebuilds delete a workspace's hours (every field), and a report's
+    // range scan skips other fields' entries in the index alone.
+    unique("field_rollups_hourly_key")
+      .on(
+        t.workspaceId,
+        t.hour,
+        t.fieldName,
+        t.funnelId,
+        t.nodeId,
+        t.pageId,
+        t.pageKind,
+        t.trafficSourceId,
+        t.country,
+        t.deviceType,
+        t.os,
+        t.browser,
+        t.fieldHash,
+        t.isBot,
+      )
+      .nullsNotDistinct(),
+  ],
+);
+
+/**
  * How far each incremental rollup has read its raw rows. `hits`: the snapshot (pg_current_snapshot())
  * of the last visit-rollup sweep; every hit whose writing transaction that snapshot shows is in
  * hit_rollups_hourly, and no other (hits written before hits.ingest_xid existed count as shown). The
@@ -187,5 +237,11 @@ export const rollupWatermarks = pgTable("rollup_watermarks", {
   sweptAt: timestamp("swept_at", { withTimezone: true, mode: "date" }),
   /** Raw rows added in total, for the operator's curiosity. */
   rows: bigint("rows", { mode: "number" }).notNull().default(0),
+  /**
+   * `hits`: hours before this one may lack rollup rows (hits written before an upgrade added a
+   * rollup); the worker rebuilds them in the background, newest first, moving this down, and sets
+   * it NULL when it passes the oldest hit. NULL: nothing to backfill.
+   */
+  backfillBefore: timestamp("backfill_before", { withTimezone: true, mode: "date" }),
   updatedAt: updatedAt(),
 });

@@ -21,6 +21,7 @@ import {
   sumVisitRows,
   trafficSourceQueries,
   VISIT_ONLY_DIMENSIONS,
+  visitRollupsAnswer,
 } from "@hitrail/db";
 import { z } from "zod";
 import { badRequest, notFound } from "../../errors.ts";
@@ -168,7 +169,8 @@ async function countPeriod(
   q: ReportQuery,
 ): Promise<{ rows: Map<string, Counted>; totals: Omit<Counted, "key"> }> {
   const raw = needsRawRows(q);
-  const visitsOf = raw ? reportVisitsRaw : reportVisits;
+  // Visits by one tracking field have a rollup; conversions by field are read raw.
+  const visitsOf = raw && !visitRollupsAnswer(q) ? reportVisitsRaw : reportVisits;
   // The rollups are kept by visit hour; crediting at conversion time reads the conversions of the range.
   const rawConversions = raw || q.creditAt === "conversion";
   const conversionsOf = rawConversions ? reportConversionsRaw : reportConversions;
@@ -390,7 +392,7 @@ export const runReport = workspaceService({
           ...input.filters.map((f) => f.dimension).filter(isFieldColumn),
         ].map((d) => d.replace(/^field:/, ""));
         notes.push(
-          `by tracking field '${[...new Set(fields)].join("', '")}': read from raw visits and conversions`,
+          `by tracking field '${[...new Set(fields)].join("', '")}': ${visitRollupsAnswer(q) ? "conversions read from raw rows" : "read from raw visits and conversions"}`,
         );
       }
       if (current.totals.costUpdatedVisits > 0) {
