@@ -18,6 +18,9 @@ import type { ApiSettings, DomainChecks } from "./settings.ts";
 
 export type { Role } from "./auth/roles.ts";
 
+/** The database a procedure reads from, chosen when first asked (see routeReads). */
+export type Reads = () => Promise<DbClient>;
+
 export interface ApiContext {
   /** The primary: every write, and the checks of who is calling and what they may do. */
   db: DbClient;
@@ -40,9 +43,6 @@ export interface ApiContext {
  * Procedures that take credentials or create accounts. Each must arrive alone: batching them would
  * let one request carry many password guesses (and the limits count calls, not requests, anyway).
  */
-/** The database a procedure reads from, chosen when first asked (see routeReads). */
-export type Reads = () => Promise<DbClient>;
-
 export const UNBATCHABLE = new Set([
   "auth.signIn",
   "auth.signUp",
