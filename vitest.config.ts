@@ -31,6 +31,22 @@ export default defineConfig({
       project("web", "apps/web"),
       project("infra", "infra"),
       project("tooling", "tooling"),
+      // The topology suite starts a PostgreSQL primary and replica (and more) of its own: only
+      // `pnpm test:topology` runs it.
+      ...(process.env.HITRAIL_TOPOLOGY
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "topology",
+                root: here("test/topology"),
+                include: ["**/*.test.ts"],
+                testTimeout: 120_000,
+                hookTimeout: 180_000,
+              },
+            },
+          ]
+        : []),
       // The fault suite stops and kills servers of its own for minutes: only `pnpm test:faults` runs it.
       ...(process.env.HITRAIL_FAULTS
         ? [

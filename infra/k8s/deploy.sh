@@ -13,7 +13,8 @@
 #   IMAGE_TAG        the version to deploy (CI: the commit SHA)
 #   SECRETS_ENV      env file that replaces the placeholder secrets: DATABASE_URL=… (the apps' role),
 #                    MIGRATE_DATABASE_URL=… (the owner), MAINTENANCE_DATABASE_URL=…, REDIS_URL=… (and
-#                    POSTGRES_PASSWORD=… with bundled datastores; SENTRY_DSN, WORKER_ADMIN_TOKEN).
+#                    POSTGRES_PASSWORD=… with bundled datastores; SENTRY_DSN, WORKER_ADMIN_TOKEN, and
+#                    DATABASE_READ_URL=… for a read replica).
 #                    The owner, maintenance and datastore passwords go to hitrail-db-roles (the migrate
 #                    Job; the worker gets the maintenance URL alone), the rest to hitrail-secrets.
 #   WITHOUT_WEB=1    leave the dashboard (web) out, for installs that run it elsewhere or not at all

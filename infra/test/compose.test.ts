@@ -186,6 +186,8 @@ describe("infra/compose/docker-compose.yml", () => {
           HOST: "0.0.0.0",
         });
       }
+      // The read replica is off unless the operator names one (an empty value is "unset").
+      expect(s.api?.environment?.DATABASE_READ_URL ?? "").toBe("");
     });
   });
 });

@@ -379,6 +379,8 @@ describe("Kubernetes overlays", () => {
       expect(secret).toBeDefined();
       expect(decode(secret!, "DATABASE_URL")).toContain("CHANGE-ME");
       expect(decode(secret!, "REDIS_URL")).toMatch(/^redis:\/\//);
+      // The read replica: present for the operator to fill in, off (empty) until then.
+      expect(decode(secret!, "DATABASE_READ_URL")).toBe("");
       const config = of<IConfigMap>(all, "ConfigMap").find((c) =>
         c.metadata?.name?.startsWith("hitrail-config-"),
       );

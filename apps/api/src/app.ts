@@ -9,6 +9,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { createLimits } from "./auth/limits.ts";
 import { errorIdOf, ServiceError } from "./errors.ts";
 import { type Mailer, smtpMailer } from "./mail.ts";
+import { ApiMetrics } from "./metrics.ts";
+import { primaryOnly, replicaRouting } from "./read-routing.ts";
 import { type AppRouter, appRouter } from "./router/root.ts";
 import { redisRoutingNotifier } from "./routing.ts";
 import { type ApiSettings, DEFAULT_SETTINGS, type DomainChecks, defaultDomainChecks } from "./settings.ts";
@@ -16,7 +18,16 @@ import { mayIssueCertificate } from "./tls-ask.ts";
 import { createContextFactory } from "./trpc.ts";
 
 export interface ApiDeps {
+  /** The primary. */
   db: DbClient;
+  /**
+   * A streaming replica of `db` for read-only procedures (DATABASE_READ_URL), used while it is within
+   * `maxReplicaLagSeconds` and has replayed the caller's own writes; none: every read on the primary.
+   */
+  readDb?: DbClient | null;
+  maxReplicaLagSeconds?: number;
+  /** How long one measurement of the replica's lag stands (ms); tests shorten it. */
+  replicaStateTtlMs?: number;
   logger: Logger;
   /** Shared attempt counters (sign-in limits, TLS asks) live here, under `redisPrefix`. */
   redis: Redis;
@@ -56,6 +67,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const mailer = deps.mailer !== undefined ? deps.mailer : settings.mail ? smtpMailer(settings.mail) : null;
   if (mailer) app.addHook("onClose", async () => mailer.close());
   const limits = createLimits(deps.redis, deps.redisPrefix, settings);
+  const metrics = new ApiMetrics();
+  const readRouting = deps.readDb
+    ? replicaRouting({
+        primary: deps.db,
+        replica: deps.readDb,
+        maxLagSeconds: deps.maxReplicaLagSeconds ?? 10,
+        stateTtlMs: deps.replicaStateTtlMs,
+        redis: deps.redis,
+        redisPrefix: deps.redisPrefix,
+        logger: deps.logger,
+        metrics,
+      })
+    : primaryOnly(deps.db, metrics);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.headers(API_SECURITY_HEADERS);
@@ -91,6 +115,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       router: appRouter,
       createContext: createContextFactory({
         db: deps.db,
+        readRouting,
         logger: deps.logger,
         settings,
         domainChecks,
@@ -123,6 +148,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
   });
   app.get("/healthz", async () => ({ ok: true }));
+  // For the internal network only: the edge routes /trpc/* alone to the api.
+  app.get("/metrics", async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
   // Within a second, with the reason: a hung dependency must not hang the probe that reports it.
   app.get("/readyz", async (_request, reply) => {
     const check = async (name: string, probe: () => PromiseLike<unknown>) => {

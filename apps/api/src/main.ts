@@ -19,9 +19,19 @@ export async function startApi(
   const lifecycle = opts.lifecycle ?? new Lifecycle(logger);
   const db = createDb(ready.DATABASE_URL, { max: 10, applicationName: "hitrail-api" });
   await ping(db.sql);
+  // Not pinged: a replica that is down sends reads to the primary, it does not stop the api.
+  const readDb = env.DATABASE_READ_URL
+    ? createDb(env.DATABASE_READ_URL, {
+        max: 10,
+        applicationName: "hitrail-api-read",
+        connectTimeoutSeconds: 3,
+      })
+    : null;
   const redis = createRedis(ready.REDIS_URL);
   const app = await buildApi({
     db,
+    readDb,
+    maxReplicaLagSeconds: env.DATABASE_READ_MAX_LAG_SECONDS,
     logger,
     redis,
     redisPrefix: env.REDIS_PREFIX,
@@ -31,6 +41,7 @@ export async function startApi(
   const url = await app.listen({ host: env.HOST, port: opts.port ?? env.API_PORT });
   lifecycle.onShutdown("api http", () => app.close());
   lifecycle.onShutdown("postgres", () => db.close());
+  if (readDb) lifecycle.onShutdown("postgres replica", () => readDb.close());
   lifecycle.onShutdown("redis", async () => {
     await redis.quit();
   });

@@ -1,5 +1,5 @@
 import { type DbClient, findMembership, findWorkspaceById, withWorkspace } from "@hitrail/db";
-import type { Logger } from "@hitrail/observability";
+import { type Logger, scrubError } from "@hitrail/observability";
 import { initTRPC, TRPCError, type TRPCMutationProcedure, type TRPCQueryProcedure } from "@trpc/server";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -9,6 +9,7 @@ import { type Principal, resolvePrincipal } from "./auth/principal.ts";
 import { type Role, roleAtLeast } from "./auth/roles.ts";
 import { errorIdOf, ServiceError } from "./errors.ts";
 import type { Mailer } from "./mail.ts";
+import type { ReadRouting } from "./read-routing.ts";
 import type { RoutingNotifier } from "./routing.ts";
 import { workspaceId } from "./schemas/common.ts";
 import { toTRPCError } from "./service-adapter.ts";
@@ -17,8 +18,14 @@ import type { ApiSettings, DomainChecks } from "./settings.ts";
 
 export type { Role } from "./auth/roles.ts";
 
+/** The database a procedure reads from, chosen when first asked (see routeReads). */
+export type Reads = () => Promise<DbClient>;
+
 export interface ApiContext {
+  /** The primary: every write, and the checks of who is calling and what they may do. */
   db: DbClient;
+  /** Where read-only procedures read from (the replica when it is fresh enough for this caller). */
+  readRouting: ReadRouting;
   logger: Logger;
   settings: ApiSettings;
   domainChecks: DomainChecks;
@@ -46,6 +53,7 @@ export const UNBATCHABLE = new Set([
 
 export function createContextFactory(deps: {
   db: DbClient;
+  readRouting: ReadRouting;
   logger: Logger;
   settings: ApiSettings;
   domainChecks: DomainChecks;
@@ -121,11 +129,47 @@ const errorAdapter = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(errorAdapter);
 
-/** Procedures for any signed-in user or API key, outside one workspace. */
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in or send an API key" });
-  return next({ ctx: { ...ctx, principal: ctx.principal } });
+/**
+ * The one place reads and writes part ways: a query gets `reads`, the replica when it is fresh enough
+ * for this caller, else the primary; a mutation gets the primary and leaves its WAL position behind
+ * so the caller's next reads wait for the replica to replay it. A query the replica fails (gone,
+ * cancelled by replay) runs again on the primary: it is read-only, so running it twice is harmless.
+ */
+const routeReads = t.middleware(async ({ ctx, type, path, next }) => {
+  const principal = ctx.principal;
+  const primary: Reads = async () => ctx.db;
+  if (type !== "query") {
+    try {
+      return await next({ ctx: { reads: primary } });
+    } finally {
+      await ctx.readRouting.wrote(principal);
+    }
+  }
+  // Chosen on first use, so a query that reads only the primary costs no routing look-up.
+  const chosen: { route?: ReturnType<ReadRouting["forRead"]> } = {};
+  const reads: Reads = async () => {
+    chosen.route ??= ctx.readRouting.forRead(principal);
+    return (await chosen.route).db;
+  };
+  const result = await next({ ctx: { reads } });
+  const usedReplica = chosen.route !== undefined && (await chosen.route).target === "replica";
+  if (!result.ok && usedReplica && ctx.readRouting.failedOnReplica(result.error)) {
+    ctx.logger.warn(
+      { err: scrubError(result.error.cause ?? result.error), path },
+      "read failed on the replica; running it again on the primary",
+    );
+    return next({ ctx: { reads: primary } });
+  }
+  return result;
 });
+
+/** Procedures for any signed-in user or API key, outside one workspace. */
+export const authedProcedure = publicProcedure
+  .use(({ ctx, next }) => {
+    if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in or send an API key" });
+    return next({ ctx: { ...ctx, principal: ctx.principal } });
+  })
+  .use(routeReads);
 
 /** Procedures for signed-in users only: API keys act inside their one workspace, never on accounts. */
 export const userProcedure = authedProcedure.use(({ ctx, next }) => {
@@ -165,9 +209,12 @@ export const workspaceProcedure = (role: Role) =>
     return next({ ctx: { ...ctx, workspace, actor } });
   });
 
-function serviceContext(ctx: ApiContext & Pick<ServiceContext, "workspace" | "actor">): ServiceContext {
+async function serviceContext(
+  ctx: ApiContext & { reads: Reads } & Pick<ServiceContext, "workspace" | "actor">,
+): Promise<ServiceContext> {
   return {
-    db: ctx.db.db,
+    // A query's service reads where routeReads sent it; a mutation's gets the primary.
+    db: (await ctx.reads()).db,
     workspace: ctx.workspace,
     actor: ctx.actor,
     settings: ctx.settings,
@@ -194,8 +241,8 @@ function bind<S extends z.ZodType, O extends z.ZodType>(service: WorkspaceServic
     procedure: workspaceProcedure(service.role)
       .input(service.input as unknown as z.ZodObject)
       .output(service.output as z.ZodType),
-    resolve: ({ ctx, input }: { ctx: Parameters<typeof serviceContext>[0]; input: unknown }) =>
-      service.execute({ ctx: serviceContext(ctx), input: input as z.output<S> }),
+    resolve: async ({ ctx, input }: { ctx: Parameters<typeof serviceContext>[0]; input: unknown }) =>
+      service.execute({ ctx: await serviceContext(ctx), input: input as z.output<S> }),
   };
 }
 

@@ -81,3 +81,26 @@ describe("hitrail doctor: the outbox", () => {
     expect(await outboxLine()).toMatch(/^ok\s+outbox\s+empty/);
   }, 120_000);
 });
+
+describe("hitrail doctor: the read replica", () => {
+  const replicaLine = async (extra: Record<string, string>) => {
+    const check = (await doctor({ ...environment(), ...extra })).find((c) => c.name === "read replica");
+    return check && formatCheck(check);
+  };
+
+  it("says nothing of a replica when DATABASE_READ_URL is unset", async () => {
+    expect(await replicaLine({})).toBeUndefined();
+  });
+
+  it("warns, without failing, when DATABASE_READ_URL is not a standby or cannot be reached", async () => {
+    // The primary itself is no replica: the api would read from the primary, so say so.
+    expect(await replicaLine({ DATABASE_READ_URL: t.url })).toMatch(
+      /^warn\s+read replica\s+DATABASE_READ_URL the read database is not in recovery \(not a standby\): the api reads from the primary$/,
+    );
+    const gone = new URL(t.url);
+    gone.port = "1";
+    expect(await replicaLine({ DATABASE_READ_URL: gone.toString() })).toMatch(
+      /^warn\s+read replica\s+cannot use DATABASE_READ_URL \(.+\): the api reads from the primary$/,
+    );
+  });
+});

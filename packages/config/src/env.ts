@@ -28,6 +28,13 @@ export const envSchema = z.object({
   MIGRATE_DATABASE_URL: postgresUrl.optional(),
   /** The worker's cross-workspace maintenance role (outbox relay, rollup sweeps, overdue deliveries). */
   MAINTENANCE_DATABASE_URL: postgresUrl.optional(),
+  /**
+   * A streaming read replica of DATABASE_URL (same role and database), for the dashboard's reads:
+   * reports, exports, lists and logs. Unset: everything reads from the primary.
+   */
+  DATABASE_READ_URL: postgresUrl.optional(),
+  /** Replica lag beyond which the api reads from the primary instead (seconds). */
+  DATABASE_READ_MAX_LAG_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
   REDIS_URL: redisUrl.optional(),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test files) share one Redis. */
   REDIS_PREFIX: z

@@ -54,6 +54,20 @@ export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
 export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
+export {
+  currentWalLsn,
+  type FallbackReason,
+  formatLsn,
+  isReplicaFailure,
+  measureReplicaLag,
+  NotAReplicaError,
+  parseLsn,
+  type ReadRoute,
+  ReadRouter,
+  type ReadRouterOptions,
+  type ReplicaLag,
+  type ReplicaState,
+} from "./replica.ts";
 export type { ImportMapping, ImportOptions } from "./schema/imports.ts";
 export * as schema from "./schema/index.ts";
 export {

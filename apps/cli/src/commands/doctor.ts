@@ -1,5 +1,15 @@
 import { type Env, loadEnv } from "@hitrail/config";
-import { createDb, migrationStatus, type OutboxBacklog, outboxBacklog, sql } from "@hitrail/db";
+import {
+  createDb,
+  type DbClient,
+  formatLsn,
+  measureReplicaLag,
+  migrationStatus,
+  NotAReplicaError,
+  type OutboxBacklog,
+  outboxBacklog,
+  sql,
+} from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 
@@ -41,6 +51,47 @@ export function outboxCheck(backlog: OutboxBacklog): Check {
           ? `${pending} job(s) waiting, the oldest for ${duration(oldestSeconds)}: is a worker running with its relay on (WORKER_RELAY)? Postbacks and rollups wait until one is`
           : `${pending} job(s) waiting, the oldest for ${duration(oldestSeconds)}`,
   };
+}
+
+/**
+ * The read replica (DATABASE_READ_URL): reachable, a standby, and its lag against the bound past
+ * which the api stops reading from it. Never throws: a replica problem is a warning, since the api
+ * then reads from the primary.
+ */
+export async function replicaCheck(
+  primary: DbClient,
+  readUrl: string,
+  maxLagSeconds: number,
+): Promise<Check> {
+  const replica = createDb(readUrl, { max: 1, connectTimeoutSeconds: 5, applicationName: "hitrail-doctor" });
+  try {
+    const lag = await measureReplicaLag(primary.sql, replica.sql);
+    const within = lag.lagSeconds <= maxLagSeconds;
+    const behind =
+      lag.lagBytes === 0n
+        ? "caught up (lag 0 s)"
+        : `lag ${lag.lagSeconds.toFixed(1)} s, ${lag.lagBytes.toLocaleString("en-US")} bytes of WAL behind`;
+    return {
+      name: "read replica",
+      ok: within,
+      warning: true,
+      detail: within
+        ? `${behind}, replayed to ${formatLsn(lag.replayLsn)}; the api reads reports and lists from it`
+        : `${behind}: past DATABASE_READ_MAX_LAG_SECONDS (${maxLagSeconds} s), so the api reads from the primary until it catches up`,
+    };
+  } catch (error) {
+    return {
+      name: "read replica",
+      ok: false,
+      warning: true,
+      detail:
+        error instanceof NotAReplicaError
+          ? `DATABASE_READ_URL ${error.message}: the api reads from the primary`
+          : `cannot use DATABASE_READ_URL (${describeStartupError(error)}): the api reads from the primary`,
+    };
+  } finally {
+    await replica.close(1);
+  }
 }
 
 /** Checks what a running Hitrail needs and says what is wrong in plain words. */
@@ -114,6 +165,9 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
               : "fewer than 2 monthly hit partitions ahead: is the worker's maintenance job running? (`pnpm hitrail migrate` creates them too)",
         });
         checks.push(outboxCheck(await outboxBacklog(db.db)));
+      }
+      if (env.DATABASE_READ_URL) {
+        checks.push(await replicaCheck(db, env.DATABASE_READ_URL, env.DATABASE_READ_MAX_LAG_SECONDS));
       }
     } catch (error) {
       checks.push({
