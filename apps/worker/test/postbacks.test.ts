@@ -1,7 +1,7 @@
+import { REJECTED_BEFORE_FIRE } from "@hitrail/core";
 import { findDelivery, listDeliveryAttempts, replayDelivery } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REJECTED_BEFORE_FIRE } from "@hitrail/core";
 import {
   changeConversion,
   createConversion,

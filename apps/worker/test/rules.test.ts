@@ -6,7 +6,6 @@ import { isAuthorized } from "../src/server.ts";
 
 const NOW = Date.UTC(2026, 4, 17, 12);
 
-
 describe("retry schedule", () => {
   it("spans about a day over 12 attempts", () => {
     const total = POSTBACK_RETRY_DELAYS_MS.reduce((a, b) => a + b, 0);

@@ -33,6 +33,28 @@ export interface ConversionEvent {
   duplicatePolicy: DuplicatePolicy;
 }
 
+/**
+ * A custom event type as the rules take it. Its own default revenue, never the page's payout (a
+ * "lead" is not worth the offer's payout); a type without revenue records 0.
+ */
+export function conversionEventOf(type: {
+  id: string;
+  alias: string;
+  defaultRevenue: string | null;
+  hasRevenue: boolean;
+  firesPostback: boolean;
+  duplicatePolicy: DuplicatePolicy;
+}): ConversionEvent {
+  return {
+    typeId: type.id,
+    alias: type.alias,
+    defaultRevenue: type.hasRevenue ? type.defaultRevenue : "0",
+    hasRevenue: type.hasRevenue,
+    firesPostback: type.firesPostback,
+    duplicatePolicy: type.duplicatePolicy,
+  };
+}
+
 /** What applying a conversion needs to know about the hit it converts and the objects behind it. */
 export interface ConvertingHit {
   hitId: string;

@@ -3,7 +3,7 @@
  * the conversion has become since, and what else was written for it.
  */
 export interface DeliveryState {
-  status: "pending" | "failed" | "delivered" | "dead" | "cancelled";
+  status: "pending" | "failed" | "paused" | "delivered" | "dead" | "cancelled";
   /** The conversion revision this delivery announces. */
   revision: number;
   /** Attempts started so far. */

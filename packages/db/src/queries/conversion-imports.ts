@@ -9,7 +9,7 @@ import {
   type ImportMapping,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
-import { jsonParam } from "./postback-log.ts";
+import { jsonParam } from "./bulk.ts";
 import { contributionRows } from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
