@@ -21,7 +21,7 @@ import type {
   StoredConversion,
   TouchRow,
 } from "@hitrail/db";
-import { type JobName, jobIds, outboxJob } from "@hitrail/queue";
+import { deliverJob, type JobName, jobIds, outboxJob } from "@hitrail/queue";
 import type { ConversionCommand, ConversionView, RecordResult } from "./types.ts";
 
 // Row mapping for one batch, with no I/O and no decisions of its own: given what the batch's
@@ -232,11 +232,7 @@ function write(
     plan.outbox.push({
       id: input.newId(),
       workspaceId,
-      ...outboxJob(
-        "postback.deliver",
-        { workspaceId, deliveryId },
-        { jobId: jobIds.deliver(deliveryId), delayMs: applied.postback.delayMs },
-      ),
+      ...deliverJob(workspaceId, deliveryId, jobIds.deliver(deliveryId), applied.postback.delayMs),
     });
   }
   return state;

@@ -11,6 +11,7 @@ const OFFER_HIT = "00000000-0000-7000-8000-000000000003";
 const LANDER_HIT = "00000000-0000-7000-8000-000000000002";
 const ENTRY_HIT = "00000000-0000-7000-8000-000000000001";
 const NOW = Date.UTC(2026, 0, 15, 12);
+const CONV = "cccccccc-0000-4000-8000-000000000001";
 
 function pathHit(over: Partial<ConversionPathHit> & Pick<ConversionPathHit, "hitId">): ConversionPathHit {
   return {
@@ -82,11 +83,18 @@ function item(
 
 function plan(items: PlanItem[], paths: ConversionPathHit[] = offerPath(), stored: StoredConversion[] = []) {
   let n = 0;
-  return planBatch({ items, paths, stored, now: NOW, newId: () => `id-${++n}` });
+  // Ids are UUIDs: the outbox jobs that carry them are validated like any job payload.
+  return planBatch({
+    items,
+    paths,
+    stored,
+    now: NOW,
+    newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+  });
 }
 
 const stored = (over: Partial<StoredConversion> = {}): StoredConversion => ({
-  id: "conv-1",
+  id: CONV,
   workspaceId: WS,
   hitId: OFFER_HIT,
   eventKey: "",
@@ -261,7 +269,7 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
       [item({ revenue: rev("11") }), item({ revenue: rev("12") })],
       [stored()],
       ["updated", "updated"],
-      { inserts: [], updates: [{ id: "conv-1", revenue: "12", revision: 6, deletedAt: null }] },
+      { inserts: [], updates: [{ id: CONV, revenue: "12", revision: 6, deletedAt: null }] },
     ],
     [
       "stored, rejected, approved again: restored",

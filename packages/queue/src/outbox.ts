@@ -41,3 +41,13 @@ export const jobIds = {
   /** The rollup of one conversion revision. */
   rollupConversion: (conversionId: string, revision: number) => `rollup-${conversionId}-${revision}`,
 } as const;
+
+/** The job that fires one delivery, under the id that says which run it is. */
+export function deliverJob(
+  workspaceId: string,
+  deliveryId: string,
+  jobId: string,
+  delayMs = 0,
+): OutboxJob<"postback.deliver"> {
+  return outboxJob("postback.deliver", { workspaceId, deliveryId }, { jobId, delayMs });
+}

@@ -125,6 +125,9 @@ const OUTBOX_KEYS = ["id", "workspaceId", "topic", "jobId", "payload", "delayMs"
  */
 export type OutboxRow = BulkRow<typeof outbox, (typeof OUTBOX_KEYS)[number]>;
 
+/** An outbox job as @hitrail/queue builds it (`outboxJob`), before it has a row id and a workspace. */
+export type OutboxJobRow = Omit<OutboxRow, "id" | "workspaceId">;
+
 const CONVERSION_COLUMNS = bulkColumns(conversions, CONVERSION_KEYS);
 const REVISION_COLUMNS = bulkColumns(conversionRevisions, REVISION_KEYS);
 const TOUCH_COLUMNS = bulkColumns(touches, TOUCH_KEYS);
