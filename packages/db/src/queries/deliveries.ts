@@ -1,3 +1,4 @@
+import type { DeliveryState } from "@hitrail/core";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { newId } from "../ids.ts";
@@ -16,28 +17,18 @@ export type DeliveryStatus = OutboundDelivery["status"];
 /** Statuses a delivery can still leave by being sent. */
 export const OPEN_DELIVERY_STATUSES = ["pending", "failed"] as const satisfies readonly DeliveryStatus[];
 
-/** What the worker needs to decide, at fire time, whether a delivery still goes out. */
-export interface DeliveryForSend {
+/**
+ * What the worker needs at fire time: core's DeliveryState (what decideFire reads), and what sending
+ * and recording an attempt need.
+ */
+export interface DeliveryForSend extends DeliveryState {
   id: string;
   workspaceId: string;
   conversionId: string;
-  revision: number;
   trafficSourceId: string;
   url: string;
   unknownMacros: string[];
   status: DeliveryStatus;
-  /** Attempts started so far; the next claim must see exactly this number (the fencing token). */
-  attempts: number;
-  /** Epoch ms before which no attempt may start (a delay, a scheduled retry, or an attempt in flight). */
-  notBeforeMs: number | null;
-  /** The conversion as it is now; null when the row no longer exists. */
-  conversion: { revision: number; deleted: boolean } | null;
-  /** Highest revision of a later delivery of the same conversion to the same traffic source. */
-  newerRevision: number | null;
-  /** Whether a delivery of an earlier revision to the same traffic source ever started an attempt. */
-  earlierAttempted: boolean;
-  /** The traffic source's endpoint is disabled (failing too long): the delivery waits, paused. */
-  sourceDisabled: boolean;
   /** The endpoint has a failing streak: a success must clear it (otherwise nothing to write). */
   sourceFailing: boolean;
 }

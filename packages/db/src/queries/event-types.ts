@@ -13,6 +13,27 @@ export type LiveEventType = Pick<
  * The workspace's live (not archived) custom event type named by `alias` (`flux.track("lead")`,
  * postback `e=lead`) or by `id` (funnel action triggers, so renames never break them).
  */
+const LIVE_EVENT_TYPE = {
+  id: customEventTypes.id,
+  alias: customEventTypes.alias,
+  defaultRevenue: customEventTypes.defaultRevenue,
+  hasRevenue: customEventTypes.hasRevenue,
+  firesPostback: customEventTypes.firesPostback,
+  duplicatePolicy: customEventTypes.duplicatePolicy,
+};
+
+/** Every live custom event type of a workspace (a conversion import resolves aliases row by row). */
+export async function listLiveEventTypes(
+  db: Executor,
+  input: { workspaceId: string },
+): Promise<LiveEventType[]> {
+  const t = customEventTypes;
+  return db
+    .select(LIVE_EVENT_TYPE)
+    .from(t)
+    .where(and(eq(t.workspaceId, input.workspaceId), isNull(t.archivedAt)));
+}
+
 export async function findLiveEventType(
   db: Executor,
   input: { workspaceId: string } & ({ alias: string } | { id: string }),
@@ -21,14 +42,7 @@ export async function findLiveEventType(
   const match: SQL = "alias" in input ? eq(t.alias, input.alias) : eq(t.id, input.id);
   const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
     tx
-      .select({
-        id: t.id,
-        alias: t.alias,
-        defaultRevenue: t.defaultRevenue,
-        hasRevenue: t.hasRevenue,
-        firesPostback: t.firesPostback,
-        duplicatePolicy: t.duplicatePolicy,
-      })
+      .select(LIVE_EVENT_TYPE)
       .from(t)
       .where(and(eq(t.workspaceId, input.workspaceId), match, isNull(t.archivedAt)))
       .limit(1),

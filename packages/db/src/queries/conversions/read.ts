@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ConvertingHit } from "@hitrail/core";
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../client.ts";
 import {
@@ -71,38 +72,17 @@ export async function lockConversionIdentities(
  * carry what the decision and the outbound postback need: the page's default payout, the offer
  * source's policy and status map, the traffic source's postback settings.
  */
-export interface ConversionPathHit {
+export interface ConversionPathHit extends ConvertingHit {
   workspaceId: string;
+  /** The converting hit this row is on the path of. */
   rootHitId: string;
   depth: number;
-  hitId: string;
   prevHitId: string | null;
-  visitorId: string;
-  funnelId: string;
   nodeId: string;
-  pageId: string | null;
-  pageKind: PageKindValue;
-  trafficSourceId: string | null;
-  externalId: string | null;
   campaign: string | null;
-  cost: string | null;
   trackingFields: Record<string, string>;
-  /** epoch milliseconds */
-  createdAtMs: number;
   /** The stored timestamp verbatim, so hit_at copies it without rounding. */
   createdAtText: string;
-  /** null when the hit's page no longer exists (or the hit is no page). */
-  defaultPayout: string | null;
-  duplicatePolicy: DuplicatePolicyValue | null;
-  statusMap: OfferSource["statusMap"];
-  /** The parameter this offer source sends the conversion time in, besides `ts`. */
-  conversionTimeParam: string | null;
-  /** The parameter this offer source sends its status word in (`status` unless it says otherwise). */
-  statusParam: string | null;
-  trafficSourcePostbackUrl: string | null;
-  postbackOnUpdate: boolean | null;
-  postbackOnReject: boolean | null;
-  postbackDelaySeconds: number | null;
 }
 
 export type PathRow = {
