@@ -5,6 +5,7 @@ import {
   type ConversionEvent,
   type ConversionRequest,
   type ConvertingHit,
+  conversionEventOf,
   type ExistingConversion,
   REV_MINUS_ONE_NOTE,
   STATUS_MAP_TEMPLATES,
@@ -477,5 +478,27 @@ describe("applyConversion: the traffic source's postback", () => {
     ],
   ])("%s", (_name, req, on, existing, expected) => {
     expect(apply(req, on, existing)).toMatchObject(expected);
+  });
+});
+
+describe("conversionEventOf: a custom event type as the rules take it", () => {
+  const type = { id: "ev1", alias: "lead", firesPostback: true, duplicatePolicy: "update" as const };
+  it.each<[string, { defaultRevenue: string | null; hasRevenue: boolean }, string | null]>([
+    ["its own default revenue", { defaultRevenue: "2", hasRevenue: true }, "2"],
+    ["no default of its own: the page's payout (null)", { defaultRevenue: null, hasRevenue: true }, null],
+    [
+      "a type without revenue records 0, whatever its default says",
+      { defaultRevenue: "5", hasRevenue: false },
+      "0",
+    ],
+  ])("%s", (_name, over, defaultRevenue) => {
+    expect(conversionEventOf({ ...type, ...over })).toEqual({
+      typeId: "ev1",
+      alias: "lead",
+      defaultRevenue,
+      hasRevenue: over.hasRevenue,
+      firesPostback: true,
+      duplicatePolicy: "update",
+    });
   });
 });
