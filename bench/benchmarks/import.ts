@@ -148,7 +148,6 @@ export async function run(): Promise<void> {
             target: { by: "hit", hitId: r.id },
             tx: `P${i}`,
             revenue: { kind: "value", value: "1" },
-            status: "approved",
             statusWord: null,
             rawStatus: null,
             disablePostbacks: true,

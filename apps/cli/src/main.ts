@@ -16,6 +16,7 @@ import {
   withWorkspace,
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { Command, Option } from "commander";
 import { listCostsCommand, setCostCommand, undoCostCommand, uploadCostsCommand } from "./commands/costs.ts";
 import { doctor, formatCheck } from "./commands/doctor.ts";
@@ -328,7 +329,15 @@ export function buildCli(): Command {
         if (opts.delivery !== undefined) {
           if (!isUuid(opts.delivery)) throw new Error("--delivery takes an id");
           const result = await withDb((c) =>
-            replayDelivery(c.db, { workspaceId: opts.workspace, deliveryId: opts.delivery as string }),
+            replayDelivery(c.db, {
+              workspaceId: opts.workspace,
+              deliveryId: opts.delivery as string,
+              job: deliverJob(
+                opts.workspace,
+                opts.delivery as string,
+                jobIds.deliverReplay(opts.delivery as string, new Date()),
+              ),
+            }),
           );
           if (!result.ok) throw new Error(result.reason);
           print(result);
@@ -346,7 +355,8 @@ export function buildCli(): Command {
             const ids = await deadDeliveryIds(tx, { workspaceId, trafficSourceId, since, limit: 100_000 });
             let replayed = 0;
             for (const deliveryId of ids) {
-              if ((await requeueDelivery(tx, { workspaceId, deliveryId })).ok) replayed++;
+              const job = deliverJob(workspaceId, deliveryId, jobIds.deliverReplay(deliveryId, new Date()));
+              if ((await requeueDelivery(tx, { workspaceId, deliveryId, job })).ok) replayed++;
             }
             return { replayed, trafficSourceId, since: since.toISOString() };
           }),
@@ -369,6 +379,8 @@ export function buildCli(): Command {
             resumeTrafficSourcePostbacks(tx, {
               workspaceId: opts.workspace,
               trafficSourceId: opts.trafficSource,
+              jobFor: (deliveryId) =>
+                deliverJob(opts.workspace, deliveryId, jobIds.deliverResume(deliveryId, new Date())),
             }),
           ),
         );

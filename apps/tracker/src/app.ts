@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ping } from "@hitrail/db";
 import { captureException } from "@hitrail/observability";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { withDeadline } from "./db-breaker.ts";
@@ -65,7 +66,7 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
     const [postgres, redis] = await Promise.all([
       deps.breaker.isDown
         ? Promise.resolve(`unreachable (${deps.breaker.reason ?? "down"}); spooling`)
-        : withDeadline(deps.db.sql`select 1`, 800).then(() => null, problem),
+        : withDeadline(ping(deps.db.sql), 800).then(() => null, problem),
       withDeadline(deps.redis.ping(), 800).then(() => null, problem),
     ]);
     if (redis !== null) {

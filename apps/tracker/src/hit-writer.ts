@@ -1,10 +1,10 @@
-import type { Database, schema } from "@hitrail/db";
-import { sql, withWorkspace, workspaceScope } from "@hitrail/db";
+import { type Database, type HitRow, insertHits } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
 import { type DbBreaker, withDeadline } from "./db-breaker.ts";
+import { GroupCommit } from "./group-commit.ts";
 
-export type HitRow = typeof schema.hits.$inferInsert;
+export type { HitRow };
 export type WriteOutcome = "committed" | "spooled";
 
 interface Pending {
@@ -42,56 +42,6 @@ const DEFAULTS: HitWriterOptions = {
   retryAfterMs: 1_000,
 };
 
-// One statement, one round trip, no transaction block: the WHERE clause sets the row-level security
-// scope ($2, the batch's workspaces) for the statement's own implicit transaction. It names no
-// column, so PostgreSQL runs it once as a one-time filter before the first row is read, and so
-// before any row's policy check. A BEGIN/SET/INSERT/COMMIT on a reserved connection cost a third of
-// the click path's throughput in `pnpm bench click`.
-// Columns the JSON does not name come from the base row, not from the table's defaults: the base row
-// carries the writing transaction's id (hits.ingest_xid), which the visit-rollup sweep reads.
-const FROM_JSON =
-  "json_populate_recordset(json_populate_record(null::hits, json_build_object('ingest_xid', pg_current_xact_id())), $1::json)";
-const INSERT_HITS =
-  `insert into hits select r.* from ${FROM_JSON} r ` +
-  "where set_config('hitrail.workspace_id', $2, true) is not null on conflict (id) do nothing";
-
-/** The part of the postgres.js client drizzle wraps that the writer uses directly. */
-interface PreparingClient {
-  unsafe: (query: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown>;
-}
-
-/**
- * A hit as the `hits` table's own row type reads it from JSON. Every column is named, defaults
- * included: json_populate_recordset leaves a missing key NULL rather than applying the default.
- */
-function hitColumns(row: HitRow) {
-  return {
-    id: row.id,
-    workspace_id: row.workspaceId,
-    visitor_id: row.visitorId,
-    funnel_id: row.funnelId,
-    node_id: row.nodeId,
-    page_id: row.pageId ?? null,
-    page_kind: row.pageKind,
-    traffic_source_id: row.trafficSourceId ?? null,
-    external_id: row.externalId ?? null,
-    campaign: row.campaign ?? null,
-    cost: row.cost ?? null,
-    tracking_fields: row.trackingFields ?? {},
-    prev_hit_id: row.prevHitId ?? null,
-    ip: row.ip ?? null,
-    user_agent: row.userAgent ?? null,
-    device_type: row.deviceType ?? null,
-    os: row.os ?? null,
-    browser: row.browser ?? null,
-    country: row.country ?? null,
-    language: row.language ?? null,
-    referrer: row.referrer ?? null,
-    is_bot: row.isBot ?? false,
-    created_at: row.createdAt,
-  };
-}
-
 // SQLSTATE classes that mean "the row is wrong", not "the database is away": spooling those would
 // only replay the same failure forever.
 const DATA_ERROR = /^(22|23|42)/;
@@ -124,15 +74,12 @@ function isDataError(error: unknown): boolean {
  * that did commit after its timeout fired is never doubled.
  */
 export class HitWriter {
-  private queue: Pending[] = [];
-  private inFlight = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly batches: GroupCommit<Pending>;
   private replayTimer: NodeJS.Timeout | null = null;
   private replaying = false;
   /** Until then (epoch ms) batches skip Postgres and go to the spool. */
   private unreachableUntil = 0;
   private readonly opts: HitWriterOptions;
-  private readonly idle = new Set<() => void>();
   readonly spoolKey: string;
   readonly stats = { committed: 0, spooled: 0, replayed: 0, batches: 0 };
 
@@ -151,40 +98,12 @@ export class HitWriter {
     });
     this.opts.maxBatch = Math.max(1, this.opts.maxBatch);
     this.spoolKey = `${prefix}:spool:hits`;
+    this.batches = new GroupCommit(this.opts, (batch) => this.commit(batch));
   }
 
   write(row: HitRow): Promise<WriteOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.inFlight >= this.opts.maxInFlight) return; // a finishing batch picks the queue up
-    if (this.queue.length >= this.opts.maxBatch || this.opts.waitMs === 0) {
-      this.flush();
-      return;
-    }
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      this.flush();
-    }, this.opts.waitMs);
-  }
-
-  private flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.queue.length === 0 || this.inFlight >= this.opts.maxInFlight) return;
-    const batch = this.queue.splice(0, this.opts.maxBatch);
-    this.inFlight++;
-    this.commit(batch).finally(() => {
-      this.inFlight--;
-      // Rows queued meanwhile have waited a whole commit already: no further window for them.
-      if (this.queue.length > 0) this.flush();
-      else if (this.inFlight === 0) for (const done of this.idle) done();
+      this.batches.add({ row, resolve, reject });
     });
   }
 
@@ -243,27 +162,8 @@ export class HitWriter {
     }
   }
 
-  /**
-   * One statement, one parameter, any number of rows: the batch travels as a JSON array that
-   * Postgres turns into `hits` rows. Building a multi-row INSERT with a bind parameter per column
-   * cost more CPU than the rest of a click put together (and is capped at 65,535 parameters). ON
-   * CONFLICT DO NOTHING makes a replay of rows that did commit harmless.
-   */
   private insert(rows: HitRow[]): Promise<unknown> {
-    const json = JSON.stringify(rows.map(hitColumns));
-    // Row-level security: the batch's transaction names the workspaces its rows belong to.
-    const workspaceIds = [...new Set(rows.map((r) => r.workspaceId))];
-    const client = (this.db as { $client?: PreparingClient }).$client;
-    // As a named prepared statement the driver sends Bind/Execute only; drizzle's execute() leaves
-    // it unnamed, which costs a Describe round trip before every batch.
-    if (typeof client?.unsafe === "function")
-      return client.unsafe(INSERT_HITS, [json, workspaceScope(workspaceIds)], { prepare: true });
-    return withWorkspace(this.db, workspaceIds, (tx) =>
-      tx.execute(
-        sql`insert into hits select * from json_populate_recordset(json_populate_record(null::hits,
-          json_build_object('ingest_xid', pg_current_xact_id())), ${json}::json) on conflict (id) do nothing`,
-      ),
-    );
+    return insertHits(this.db, rows);
   }
 
   private async spool(rows: HitRow[]): Promise<void> {
@@ -344,16 +244,8 @@ export class HitWriter {
   }
 
   /** Flushes what is queued and waits for batches in flight (graceful shutdown). */
-  async drain(): Promise<void> {
-    this.flush();
-    if (this.inFlight === 0 && this.queue.length === 0) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.idle.delete(done);
-        resolve();
-      };
-      this.idle.add(done);
-    });
+  drain(): Promise<void> {
+    return this.batches.drain();
   }
 
   stop(): void {

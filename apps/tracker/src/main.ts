@@ -35,7 +35,7 @@ export async function startTracker(
   const redis = createRequestRedis(ready.REDIS_URL);
   watchRedis(redis, logger, "tracker");
   await redis.ping();
-  const breaker = new DbBreaker(() => db.sql`select 1`, logger);
+  const breaker = new DbBreaker(() => ping(db.sql), logger);
   await startWithoutDatabaseIfNeeded(db, breaker, logger);
   const queues = createQueues(redis, env.REDIS_PREFIX);
   const hits = new HitWriter(

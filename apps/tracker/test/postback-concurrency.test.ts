@@ -15,7 +15,6 @@ const command = (workspaceId: string, hitId: string, tx: string): ConversionComm
   target: { by: "hit", hitId },
   tx,
   revenue: { kind: "value", value: "5" },
-  status: "approved",
   statusWord: null,
   rawStatus: null,
   disablePostbacks: false,

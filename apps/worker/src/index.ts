@@ -1,6 +1,6 @@
+export { decideFire, type FireDecision } from "@hitrail/core";
 export { DEFAULT_HIT_SWEEPER_OPTIONS, HitRollupSweeper, type HitSweeperOptions } from "./hit-sweeper.ts";
 export type { WorkerMetrics } from "./metrics.ts";
-export { decideFire, type FireDecision } from "./postbacks/fire-rule.ts";
 export { createPostbackSender, type PostbackSender, type SendResult } from "./postbacks/sender.ts";
 export { DEFAULT_RELAY_OPTIONS, OutboxRelay, type RelayOptions } from "./relay.ts";
 export {

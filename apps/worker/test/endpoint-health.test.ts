@@ -1,5 +1,6 @@
 import { findDelivery, resumeTrafficSourcePostbacks, schema, sql, withWorkspace } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant, type Tenant } from "./support/factory.ts";
 import {
@@ -90,6 +91,8 @@ describe("postback endpoint health", () => {
       resumeTrafficSourcePostbacks(tx, {
         workspaceId: tenant.workspaceId,
         trafficSourceId: tenant.kit.trafficSourceId,
+        jobFor: (deliveryId) =>
+          deliverJob(tenant.workspaceId, deliveryId, jobIds.deliverResume(deliveryId, new Date())),
       }),
     );
     expect(resumed).toEqual({ found: true, resumed: 2 });

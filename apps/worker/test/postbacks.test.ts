@@ -1,7 +1,8 @@
+import { REJECTED_BEFORE_FIRE } from "@hitrail/core";
 import { findDelivery, listDeliveryAttempts, replayDelivery } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REJECTED_BEFORE_FIRE } from "../src/postbacks/fire-rule.ts";
 import {
   changeConversion,
   createConversion,
@@ -287,19 +288,33 @@ describe("traffic-source postbacks", () => {
     const { deliveryId } = await createConversion(t.db, tenant, { hit: offer, revenue: "4" });
     await settled(tenant, deliveryId!, "dead");
     up = true;
-    const replay = await replayDelivery(t.db, { workspaceId: tenant.workspaceId, deliveryId: deliveryId! });
+    const replay = await replayDelivery(t.db, {
+      workspaceId: tenant.workspaceId,
+      deliveryId: deliveryId!,
+      job: replayJob(tenant.workspaceId, deliveryId!),
+    });
     expect(replay).toMatchObject({
       ok: true,
       jobId: expect.stringMatching(new RegExp(`^deliver-${deliveryId}-replay-\\d+$`)),
     });
-    const again = await replayDelivery(t.db, { workspaceId: tenant.workspaceId, deliveryId: deliveryId! });
+    const again = await replayDelivery(t.db, {
+      workspaceId: tenant.workspaceId,
+      deliveryId: deliveryId!,
+      job: replayJob(tenant.workspaceId, deliveryId!),
+    });
     expect(again).toEqual({ ok: false, reason: "delivery is still pending" });
     const delivery = await settled(tenant, deliveryId!, "delivered");
     expect(delivery.attempts).toBe(2);
     expect(received("/pb/replay")).toHaveLength(2);
     // Another workspace cannot replay it.
     const other = await seedTenant(t.db);
-    expect(await replayDelivery(t.db, { workspaceId: other.workspaceId, deliveryId: deliveryId! })).toEqual({
+    expect(
+      await replayDelivery(t.db, {
+        workspaceId: other.workspaceId,
+        deliveryId: deliveryId!,
+        job: replayJob(other.workspaceId, deliveryId!),
+      }),
+    ).toEqual({
       ok: false,
       reason: "delivery not found",
     });
@@ -331,3 +346,8 @@ describe("traffic-source postbacks", () => {
     }
   });
 });
+
+/** A replay's job, as the api and the CLI build it. */
+function replayJob(workspaceId: string, deliveryId: string) {
+  return deliverJob(workspaceId, deliveryId, jobIds.deliverReplay(deliveryId, new Date()));
+}

@@ -1,4 +1,10 @@
-import type { ConversionStatus, ConversionTarget, DuplicatePolicy, Revenue } from "@hitrail/core";
+import type {
+  ConversionEvent,
+  ConversionStatus,
+  ConversionTarget,
+  DuplicatePolicy,
+  Revenue,
+} from "@hitrail/core";
 import type { HostWorkspace } from "@hitrail/db";
 
 /** How a conversion reached us; stored on every revision and in the postback log. */
@@ -15,24 +21,12 @@ export interface ConversionRequestMeta {
   receivedAt: number;
 }
 
-/**
- * A custom event instead of the conversion itself (`e=alias` postbacks, `flux.track("lead")`,
- * action triggers). Absent for plain conversions.
- */
-export interface ConversionEventRef {
-  typeId: string;
-  alias: string;
-  /** Used when no revenue is sent; null means the converting page's default payout. */
-  defaultRevenue: string | null;
-  /** A type without revenue only counts: whatever revenue arrives, it records 0. */
-  hasRevenue: boolean;
-  firesPostback: boolean;
-  duplicatePolicy: DuplicatePolicy;
-}
+/** A custom event instead of the conversion itself (core's ConversionEvent). */
+export type ConversionEventRef = ConversionEvent;
 
 /**
  * One request to record a conversion, already validated (core parsePostback or its tag/action
- * equivalent). The use-case resolves the target, the writer decides (core decideConversion) and
+ * equivalent). The use-case resolves the target; the batch applies it (core applyConversion) and
  * commits.
  */
 export interface ConversionCommand {
@@ -41,10 +35,9 @@ export interface ConversionCommand {
   target: ConversionTarget;
   tx: string | null;
   revenue: Revenue;
-  status: ConversionStatus;
   /** The word as understood (lower-case), for the audit trail. */
   statusWord: string | null;
-  /** The word as sent, re-classified with the offer source's status map once the hit is known. */
+  /** The word as sent; classified once the hit is known, with its offer source's status map. */
   rawStatus: string | null;
   disablePostbacks: boolean;
   /** When the sender says the conversion happened (epoch ms); absent or null: when it was received. */

@@ -1,6 +1,4 @@
-export * from "./attribution.ts";
-export * from "./conversion.ts";
-export * from "./conversion-time.ts";
+export * from "./conversion/index.ts";
 export * from "./costs.ts";
 export * from "./csv.ts";
 export * from "./date-presets.ts";
@@ -13,7 +11,6 @@ export * from "./public-url.ts";
 export * from "./redirect.ts";
 export * from "./report-grid.ts";
 export * from "./slugs.ts";
-export * from "./status.ts";
 export * from "./tag.ts";
 export * from "./tokens.ts";
 export * from "./triggers.ts";

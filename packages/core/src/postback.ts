@@ -1,7 +1,7 @@
-import { parseConversionTime } from "./conversion-time.ts";
+import { statusWordOf } from "./conversion/status.ts";
+import { parseConversionTime } from "./conversion/time.ts";
 import { hasControlCharacters, readField, readIdField } from "./ids.ts";
-import { isRejectedRevenue, parseConversionRevenue, quoteValue, type Revenue } from "./money.ts";
-import { type ConversionStatus, classifyStatus, type StatusMap } from "./status.ts";
+import { parseConversionRevenue, quoteValue, type Revenue } from "./money.ts";
 import type { ConversionTarget } from "./visitor.ts";
 
 export const MAX_TX_LENGTH = 255;
@@ -14,12 +14,11 @@ export interface PostbackRequest {
   /** Transaction ID: the same (hit, tx) again updates; another tx on the same hit is another conversion. */
   tx: string | null;
   revenue: Revenue;
-  status: ConversionStatus;
   /** The status word as understood (trimmed, lowercase), or null when none was sent. */
   statusWord: string | null;
   /**
-   * The status exactly as sent (trimmed), so the app can classify it again with the offer source's
-   * map once the hit is known.
+   * The status exactly as sent (trimmed). It is classified once the hit is known, with its offer
+   * source's status map (applyConversion); `rev=-1` is read there too.
    */
   rawStatus: string | null;
   disablePostbacks: boolean;
@@ -34,10 +33,6 @@ export interface PostbackRequest {
 export type PostbackParse =
   | { ok: true; request: PostbackRequest }
   | { ok: false; code: "bad_request"; reason: string; field?: string };
-
-export interface ParsePostbackOptions {
-  statusMap?: StatusMap;
-}
 
 const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);
 
@@ -74,10 +69,7 @@ function param(params: Readonly<Record<string, unknown>>, name: string): unknown
  * repeated parameter the app passes the first). Never throws: bad input is a `bad_request` whose reason
  * is shown to the user and logged.
  */
-export function parsePostback(
-  params: Readonly<Record<string, string | undefined>>,
-  opts: ParsePostbackOptions = {},
-): PostbackParse {
+export function parsePostback(params: Readonly<Record<string, string | undefined>>): PostbackParse {
   const notes: string[] = [];
 
   const hit = readIdField("hit", param(params, "hit"));
@@ -126,14 +118,6 @@ export function parsePostback(
 
   const statusText = readText("status", param(params, "status"), MAX_STATUS_LENGTH, notes);
   if (!statusText.ok) return bad(statusText.reason, "status");
-  const status = classifyStatus(statusText.value, opts.statusMap);
-  if (status.kind === "unknown") {
-    return bad(`status ${quoteValue(status.word)} is not one of: ${status.known.join(", ")}`, "status");
-  }
-  // Seed: a rejection sets the revenue to -1; rev=-1 is that same delete marker.
-  if (isRejectedRevenue(rev) && status.status !== "rejected") {
-    notes.push("rev=-1: deletes the conversion, as a rejected status does");
-  }
 
   const disable = readField(param(params, "disable_postbacks"));
   const disablePostbacks = disable.kind === "value" && TRUE_WORDS.has(disable.value.toLowerCase());
@@ -156,8 +140,7 @@ export function parsePostback(
       target,
       tx: tx.value,
       revenue: rev,
-      status: status.status,
-      statusWord: status.word,
+      statusWord: statusWordOf(statusText.value),
       rawStatus: statusText.value,
       disablePostbacks,
       eventAlias: eventAlias.value,

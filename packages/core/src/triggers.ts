@@ -1,6 +1,6 @@
-import type { DuplicatePolicy } from "./conversion.ts";
+import type { DuplicatePolicy } from "./conversion/decide.ts";
 import type { ActionTriggers } from "./funnel.ts";
-import { isRejectedRevenue, parseConversionRevenue, type Revenue } from "./money.ts";
+import { parseConversionRevenue, type Revenue } from "./money.ts";
 import type { SessionHitRef } from "./visitor.ts";
 
 /**
@@ -99,8 +99,6 @@ export function planActionTriggers(taken: ActionTaken): TriggerPlan {
         `once per visitor session: recorded on the session's first view of this page (hit ${onceHit})`,
       );
     }
-    // Seed: -1 is the delete marker, from a trigger as from a postback.
-    if (isRejectedRevenue(revenue)) notes.push("rev=-1: deletes the conversion, as a rejected status does");
     return {
       kind,
       eventTypeId,

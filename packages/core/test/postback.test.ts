@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type PostbackRequest, parsePostback, STATUS_MAP_TEMPLATES } from "../src/index.ts";
+import { type PostbackRequest, parsePostback } from "../src/index.ts";
 
 const HIT = "0191d6b4-8a0c-7cc3-9a0e-4f7d2b1c3e5a";
 const VID = "0191d6b4-9b1d-7dd4-8b1f-5a8e3c2d4f6b";
@@ -16,7 +16,6 @@ const base: PostbackRequest = {
   target: { by: "hit", hitId: HIT },
   tx: null,
   revenue: { kind: "absent" },
-  status: "approved",
   statusWord: null,
   rawStatus: null,
   disablePostbacks: false,
@@ -92,32 +91,15 @@ describe("parsePostback: fields", () => {
     ["tx of 255 characters", { hit: HIT, tx: "x".repeat(255) }, { tx: "x".repeat(255) }],
     ["rev", { hit: HIT, rev: "12.50" }, { revenue: { kind: "value", value: "12.5" } }],
     ["rev comma", { hit: HIT, rev: "12,50" }, { revenue: { kind: "value", value: "12.5" } }],
-    [
-      "rev -1 (delete marker)",
-      { hit: HIT, rev: "-1" },
-      {
-        revenue: { kind: "value", value: "-1" },
-        notes: ["rev=-1: deletes the conversion, as a rejected status does"],
-      },
-    ],
+    // What -1 does (and the note saying so) is applyConversion's: test/conversion/apply.test.ts.
+    ["rev -1 (delete marker)", { hit: HIT, rev: "-1" }, { revenue: { kind: "value", value: "-1" } }],
     ["rev empty", { hit: HIT, rev: "" }, {}],
     ["rev macro", { hit: HIT, rev: "{payout}" }, { notes: ["unreplaced macro in rev: '{payout}'"] }],
     ["rev #macro#", { hit: HIT, rev: "#payout#" }, { notes: ["unreplaced macro in rev: '#payout#'"] }],
-    [
-      "status pending",
-      { hit: HIT, status: "Pending" },
-      { status: "pending", statusWord: "pending", rawStatus: "Pending" },
-    ],
-    [
-      "status hold",
-      { hit: HIT, status: "hold" },
-      { status: "pending", statusWord: "hold", rawStatus: "hold" },
-    ],
-    [
-      "status trash",
-      { hit: HIT, status: "trash" },
-      { status: "rejected", statusWord: "trash", rawStatus: "trash" },
-    ],
+    // The word is classified once the hit and its offer source's map are known (applyConversion).
+    ["status pending", { hit: HIT, status: "Pending" }, { statusWord: "pending", rawStatus: "Pending" }],
+    ["status hold", { hit: HIT, status: "hold" }, { statusWord: "hold", rawStatus: "hold" }],
+    ["status trash", { hit: HIT, status: "trash" }, { statusWord: "trash", rawStatus: "trash" }],
     ["status other", { hit: HIT, status: "sale" }, { statusWord: "sale", rawStatus: "sale" }],
     ["status macro", { hit: HIT, status: "{status}" }, { notes: ["unreplaced macro in status: '{status}'"] }],
     ["disable_postbacks=true", { hit: HIT, disable_postbacks: "true" }, { disablePostbacks: true }],
@@ -200,28 +182,6 @@ describe("parsePostback: bad requests", () => {
     const parsed = parsePostback({ hit: "h".repeat(10_000) });
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.reason.length).toBeLessThan(120);
-  });
-});
-
-describe("parsePostback with an offer source's status map", () => {
-  const clickbank = { statusMap: STATUS_MAP_TEMPLATES.clickbank.map };
-
-  it.each([
-    ["SALE", "approved"],
-    ["RFND", "rejected"],
-    ["hold", "pending"],
-  ] as const)("%j is %s", (status, expected) => {
-    const parsed = parsePostback({ hit: HIT, status }, clickbank);
-    expect(parsed).toMatchObject({ ok: true, request: { status: expected } });
-  });
-
-  it("rejects an unknown word of a strict map, naming the known ones", () => {
-    const parsed = parsePostback({ hit: HIT, status: "CANCEL-REBILL" }, clickbank);
-    expect(parsed).toMatchObject({ ok: false, code: "bad_request", field: "status" });
-    if (!parsed.ok) {
-      expect(parsed.reason).toMatch(/^status 'cancel-rebill' is not one of: /);
-      expect(parsed.reason).toContain("rfnd");
-    }
   });
 });
 

@@ -65,7 +65,7 @@ function decide(params: Record<string, string>, stored: ExistingConversion | nul
   const r = ok(params);
   const input: ConversionInput = {
     existing: stored,
-    status: r.status,
+    status: seedStatus(r.rawStatus),
     revenue: r.revenue,
     defaultPayout: PAYOUT,
   };
@@ -525,3 +525,10 @@ describe("identity: the same (hit, tx) again updates; another tx is another conv
     expect(decide(params, stored).action).toBe(action);
   });
 });
+
+/** The seed's reading of a status word (no offer-source map), as applyConversion makes it. */
+function seedStatus(raw: string | null) {
+  const classified = classifyStatus(raw);
+  if (classified.kind !== "ok") throw new Error(`unknown status ${raw}`);
+  return classified.status;
+}

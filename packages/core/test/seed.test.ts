@@ -6,6 +6,7 @@ import {
   type ChainHit,
   type ConversionDecision,
   canConvert,
+  classifyStatus,
   conversionIdentity,
   decideConversion,
   type ExistingConversion,
@@ -39,7 +40,7 @@ function run(postbacks: Array<Record<string, string>>) {
     const existing = store.get(id.key) ?? null;
     const decision = decideConversion({
       existing,
-      status: request.status,
+      status: seedStatus(request.rawStatus),
       revenue: request.revenue,
       defaultPayout: DEFAULT_PAYOUT,
     });
@@ -345,3 +346,10 @@ describe("seed: where conversions occur and attribute", () => {
     );
   });
 });
+
+/** The seed's reading of a status word (no offer-source map), as applyConversion makes it. */
+function seedStatus(raw: string | null) {
+  const classified = classifyStatus(raw);
+  if (classified.kind !== "ok") throw new Error(`unknown status ${raw}`);
+  return classified.status;
+}

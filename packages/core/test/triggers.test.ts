@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decideConversion, type ExistingConversion } from "../src/conversion.ts";
 import type { ActionTriggers } from "../src/funnel.ts";
+import { decideConversion, type ExistingConversion } from "../src/index.ts";
 import {
   type ActionTaken,
   actionTriggerTx,
@@ -139,12 +139,12 @@ describe('"For any action coming out of a page … trigger specific custom event
       [],
     ],
     [
-      "rev=-1 on a trigger is the seed's delete marker, and the log says so",
+      "rev=-1 on a trigger fires with -1 (the delete marker; applyConversion says so in the log)",
       taken({
         triggers: { conversion: { revenue: "-1" } },
         origin: { hitId: "L1", funnelId: "f1", nodeId: "lander" },
       }),
-      [fire({ revenue: value("-1"), notes: ["rev=-1: deletes the conversion, as a rejected status does"] })],
+      [fire({ revenue: value("-1"), notes: [] })],
       [],
     ],
     [

@@ -27,5 +27,6 @@ export {
   QUEUE_NAMES,
   type QueueName,
 } from "./jobs.ts";
+export { deliverJob, jobIds, type OutboxJob, outboxJob } from "./outbox.ts";
 export { bullPrefix, createQueues, type EnqueueRequest, type QueueSet } from "./producer.ts";
 export { createRedis, createRequestRedis, type Redis, type RedisHealth, watchRedis } from "./redis.ts";

@@ -84,7 +84,6 @@ export async function fireActionTriggers(deps: TrackerDeps, taken: ActionTaken):
         target: { by: "hit", hitId: fire.hitId },
         tx: fire.tx,
         revenue: fire.revenue,
-        status: "approved",
         statusWord: null,
         rawStatus: null,
         disablePostbacks: false,

@@ -1,7 +1,7 @@
 import type { SessionHitRef, VisitorSession } from "@hitrail/core";
+import { findHit, type StoredHit } from "@hitrail/db";
 import type { Entry } from "./entry-params.ts";
 import { badRequest, notFound } from "./errors.ts";
-import { findHit, type StoredHit } from "./hit-lookup.ts";
 import { lenientId } from "./params.ts";
 import type { ClickServices } from "./record.ts";
 

@@ -1,13 +1,8 @@
-import {
-  type ConversionIdentityRef,
-  type DbClient,
-  newId,
-  type ReceivedPostbackRow,
-  runConversionBatch,
-} from "@hitrail/db";
+import { commitConversionBatch, itemIdentityKey, type PlanItem } from "@hitrail/conversions";
+import { type DbClient, newId, type ReceivedPostbackRow } from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
 import type { DbBreaker } from "../db-breaker.ts";
-import { itemIdentityKey, type PlanItem, planBatch } from "./plan.ts";
+import { GroupCommit } from "../group-commit.ts";
 import type { ConversionSpool, ReplayOutcome } from "./spool.ts";
 import type { RecordResult } from "./types.ts";
 
@@ -64,22 +59,17 @@ const UNAVAILABLE = "could not record the conversion right now (database unavail
 
 /**
  * Group commit for conversions. Postbacks queue for a moment and each batch runs in ONE transaction
- * of two round trips (runConversionBatch): lock the identities and read the hits with their paths
- * and the stored conversions; let core decide each postback in arrival order (plan.ts); write every
- * row in one statement and commit. A postback's promise resolves only after that commit, so whatever
- * is answered 200 is durable.
+ * of two round trips (commitConversionBatch in @hitrail/conversions): lock the identities and read
+ * the hits with their paths and the stored conversions; let core decide each postback in arrival
+ * order; write every row in one statement and commit. A postback's promise resolves only after that
+ * commit, so whatever is answered 200 is durable.
  *
  * Ordering: postbacks of one identity never run in two batches at once; a later one waits for the
  * batch holding its identity, so "the latest revenue wins" means the latest received. Across
  * processes the advisory locks serialize the same identities.
  */
 export class ConversionWriter {
-  private queue: Entry[] = [];
-  private readonly inFlightKeys = new Set<string>();
-  private inFlight = 0;
-  private scheduled = false;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly idle = new Set<() => void>();
+  private readonly batches: GroupCommit<Entry>;
   private readonly opts: ConversionWriterOptions;
   readonly stats = { batches: 0, items: 0, isolated: 0, failed: 0, maxBatch: 0 };
 
@@ -92,6 +82,11 @@ export class ConversionWriter {
     private readonly outage?: ConversionOutage,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.batches = new GroupCommit(
+      this.opts,
+      (batch) => this.run(batch),
+      (entry) => entry.key,
+    );
     outage?.spool.attach((items) => this.applyReplay(items));
     outage?.breaker?.onRecovered(() => {
       outage.spool.pending = true;
@@ -108,80 +103,21 @@ export class ConversionWriter {
       return this.spoolItems([item]).then((results) => results[0] ?? unavailable());
     }
     return new Promise((resolve) => {
-      this.queue.push({ kind: "convert", item, key: itemIdentityKey(item), resolve });
-      this.schedule();
+      this.batches.add({ kind: "convert", item, key: itemIdentityKey(item), resolve });
     });
   }
 
   /** Appends one entry to the postback log in the next batch (rejected requests). */
   log(row: ReceivedPostbackRow): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind: "log", row, key: null, resolve, reject });
-      this.schedule();
+      this.batches.add({ kind: "log", row, key: null, resolve, reject });
     });
   }
 
-  private schedule(): void {
-    if (this.inFlight >= this.opts.maxInFlight) return; // a finishing batch picks the queue up
-    if (this.queue.length >= this.opts.maxBatch) {
-      this.flush();
-      return;
-    }
-    if (this.opts.waitMs > 0) {
-      this.timer ??= setTimeout(() => {
-        this.timer = null;
-        this.flush();
-      }, this.opts.waitMs);
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
-  }
-
-  private flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    while (this.inFlight < this.opts.maxInFlight) {
-      const batch = this.take();
-      if (batch.length === 0) break;
-      this.run(batch);
-    }
-  }
-
-  /** The next batch: oldest first, skipping (and keeping in order) identities already in flight. */
-  private take(): Entry[] {
-    const batch: Entry[] = [];
-    const rest: Entry[] = [];
-    for (const entry of this.queue) {
-      if (batch.length >= this.opts.maxBatch || (entry.key !== null && this.inFlightKeys.has(entry.key))) {
-        rest.push(entry);
-      } else {
-        batch.push(entry);
-      }
-    }
-    this.queue = rest;
-    return batch;
-  }
-
-  private run(batch: Entry[]): void {
-    this.inFlight++;
-    const keys = new Set<string>();
-    for (const e of batch) if (e.key !== null) keys.add(e.key);
-    for (const k of keys) this.inFlightKeys.add(k);
+  private run(batch: Entry[]): Promise<void> {
     this.stats.batches++;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
-    this.commitBatch(batch).finally(() => {
-      for (const k of keys) this.inFlightKeys.delete(k);
-      this.inFlight--;
-      if (this.queue.length > 0) this.schedule();
-      else if (this.inFlight === 0) for (const done of this.idle) done();
-    });
+    return this.commitBatch(batch);
   }
 
   private async commitBatch(batch: Entry[]): Promise<void> {
@@ -316,61 +252,19 @@ export class ConversionWriter {
   }
 
   /** The batch transaction; a replay also learns which of its postbacks were already recorded. */
-  private async transactItems(
+  private transactItems(
     items: PlanItem[],
     replay: boolean,
     logs: ReceivedPostbackRow[] = [],
   ): Promise<{ results: Array<RecordResult | null>; recorded: Set<string> }> {
-    const identities: ConversionIdentityRef[] = items.map((i) => ({
-      workspaceId: i.command.workspace.workspaceId,
-      hitId: i.hitId,
-      eventKey: i.command.event?.typeId ?? "",
-      tx: i.command.tx ?? "",
-    }));
-    const replayed = replay
-      ? items.map((i) => ({ id: i.postbackId, receivedAt: new Date(i.command.meta.receivedAt) }))
-      : undefined;
-    let results: Array<RecordResult | null> = [];
-    let recorded = new Set<string>();
-    const workspaceIds = logs.map((l) => l.workspaceId);
-    await runConversionBatch(
-      this.db,
-      { identities, workspaceIds, ...(replayed ? { replayed } : {}) },
-      (read) => {
-        const { paths, stored } = read;
-        recorded = read.alreadyRecorded ?? recorded;
-        const fresh = recorded.size === 0 ? items : items.filter((i) => !recorded.has(i.postbackId));
-        const plan = planBatch({ items: fresh, paths, stored, now: this.now(), newId: this.makeId });
-        let next = 0;
-        results = items.map((i) => (recorded.has(i.postbackId) ? null : (plan.results[next++] ?? null)));
-        return {
-          inserts: plan.inserts,
-          updates: plan.updates,
-          revisions: plan.revisions,
-          touches: plan.touches,
-          deliveries: plan.deliveries,
-          outbox: plan.outbox,
-          postbacks: [...plan.logs, ...logs],
-        };
-      },
-    );
-    return { results, recorded };
+    return commitConversionBatch(this.db, { items, logs, replay, now: this.now, newId: this.makeId });
   }
 
   /** Waits until everything queued is committed (graceful shutdown). */
-  async drain(): Promise<void> {
-    this.flush();
-    if (this.inFlight === 0 && this.queue.length === 0) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.idle.delete(done);
-        resolve();
-      };
-      this.idle.add(done);
-    });
+  drain(): Promise<void> {
+    return this.batches.drain();
   }
 }
-
 function settle(batch: Entry[], results: Array<RecordResult | null>): void {
   batch.forEach((e, i) => {
     if (e.kind === "log") e.resolve();

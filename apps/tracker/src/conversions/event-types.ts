@@ -1,4 +1,5 @@
-import { and, eq, isNull, type SQL, schema, withWorkspace } from "@hitrail/db";
+import { conversionEventOf } from "@hitrail/core";
+import { findLiveEventType } from "@hitrail/db";
 import type { TrackerDeps } from "../deps.ts";
 import type { ConversionEventRef } from "./types.ts";
 
@@ -12,7 +13,8 @@ export async function findEventType(
   workspaceId: string,
   alias: string,
 ): Promise<ConversionEventRef | null> {
-  return findBy(deps, workspaceId, eq(schema.customEventTypes.alias, alias));
+  const type = await findLiveEventType(deps.db.db, { workspaceId, alias });
+  return type === undefined ? null : conversionEventOf(type);
 }
 
 /** The same by id: funnel action triggers name their event types by id, so renames never break them. */
@@ -22,39 +24,8 @@ export async function findEventTypeById(
   id: string,
 ): Promise<ConversionEventRef | null> {
   if (!UUID.test(id)) return null;
-  return findBy(deps, workspaceId, eq(schema.customEventTypes.id, id));
+  const type = await findLiveEventType(deps.db.db, { workspaceId, id });
+  return type === undefined ? null : conversionEventOf(type);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function findBy(
-  deps: Pick<TrackerDeps, "db">,
-  workspaceId: string,
-  match: SQL,
-): Promise<ConversionEventRef | null> {
-  const t = schema.customEventTypes;
-  const [row] = await withWorkspace(deps.db.db, workspaceId, (tx) =>
-    tx
-      .select({
-        id: t.id,
-        alias: t.alias,
-        defaultRevenue: t.defaultRevenue,
-        hasRevenue: t.hasRevenue,
-        firesPostback: t.firesPostback,
-        duplicatePolicy: t.duplicatePolicy,
-      })
-      .from(t)
-      .where(and(eq(t.workspaceId, workspaceId), match, isNull(t.archivedAt)))
-      .limit(1),
-  );
-  if (row === undefined) return null;
-  return {
-    typeId: row.id,
-    alias: row.alias,
-    // The type's own default, never the page's payout: a "lead" is not worth the offer's payout.
-    defaultRevenue: row.hasRevenue ? row.defaultRevenue : "0",
-    hasRevenue: row.hasRevenue,
-    firesPostback: row.firesPostback,
-    duplicatePolicy: row.duplicatePolicy,
-  };
-}

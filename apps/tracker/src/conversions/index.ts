@@ -4,8 +4,6 @@ import { ConversionRecorder } from "./record-conversion.ts";
 import { ConversionSpool } from "./spool.ts";
 
 export { ConversionWriter, type ConversionWriterOptions } from "./conversion-writer.ts";
-export { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "./outbound.ts";
-export { type BatchPlan, identityKey, type PlanInput, type PlanItem, planBatch } from "./plan.ts";
 export { type AdmitHit, ConversionRecorder, type Refusal } from "./record-conversion.ts";
 export { ConversionSpool } from "./spool.ts";
 export type * from "./types.ts";

@@ -1,9 +1,9 @@
+import { logRow } from "@hitrail/conversions";
 import { isSessionLive, pickVisitorHit } from "@hitrail/core";
 import { newId } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import type { SessionStore } from "../sessions.ts";
 import type { ConversionWriter } from "./conversion-writer.ts";
-import { logRow } from "./plan.ts";
 import type { ConversionChannel, ConversionCommand, ConversionRequestMeta, RecordResult } from "./types.ts";
 
 export interface ConversionRecorderDeps {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { PlanItem } from "@hitrail/conversions";
 import type { Logger } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
-import type { PlanItem } from "./plan.ts";
 
 // Deletes the replay lock only if this tracker still holds it.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

@@ -66,7 +66,6 @@ export async function receivePostback(
     target: request.target,
     tx: request.tx,
     revenue: request.revenue,
-    status: request.status,
     statusWord: request.statusWord,
     rawStatus: request.rawStatus,
     disablePostbacks: request.disablePostbacks,

@@ -128,7 +128,6 @@ export async function track(
       target,
       tx: request.tx,
       revenue: request.revenue,
-      status: request.status,
       statusWord: request.statusWord,
       rawStatus: request.rawStatus,
       disablePostbacks: false,

@@ -1,10 +1,9 @@
 import { parseRevenue, type SessionHitRef, type VisitorSession, viewOfRecentHit } from "@hitrail/core";
-import { newId } from "@hitrail/db";
+import { findHit, newId } from "@hitrail/db";
 import { visitorCookie } from "../click/cookie.ts";
 import { tokenValues } from "../click/destination.ts";
 import { type Entry, readEntryParams } from "../click/entry-params.ts";
 import { notFound, unroutable } from "../click/errors.ts";
-import { findHit } from "../click/hit-lookup.ts";
 import { lenientId } from "../click/params.ts";
 import { type ClickRequest, type ClickServices, recordClick } from "../click/record.ts";
 import { id, MAX_TAG_URL, requiredId, type TagBody, text } from "./body.ts";

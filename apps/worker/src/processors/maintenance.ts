@@ -1,12 +1,5 @@
-import {
-  type Database,
-  deliveryJobId,
-  listOverdueDeliveries,
-  markDeliveryDead,
-  sql,
-  withWorkspace,
-} from "@hitrail/db";
-import { jobDefinitions, type QueueSet } from "@hitrail/queue";
+import { type Database, listOverdueDeliveries, markDeliveryDead, sql, withWorkspace } from "@hitrail/db";
+import { jobDefinitions, jobIds, type QueueSet } from "@hitrail/queue";
 import type { JobHandler } from "./base.ts";
 
 /**
@@ -58,7 +51,7 @@ export function reconcileDeliveries(deps: {
     let requeued = 0;
     let dead = 0;
     for (const d of overdue) {
-      const first = deliveryJobId(d.id);
+      const first = jobIds.deliver(d.id);
       const recovery = `${first}-recover-${d.attempts}`;
       const [firstState, recoveryState] = await Promise.all([
         queue.getJobState(first),

@@ -1,3 +1,4 @@
+import { decideFire } from "@hitrail/core";
 import {
   type AttemptRecord,
   cancelDelivery,
@@ -13,7 +14,6 @@ import {
 import { MAX_RETRY_AFTER_MS, RetryLater, type RetrySchedule, retryDelay } from "@hitrail/queue";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { WorkerMetrics } from "../metrics.ts";
-import { decideFire } from "../postbacks/fire-rule.ts";
 import { type DestinationCache, destinationOf, type HostLimiter } from "../postbacks/host-limiter.ts";
 import { deliveryIdempotencyKey, type PostbackSender, type SendResult } from "../postbacks/sender.ts";
 import type { JobHandler } from "./base.ts";

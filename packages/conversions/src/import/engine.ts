@@ -263,7 +263,6 @@ export class ImportEngine {
           target: req.target,
           tx: req.tx,
           revenue: req.revenue,
-          status: req.status,
           statusWord: req.statusWord,
           rawStatus: req.rawStatus,
           disablePostbacks: !this.setup.options.postbacks,

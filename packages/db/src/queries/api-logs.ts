@@ -10,7 +10,7 @@ import {
   receivedPostbacks,
   touches,
 } from "../schema/index.ts";
-import { DELIVERY_TOPIC, deliveryJobId } from "./deliveries.ts";
+import type { OutboxJobRow } from "./conversions/batch.ts";
 
 // The dashboard's logs: conversions with their revisions, the received-postback log and the outbound
 // delivery log. Pages go newest first and are keyed by id (UUIDv7, so id order is time order);
@@ -296,12 +296,12 @@ export async function listDeliveryLog(
 /**
  * Queues a finished delivery (delivered, dead or cancelled) again, in the caller's transaction so the
  * dashboard can write its audit row alongside: marks it pending and writes the outbox row the
- * worker's relay enqueues. Same rules and job-id scheme as `replayDelivery` (which opens its own
+ * worker's relay enqueues (the job it is given). Same rules as `replayDelivery` (which opens its own
  * transaction): a delivery still pending or being retried is refused, since its own job will send it.
  */
 export async function requeueDelivery(
   db: Executor,
-  input: { workspaceId: string; deliveryId: string; now?: Date },
+  input: { workspaceId: string; deliveryId: string; job: OutboxJobRow },
 ): Promise<
   | { ok: true; delivery: DeliveryLogRow; previousStatus: DeliveryStatusValue; jobId: string }
   | { ok: false; reason: "not_found" | "pending" | "retrying" }
@@ -320,18 +320,8 @@ export async function requeueDelivery(
     .where(scoped)
     .returning();
   if (!delivery) return { ok: false, reason: "not_found" };
-  // A timestamp keeps every replay's job id new: BullMQ keeps finished jobs for a while and would
-  // silently ignore a second replay under an id it still holds.
-  const jobId = `${deliveryJobId(locked.id)}-replay-${(input.now ?? new Date()).getTime()}`;
-  await db.insert(outbox).values({
-    id: newId(),
-    workspaceId: input.workspaceId,
-    topic: DELIVERY_TOPIC,
-    jobId,
-    payload: { workspaceId: input.workspaceId, deliveryId: locked.id },
-    delayMs: 0,
-  });
-  return { ok: true, delivery, previousStatus: locked.status, jobId };
+  await db.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+  return { ok: true, delivery, previousStatus: locked.status, jobId: input.job.jobId };
 }
 
 /**

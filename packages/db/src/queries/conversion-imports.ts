@@ -9,7 +9,8 @@ import {
   type ImportMapping,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
-import { jsonParam } from "./postback-log.ts";
+import { jsonParam } from "./bulk.ts";
+import { listLiveEventTypes } from "./event-types.ts";
 import { contributionRows } from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
@@ -262,20 +263,7 @@ export async function findHitsByVisitors(
 }
 
 /** The workspace's live custom event types by alias, as the conversion rules take them. */
-export async function listImportEventTypes(db: Executor, input: { workspaceId: string }) {
-  const t = customEventTypes;
-  return db
-    .select({
-      id: t.id,
-      alias: t.alias,
-      defaultRevenue: t.defaultRevenue,
-      hasRevenue: t.hasRevenue,
-      firesPostback: t.firesPostback,
-      duplicatePolicy: t.duplicatePolicy,
-    })
-    .from(t)
-    .where(and(eq(t.workspaceId, input.workspaceId), isNull(t.archivedAt)));
-}
+export const listImportEventTypes = listLiveEventTypes;
 
 export interface ImportBatchProgress {
   workspaceId: string;

@@ -1,8 +1,10 @@
+import type { DeliveryState } from "@hitrail/core";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { newId } from "../ids.ts";
 import { deliveryAttempts, outboundDeliveries, outbox } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
+import type { OutboxJobRow } from "./conversions/batch.ts";
 
 // Traffic-source postback deliveries: the tracker writes one row per conversion revision that should
 // notify (with its rendered URL) plus an outbox row; the worker reads the row at fire time, claims one
@@ -15,28 +17,18 @@ export type DeliveryStatus = OutboundDelivery["status"];
 /** Statuses a delivery can still leave by being sent. */
 export const OPEN_DELIVERY_STATUSES = ["pending", "failed"] as const satisfies readonly DeliveryStatus[];
 
-/** What the worker needs to decide, at fire time, whether a delivery still goes out. */
-export interface DeliveryForSend {
+/**
+ * What the worker needs at fire time: core's DeliveryState (what decideFire reads), and what sending
+ * and recording an attempt need.
+ */
+export interface DeliveryForSend extends DeliveryState {
   id: string;
   workspaceId: string;
   conversionId: string;
-  revision: number;
   trafficSourceId: string;
   url: string;
   unknownMacros: string[];
   status: DeliveryStatus;
-  /** Attempts started so far; the next claim must see exactly this number (the fencing token). */
-  attempts: number;
-  /** Epoch ms before which no attempt may start (a delay, a scheduled retry, or an attempt in flight). */
-  notBeforeMs: number | null;
-  /** The conversion as it is now; null when the row no longer exists. */
-  conversion: { revision: number; deleted: boolean } | null;
-  /** Highest revision of a later delivery of the same conversion to the same traffic source. */
-  newerRevision: number | null;
-  /** Whether a delivery of an earlier revision to the same traffic source ever started an attempt. */
-  earlierAttempted: boolean;
-  /** The traffic source's endpoint is disabled (failing too long): the delivery waits, paused. */
-  sourceDisabled: boolean;
   /** The endpoint has a failing streak: a success must clear it (otherwise nothing to write). */
   sourceFailing: boolean;
 }
@@ -178,7 +170,12 @@ export async function noteEndpointResult(
  */
 export async function resumeTrafficSourcePostbacks(
   db: Executor,
-  input: { workspaceId: string; trafficSourceId: string; now?: Date },
+  input: {
+    workspaceId: string;
+    trafficSourceId: string;
+    /** The job that sends a resumed delivery (@hitrail/queue builds it). */
+    jobFor: (deliveryId: string) => OutboxJobRow;
+  },
 ): Promise<{ found: boolean; resumed: number }> {
   const updated = await db.execute<{ id: string }>(sql`
     update traffic_sources set postback_failing_since = null, postback_disabled_at = null,
@@ -190,17 +187,13 @@ export async function resumeTrafficSourcePostbacks(
     update outbound_deliveries set status = 'pending', not_before = null, updated_at = now()
     where workspace_id = ${input.workspaceId} and traffic_source_id = ${input.trafficSourceId} and status = 'paused'
     returning id, created_at`);
-  const stamp = (input.now ?? new Date()).getTime();
   const ordered = [...paused].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (ordered.length > 0) {
     await db.insert(outbox).values(
       ordered.map((d) => ({
         id: newId(),
         workspaceId: input.workspaceId,
-        topic: DELIVERY_TOPIC,
-        jobId: `${deliveryJobId(d.id)}-resume-${stamp}`,
-        payload: { workspaceId: input.workspaceId, deliveryId: d.id },
-        delayMs: 0,
+        ...input.jobFor(d.id),
       })),
     );
   }
@@ -339,24 +332,18 @@ export async function rewritePendingDelivery(
   return rows.length > 0;
 }
 
-/** The outbox topic of a delivery job (a job name of @hitrail/queue; the relay validates it). */
-export const DELIVERY_TOPIC = "postback.deliver";
-
-/** BullMQ job id of a delivery's first run; BullMQ ignores a second job with the same id. */
-export const deliveryJobId = (deliveryId: string) => `deliver-${deliveryId}`;
-
 export type ReplayResult = { ok: true; jobId: string } | { ok: false; reason: string };
 
 /**
  * Sends a finished delivery (delivered, dead or cancelled) again: resets it to pending and, in the
- * same transaction, writes an outbox row for a new job `deliver-{id}-replay-{n}`, so the replay is
+ * same transaction, writes the outbox row of the job it is given (a new job id each time), so the replay is
  * as durable as the first send. The fire-time rules still apply: a replay of a superseded delivery,
  * or of one whose conversion was rejected, is cancelled again with its reason. A delivery that is
  * still pending or being retried is refused (its own job will send it).
  */
 export async function replayDelivery(
   db: Database,
-  input: { workspaceId: string; deliveryId: string; now?: Date },
+  input: { workspaceId: string; deliveryId: string; job: OutboxJobRow },
 ): Promise<ReplayResult> {
   return withWorkspace(db, input.workspaceId, async (tx) => {
     const [delivery] = await tx
@@ -381,18 +368,8 @@ export async function replayDelivery(
           eq(outboundDeliveries.id, input.deliveryId),
         ),
       );
-    // A timestamp keeps every replay's job id new: BullMQ keeps finished jobs for a while and would
-    // silently ignore a second replay under an id it still holds.
-    const jobId = `${deliveryJobId(input.deliveryId)}-replay-${(input.now ?? new Date()).getTime()}`;
-    await tx.insert(outbox).values({
-      id: newId(),
-      workspaceId: input.workspaceId,
-      topic: DELIVERY_TOPIC,
-      jobId,
-      payload: { workspaceId: input.workspaceId, deliveryId: input.deliveryId },
-      delayMs: 0,
-    });
-    return { ok: true, jobId };
+    await tx.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+    return { ok: true, jobId: input.job.jobId };
   });
 }
 

@@ -1,4 +1,5 @@
 import { deadDeliveryIds, requeueDelivery, trafficSourceQueries } from "@hitrail/db";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
 import { id, instant } from "../../schemas/common.ts";
@@ -31,7 +32,11 @@ export const replayDeliveriesSince = workspaceService({
       });
       let replayed = 0;
       for (const deliveryId of ids.slice(0, MAX_REPLAY)) {
-        const result = await requeueDelivery(tx, { workspaceId: ctx.workspace.id, deliveryId });
+        const result = await requeueDelivery(tx, {
+          workspaceId: ctx.workspace.id,
+          deliveryId,
+          job: deliverJob(ctx.workspace.id, deliveryId, jobIds.deliverReplay(deliveryId, new Date())),
+        });
         if (result.ok) replayed++;
       }
       await audit(tx, ctx, {

@@ -1,4 +1,5 @@
 import { requeueDelivery } from "@hitrail/db";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { z } from "zod";
 import { notFound, ServiceError } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
@@ -19,6 +20,11 @@ export const replayDelivery = workspaceService({
       const result = await requeueDelivery(tx, {
         workspaceId: ctx.workspace.id,
         deliveryId: input.deliveryId,
+        job: deliverJob(
+          ctx.workspace.id,
+          input.deliveryId,
+          jobIds.deliverReplay(input.deliveryId, new Date()),
+        ),
       });
       if (!result.ok) {
         if (result.reason === "not_found") throw notFound("delivery");

@@ -1,4 +1,5 @@
 import { resumeTrafficSourcePostbacks } from "@hitrail/db";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import { z } from "zod";
 import { notFound } from "../../errors.ts";
 import { id } from "../../schemas/common.ts";
@@ -14,9 +15,12 @@ export const enableTrafficSourcePostbacks = workspaceService({
   output: z.object({ resumed: z.number().int() }),
   run: ({ ctx, input }) =>
     inWorkspace(ctx, async (tx) => {
+      const at = new Date();
       const result = await resumeTrafficSourcePostbacks(tx, {
         workspaceId: ctx.workspace.id,
         trafficSourceId: input.trafficSourceId,
+        jobFor: (deliveryId) =>
+          deliverJob(ctx.workspace.id, deliveryId, jobIds.deliverResume(deliveryId, at)),
       });
       if (!result.found) throw notFound("traffic source");
       await audit(tx, ctx, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideConversionTime, parseConversionTime } from "../src/conversion-time.ts";
+import { decideConversionTime, parseConversionTime } from "../../src/index.ts";
 
 const T = Date.UTC(2026, 4, 17, 12, 0, 0);
 

@@ -6,7 +6,7 @@ import {
   STATUS_MAP_TEMPLATES,
   type StatusMap,
   validateStatusMap,
-} from "../src/index.ts";
+} from "../../src/index.ts";
 
 describe("classifyStatus with the seed's words", () => {
   it.each([

@@ -1,4 +1,24 @@
-import type { DeliveryForSend } from "@hitrail/db";
+/**
+ * A delivery as its job finds it when it starts: the row written for one conversion revision, what
+ * the conversion has become since, and what else was written for it.
+ */
+export interface DeliveryState {
+  status: "pending" | "failed" | "paused" | "delivered" | "dead" | "cancelled";
+  /** The conversion revision this delivery announces. */
+  revision: number;
+  /** Attempts started so far. */
+  attempts: number;
+  /** Epoch ms before which no attempt may start (a delay, a scheduled retry, or an attempt in flight). */
+  notBeforeMs: number | null;
+  /** The conversion as it is now; null when the row no longer exists. */
+  conversion: { revision: number; deleted: boolean } | null;
+  /** Highest revision of a later delivery of the same conversion to the same traffic source. */
+  newerRevision: number | null;
+  /** Whether a delivery of an earlier revision to the same traffic source ever started an attempt. */
+  earlierAttempted: boolean;
+  /** The traffic source's endpoint is disabled (failing too long). */
+  sourceDisabled: boolean;
+}
 
 /** What to do with a delivery whose job just started. */
 export type FireDecision =
@@ -20,7 +40,7 @@ export const NOTHING_TO_RETRACT =
 export const CLOCK_TOLERANCE_MS = 1_000;
 
 /**
- * The fire-time rule (docs/postback-delivery.md). The tracker wrote the delivery for one conversion
+ * The fire-time rule (docs/postback-delivery.md). The write path (apply.ts) wrote the delivery for one conversion
  * revision; by the time it fires (a per-source delay, or a retry hours later) the conversion may
  * have moved on:
  *  - newer revision and the conversion is now deleted → cancel: never announce a rejected conversion;
@@ -32,7 +52,7 @@ export const CLOCK_TOLERANCE_MS = 1_000;
  *  - this revision is the rejection itself, but no earlier delivery to this source ever started an
  *    attempt → cancel: there is nothing to retract.
  */
-export function decideFire(d: DeliveryForSend, nowMs: number): FireDecision {
+export function decideFire(d: DeliveryState, nowMs: number): FireDecision {
   if (d.status === "delivered" || d.status === "dead" || d.status === "cancelled") {
     return { action: "skip", reason: `delivery already ${d.status}` };
   }

@@ -1,9 +1,7 @@
-import { TRAFFIC_SOURCE_POSTBACK_MACROS } from "@hitrail/core";
 import type { ConversionPathHit, StoredConversion } from "@hitrail/db";
 import { describe, expect, it } from "vitest";
-import { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "../src/conversions/outbound.ts";
-import { type PlanItem, planBatch } from "../src/conversions/plan.ts";
-import type { ConversionCommand, ConversionEventRef } from "../src/conversions/types.ts";
+import { type PlanItem, planBatch } from "../src/plan.ts";
+import type { ConversionCommand, ConversionEventRef } from "../src/types.ts";
 
 // The batch planner is pure: what a group-commit transaction read in, what it writes out. These tables
 // pin how postbacks of one batch see each other and what each decision writes.
@@ -13,6 +11,7 @@ const OFFER_HIT = "00000000-0000-7000-8000-000000000003";
 const LANDER_HIT = "00000000-0000-7000-8000-000000000002";
 const ENTRY_HIT = "00000000-0000-7000-8000-000000000001";
 const NOW = Date.UTC(2026, 0, 15, 12);
+const CONV = "cccccccc-0000-4000-8000-000000000001";
 
 function pathHit(over: Partial<ConversionPathHit> & Pick<ConversionPathHit, "hitId">): ConversionPathHit {
   return {
@@ -72,7 +71,6 @@ function item(
       target: { by: "hit", hitId },
       tx: null,
       revenue: { kind: "absent" },
-      status: "approved",
       statusWord: null,
       rawStatus: null,
       disablePostbacks: false,
@@ -85,11 +83,18 @@ function item(
 
 function plan(items: PlanItem[], paths: ConversionPathHit[] = offerPath(), stored: StoredConversion[] = []) {
   let n = 0;
-  return planBatch({ items, paths, stored, now: NOW, newId: () => `id-${++n}` });
+  // Ids are UUIDs: the outbox jobs that carry them are validated like any job payload.
+  return planBatch({
+    items,
+    paths,
+    stored,
+    now: NOW,
+    newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+  });
 }
 
 const stored = (over: Partial<StoredConversion> = {}): StoredConversion => ({
-  id: "conv-1",
+  id: CONV,
   workspaceId: WS,
   hitId: OFFER_HIT,
   eventKey: "",
@@ -103,6 +108,8 @@ const stored = (over: Partial<StoredConversion> = {}): StoredConversion => ({
 });
 
 const rev = (value: string) => ({ kind: "value" as const, value });
+/** status=rejected as sent: the word is classified when the batch is planned. */
+const rejected = { rawStatus: "rejected", statusWord: "rejected" };
 
 describe("planBatch: one postback", () => {
   it("creates with the default payout, touches the lander, notifies, logs", () => {
@@ -252,7 +259,7 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
     ],
     [
       "create then reject: inserted already deleted",
-      [item({ tx: "T", revenue: rev("5") }), item({ tx: "T", status: "rejected" })],
+      [item({ tx: "T", revenue: rev("5") }), item({ tx: "T", ...rejected })],
       [],
       ["created", "deleted"],
       { inserts: [{ revenue: "5", status: "rejected", revision: 2, deletedAt: new Date(NOW) }], updates: [] },
@@ -262,11 +269,11 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
       [item({ revenue: rev("11") }), item({ revenue: rev("12") })],
       [stored()],
       ["updated", "updated"],
-      { inserts: [], updates: [{ id: "conv-1", revenue: "12", revision: 6, deletedAt: null }] },
+      { inserts: [], updates: [{ id: CONV, revenue: "12", revision: 6, deletedAt: null }] },
     ],
     [
       "stored, rejected, approved again: restored",
-      [item({ status: "rejected" }), item({ revenue: rev("3") })],
+      [item(rejected), item({ revenue: rev("3") })],
       [stored()],
       ["deleted", "restored"],
       { inserts: [], updates: [{ revenue: "3", status: "approved", revision: 6, deletedAt: null }] },
@@ -305,57 +312,5 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
         expect(mine[i]?.previousRevenue).toBe(mine[i - 1]?.revenue);
       }
     }
-  });
-});
-
-describe("outbound postback macros", () => {
-  const hit = {
-    hitId: "h1",
-    visitorId: "v1",
-    funnelId: "f1",
-    externalId: "e1",
-    cost: "0.3",
-    trackingFields: { zone: "z", payout: "fake" },
-  };
-  const change = { revenue: "4.5", status: "approved" as const, tx: null, event: "conversion" };
-
-  it("fills the contract's macros; a tracking field cannot fake one", () => {
-    expect(outboundMacros(hit, change, "EUR")).toEqual({
-      zone: "z",
-      payout: "4.5",
-      external: "e1",
-      revenue: "4.5",
-      tx: null,
-      hit: "h1",
-      vid: "v1",
-      event: "conversion",
-      status: "approved",
-      funnel: "f1",
-      cost: "0.3",
-      currency: "EUR",
-    });
-  });
-
-  it("fills exactly the macros the api lets a postback URL use (core's list)", () => {
-    const filled = Object.keys(outboundMacros({ ...hit, trackingFields: {} }, change, "EUR")).sort();
-    expect(filled).toEqual(TRAFFIC_SOURCE_POSTBACK_MACROS.map((m) => m.name).sort());
-  });
-
-  it("reports the macros it could not fill", () => {
-    expect(renderOutboundPostback(" https://x/?a={ZONE}&t={tx}&b={other} ", hit, change, "EUR")).toEqual({
-      url: "https://x/?a=z&t=&b={other}",
-      unknownMacros: ["other"],
-    });
-  });
-
-  it.each([
-    [{ postbackUrl: null, postbackOnUpdate: true, postbackOnReject: true }, null],
-    [{ postbackUrl: "  ", postbackOnUpdate: true, postbackOnReject: true }, null],
-    [
-      { postbackUrl: "https://x", postbackOnUpdate: null, postbackOnReject: true },
-      { onCreate: true, onUpdate: false, onReject: true },
-    ],
-  ])("trafficSourceNotify(%j)", (source, expected) => {
-    expect(trafficSourceNotify(source)).toEqual(expected);
   });
 });

@@ -10,7 +10,7 @@ import {
   type Revenue,
   revisionAfter,
   shouldNotifyTrafficSource,
-} from "../src/index.ts";
+} from "../../src/index.ts";
 
 const absent: Revenue = { kind: "absent" };
 const rev = (value: string): Revenue => ({ kind: "value", value });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildTouches, type ChainHit, MAX_ATTRIBUTION_STEPS, type PageKind } from "../src/index.ts";
+import { buildTouches, type ChainHit, MAX_ATTRIBUTION_STEPS, type PageKind } from "../../src/index.ts";
 
 function h(hitId: string, prevHitId: string | null, pageKind: PageKind, funnelId = "f1"): ChainHit {
   const pageId = pageKind === "lander" || pageKind === "offer" ? `page-${hitId}` : null;

@@ -1,4 +1,4 @@
-import { isUnreplacedMacro } from "./money.ts";
+import { isUnreplacedMacro } from "../money.ts";
 
 export type ConversionStatus = "approved" | "pending" | "rejected";
 
@@ -55,14 +55,23 @@ export function knownStatusWords(map?: StatusMap): string[] {
 }
 
 /**
+ * The status word as understood, for the audit trail and the postback log: trimmed and lower-case;
+ * null when none was sent (absent, empty or an unreplaced macro).
+ */
+export function statusWordOf(raw: string | undefined | null): string | null {
+  if (raw === undefined || raw === null) return null;
+  const trimmed = raw.trim();
+  if (trimmed === "" || isUnreplacedMacro(trimmed)) return null;
+  return trimmed.toLowerCase();
+}
+
+/**
  * Maps the `status` a network sent to a conversion status. Absent, empty or an unreplaced macro is a
  * normal conversion (seed: "any other value ... making a normal conversion").
  */
 export function classifyStatus(raw: string | undefined | null, map?: StatusMap): StatusClassification {
-  if (raw === undefined || raw === null) return { kind: "ok", status: "approved", word: null };
-  const trimmed = raw.trim();
-  if (trimmed === "" || isUnreplacedMacro(trimmed)) return { kind: "ok", status: "approved", word: null };
-  const word = trimmed.toLowerCase();
+  const word = statusWordOf(raw);
+  if (word === null) return { kind: "ok", status: "approved", word: null };
   const status = (map ? mapStatus(map, word) : null) ?? seedStatus(word);
   if (status !== null) return { kind: "ok", status, word };
   if (map?.strict) return { kind: "unknown", word, known: knownStatusWords(map) };

@@ -1,5 +1,5 @@
-import { readField } from "./ids.ts";
-import { quoteValue } from "./money.ts";
+import { readField } from "../ids.ts";
+import { quoteValue } from "../money.ts";
 
 // When a conversion happened. Networks often fire hours late or retry, and some say when the sale
 // was made: `ts` as unix seconds (or milliseconds) or ISO-8601. Without one, the moment we received

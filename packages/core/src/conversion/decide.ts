@@ -5,7 +5,7 @@ import {
   normalizeMoney,
   PENDING_REVENUE,
   type Revenue,
-} from "./money.ts";
+} from "../money.ts";
 import type { ConversionStatus } from "./status.ts";
 
 /** The conversion already stored for the identity (workspace, hit, event, tx), deleted ones included. */
@@ -98,33 +98,6 @@ export function decideConversion(input: ConversionInput): ConversionDecision {
   return { action: "update", revenue, status, previousRevenue, policy };
 }
 
-/** The conversion event key used when no custom event is named. */
-export const CONVERSION_EVENT_KEY = "conversion";
-
-export interface ConversionIdentity {
-  hitId: string;
-  eventKey: string;
-  tx: string | null;
-  /** One unambiguous string for locks, dedupe keys and maps. */
-  key: string;
-}
-
-/**
- * Seed: "the same (hit, tx) again updates that conversion"; another tx on the same hit is another
- * conversion; a repeat without tx updates, never doubles.
- */
-export function conversionIdentity(
-  hitId: string,
-  eventKey: string | null,
-  tx: string | null,
-): ConversionIdentity {
-  const event = eventKey ?? CONVERSION_EVENT_KEY;
-  const hit = hitId.toLowerCase();
-  // tx goes last and unescaped: everything before it is escaped, so no tx can fake another identity.
-  const key = `${encodeURIComponent(hit)}/${encodeURIComponent(event)}/${tx === null ? "-" : `=${tx}`}`;
-  return { hitId: hit, eventKey: event, tx, key };
-}
-
 /**
  * The revision the conversion has after the decision; outbound postbacks are deduplicated per
  * revision, so every change that may notify gets a new one.
@@ -140,38 +113,5 @@ export function revisionAfter(decision: ConversionDecision, existing: ExistingCo
       return (existing?.revision ?? 0) + 1;
     case "ignore":
       return existing?.revision ?? 0;
-  }
-}
-
-/** What the traffic source asked to hear about; null when it has no postback template. */
-export interface TrafficSourceNotify {
-  onCreate: true;
-  onUpdate: boolean;
-  onReject: boolean;
-}
-
-export interface NotifyInput {
-  decision: ConversionDecision;
-  disablePostbacks: boolean;
-  source: TrafficSourceNotify | null;
-  /** False for custom events the user chose not to send to the traffic source. */
-  eventFiresPostback?: boolean;
-}
-
-/** Whether this decision sends a postback to the traffic source. */
-export function shouldNotifyTrafficSource(input: NotifyInput): boolean {
-  // Seed: disable_postbacks=true records the conversion "but NOT trigger an event to your traffic source".
-  if (input.disablePostbacks || input.source === null || input.eventFiresPostback === false) return false;
-  switch (input.decision.action) {
-    case "create":
-    case "restore":
-    case "create_new":
-      return input.source.onCreate;
-    case "update":
-      return input.source.onUpdate;
-    case "delete":
-      return input.source.onReject;
-    case "ignore":
-      return false;
   }
 }

@@ -1,4 +1,4 @@
-import type { PageKind } from "./visitor.ts";
+import type { PageKind } from "../visitor.ts";
 
 /** One hit as stored, with the link to the hit the visitor came from. */
 export interface ChainHit {

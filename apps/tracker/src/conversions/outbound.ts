@@ -1,1 +1,0 @@
-export { outboundMacros, renderOutboundPostback, trafficSourceNotify } from "@hitrail/conversions";

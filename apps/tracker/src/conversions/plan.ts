@@ -1,2 +1,0 @@
-// The batch planner moved to @hitrail/conversions so that conversion imports apply exactly the rules postbacks do.
-export * from "@hitrail/conversions";

@@ -1,0 +1,88 @@
+import { getTableColumns, type SQL, sql, type Table } from "drizzle-orm";
+import type { Executor } from "../client.ts";
+
+// Bulk statements from one JSON parameter: the statement text is the same for any number of rows,
+// and a batch costs one parameter to serialize instead of rows × columns. The columns come from the
+// drizzle table, so a row type and its statement cannot drift apart.
+
+// Postgres text and json cannot hold NUL, and a lone UTF-16 surrogate is not JSON Postgres accepts:
+// whatever a sender typed is stored, but made storable first.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must go
+const NUL = /\u0000/g;
+
+export function storableText(value: string): string {
+  return value.toWellFormed().replace(NUL, "\uFFFD");
+}
+
+// What JSON.stringify writes for a NUL or a lone surrogate (a backslash-escaped backslash followed by
+// the same letters also matches: that only sends it down the slow path).
+const UNSTORABLE_ESCAPE = /\\u(0000|d[89a-f])/i;
+
+/** JSON for a `json_to_recordset` parameter, every string (keys included) made storable. */
+export function jsonParam(value: unknown): string {
+  // The replacer below visits every value; nearly every batch needs none of it.
+  let plain: string | null;
+  try {
+    plain = JSON.stringify(value);
+  } catch {
+    plain = null; // a bigint: the replacer below writes it as a string
+  }
+  if (plain !== null && !UNSTORABLE_ESCAPE.test(plain)) return plain;
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "string") return storableText(v);
+    if (typeof v === "bigint") return v.toString();
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, inner] of Object.entries(v)) out[storableText(k)] = inner;
+      return out;
+    }
+    return v;
+  });
+}
+
+/** [column, key in the row object, Postgres type] */
+export type JsonColumn = readonly [column: string, key: string, type: string];
+
+/** The keys of a table's insert row. */
+export type InsertKey<T extends Table> = keyof T["$inferInsert"] & string;
+
+/**
+ * A row a bulk statement writes: exactly these columns of the table's insert row, every one present
+ * (null where the column allows it), so no default is left to a JSON key that is missing.
+ */
+export type BulkRow<T extends Table, K extends InsertKey<T>> = { [P in K]-?: T["$inferInsert"][P] };
+
+/** The JSON shape of these columns of a table, for `insertFromJsonSql`. */
+export function bulkColumns<T extends Table, K extends InsertKey<T>>(
+  table: T,
+  keys: readonly K[],
+): JsonColumn[] {
+  const columns = getTableColumns(table);
+  return keys.map((key) => {
+    const column = columns[key];
+    if (column === undefined) throw new Error(`${key} is not a column of this table`);
+    return [column.name, key, column.getSQLType()] as const;
+  });
+}
+
+/** `insert into <table> (…) select … from json_to_recordset($1)`; table and columns are code, never input. */
+export function insertFromJsonSql(
+  table: string,
+  columns: readonly JsonColumn[],
+  rows: readonly object[],
+): SQL {
+  const target = columns.map(([c]) => `"${c}"`).join(", ");
+  const source = columns.map(([, k]) => `r."${k}"`).join(", ");
+  const shape = columns.map(([, k, t]) => `"${k}" ${t}`).join(", ");
+  return sql`insert into ${sql.raw(`"${table}" (${target})`)} select ${sql.raw(source)} from json_to_recordset(${jsonParam(rows)}::json) as r(${sql.raw(shape)})`;
+}
+
+export async function insertFromJson(
+  db: Executor,
+  table: string,
+  columns: readonly JsonColumn[],
+  rows: readonly object[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.execute(insertFromJsonSql(table, columns, rows));
+}

@@ -1,0 +1,323 @@
+import { type SQL, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type postgres from "postgres";
+import type { DbClient } from "../../client.ts";
+import { conversionRevisions, conversions, outboundDeliveries, outbox, touches } from "../../schema/index.ts";
+import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../../tenancy.ts";
+import { type BulkRow, bulkColumns, insertFromJsonSql, jsonParam } from "../bulk.ts";
+import { RECEIVED_POSTBACK_COLUMNS, type ReceivedPostbackRow } from "../postback-log.ts";
+import {
+  type ConversionIdentityRef,
+  type ConversionPathHit,
+  lockSql,
+  mapPathRow,
+  mapStoredRow,
+  type PathRow,
+  pathsSql,
+  type ReplayedPostbackRef,
+  recordedSql,
+  type StoredConversion,
+  type StoredRow,
+  storedSql,
+} from "./read.ts";
+
+// The conversion write path as group commit: one transaction per batch of postbacks, in two round
+// trips on one connection. The caller opens the batch (BEGIN, the identity locks and the reads go
+// out together), decides from what was read, and commits what it decided (the write and COMMIT go
+// out together).
+
+// ---------------------------------------------------------------------------------------------
+// The rows a batch writes: exactly these columns of each table
+
+const CONVERSION_KEYS = [
+  "id",
+  "workspaceId",
+  "hitId",
+  "eventTypeId",
+  "eventKey",
+  "tx",
+  "seq",
+  "revenue",
+  "status",
+  "revision",
+  "visitorId",
+  "funnelId",
+  "nodeId",
+  "pageId",
+  "pageKind",
+  "trafficSourceId",
+  "hitAt",
+  "convertedAt",
+  "deletedAt",
+] as const;
+
+/** `hitAt` copies the hit's created_at as Postgres printed it, so it is stored without rounding. */
+export type NewConversionRow = Omit<
+  BulkRow<typeof conversions, (typeof CONVERSION_KEYS)[number]>,
+  "hitAt"
+> & {
+  hitAt: string;
+};
+
+/** A stored conversion's new state; a conversion appears at most once per batch. */
+export type ConversionStateRow = BulkRow<
+  typeof conversions,
+  "id" | "workspaceId" | "revenue" | "status" | "revision" | "deletedAt"
+>;
+
+const REVISION_KEYS = [
+  "id",
+  "workspaceId",
+  "conversionId",
+  "revision",
+  "action",
+  "previousRevenue",
+  "revenue",
+  "status",
+  "statusWord",
+  "source",
+  "receivedPostbackId",
+  "raw",
+  "createdAt",
+] as const;
+
+export type ConversionRevisionRow = BulkRow<typeof conversionRevisions, (typeof REVISION_KEYS)[number]>;
+
+const TOUCH_KEYS = [
+  "id",
+  "workspaceId",
+  "conversionId",
+  "hitId",
+  "funnelId",
+  "nodeId",
+  "pageId",
+  "kind",
+  "position",
+  "hitAt",
+] as const;
+
+/** `hitAt` copies the touched hit's created_at as Postgres printed it (or an ISO string). */
+export type TouchRow = Omit<BulkRow<typeof touches, (typeof TOUCH_KEYS)[number]>, "hitAt"> & {
+  hitAt: string;
+};
+
+const DELIVERY_KEYS = [
+  "id",
+  "workspaceId",
+  "conversionId",
+  "revision",
+  "trafficSourceId",
+  "event",
+  "url",
+  "unknownMacros",
+  "notBefore",
+] as const;
+
+export type OutboundDeliveryRow = BulkRow<typeof outboundDeliveries, (typeof DELIVERY_KEYS)[number]> & {
+  notBefore: Date;
+};
+
+const OUTBOX_KEYS = ["id", "workspaceId", "topic", "jobId", "payload", "delayMs"] as const;
+
+/**
+ * A job to hand to BullMQ once the transaction that wrote it commits (the relay moves it). The job
+ * itself is built by @hitrail/queue (`outboxJob`); the database stores what it is given.
+ */
+export type OutboxRow = BulkRow<typeof outbox, (typeof OUTBOX_KEYS)[number]>;
+
+/** An outbox job as @hitrail/queue builds it (`outboxJob`), before it has a row id and a workspace. */
+export type OutboxJobRow = Omit<OutboxRow, "id" | "workspaceId">;
+
+const CONVERSION_COLUMNS = bulkColumns(conversions, CONVERSION_KEYS);
+const REVISION_COLUMNS = bulkColumns(conversionRevisions, REVISION_KEYS);
+const TOUCH_COLUMNS = bulkColumns(touches, TOUCH_KEYS);
+const DELIVERY_COLUMNS = bulkColumns(outboundDeliveries, DELIVERY_KEYS);
+const OUTBOX_COLUMNS = bulkColumns(outbox, OUTBOX_KEYS);
+
+// ---------------------------------------------------------------------------------------------
+// One batch, one statement
+
+export interface ConversionBatchWrite {
+  inserts: readonly NewConversionRow[];
+  updates: readonly ConversionStateRow[];
+  revisions: readonly ConversionRevisionRow[];
+  touches: readonly TouchRow[];
+  deliveries: readonly OutboundDeliveryRow[];
+  outbox: readonly OutboxRow[];
+  postbacks: readonly ReceivedPostbackRow[];
+  /**
+   * More data-modifying statements for the same commit (a conversion import's ledger and progress),
+   * appended after the fixed ones: the tracker never passes any, so its statement text never changes.
+   */
+  also?: readonly SQL[];
+}
+
+function updateConversionsSql(rows: readonly ConversionStateRow[]) {
+  return sql`
+    update conversions c
+    set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r."deletedAt", updated_at = now()
+    from json_to_recordset(${jsonParam(rows)}::json)
+      as r(id uuid, "workspaceId" uuid, revenue numeric, status conversion_status, revision int, "deletedAt" timestamptz)
+    where c.workspace_id = r."workspaceId" and c.id = r.id`;
+}
+
+/**
+ * Everything a batch decided as one statement (data-modifying CTEs): one round trip and one parse
+ * however many rows. Every part is always present (an empty array inserts nothing), so the statement
+ * text never changes and stays prepared on each connection. Revisions and touches reference the
+ * conversions inserted alongside by id (no foreign key: see the schema).
+ */
+function writeSql(batch: ConversionBatchWrite): SQL {
+  const parts = [
+    insertFromJsonSql("conversions", CONVERSION_COLUMNS, batch.inserts),
+    updateConversionsSql(batch.updates),
+    insertFromJsonSql("conversion_revisions", REVISION_COLUMNS, batch.revisions),
+    insertFromJsonSql("touches", TOUCH_COLUMNS, batch.touches),
+    insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, batch.deliveries),
+    insertFromJsonSql("outbox", OUTBOX_COLUMNS, batch.outbox),
+    insertFromJsonSql("received_postbacks", RECEIVED_POSTBACK_COLUMNS, batch.postbacks),
+    ...(batch.also ?? []),
+  ];
+  const ctes = sql.join(
+    parts.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),
+    sql`, `,
+  );
+  return sql`with ${ctes} select 1`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transaction: open (locks and reads), then commit (the write) or roll back
+
+const dialect = new PgDialect({ casing: "snake_case" });
+
+/** Runs a built statement as a named prepared statement: after its first use on a connection it is
+ * one message, with no describe round trip first, so it pipelines behind the statements before it. */
+function prepared(conn: postgres.ReservedSql, query: SQL) {
+  const q = dialect.sqlToQuery(query);
+  return conn.unsafe<Record<string, unknown>[]>(q.sql, q.params as postgres.ParameterOrJSON<never>[], {
+    prepare: true,
+  });
+}
+
+export interface ConversionBatchRead {
+  paths: ConversionPathHit[];
+  stored: StoredConversion[];
+  /**
+   * Of the replayed postbacks the caller named, those whose log row is already committed: a batch
+   * answered "unavailable" may still have committed, and its spooled copy must not apply twice.
+   * Read under the identity locks, so a commit still in flight is waited for, not missed.
+   */
+  alreadyRecorded: Set<string>;
+}
+
+export interface ConversionBatchInput {
+  identities: readonly ConversionIdentityRef[];
+  /** Workspaces of rows the batch writes besides its identities' (postback log entries). */
+  workspaceIds?: readonly string[];
+  replayed?: readonly ReplayedPostbackRef[];
+}
+
+/** An open batch transaction: what it read under its locks, and the one way to end it. */
+export interface ConversionBatch {
+  read: ConversionBatchRead;
+  /** Writes what the batch decided and commits; the connection is released either way. */
+  commit(write: ConversionBatchWrite): Promise<void>;
+  /** Ends the transaction without writing (the caller failed to decide); safe after commit. */
+  rollback(): Promise<void>;
+}
+
+/**
+ * Opens one group-commit batch: BEGIN, the row-level security scope, the identity locks and both
+ * reads go out together on one reserved connection (it runs them in order, so the reads happen under
+ * the locks). The statements run prepared: through drizzle each would cost an extra describe round
+ * trip, and a loaded database makes every round trip expensive.
+ */
+export async function openConversionBatch(
+  client: Pick<DbClient, "sql">,
+  input: ConversionBatchInput,
+): Promise<ConversionBatch> {
+  // Row-level security: the batch's transaction names every workspace it reads or writes.
+  const scope = workspaceScope([
+    ...input.identities.map((i) => i.workspaceId),
+    ...(input.workspaceIds ?? []),
+  ]);
+  if (input.identities.length === 0) {
+    // Log entries only: nothing to lock or read, and one statement in a transaction for its scope.
+    return {
+      read: { paths: [], stored: [], alreadyRecorded: new Set() },
+      async commit(write) {
+        const q = dialect.sqlToQuery(writeSql(write));
+        await runInWorkspaces(client.sql, scope.split(","), q.sql, q.params);
+      },
+      async rollback() {},
+    };
+  }
+  const conn = await client.sql.reserve();
+  let open = true;
+  const rollback = async () => {
+    if (!open) return;
+    open = false;
+    await conn.unsafe("rollback").catch(() => {});
+    conn.release();
+  };
+  try {
+    const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
+    const replayed = input.replayed ?? [];
+    const [, , , , pathRows, storedRows, recordedRows] = await Promise.all([
+      conn.unsafe("begin"),
+      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
+      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
+      // the generic plan it made while conversions was small, and under load auto_explain caught
+      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
+      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
+      // Planning these few statements costs well under a millisecond per batch.
+      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+      prepared(conn, lockSql(input.identities)),
+      prepared(conn, pathsSql(hits)),
+      prepared(conn, storedSql(input.identities)),
+      replayed.length === 0 ? [] : prepared(conn, recordedSql(replayed)),
+    ]);
+    return {
+      read: {
+        paths: (pathRows as unknown as PathRow[]).map(mapPathRow),
+        stored: (storedRows as unknown as StoredRow[]).map(mapStoredRow),
+        alreadyRecorded: new Set((recordedRows as Array<{ id: string }>).map((r) => String(r.id))),
+      },
+      async commit(write) {
+        if (!open) throw new Error("conversion batch already ended");
+        try {
+          await Promise.all([prepared(conn, writeSql(write)), conn.unsafe("commit")]);
+          open = false;
+          conn.release();
+        } catch (error) {
+          await rollback();
+          throw error;
+        }
+      },
+      rollback,
+    };
+  } catch (error) {
+    await rollback();
+    throw error;
+  }
+}
+
+/**
+ * One batch as a callback for the conversion import engine, which decides inside it: prefer opening
+ * the batch (openConversionBatch) and deciding in the caller's own code, as the tracker does.
+ */
+export async function runConversionBatch(
+  client: Pick<DbClient, "sql">,
+  input: ConversionBatchInput,
+  decide: (read: ConversionBatchRead) => ConversionBatchWrite,
+): Promise<void> {
+  const batch = await openConversionBatch(client, input);
+  let write: ConversionBatchWrite;
+  try {
+    write = decide(batch.read);
+  } catch (error) {
+    await batch.rollback();
+    throw error;
+  }
+  await batch.commit(write);
+}
