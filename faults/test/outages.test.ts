@@ -11,6 +11,8 @@ const PG_OUTAGE_S = SHORT ? 8 : 30;
 const REDIS_OUTAGE_S = SHORT ? 6 : 20;
 const BASELINE_S = SHORT ? 3 : 10;
 const CLICKS = SHORT ? 100 : 200;
+/** A click slower than this during an outage waited on the dead server (see the assertions). */
+const STALL_MS = 500;
 const POSTBACKS = SHORT ? 20 : 50;
 
 let stack: Stack;
@@ -61,7 +63,10 @@ describe("PostgreSQL stopped under load", () => {
       expect(stack.worker.exits).toEqual([]);
       expect(stack.tracker.output).not.toMatch(/TypeError|uncaught exception/i);
       expect(clicksDuring.share).toBeGreaterThanOrEqual(0.999);
-      expect(clicksDuring.p99).toBeLessThanOrEqual(100);
+      // Not a speed figure (the benches measure speed): a click that waited on the dead database would
+      // take its connect timeout, seconds. 500 ms keeps that check on a busy two-core machine, where a
+      // healthy p99 here has been seen anywhere from 20 to 200 ms.
+      expect(clicksDuring.p99).toBeLessThanOrEqual(STALL_MS);
       // Every postback during the outage was acknowledged (202 queued or 200), none refused.
       const acked = (postbacksDuring.statuses[200] ?? 0) + (postbacksDuring.statuses[202] ?? 0);
       expect(acked).toBe(postbacksDuring.requests);
@@ -154,7 +159,7 @@ describe("Redis stopped under load", () => {
 
       expect(stack.tracker.running && stack.worker.running).toBe(true);
       expect(during.share).toBeGreaterThanOrEqual(0.999);
-      expect(during.p99).toBeLessThanOrEqual(100);
+      expect(during.p99).toBeLessThanOrEqual(STALL_MS);
       expect(stored.hitsStored).toBe(stored.hitsAcknowledged);
       expect(ready.status).toBe(503);
       expect(readyMs).toBeLessThan(1_000);
