@@ -111,11 +111,12 @@ module.exports = function (req) {
       .filter((_, i) => i % every === 0)
       .map((s) => `${s.at.toFixed(0)}s ${s.mb.toFixed(0)}`)
       .join(", ");
-    const met = last !== null && last <= TARGET_MB && peak <= TARGET_MB;
+    // The issue's target is the RSS after the load (`last`); the peak is reported beside it.
+    const met = last !== null && last <= TARGET_MB;
     console.log(
       [
         `soak: ${seconds} s of mixed load at ${CONNECTIONS} connections: ${result.requests} requests, ${result.rps.toFixed(0)}/s, p99 ${result.p99} ms, ${result.errors} errors, ${result.non2xx3xx} not 2xx (the clicks' 302s, 3 in 4)`,
-        `tracker RSS (MB): at start ${started?.toFixed(0) ?? "?"}, peak ${peak.toFixed(0)}, last ${last?.toFixed(0) ?? "?"} (target ≤ ${TARGET_MB} MB) → ${met ? "met" : "MISSED"}`,
+        `tracker RSS (MB): at start ${started?.toFixed(0) ?? "?"}, after the load ${last?.toFixed(0) ?? "?"} (target ≤ ${TARGET_MB} MB) → ${met ? "met" : "MISSED"}; peak ${peak.toFixed(0)}${peak > TARGET_MB ? " (above the target)" : ""}`,
         `samples (every ${SAMPLE_MS / 1000} s, MB): ${timeline}`,
       ].join("\n"),
     );
