@@ -9,7 +9,7 @@ import { benchScratch, type LoadResult, load, startChild, startTrackerProcess } 
 /**
  * `pnpm bench freshness`: how long after its click a visit shows in `reports.run`, and how long
  * after its postback a conversion does, while the click benchmark's load runs. The tracker and
- * the worker (rollups queue: the outbox relay, the conversion rollup jobs and the visit sweep) run
+ * the worker (rollups queue: the outbox relay and the sweep loop, conversions and visits) run
  * as their own processes from their production entry points; the api runs here, and the report is
  * read through its HTTP tRPC endpoint, as the dashboard reads it. A probe funnel of its own takes
  * one click at a time (then one postback for that click's lander hit) and polls the report filtered
@@ -243,7 +243,14 @@ export async function run(): Promise<void> {
       `load: ${Math.round(clicks.rps)} clicks/s (p99 ${clicks.p99} ms, ${clicks.errors} errors) for ${SECONDS} s`,
     );
     console.log(
-      `sweeps: ${sweeps} passes, ${((sweepSeconds / sweeps) * 1000).toFixed(0)} ms on average, ${metric("hitrail_hits_swept_total")} hits swept, ${busy} passes found the lock taken`,
+      `conversion sweeps: ${metric("hitrail_conversion_rollup_sweep_seconds_count")} passes, ${(
+        (metric("hitrail_conversion_rollup_sweep_seconds_sum") /
+          metric("hitrail_conversion_rollup_sweep_seconds_count")) *
+          1000
+      ).toFixed(0)} ms on average, ${metric("hitrail_conversions_swept_total")} conversions applied`,
+    );
+    console.log(
+      `visit sweeps: ${sweeps} passes, ${((sweepSeconds / sweeps) * 1000).toFixed(0)} ms on average, ${metric("hitrail_hits_swept_total")} hits swept, ${busy} passes found the lock taken`,
     );
     const visitP95 = rows[2]?.["p95 ms"] ?? Number.NaN;
     const conversionP95 = rows[3]?.["p95 ms"] ?? Number.NaN;

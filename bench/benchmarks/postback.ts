@@ -183,8 +183,10 @@ async function settled(count: () => Promise<Stored>): Promise<void> {
   }
 }
 
-interface Seeded {
+export interface Seeded {
   workspaceId: string;
+  funnelId: string;
+  trafficSourceId: string;
   host: string;
   offerHits: string[];
   sessionVisitors: string[];
@@ -195,7 +197,7 @@ interface Seeded {
 }
 
 /** A workspace with the campaign kit and many entry → lander → offer paths, as clicks would leave them. */
-async function seed(url: string): Promise<Seeded> {
+export async function seed(url: string): Promise<Seeded> {
   const client = createDb(url, { max: 4 });
   try {
     const { workspace, host } = await createWorkspace(client.db, {
@@ -262,6 +264,8 @@ async function seed(url: string): Promise<Seeded> {
     offerHits.sort(() => Math.random() - 0.5);
     return {
       workspaceId: workspace.id,
+      funnelId: kit.funnelId,
+      trafficSourceId: kit.trafficSourceId,
       host,
       offerHits,
       sessionVisitors: sessions.map((s) => s.visitorId),

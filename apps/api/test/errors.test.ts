@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
   const port = (collector.address() as AddressInfo).port;
-  initSentry({ dsn: `http://public@127.0.0.1:${port}/1`, app: "api-test", environment: "test" });
+  await initSentry({ dsn: `http://public@127.0.0.1:${port}/1`, app: "api-test", environment: "test" });
   const logger = createLogger({
     name: "api-test",
     level: "info",

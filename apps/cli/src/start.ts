@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   } catch (error) {
     exitOnStartupError("start", "configuration", error);
   }
-  initSentry({ dsn: env.SENTRY_DSN, app: "start", environment: env.NODE_ENV });
+  await initSentry({ dsn: env.SENTRY_DSN, app: "start", environment: env.NODE_ENV });
   const logger = createLogger({ name: "hitrail", level: env.LOG_LEVEL });
   // Closers run in order: what serves first, the apps, then Redis and PostgreSQL under them.
   const lifecycle = new Lifecycle(logger, 30_000);

@@ -1,4 +1,11 @@
-import { newId, schema, sql } from "@hitrail/db";
+import {
+  conversionRollupDrift,
+  listConversionRollups,
+  newId,
+  schema,
+  sql,
+  sweepConversionRollups,
+} from "@hitrail/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { conversionTables, setTrafficSource } from "./support/postback-db.ts";
@@ -561,7 +568,7 @@ describe("telling the traffic source (outbox contract)", () => {
     "https://ts.example/cb?cid={external}&payout={payout}&rev={revenue}&tx={tx}&hit={hit}&vid={vid}" +
     "&ev={event}&st={status}&f={funnel}&cost={cost}&cur={currency}&zone={zone}&cr={creative}&x={unknown}";
 
-  it("a new conversion: one delivery rendered with every macro, its outbox job, and a rollup job", async () => {
+  it("a new conversion: one delivery rendered with every macro and its outbox job, no rollup job", async () => {
     const t = await tenant(TEMPLATE);
     await setTrafficSource(h.t.db, t.workspaceId, t.kit.trafficSourceId, { postbackDelaySeconds: 30 });
     const path = await clickThrough(h, t, { externalId: "abc 1&2" });
@@ -584,25 +591,19 @@ describe("telling the traffic source (outbox contract)", () => {
     const outbox = await t.db.outbox();
     expect(
       outbox.map((o) => ({ topic: o.topic, jobId: o.jobId, payload: o.payload, delayMs: o.delayMs })),
-    ).toEqual(
-      [
-        {
-          topic: "postback.deliver",
-          jobId: `deliver-${delivery?.id}`,
-          payload: { workspaceId: t.workspaceId, deliveryId: delivery?.id },
-          delayMs: 30_000,
-        },
-        {
-          topic: "rollup.conversion",
-          jobId: `rollup-${conversionId}-1`,
-          payload: { workspaceId: t.workspaceId, conversionId, revision: 1 },
-          delayMs: 0,
-        },
-      ].sort((x, y) => x.jobId.localeCompare(y.jobId)),
-    );
+    ).toEqual([
+      {
+        topic: "postback.deliver",
+        jobId: `deliver-${delivery?.id}`,
+        payload: { workspaceId: t.workspaceId, deliveryId: delivery?.id },
+        delayMs: 30_000,
+      },
+    ]);
+    // The rollups hear of it through the worker's sweep, which reads the revision.
+    expect((await t.db.revisions(conversionId)).map((r) => r.revision)).toEqual([1]);
   });
 
-  it("updates notify only when the source asks for them; every change gets a rollup job", async () => {
+  it("updates notify only when the source asks for them; every change reaches the rollups", async () => {
     const t = await tenant("https://ts.example/cb?p={payout}");
     const path = await clickThrough(h, t);
     await postback(h, t.host, { hit: path.offer, tx: "T1", rev: "1" });
@@ -614,8 +615,39 @@ describe("telling the traffic source (outbox contract)", () => {
       [1, "https://ts.example/cb?p=1"],
       [3, "https://ts.example/cb?p=3"],
     ]);
-    const rollups = (await t.db.outbox()).filter((o) => o.topic === "rollup.conversion").map((o) => o.jobId);
-    expect(rollups.sort()).toEqual([1, 2, 3, 4].map((r) => expect.stringMatching(new RegExp(`-${r}$`))));
+    expect((await t.db.outbox()).filter((o) => o.topic === "rollup.conversion")).toEqual([]);
+    expect((await t.db.revisions()).map((r) => r.revision)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("new, updated, repeated and rejected postbacks reach the rollups exactly once through the sweep", async () => {
+    const t = await tenant();
+    const a = await clickThrough(h, t);
+    const b = await clickThrough(h, t);
+    const range = {
+      workspaceId: t.workspaceId,
+      from: new Date(h.clock.now - DAY),
+      to: new Date(h.clock.now + DAY),
+    };
+    const totals = async () => {
+      expect(await sweepConversionRollups(h.t.db, { wait: true })).toMatchObject({ status: "swept" });
+      expect(await conversionRollupDrift(h.t.db, range)).toEqual([]);
+      const rows = await listConversionRollups(h.t.db, range);
+      const direct = rows.filter((r) => r.touchKind === "direct");
+      return [
+        direct.reduce((n, r) => n + r.conversions, 0),
+        direct.reduce((n, r) => n + Number(r.revenue), 0),
+      ];
+    };
+    await postback(h, t.host, { hit: a.offer, tx: "A", rev: "10" });
+    await postback(h, t.host, { hit: b.offer, tx: "B", rev: "5" });
+    expect(await totals()).toEqual([2, 15]);
+    await postback(h, t.host, { hit: a.offer, tx: "A", rev: "12" }); // late revenue
+    await postback(h, t.host, { hit: a.offer, tx: "A", rev: "12" }); // the same postback again
+    expect(await totals()).toEqual([2, 17]);
+    await postback(h, t.host, { hit: b.offer, tx: "B", status: "rejected" });
+    expect(await totals()).toEqual([1, 12]);
+    await postback(h, t.host, { hit: a.offer, tx: "A", rev: "-1" });
+    expect(await totals()).toEqual([0, 0]);
   });
 
   it("disable_postbacks=true records the conversion but fires nothing to the traffic source", async () => {
@@ -624,7 +656,7 @@ describe("telling the traffic source (outbox contract)", () => {
     const res = await postback(h, t.host, { hit: path.offer, rev: "4", disable_postbacks: "true" });
     expect(res.json()).toMatchObject({ outcome: "created", conversion: { revenue: "4" } });
     expect(await t.db.deliveries()).toEqual([]);
-    expect((await t.db.outbox()).map((o) => o.topic)).toEqual(["rollup.conversion"]);
+    expect(await t.db.outbox()).toEqual([]);
   });
 
   it("a traffic source without a postback URL gets no delivery", async () => {
@@ -632,7 +664,7 @@ describe("telling the traffic source (outbox contract)", () => {
     const path = await clickThrough(h, t);
     await postback(h, t.host, { hit: path.offer });
     expect(await t.db.deliveries()).toEqual([]);
-    expect((await t.db.outbox()).map((o) => o.topic)).toEqual(["rollup.conversion"]);
+    expect(await t.db.outbox()).toEqual([]);
   });
 });
 

@@ -76,6 +76,26 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly conversionSweeps = new Counter({
+    name: "hitrail_conversion_rollup_sweeps_total",
+    help: "Conversion rollup sweep passes by outcome (swept, busy: another holds the lock, failed).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly conversionsSwept = new Counter({
+    name: "hitrail_conversions_swept_total",
+    help: "Conversions whose change the sweep applied to the conversion rollups.",
+    registers: [this.registry],
+  });
+
+  readonly conversionSweepSeconds = new Histogram({
+    name: "hitrail_conversion_rollup_sweep_seconds",
+    help: "Duration of conversion rollup sweep passes.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   readonly hitSweeps = new Counter({
     name: "hitrail_hit_rollup_sweeps_total",
     help: "Visit rollup sweep passes by outcome (swept, started, busy: another holds the lock, failed).",

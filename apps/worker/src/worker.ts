@@ -15,7 +15,6 @@ import {
 } from "@hitrail/queue";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { HitRollupSweeper, type HitSweeperOptions } from "./hit-sweeper.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { DestinationCache, HostLimiter } from "./postbacks/host-limiter.ts";
 import { allowListProblems, createPostbackSender } from "./postbacks/sender.ts";
@@ -31,6 +30,7 @@ import { rollupsQueueConfig } from "./queues/rollups.config.ts";
 import type { QueueConfig } from "./queues/types.ts";
 import { OutboxRelay, type RelayOptions } from "./relay.ts";
 import { buildAdminServer } from "./server.ts";
+import { RollupSweepLoop, type SweepLoopOptions } from "./sweep-loop.ts";
 
 export interface PostbackOptions {
   /** Retry delays; tests pass milliseconds. */
@@ -57,10 +57,11 @@ export interface WorkerOptions {
   /** Run the outbox relay (default WORKER_RELAY), optionally with its options. */
   relay?: boolean | Partial<RelayOptions>;
   /**
-   * Run the visit rollup sweep (default: when the rollups queue is consumed), optionally with its
-   * options; tests drive `sweeper.sweepOnce()` themselves with false.
+   * Run the rollup sweep loop, conversions and visits (default: when the rollups queue is consumed),
+   * optionally with its options; tests drive `sweeper.sweepHitsOnce()` and
+   * `sweeper.sweepConversionsOnce()` themselves with false.
    */
-  sweep?: boolean | Partial<HitSweeperOptions>;
+  sweep?: boolean | Partial<SweepLoopOptions>;
   /** Register the repeating jobs of the consumed queues (default true). */
   schedules?: boolean;
   postbacks?: PostbackOptions;
@@ -73,8 +74,8 @@ export interface RunningWorker {
   queues: QueueSet;
   consumed: readonly QueueName[];
   relay: OutboxRelay | null;
-  /** The visit rollup sweep (also when its loop is off: `sweepOnce` runs one pass). */
-  sweeper: HitRollupSweeper;
+  /** The rollup sweep loop (also when it is off: `sweepHitsOnce`, `sweepConversionsOnce` run one pass). */
+  sweeper: RollupSweepLoop;
   metrics: WorkerMetrics;
   close: () => Promise<void>;
 }
@@ -236,9 +237,9 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
       opened.push(() => relay.stop());
     }
 
-    // Visits reach the rollups through the sweep, seconds after their hits commit; the sweep runs
-    // on the maintenance role because it reads every workspace's new hits at once.
-    const sweeper = new HitRollupSweeper(
+    // Visits and conversions reach the rollups through the sweeps, a fraction of a second after they
+    // commit; the sweeps run on the maintenance role because they read every workspace's rows at once.
+    const sweeper = new RollupSweepLoop(
       { db: maintenance.db, logger, metrics, now },
       typeof opts.sweep === "object" ? opts.sweep : {},
     );
@@ -303,7 +304,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
     // another worker as stalled), then close the connections.
     if (server) lifecycle.onShutdown("admin http", () => server.close());
     if (relay) lifecycle.onShutdown("outbox relay", () => relay.stop());
-    lifecycle.onShutdown("visit rollup sweep", () => sweeper.stop());
+    lifecycle.onShutdown("rollup sweeps", () => sweeper.stop());
     lifecycle.onShutdown("queue workers", async () => {
       await Promise.all(workers.map((w) => w.close()));
     });

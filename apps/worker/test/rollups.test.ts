@@ -475,7 +475,7 @@ describe("visit rollups", () => {
         from: floorHour(new Date(now - 3 * HOUR)),
         to: new Date(now + HOUR),
       };
-      await worker.sweeper.sweepOnce();
+      await worker.sweeper.sweepHitsOnce();
       const swept = await listHitRollups(t.db, range);
       // The sweep counts every hit that committed, whatever its hour.
       expect(swept.map((r) => [r.hour.toISOString(), r.visits])).toEqual([
@@ -498,7 +498,7 @@ describe("visit rollups", () => {
         ["2026-03-10T15:00:00.000Z", 1],
         ["2026-03-10T16:00:00.000Z", 2],
       ]);
-      expect(await worker.sweeper.sweepOnce()).toEqual({ status: "swept", hits: 0, rows: 0 });
+      expect(await worker.sweeper.sweepHitsOnce()).toEqual({ status: "swept", hits: 0, rows: 0 });
       expect((await listHitRollups(t.db, range)).map((r) => r.visits)).toEqual([99, 1, 2]);
     } finally {
       await worker.close();

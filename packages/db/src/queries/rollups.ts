@@ -122,7 +122,9 @@ type Scope =
  * ids a relation (`conversionsOf`, with an `id` column) lists.
  */
 // Exported for conversion imports' catch-up (conversion-imports.ts), which groups by conversion_id.
-export function contributionRows(workspaceId: string, scope: Scope): SQL {
+// `workspaceId` null: every workspace (the sweep, on the maintenance role); rows then carry their
+// workspace_id (the last column) to group by.
+export function contributionRows(workspaceId: string | null, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
       ? sql`c.id = ${scope.conversionId}`
@@ -139,23 +141,25 @@ export function contributionRows(workspaceId: string, scope: Scope): SQL {
         : "conversionIds" in scope
           ? sql`t.conversion_id in (${scope.conversionIds})`
           : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+  const conversionIn = workspaceId === null ? sql`true` : sql`c.workspace_id = ${workspaceId}`;
+  const touchIn = workspaceId === null ? sql`true` : sql`t.workspace_id = ${workspaceId}`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
   // prunes to one partition); a hit that is gone leaves them null.
   return sql`
     select c.id as conversion_id, date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue
+           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id
     from conversions c
     left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
-    where c.workspace_id = ${workspaceId} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
+    where ${conversionIn} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'assisted'::touch_kind, c.revenue
+           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id
     from touches t
     join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
     left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
-    where t.workspace_id = ${workspaceId} and t.kind = 'assisted' and c.deleted_at is null
+    where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
       and c.status <> 'rejected' and ${onTouch}`;
 }
 
@@ -971,6 +975,163 @@ export async function hitSweepWatermark(
     .from(rollupWatermarks)
     .where(eq(rollupWatermarks.stream, "hits"));
   return row ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion rollups: a sweep of the revisions committed since its watermark.
+//
+// Every conversion change writes a revision row carrying the id of its transaction (ingest_xid).
+// rollup_watermarks.conversions holds the snapshot of the last sweep, exactly as for hits: a sweep
+// reads, in one statement and so in one snapshot, the revisions its snapshot shows and the
+// watermark's did not (a revision of a transaction still open at the last sweep is in its xip and is
+// read once it commits), and moves the watermark to its snapshot in the same statement. The
+// conversions those revisions name are brought up to date through their ledgers
+// (conversion_rollup_state), as sets: what applyConversionRollup does one at a time. The ledger is
+// what makes it exactly-once whoever else applies a conversion (a `rollup.conversion` job queued
+// before the upgrade, a recompute, an import's settle): a conversion whose ledger already holds its
+// revision adds nothing.
+
+/** Serializes sweeps among themselves (a second one answers `busy` instead of queueing). */
+const CONVERSION_SWEEP_LOCK = sql`${0x6869_7472}::int, 2`; // "hitr", 2
+
+export type ConversionSweepOutcome =
+  /** `revisions` read since the watermark; `conversions` whose ledger was behind were applied. */
+  | { status: "swept"; revisions: number; conversions: number; rows: number }
+  /** Another sweep holds the lock; the next pass picks the revisions up. */
+  | { status: "busy" };
+
+/**
+ * Applies the conversion changes committed since the last sweep to the conversion rollups, every
+ * workspace at once, in one statement, and moves the watermark in it: what puts a conversion in the
+ * report a fraction of a second after its postback's 200. Revisions of imports are left out: an
+ * import settles its conversions' ledgers and rebuilds its range once at the end (a sweep reading
+ * them too would only do the same work twice; the ledger would keep the sums right). Run on the
+ * maintenance role.
+ */
+export async function sweepConversionRollups(
+  db: Database,
+  opts: { /** Wait for the lock instead of answering `busy`. */ wait?: boolean } = {},
+): Promise<ConversionSweepOutcome> {
+  return withRetry(() =>
+    db.transaction(async (tx) => {
+      if (!(await seesEveryWorkspace(tx))) {
+        throw new Error(
+          "the conversion rollup sweep needs a role that sees every workspace (the maintenance role)",
+        );
+      }
+      if (opts.wait) await tx.execute(sql`select pg_advisory_xact_lock(${CONVERSION_SWEEP_LOCK})`);
+      else {
+        const [lock] = await tx.execute<{ locked: boolean }>(
+          sql`select pg_try_advisory_xact_lock(${CONVERSION_SWEEP_LOCK}) as locked`,
+        );
+        if (lock?.locked !== true) return { status: "busy" } as const;
+      }
+      // Against the other ledger writers (jobs, recomputes, import settles), taken before the
+      // statement's snapshot: the sweep sees every one that finished first and none runs meanwhile.
+      await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
+      // As for the visit sweep: a few hundred rows by index out of millions; a young table's
+      // statistics would otherwise pick sequential scans, and JIT would outlast the statement.
+      await tx.execute(sql`set local enable_seqscan = off`);
+      await tx.execute(sql`set local jit = off`);
+      const [row] = await tx.execute<{ snapshot: string | null }>(
+        sql`select snapshot::text as snapshot from rollup_watermarks where stream = 'conversions'`,
+      );
+      // No watermark (the row was removed): every revision with an ingest_xid; the ledgers skip
+      // what was applied already.
+      const mark = row?.snapshot ? parseSnapshot(row.snapshot) : null;
+      const fresh = !mark
+        ? sql`r.ingest_xid is not null`
+        : mark.xip.length
+          ? sql`(r.ingest_xid >= ${mark.xmax}::xid8 or r.ingest_xid = any(${`{${mark.xip.join(",")}}`}::xid8[]))`
+          : sql`r.ingest_xid >= ${mark.xmax}::xid8`;
+      const [result] = await tx.execute<{ revisions: number; conversions: number; rows: number }>(sql`
+        with fresh as materialized (
+          select r.conversion_id from conversion_revisions r
+          where ${fresh} and r.source <> 'import'
+        ),
+        stale as materialized (
+          select c.id, c.workspace_id, c.revision, coalesce(s.contribution, '[]'::jsonb) as applied
+          from (select distinct conversion_id from fresh) f
+          join conversions c on c.id = f.conversion_id
+          left join conversion_rollup_state s on s.conversion_id = c.id
+          where s.conversion_id is null or s.applied_revision < c.revision
+        ),
+        now_rows as materialized (
+          select x.workspace_id, x.conversion_id, ${LEDGER_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
+          from (${contributionRows(null, { conversionsOf: sql`stale` })}) x
+          group by x.workspace_id, x.conversion_id, ${LEDGER_KEY}
+        ),
+        then_rows as (
+          select st.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id,
+                 a."nodeId" as node_id, a."pageId" as page_id, a."trafficSourceId" as traffic_source_id, a.country,
+                 a."deviceType" as device_type, a.os, a.browser, a."eventKey" as event_key,
+                 a."touchKind"::touch_kind as touch_kind, a.conversions, a.revenue
+          from stale st, jsonb_to_recordset(st.applied) as a(hour timestamptz, "funnelId" uuid, "nodeId" uuid,
+            "pageId" uuid, "trafficSourceId" uuid, country text, "deviceType" text, os text, browser text,
+            "eventKey" text, "touchKind" text, conversions int, revenue numeric)
+        ),
+        delta as (
+          select d.workspace_id, ${LEDGER_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+          from (
+            select workspace_id, ${LEDGER_KEY}, conversions, revenue from now_rows
+            union all
+            select workspace_id, ${LEDGER_KEY}, -conversions, -revenue from then_rows
+          ) d
+          group by d.workspace_id, ${LEDGER_KEY}
+          having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+        ),
+        added as (
+          insert into conversion_rollups_hourly as r
+            (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
+             event_key, touch_kind, conversions, revenue)
+          select d.workspace_id, d.hour_utc at time zone 'UTC', d.funnel_id, d.node_id, d.page_id, d.traffic_source_id,
+                 d.country, d.device_type, d.os, d.browser, d.event_key, d.touch_kind, d.conversions, d.revenue
+          from delta d
+          -- Key order, so rollup rows are always locked in one order.
+          order by d.workspace_id, ${LEDGER_KEY}
+          on conflict on constraint conversion_rollups_hourly_key do update
+            set conversions = r.conversions + excluded.conversions,
+                revenue = r.revenue + excluded.revenue,
+                updated_at = now()
+          returning 1
+        ),
+        ledgers as (
+          -- The ledger in the form loadContribution gives it (see catchUpConversions).
+          insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
+          select st.id, st.workspace_id, st.revision, coalesce(
+            (select jsonb_agg(jsonb_build_object(
+                'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
+                'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
+                'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
+                'eventKey', cur.event_key, 'touchKind', cur.touch_kind, 'conversions', cur.conversions,
+                'revenue', trim_scale(cur.revenue)::text)
+              order by ${LEDGER_KEY})
+             from now_rows cur where cur.conversion_id = st.id),
+            '[]'::jsonb)
+          from stale st
+          order by st.id
+          on conflict (conversion_id) do update
+            set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
+          returning 1
+        ),
+        moved as (
+          insert into rollup_watermarks as w (stream, snapshot, swept_at, rows)
+          values ('conversions', pg_current_snapshot(), now(), (select count(*) from fresh))
+          on conflict (stream) do update
+            set snapshot = excluded.snapshot, swept_at = excluded.swept_at, rows = w.rows + excluded.rows,
+                updated_at = now()
+          returning 1
+        )
+        select (select count(*) from fresh)::int as revisions, (select count(*) from ledgers)::int as conversions,
+               (select count(*) from added)::int as rows, (select count(*) from moved)::int as moved`);
+      return {
+        status: "swept",
+        revisions: Number(result?.revisions ?? 0),
+        conversions: Number(result?.conversions ?? 0),
+        rows: Number(result?.rows ?? 0),
+      } as const;
+    }),
+  );
 }
 
 export interface RecomputeSummary {

@@ -12,7 +12,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
-import { createdAt, id, MONEY, timestamps } from "./columns.ts";
+import { createdAt, id, MONEY, timestamps, xid8 } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
 export const conversionStatus = pgEnum("conversion_status", ["approved", "pending", "rejected"]);
@@ -83,8 +83,17 @@ export const conversionRevisions = pgTable(
     receivedPostbackId: uuid("received_postback_id"),
     raw: jsonb("raw").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     createdAt: createdAt(),
+    /**
+     * The transaction that wrote the revision: the conversion rollup sweep (sweepConversionRollups)
+     * finds the revisions committed since its watermark by it, as the visit sweep finds hits. NULL on
+     * rows written before the column existed: their rollup jobs were already queued.
+     */
+    ingestXid: xid8("ingest_xid").default(sql`pg_current_xact_id()`),
   },
-  (t) => [uniqueIndex("conversion_revisions_conversion_revision_key").on(t.conversionId, t.revision)],
+  (t) => [
+    uniqueIndex("conversion_revisions_conversion_revision_key").on(t.conversionId, t.revision),
+    index("conversion_revisions_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
+  ],
 );
 
 /** A conversion's credit to one hit of the path that led to it (backward attribution). */
