@@ -1,4 +1,5 @@
-import { newId, schema, sql } from "@hitrail/db";
+import { newId } from "@hitrail/db";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { conversionTables, setTrafficSource } from "./support/postback-db.ts";

@@ -1,22 +1,5 @@
-// Query operators for apps, so drizzle-orm is a dependency of this package only.
-export {
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  gt,
-  gte,
-  inArray,
-  isNotNull,
-  isNull,
-  lt,
-  lte,
-  ne,
-  or,
-  type SQL,
-  sql,
-} from "drizzle-orm";
+// Apps reach the database only through these query functions: drizzle's operators and the schema
+// stay inside this package (tests get them from @hitrail/db/testing/sql).
 export {
   createDb,
   type Database,
@@ -52,8 +35,10 @@ export * from "./queries/event-types.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/hits.ts";
 export * from "./queries/outbox.ts";
+export * from "./queries/partitions.ts";
 export * from "./queries/postback-log.ts";
 export * from "./queries/rollups.ts";
+export * from "./queries/server.ts";
 export * from "./queries/tag.ts";
 export * from "./queries/workspaces.ts";
 export {
@@ -71,7 +56,6 @@ export {
   type ReplicaState,
 } from "./replica.ts";
 export type { ImportMapping, ImportOptions } from "./schema/imports.ts";
-export * as schema from "./schema/index.ts";
 export {
   type Lookup,
   runInWorkspaces,

@@ -5,6 +5,7 @@ import {
   conversionRevisions,
   conversions,
   deliveryAttempts,
+  deliveryStatus,
   outboundDeliveries,
   outbox,
   receivedPostbacks,
@@ -29,6 +30,8 @@ export type DeliveryLogRow = typeof outboundDeliveries.$inferSelect;
 export type DeliveryAttemptLogRow = typeof deliveryAttempts.$inferSelect;
 export type PostbackOutcomeValue = ReceivedPostbackLogRow["outcome"];
 export type DeliveryStatusValue = DeliveryLogRow["status"];
+/** Every delivery status, from the schema's enum (a new one reaches the api and the web app by itself). */
+export const DELIVERY_STATUSES = deliveryStatus.enumValues;
 
 function groupBy<R, K extends keyof R>(rows: R[], key: K): Map<R[K], R[]> {
   const out = new Map<R[K], R[]>();
