@@ -19,11 +19,11 @@ export {
   runMigrations,
 } from "./migrate.ts";
 export * from "./queries/access.ts";
-export * from "./queries/api-domains.ts";
-export * from "./queries/api-logs.ts";
-export * from "./queries/api-objects.ts";
-export * from "./queries/api-reports.ts";
-export * from "./queries/api-users.ts";
+export * from "./queries/domains.ts";
+export * from "./queries/logs.ts";
+export * from "./queries/objects.ts";
+export * from "./queries/reports.ts";
+export * from "./queries/users.ts";
 export * from "./queries/campaign-kit.ts";
 export * from "./queries/campaigns.ts";
 export * from "./queries/conversion-imports.ts";
