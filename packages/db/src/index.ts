@@ -19,27 +19,30 @@ export {
   runMigrations,
 } from "./migrate.ts";
 export * from "./queries/access.ts";
-export * from "./queries/domains.ts";
-export * from "./queries/logs.ts";
-export * from "./queries/objects.ts";
-export * from "./queries/reports.ts";
-export * from "./queries/users.ts";
 export * from "./queries/campaign-kit.ts";
-export * from "./queries/campaigns.ts";
 export * from "./queries/conversion-imports.ts";
 export * from "./queries/conversions/index.ts";
 export * from "./queries/cost-reports.ts";
 export * from "./queries/costs.ts";
 export * from "./queries/deliveries.ts";
+export * from "./queries/domains.ts";
 export * from "./queries/event-types.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/hits.ts";
+export * from "./queries/landers.ts";
+export * from "./queries/logs.ts";
+export type { ObjectListInput } from "./queries/objects.ts";
+export * from "./queries/offer-sources.ts";
+export * from "./queries/offers.ts";
 export * from "./queries/outbox.ts";
 export * from "./queries/partitions.ts";
 export * from "./queries/postback-log.ts";
+export * from "./queries/reports.ts";
 export * from "./queries/rollups.ts";
 export * from "./queries/server.ts";
 export * from "./queries/tag.ts";
+export * from "./queries/traffic-sources.ts";
+export * from "./queries/users.ts";
 export * from "./queries/workspaces.ts";
 export {
   currentWalLsn,

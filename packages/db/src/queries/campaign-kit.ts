@@ -3,8 +3,11 @@ import { and, eq } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { newId } from "../ids.ts";
 import { funnelNodes, funnels, offerSources, trafficSources } from "../schema/index.ts";
-import { createLander, createOffer, createOfferSource, createTrafficSource } from "./campaigns.ts";
 import { type FunnelGraphInput, saveFunnelGraph } from "./funnels.ts";
+import { createLander } from "./landers.ts";
+import { createOfferSource } from "./offer-sources.ts";
+import { createOffer } from "./offers.ts";
+import { createTrafficSource } from "./traffic-sources.ts";
 
 export interface CampaignKitInput {
   workspaceId: string;
