@@ -11,20 +11,26 @@ export interface Route {
   weight: number;
 }
 
-export type RuleField =
-  | "country"
-  | "device"
-  | "os"
-  | "browser"
-  | "language"
-  | "ip"
-  | "weekday"
-  | "hour"
-  | "query";
+/** What a condition rule can test: the one list the api's schema and the builder's menu use. */
+export const RULE_FIELDS = [
+  "country",
+  "device",
+  "os",
+  "browser",
+  "language",
+  "ip",
+  "weekday",
+  "hour",
+  "query",
+] as const;
+export type RuleField = (typeof RULE_FIELDS)[number];
+
+export const RULE_OPS = ["in", "not_in"] as const;
+export type RuleOp = (typeof RULE_OPS)[number];
 
 export interface Rule {
   field: RuleField;
-  op: "in" | "not_in";
+  op: RuleOp;
   values: string[];
   /** The query parameter a "query" rule reads. */
   param?: string;
