@@ -1,7 +1,5 @@
 // The funnel graph shared by the api (validation when a funnel is saved) and the tracker (routing a
 // visit). Plain types, no schema library: the api owns the zod schema that produces these.
-// The funnel graph shared by the api (validation when a funnel is saved) and the tracker (routing a
-// visit). Plain types, no schema library: the api owns the zod schema that produces these.
 
 export type NodeKind = "entry" | "rotator" | "condition" | "lander" | "offer" | "external";
 
