@@ -1,9 +1,9 @@
 import type { ActionTriggers, FunnelAction, FunnelGraph, FunnelNode, NodeConfig } from "@hitrail/core";
-import { and, asc, desc, eq, ilike, inArray, isNull, lt, notInArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { newId } from "../ids.ts";
 import { funnelActions, funnelNodes, funnels, landers, offers, workspaces } from "../schema/index.ts";
-import { escapeLike, type ObjectListInput } from "./objects.ts";
+import { listFilter, type ObjectListInput } from "./objects.ts";
 
 export interface FunnelGraphInput {
   workspaceId: string;
@@ -241,14 +241,7 @@ export async function listFunnels(db: Executor, input: ObjectListInput) {
       nodeCount: sql<number>`(select count(*)::int from funnel_nodes n where n.workspace_id = funnels.workspace_id and n.funnel_id = funnels.id)`,
     })
     .from(funnels)
-    .where(
-      and(
-        eq(funnels.workspaceId, input.workspaceId),
-        input.includeArchived ? undefined : isNull(funnels.archivedAt),
-        input.search ? ilike(funnels.name, `%${escapeLike(input.search)}%`) : undefined,
-        input.before ? lt(funnels.id, input.before) : undefined,
-      ),
-    )
+    .where(listFilter(funnels, input))
     .orderBy(desc(funnels.id))
     .limit(input.limit);
 }

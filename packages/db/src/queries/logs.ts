@@ -1,17 +1,16 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
-import { newId } from "../ids.ts";
 import {
   conversionRevisions,
   conversions,
   deliveryAttempts,
   deliveryStatus,
   outboundDeliveries,
-  outbox,
   receivedPostbacks,
   touches,
 } from "../schema/index.ts";
 import type { OutboxJobRow } from "./conversions/batch.ts";
+import { insertOutboxJob } from "./outbox.ts";
 
 // The dashboard's logs: conversions with their revisions, the received-postback log and the outbound
 // delivery log. Pages go newest first and are keyed by id (UUIDv7, so id order is time order);
@@ -323,7 +322,7 @@ export async function requeueDelivery(
     .where(scoped)
     .returning();
   if (!delivery) return { ok: false, reason: "not_found" };
-  await db.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+  await insertOutboxJob(db, input);
   return { ok: true, delivery, previousStatus: locked.status, jobId: input.job.jobId };
 }
 

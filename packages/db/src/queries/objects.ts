@@ -1,4 +1,5 @@
-import { and, desc, eq, ilike, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, ilike, isNull, lt, type SQL, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Executor } from "../client.ts";
 import type { customEventTypes, landers, offerSources, offers, trafficSources } from "../schema/index.ts";
 
@@ -24,7 +25,20 @@ export interface ObjectListInput {
   before?: string;
 }
 
-export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** A list page's rows: the workspace's, live ones unless asked, matching the search, before the cursor. */
+export function listFilter(
+  t: { workspaceId: PgColumn; archivedAt: PgColumn; name: PgColumn; id: PgColumn },
+  input: ObjectListInput,
+): SQL | undefined {
+  return and(
+    eq(t.workspaceId, input.workspaceId),
+    input.includeArchived ? undefined : isNull(t.archivedAt),
+    input.search ? ilike(t.name, `%${escapeLike(input.search)}%`) : undefined,
+    input.before ? lt(t.id, input.before) : undefined,
+  );
+}
 
 /**
  * The same five statements for every campaign object table. The tables share id, workspace_id,
@@ -41,14 +55,7 @@ export function objectQueries<T extends ObjectTable>(table: T) {
       const rows = await db
         .select()
         .from(t)
-        .where(
-          and(
-            eq(t.workspaceId, input.workspaceId),
-            input.includeArchived ? undefined : isNull(t.archivedAt),
-            input.search ? ilike(t.name, `%${escapeLike(input.search)}%`) : undefined,
-            input.before ? lt(t.id, input.before) : undefined,
-          ),
-        )
+        .where(listFilter(t, input))
         .orderBy(desc(t.id))
         .limit(input.limit);
       return rows as unknown as Row[];
