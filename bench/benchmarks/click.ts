@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { createCampaignKit, createWorkspace, sql } from "@hitrail/db";
+import { createCampaignKit, createWorkspace } from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
 import autocannon from "autocannon";
 import {
   bareServer,

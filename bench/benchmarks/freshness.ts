@@ -1,7 +1,8 @@
 import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { AppRouter } from "@hitrail/api";
-import { createApiKey, createCampaignKit, createWorkspace, sql } from "@hitrail/db";
+import { createApiKey, createCampaignKit, createWorkspace } from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { startApi } from "../../apps/api/src/main.ts";
 import { benchScratch, type LoadResult, load, startChild, startTrackerProcess } from "../lib.ts";

@@ -2,16 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  createCampaignKit,
-  createDb,
-  createWorkspace,
-  type DbClient,
-  newId,
-  newIdAt,
-  schema,
-  sql,
-} from "@hitrail/db";
+import { createCampaignKit, createDb, createWorkspace, type DbClient, newId, newIdAt } from "@hitrail/db";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { createRedis } from "@hitrail/queue";
 import type autocannon from "autocannon";
 import { SessionStore } from "../../apps/tracker/src/sessions.ts";

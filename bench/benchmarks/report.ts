@@ -6,8 +6,8 @@ import {
   createTrafficSource,
   createWorkspace,
   recomputeRollups,
-  sql,
 } from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { startApi } from "../../apps/api/src/main.ts";
 import { benchScratch } from "../lib.ts";

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createCampaignKit, createWorkspace, type DbClient, sql } from "@hitrail/db";
+import { createCampaignKit, createWorkspace, type DbClient } from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
 import { startCpuMeter } from "../cpu.ts";
 import { benchScratch, type Child, type LoadResult, load, report, startChild } from "../lib.ts";
 

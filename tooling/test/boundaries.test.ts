@@ -65,6 +65,26 @@ const CASES: Case[] = [
   { where: "apps/tracker/src", source: 'import { withWorkspace } from "@hitrail/db";', fires: [] },
   { where: "apps/web/src", source: 'import type { AppRouter } from "@hitrail/api";', fires: [] },
   { where: "apps/api/test", source: 'import { createTestDatabase } from "@hitrail/db/testing";', fires: [] },
+  // SQL only in packages/db: apps neither build queries nor open connections of their own.
+  { where: "apps/worker/src", source: 'import { sql } from "drizzle-orm";', fires: ["noRestrictedImports"] },
+  {
+    where: "apps/api/src",
+    source: 'import { drizzle } from "drizzle-orm/postgres-js";',
+    fires: ["noRestrictedImports"],
+  },
+  { where: "apps/cli/src", source: 'import postgres from "postgres";', fires: ["noRestrictedImports"] },
+  { where: "apps/web/src", source: 'import { eq } from "drizzle-orm";', fires: ["noRestrictedImports"] },
+  {
+    where: "apps/tracker/src",
+    source: 'import { schema } from "@hitrail/db/schema";',
+    fires: ["noRestrictedImports"],
+  },
+  {
+    where: "apps/tracker/src",
+    source: 'import { schema } from "@hitrail/db/testing/sql";',
+    fires: ["noRestrictedImports"],
+  },
+  { where: "apps/worker/test", source: 'import { schema, sql } from "@hitrail/db/testing/sql";', fires: [] },
   { where: "apps/api/src", source: "const url = process.env.DATABASE_URL;", fires: ["noProcessEnv"] },
   { where: "packages/db/src", source: "const url = process.env.DATABASE_URL;", fires: ["noProcessEnv"] },
   { where: "packages/config/src", source: "const url = process.env.DATABASE_URL;", fires: [] },

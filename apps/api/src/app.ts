@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
-import type { DbClient } from "@hitrail/db";
+import { type DbClient, ping } from "@hitrail/db";
 import type { Logger } from "@hitrail/observability";
 import { captureException, scrubError } from "@hitrail/observability";
 import type { Redis } from "@hitrail/queue";
@@ -172,10 +172,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       }
     };
     const problems = (
-      await Promise.all([
-        check("postgres", () => deps.db.sql`select 1`),
-        check("redis", () => deps.redis.ping()),
-      ])
+      await Promise.all([check("postgres", () => ping(deps.db.sql)), check("redis", () => deps.redis.ping())])
     ).filter((p) => p !== null);
     return problems.length === 0
       ? { ok: true }

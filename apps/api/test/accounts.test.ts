@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { eq, schema } from "@hitrail/db";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/auth/tokens.ts";

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { createApiKey, eq, schema } from "@hitrail/db";
+import { createApiKey } from "@hitrail/db";
 import {
   createTestDatabase,
   factories,
@@ -8,6 +8,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
 } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { createRedis, type Redis } from "@hitrail/queue";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { eq, schema } from "@hitrail/db";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCode, type Harness, startHarness } from "./harness.ts";
 

@@ -1,6 +1,7 @@
 import { spreadCost } from "@hitrail/core";
-import { createApiKey, newIdAt, recomputeRollups, schema, sql, withWorkspace } from "@hitrail/db";
+import { createApiKey, newIdAt, recomputeRollups, withWorkspace } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, expectCode, type Harness, startHarness } from "./harness.ts";
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { schema } from "@hitrail/db";
+import { schema } from "@hitrail/db/testing/sql";
 import { readFunnelVersion } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { todayIn } from "../src/services/funnels/stats.ts";

@@ -4,13 +4,11 @@ import { Writable } from "node:stream";
 import {
   type CampaignKit,
   createApiKey,
-  eq,
   insertAuthSession,
   insertMembership,
   insertUser,
   newId,
   newIdAt,
-  schema,
   type WorkspaceRow,
 } from "@hitrail/db";
 import {
@@ -20,6 +18,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
 } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { createLogger, type Logger } from "@hitrail/observability";
 import { createRedis, type Redis } from "@hitrail/queue";
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from "@trpc/client";

@@ -1,6 +1,7 @@
 import { runImport, runStoredImport } from "@hitrail/conversions";
-import { applyConversionRollup, createApiKey, eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
+import { applyConversionRollup, createApiKey, idTime, newId, newIdAt } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./harness.ts";
 

@@ -1,4 +1,4 @@
-import { count, eq, schema } from "@hitrail/db";
+import { count, eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCode, type Harness, startHarness } from "./harness.ts";
 

@@ -1,4 +1,4 @@
-import { and, eq, schema, sql } from "@hitrail/db";
+import { and, eq, schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCode, type Harness, seedDelivery, startHarness, type Tenant } from "./harness.ts";
 

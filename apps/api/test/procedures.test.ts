@@ -7,9 +7,9 @@ import {
   insertInvitation,
   newId,
   newIdAt,
-  schema,
   withWorkspace,
 } from "@hitrail/db";
+import { schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../src/auth/roles.ts";
 import { roleAtLeast } from "../src/auth/roles.ts";

@@ -1,5 +1,6 @@
-import { idTime, newIdAt, recomputeRollups, schema } from "@hitrail/db";
+import { idTime, newIdAt, recomputeRollups } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCode, type Harness, startHarness } from "./harness.ts";
 

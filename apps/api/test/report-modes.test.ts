@@ -1,5 +1,6 @@
-import { createApiKey, idTime, newIdAt, recomputeRollups, schema } from "@hitrail/db";
+import { createApiKey, idTime, newIdAt, recomputeRollups } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./harness.ts";
 

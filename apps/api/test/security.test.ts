@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { and, eq, newIdAt, recomputeRollups, schema } from "@hitrail/db";
+import { newIdAt, recomputeRollups } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { and, eq, schema } from "@hitrail/db/testing/sql";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../src/router/root.ts";

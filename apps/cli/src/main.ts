@@ -4,15 +4,14 @@ import {
   createDb,
   createWorkspace,
   deadDeliveryIds,
-  eq,
   findWorkspaceBySlug,
+  findWorkspaceBySlugOrId,
   isUuid,
   recomputeRollups,
   replayDelivery,
   requeueDelivery,
   resumeTrafficSourcePostbacks,
   runMigrations,
-  schema,
   withWorkspace,
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
@@ -164,17 +163,7 @@ export function buildCli(): Command {
     .action((opts: { workspace: string; name: string; role: "owner" | "admin" | "member" | "viewer" }) =>
       guarded("api-key create", async () => {
         const result = await withDb(async (c) => {
-          const ws = isUuid(opts.workspace)
-            ? (
-                await withWorkspace(c.db, opts.workspace, (tx) =>
-                  tx
-                    .select()
-                    .from(schema.workspaces)
-                    .where(eq(schema.workspaces.id, opts.workspace))
-                    .limit(1),
-                )
-              )[0]
-            : await findWorkspaceBySlug(c.db, opts.workspace);
+          const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
           if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
           const key = await createApiKey(c.db, { workspaceId: ws.id, name: opts.name, role: opts.role });
           return { workspaceId: ws.id, ...key };
@@ -201,11 +190,7 @@ export function buildCli(): Command {
     .action((file: string, opts: { workspace: string; map?: string; postbacks: boolean; json?: boolean }) =>
       guarded("conversions import", async () => {
         const result = await withDb(async (c) => {
-          const [ws] = isUuid(opts.workspace)
-            ? await withWorkspace(c.db, opts.workspace, (tx) =>
-                tx.select().from(schema.workspaces).where(eq(schema.workspaces.id, opts.workspace)).limit(1),
-              )
-            : [await findWorkspaceBySlug(c.db, opts.workspace)];
+          const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
           if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
           return importConversionsFile(c, {
             workspace: ws,

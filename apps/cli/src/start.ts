@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
 import type { Env } from "@hitrail/config";
-import { createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
+import { createDatabaseIfMissing, createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrail/observability";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { startDemoPages } from "./demo-pages.ts";
@@ -141,8 +141,7 @@ async function main(): Promise<void> {
         `hitrail: PostgreSQL embedded at 127.0.0.1:${port}, data in ${dataDir}${pg.reused ? " (already running: taken over)" : ""}`,
       );
       const admin = createDb(pg.url, { max: 1 });
-      const [exists] = await admin.sql`select 1 from pg_database where datname = 'hitrail'`;
-      if (!exists) await admin.sql`create database hitrail`;
+      await createDatabaseIfMissing(admin.sql, "hitrail");
       await admin.close();
       databaseUrl = pg.url.replace(/\/postgres$/, "/hitrail");
     }

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
+import { idTime, newId, newIdAt } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import { cliAgainstTestDatabase } from "./support/cli.ts";
 

@@ -1,5 +1,6 @@
-import { eq, newId, schema } from "@hitrail/db";
+import { newId } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import { cliAgainstTestDatabase } from "./support/cli.ts";
 

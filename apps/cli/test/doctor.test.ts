@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { eq, newId, schema } from "@hitrail/db";
+import { newId } from "@hitrail/db";
 import {
   createTestDatabase,
   factories,
@@ -8,6 +8,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
 } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { doctor, formatCheck } from "../src/commands/doctor.ts";
 

@@ -8,7 +8,6 @@ import {
   newIdAt,
   recomputeRollups,
   saveFunnelGraph,
-  schema,
 } from "@hitrail/db";
 import {
   createTestDatabase,
@@ -17,6 +16,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
 } from "@hitrail/db/testing";
+import { schema } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 import { type RunningTracker, startTracker } from "@hitrail/tracker";

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { buildApi } from "@hitrail/api";
 import { loadEnv } from "@hitrail/config";
-import { count, schema, sql } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { count, schema, sql } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,6 @@
 import type { ActionTriggers } from "@hitrail/core";
-import { type CampaignKit, campaignKitGraph, saveFunnelGraph, schema } from "@hitrail/db";
+import { type CampaignKit, campaignKitGraph, saveFunnelGraph } from "@hitrail/db";
+import { schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter, location, visitorCookieOf } from "./support/clicks.ts";

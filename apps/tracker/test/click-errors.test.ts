@@ -1,4 +1,5 @@
-import { createLander, eq, newId, saveFunnelGraph, schema, setFunnelArchived } from "@hitrail/db";
+import { createLander, newId, saveFunnelGraph, setFunnelArchived } from "@hitrail/db";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, click, enter, hitsOf, location } from "./support/clicks.ts";

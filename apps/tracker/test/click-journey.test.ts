@@ -1,4 +1,5 @@
-import { and, createLander, createOffer, eq, newId, saveFunnelGraph, schema } from "@hitrail/db";
+import { createLander, createOffer, newId, saveFunnelGraph } from "@hitrail/db";
+import { and, eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter, GB_IP, hitsOf, location, UA, visitorCookieOf } from "./support/clicks.ts";

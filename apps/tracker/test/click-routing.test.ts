@@ -1,6 +1,7 @@
 import { mulberry32, type NodeConfig, type Rule } from "@hitrail/core";
-import { count, createLander, eq, newId, saveFunnelGraph, schema } from "@hitrail/db";
+import { createLander, newId, saveFunnelGraph } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { count, eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { type ClickOptions, enter, GB_IP, location, UA } from "./support/clicks.ts";

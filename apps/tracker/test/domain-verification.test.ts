@@ -1,4 +1,4 @@
-import { schema } from "@hitrail/db";
+import { schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 

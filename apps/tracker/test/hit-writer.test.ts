@@ -1,4 +1,5 @@
-import { eq, newId, schema, sql } from "@hitrail/db";
+import { newId } from "@hitrail/db";
+import { eq, schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HitRow } from "../src/hit-writer.ts";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";

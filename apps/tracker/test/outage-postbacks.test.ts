@@ -1,4 +1,4 @@
-import { and, asc, eq, schema } from "@hitrail/db";
+import { and, asc, eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TrackerHarness } from "./harness.ts";
 import { enter, location } from "./support/clicks.ts";

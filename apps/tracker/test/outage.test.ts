@@ -1,4 +1,4 @@
-import { count, eq, inArray, schema } from "@hitrail/db";
+import { count, eq, inArray, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TrackerHarness } from "./harness.ts";
 import { act, enter, location, visitorCookieOf } from "./support/clicks.ts";

@@ -1,4 +1,4 @@
-import { sql } from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversionWriter, conversionRecorderFor } from "../src/conversions/index.ts";
 import { ConversionRecorder } from "../src/conversions/record-conversion.ts";

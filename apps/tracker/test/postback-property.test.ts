@@ -1,3 +1,4 @@
+import { mulberry32 } from "@hitrail/core";
 import { conversionRollupDrift, newId, sweepConversionRollups } from "@hitrail/db";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,17 +12,6 @@ import { type ClickThrough, clickThrough, type Tenant } from "./support/postback
 const SEED = 0x5eed_2026;
 const RUNS = 600;
 const DAY = 86_400_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let h: TrackerHarness;
 let t: Tenant;

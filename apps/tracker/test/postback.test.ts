@@ -1,11 +1,5 @@
-import {
-  conversionRollupDrift,
-  listConversionRollups,
-  newId,
-  schema,
-  sql,
-  sweepConversionRollups,
-} from "@hitrail/db";
+import { conversionRollupDrift, listConversionRollups, newId, sweepConversionRollups } from "@hitrail/db";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { conversionTables, setTrafficSource } from "./support/postback-db.ts";

@@ -1,4 +1,4 @@
-import { and, eq, schema } from "@hitrail/db";
+import { and, eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";
 import { act, enter } from "./support/clicks.ts";

@@ -1,4 +1,5 @@
-import { eq, newId, schema } from "@hitrail/db";
+import { newId } from "@hitrail/db";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import { buildTag, tagFor } from "@hitrail/tag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";

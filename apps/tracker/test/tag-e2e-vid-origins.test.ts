@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
-import { and, createCampaignKit, eq, schema } from "@hitrail/db";
+import { createCampaignKit } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { and, eq, schema } from "@hitrail/db/testing/sql";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";

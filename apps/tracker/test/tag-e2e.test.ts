@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { and, asc, eq, schema } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { and, asc, eq, schema } from "@hitrail/db/testing/sql";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrackerHarness, type TrackerHarness } from "./harness.ts";

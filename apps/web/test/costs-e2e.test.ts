@@ -1,13 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import {
-  insertAuthSession,
-  insertMembership,
-  insertUser,
-  newIdAt,
-  recomputeRollups,
-  schema,
-} from "@hitrail/db";
+import { insertAuthSession, insertMembership, insertUser, newIdAt, recomputeRollups } from "@hitrail/db";
 import { factories, type TestDatabase } from "@hitrail/db/testing";
+import { schema } from "@hitrail/db/testing/sql";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";

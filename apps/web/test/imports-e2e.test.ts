@@ -1,6 +1,7 @@
 import { runStoredImport } from "@hitrail/conversions";
-import { eq, idTime, newId, newIdAt, schema } from "@hitrail/db";
+import { idTime, newId, newIdAt } from "@hitrail/db";
 import { factories, type TestDatabase } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningWeb } from "../src/server/index.ts";

@@ -1,5 +1,5 @@
-import { eq, schema } from "@hitrail/db";
 import type { TestDatabase } from "@hitrail/db/testing";
+import { eq, schema } from "@hitrail/db/testing/sql";
 import type { RunningTracker } from "@hitrail/tracker";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

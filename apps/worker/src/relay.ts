@@ -1,4 +1,11 @@
-import { type Database, inArray, schema, sql } from "@hitrail/db";
+import {
+  type ClaimedOutboxRow,
+  claimOutboxRows,
+  type Database,
+  deleteRelayedOutbox,
+  markOutboxRelayed,
+  unrelayRecentOutbox,
+} from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
 import {
   type EnqueueRequest,
@@ -56,14 +63,7 @@ async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Prom
   }
 }
 
-type OutboxSqlRow = {
-  id: string;
-  workspace_id: string;
-  topic: string;
-  job_id: string;
-  payload: unknown;
-  delay_left: number;
-};
+type OutboxSqlRow = ClaimedOutboxRow;
 
 const isJobName = (topic: string): topic is JobName => Object.hasOwn(jobDefinitions, topic);
 
@@ -124,14 +124,7 @@ export class OutboxRelay {
     const { db, queues, logger, metrics } = this.deps;
     const result = await db.transaction(async (tx) => {
       // The delay counts from when the row was written, not from when the relay got to it.
-      const rows = await tx.execute<OutboxSqlRow>(sql`
-        select id, workspace_id, topic, job_id, payload,
-               greatest(0, delay_ms - floor(extract(epoch from (clock_timestamp() - created_at)) * 1000))::int as delay_left
-        from outbox
-        where relayed_at is null
-        order by created_at
-        limit ${this.opts.batchSize}
-        for update skip locked`);
+      const rows = await claimOutboxRows(tx, this.opts.batchSize);
       if (rows.length === 0)
         return { relayed: 0, poison: [] as Array<{ row: OutboxSqlRow; reason: string }> };
       const jobs: EnqueueRequest[] = [];
@@ -163,15 +156,10 @@ export class OutboxRelay {
       // still run later only repeat job ids BullMQ already has or will ignore.
       if (jobs.length > 0)
         await withDeadline(queues.enqueueMany(jobs), this.opts.enqueueTimeoutMs, "enqueue");
-      await tx
-        .update(schema.outbox)
-        .set({ relayedAt: sql`now()` })
-        .where(
-          inArray(
-            schema.outbox.id,
-            rows.map((r) => r.id),
-          ),
-        );
+      await markOutboxRelayed(
+        tx,
+        rows.map((r) => r.id),
+      );
       return { relayed: jobs.length, poison };
     });
     // Reported after the commit: a poison row is marked relayed (it can never succeed) but kept for
@@ -190,18 +178,7 @@ export class OutboxRelay {
 
   /** Deletes relayed rows older than the retention, a bounded number per call. */
   async cleanup(limit = 10_000): Promise<number> {
-    // Ids are UUIDv7, so the primary key doubles as a time index; relayed_at decides.
-    const rows = await this.deps.db.execute<{ n: number }>(sql`
-      with doomed as (
-        select id from outbox
-        where id < hitrail_uuid7_floor(now() - ${this.opts.retentionMs} * interval '1 millisecond')
-          and relayed_at < now() - ${this.opts.retentionMs} * interval '1 millisecond'
-        limit ${limit}
-      ), gone as (
-        delete from outbox o using doomed where o.id = doomed.id returning 1
-      )
-      select count(*)::int as n from gone`);
-    return Number(rows[0]?.n ?? 0);
+    return deleteRelayedOutbox(this.deps.db, { retentionMs: this.opts.retentionMs, limit });
   }
 
   /**
@@ -215,17 +192,8 @@ export class OutboxRelay {
     const previous = this.redisRunId;
     this.redisRunId = runId;
     if (previous === null || runId === null || previous === runId) return false;
-    const rows = await this.deps.db.execute<{ n: number }>(sql`
-      with again as (
-        update outbox set relayed_at = null
-        where relayed_at > now() - ${this.opts.rerelayWindowMs} * interval '1 millisecond'
-        returning 1
-      )
-      select count(*)::int as n from again`);
-    this.deps.logger.warn(
-      { rows: Number(rows[0]?.n ?? 0) },
-      "Redis restarted: relaying recent outbox rows again",
-    );
+    const rows = await unrelayRecentOutbox(this.deps.db, { windowMs: this.opts.rerelayWindowMs });
+    this.deps.logger.warn({ rows }, "Redis restarted: relaying recent outbox rows again");
     return true;
   }
 

@@ -9,10 +9,10 @@ import {
   recomputeConversionRollups,
   recomputeRollups,
   settleConversionRollupLedger,
-  sql,
   sweepConversionRollups,
 } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   changeConversion,

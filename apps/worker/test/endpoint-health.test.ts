@@ -1,5 +1,6 @@
-import { findDelivery, resumeTrafficSourcePostbacks, schema, sql, withWorkspace } from "@hitrail/db";
+import { findDelivery, resumeTrafficSourcePostbacks, withWorkspace } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { deliverJob, jobIds } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant, type Tenant } from "./support/factory.ts";

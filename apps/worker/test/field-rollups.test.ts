@@ -15,12 +15,12 @@ import {
   recomputeHitRollups,
   reportVisits,
   reportVisitsRaw,
-  sql,
   sweepHitRollups,
   type VisitRow,
   visitRollupsAnswer,
 } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 

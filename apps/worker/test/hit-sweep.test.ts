@@ -6,10 +6,10 @@ import {
   newIdAt,
   recomputeHitRollups,
   reportVisits,
-  sql,
   sweepHitRollups,
 } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 

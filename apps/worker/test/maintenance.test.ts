@@ -1,5 +1,6 @@
-import { findDelivery, schema, sql } from "@hitrail/db";
+import { findDelivery } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import type { JobName, JobPayload } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant } from "./support/factory.ts";

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { findDelivery, inArray, listDeliveryAttempts, newId, schema } from "@hitrail/db";
+import { findDelivery, listDeliveryAttempts, newId } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase, testRedisUrl } from "@hitrail/db/testing";
+import { inArray, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant } from "./support/factory.ts";
 import {

@@ -1,5 +1,6 @@
-import { newId, newIdAt, schema, sql } from "@hitrail/db";
+import { newId, newIdAt } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { createQueues, createRedis, type QueueSet, type Redis } from "@hitrail/queue";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
-import { and, eq, schema, sql } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { and, eq, schema, sql } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConversion, insertPath, seedTenant, type Tenant } from "./support/factory.ts";

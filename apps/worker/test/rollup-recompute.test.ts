@@ -4,9 +4,9 @@ import {
   contributionKey,
   type RollupContribution,
   recomputeRollups,
-  sql,
 } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   changeConversion,

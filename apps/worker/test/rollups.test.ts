@@ -12,10 +12,9 @@ import {
   type RollupContribution,
   recomputeHitRollups,
   recomputeRollups,
-  schema,
-  sql,
 } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   changeConversion,

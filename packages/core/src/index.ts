@@ -2,7 +2,7 @@ export * from "./conversion/index.ts";
 export * from "./costs.ts";
 export * from "./csv.ts";
 export * from "./date-presets.ts";
-export * from "./funnel.ts";
+export * from "./funnel/index.ts";
 export * from "./ids.ts";
 export * from "./macros.ts";
 export * from "./money.ts";

@@ -1,5 +1,5 @@
 import type { DuplicatePolicy } from "./conversion/decide.ts";
-import type { ActionTriggers } from "./funnel.ts";
+import type { ActionTriggers } from "./funnel/index.ts";
 import { parseConversionRevenue, type Revenue } from "./money.ts";
 import type { SessionHitRef } from "./visitor.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ActionTriggers } from "../src/funnel.ts";
+import type { ActionTriggers } from "../src/funnel/index.ts";
 import { decideConversion, type ExistingConversion } from "../src/index.ts";
 import {
   type ActionTaken,

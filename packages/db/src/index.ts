@@ -1,22 +1,5 @@
-// Query operators for apps, so drizzle-orm is a dependency of this package only.
-export {
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  gt,
-  gte,
-  inArray,
-  isNotNull,
-  isNull,
-  lt,
-  lte,
-  ne,
-  or,
-  type SQL,
-  sql,
-} from "drizzle-orm";
+// Apps reach the database only through these query functions: drizzle's operators and the schema
+// stay inside this package (tests get them from @hitrail/db/testing/sql).
 export {
   createDb,
   type Database,
@@ -36,25 +19,30 @@ export {
   runMigrations,
 } from "./migrate.ts";
 export * from "./queries/access.ts";
-export * from "./queries/api-domains.ts";
-export * from "./queries/api-logs.ts";
-export * from "./queries/api-objects.ts";
-export * from "./queries/api-reports.ts";
-export * from "./queries/api-users.ts";
 export * from "./queries/campaign-kit.ts";
-export * from "./queries/campaigns.ts";
 export * from "./queries/conversion-imports.ts";
 export * from "./queries/conversions/index.ts";
 export * from "./queries/cost-reports.ts";
 export * from "./queries/costs.ts";
 export * from "./queries/deliveries.ts";
+export * from "./queries/domains.ts";
 export * from "./queries/event-types.ts";
 export * from "./queries/funnels.ts";
 export * from "./queries/hits.ts";
+export * from "./queries/landers.ts";
+export * from "./queries/logs.ts";
+export type { ObjectListInput } from "./queries/objects.ts";
+export * from "./queries/offer-sources.ts";
+export * from "./queries/offers.ts";
 export * from "./queries/outbox.ts";
+export * from "./queries/partitions.ts";
 export * from "./queries/postback-log.ts";
+export * from "./queries/reports.ts";
 export * from "./queries/rollups.ts";
+export * from "./queries/server.ts";
 export * from "./queries/tag.ts";
+export * from "./queries/traffic-sources.ts";
+export * from "./queries/users.ts";
 export * from "./queries/workspaces.ts";
 export {
   currentWalLsn,
@@ -71,7 +59,6 @@ export {
   type ReplicaState,
 } from "./replica.ts";
 export type { ImportMapping, ImportOptions } from "./schema/imports.ts";
-export * as schema from "./schema/index.ts";
 export {
   type Lookup,
   runInWorkspaces,

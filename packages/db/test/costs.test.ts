@@ -5,11 +5,11 @@ import {
   type ApplyCostUpdateInput,
   applyCostUpdate,
   newIdAt,
-  schema,
   undoCostUpdate,
   withWorkspace,
 } from "../src/index.ts";
 import { createTestDatabase, factories, type TestDatabase } from "../src/testing/index.ts";
+import { schema } from "../src/testing/sql.ts";
 
 // The SQL that spreads a cost over a range's visits computes core's costShareMicros exactly, and
 // cost updates are held to the workspace by row-level security like every tenant table.

@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sql } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.ts";
+import { sql } from "../src/testing/sql.ts";
 
 // The `postgres` driver is patched (patches/postgres@3.4.9.patch, upstream porsager/postgres#1208
 // and #1209): a reserved connection (sql.reserve, and every transaction) whose backend dies used

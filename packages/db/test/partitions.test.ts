@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { idTime, newId, newIdAt, schema } from "../src/index.ts";
+import { idTime, newId, newIdAt } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.ts";
+import { schema } from "../src/testing/sql.ts";
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -1,7 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type DbClient, idTime, newId, schema, withLookup, withWorkspace } from "../src/index.ts";
+import { createDb, type DbClient, idTime, newId, withLookup, withWorkspace } from "../src/index.ts";
 import { createTestDatabase, factories, type TestDatabase } from "../src/testing/index.ts";
+import { schema } from "../src/testing/sql.ts";
 
 // The owner (t.db, a superuser on the test server) sets rows up; every check runs as the roles the
 // apps connect as: t.app (hitrail_tenant) and the maintenance role.

@@ -1,7 +1,7 @@
-import type { schema } from "@hitrail/db";
+import type { WorkspaceRole } from "@hitrail/db";
 
 /** Workspace roles, from the schema's enum, weakest first. */
-export type Role = (typeof schema.workspaceRole.enumValues)[number];
+export type Role = WorkspaceRole;
 export const ROLES = ["viewer", "member", "admin", "owner"] as const satisfies readonly Role[];
 
 const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };

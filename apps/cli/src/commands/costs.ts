@@ -7,11 +7,9 @@ import {
   type CostUpdateRow,
   type Database,
   describeCostFileProblems,
-  eq,
-  findWorkspaceBySlug,
+  findWorkspaceBySlugOrId,
   isUuid,
   listCostUpdates,
-  schema,
   undoCostUpdate,
   withWorkspace,
 } from "@hitrail/db";
@@ -21,13 +19,7 @@ import {
 // and are recorded with origin `cli`.
 
 async function workspaceOf(db: Database, slugOrId: string) {
-  const ws = isUuid(slugOrId)
-    ? (
-        await withWorkspace(db, slugOrId, (tx) =>
-          tx.select().from(schema.workspaces).where(eq(schema.workspaces.id, slugOrId)).limit(1),
-        )
-      )[0]
-    : await findWorkspaceBySlug(db, slugOrId);
+  const ws = await findWorkspaceBySlugOrId(db, slugOrId);
   if (!ws) throw new Error(`no workspace '${slugOrId}'`);
   return ws;
 }

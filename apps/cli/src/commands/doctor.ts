@@ -1,14 +1,16 @@
 import { type Env, loadEnv } from "@hitrail/config";
 import {
   createDb,
+  currentRoleSafety,
   type DbClient,
   formatLsn,
+  hitPartitionsAhead,
   measureReplicaLag,
   migrationStatus,
   NotAReplicaError,
   type OutboxBacklog,
   outboxBacklog,
-  sql,
+  serverVersion,
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
@@ -119,19 +121,15 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
       applicationName: "hitrail-doctor",
     });
     try {
-      const [row] = await db.db.execute<{ server_version: string }>(sql`show server_version`);
+      const version = await serverVersion(db.db);
       checks.push({
         name: "postgres",
         ok: true,
-        detail: `reachable, PostgreSQL ${row?.server_version ?? "?"}`,
+        detail: `reachable, PostgreSQL ${version ?? "?"}`,
       });
       // Row-level security holds only a role that neither owns the tables nor bypasses it.
-      const [role] = await db.db.execute<{ name: string; privileged: boolean; owner: boolean }>(
-        sql`select current_user as name, (r.rolsuper or r.rolbypassrls) as privileged,
-                   exists (select 1 from pg_tables t where t.tablename = 'hits' and t.tableowner = current_user) as owner
-            from pg_roles r where r.rolname = current_user`,
-      );
-      const wall = role !== undefined && !role.privileged && !role.owner;
+      const role = await currentRoleSafety(db.db);
+      const wall = role !== null && !role.privileged && !role.owner;
       checks.push({
         name: "app role",
         ok: wall,
@@ -150,11 +148,7 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
             : `${m.pending} of ${m.known} migrations not applied: run \`pnpm hitrail migrate\``,
       });
       if (m.applied > 0) {
-        const [p] = await db.db.execute<{ n: number }>(
-          sql`select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
-              where i.inhparent = 'hits'::regclass and c.relname >= ${`hits_y${new Date().toISOString().slice(0, 7).replace("-", "m")}`}`,
-        );
-        const ahead = p?.n ?? 0;
+        const ahead = await hitPartitionsAhead(db.db);
         checks.push({
           name: "hit partitions",
           ok: ahead >= 2,

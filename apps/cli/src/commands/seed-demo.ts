@@ -2,18 +2,19 @@ import { createHash } from "node:crypto";
 import { type Env, publicLinkBase } from "@hitrail/config";
 import { trackingOrigin } from "@hitrail/core";
 import {
-  and,
   type CampaignKit,
+  createApiKey,
   createCampaignKit,
   createWorkspace,
   type Database,
+  defaultDomainToken,
   type Executor,
-  eq,
+  findCampaignKit,
   findUserByEmail,
   findWorkspaceBySlug,
   insertMembershipIfAbsent,
   insertUser,
-  schema,
+  trafficSourceQueries,
   withWorkspace,
 } from "@hitrail/db";
 
@@ -94,53 +95,6 @@ async function ensureDemoSignIn(
   return { email, password };
 }
 
-const keyHash = (key: string) => createHash("sha256").update(key).digest("hex");
-
-async function findKit(db: Executor, workspaceId: string): Promise<CampaignKit | null> {
-  const [funnel] = await db
-    .select()
-    .from(schema.funnels)
-    .where(and(eq(schema.funnels.workspaceId, workspaceId), eq(schema.funnels.name, "Demo funnel")))
-    .limit(1);
-  if (!funnel?.entryNodeId) return null;
-  const nodes = await db.select().from(schema.funnelNodes).where(eq(schema.funnelNodes.funnelId, funnel.id));
-  const byName = (name: string) => nodes.find((n) => n.name === name);
-  const lander = byName("Lander");
-  const offerA = byName("Offer A");
-  const offerB = byName("Offer B");
-  const pageOf = (n: typeof lander) =>
-    n?.config.kind === "lander" || n?.config.kind === "offer" ? n.config.pages[0]?.pageId : undefined;
-  const [ts] = await db
-    .select()
-    .from(schema.trafficSources)
-    .where(
-      and(
-        eq(schema.trafficSources.workspaceId, workspaceId),
-        eq(schema.trafficSources.name, "Demo traffic source"),
-      ),
-    )
-    .limit(1);
-  const [os] = await db
-    .select()
-    .from(schema.offerSources)
-    .where(
-      and(eq(schema.offerSources.workspaceId, workspaceId), eq(schema.offerSources.name, "Demo network")),
-    )
-    .limit(1);
-  const landerId = pageOf(lander);
-  const offerAId = pageOf(offerA);
-  const offerBId = pageOf(offerB);
-  if (!ts || !os || !lander || !offerA || !offerB || !landerId || !offerAId || !offerBId) return null;
-  return {
-    trafficSourceId: ts.id,
-    offerSourceId: os.id,
-    landerId,
-    offerIds: [offerAId, offerBId],
-    funnelId: funnel.id,
-    nodes: { entry: funnel.entryNodeId, lander: lander.id, offerA: offerA.id, offerB: offerB.id },
-  };
-}
-
 /** Creates the demo workspace once; later runs find it and change nothing (unless asked to). */
 export async function seedDemo(
   db: Database,
@@ -168,11 +122,11 @@ export async function seedDemo(
         offerUrls: [`${pages}/offer-a?clickid={hit}&vid={vid}`, `${pages}/offer-b?clickid={hit}&vid={vid}`],
         payouts: ["12.50", "30.00"],
       });
-      await tx.insert(schema.apiKeys).values({
+      await createApiKey(tx, {
         workspaceId: ws.id,
         name: "Demo key",
         prefix: "hr_demo_",
-        keyHash: keyHash(demoApiKey(ws.id, await domainSecret(tx, ws.id))),
+        key: demoApiKey(ws.id, await domainSecret(tx, ws.id)),
         role: "admin",
       });
       return { ws, campaign };
@@ -186,7 +140,7 @@ export async function seedDemo(
   // Everything after creation runs under the demo workspace's row-level security.
   const seed = await withWorkspace(db, ws.id, async (db) => {
     let kit = seeded;
-    kit ??= await findKit(db, ws.id);
+    kit ??= await findCampaignKit(db, { workspaceId: ws.id });
     if (!kit) {
       throw new Error(
         "the demo workspace exists but its demo funnel was changed or removed; delete workspace 'demo' to re-seed",
@@ -196,17 +150,14 @@ export async function seedDemo(
     if (
       wantedPostbackUrl &&
       !created &&
-      (await currentPostbackUrl(db, kit.trafficSourceId)) !== wantedPostbackUrl
+      (await trafficSourceQueries.find(db, { workspaceId: ws.id, id: kit.trafficSourceId }))?.postbackUrl !==
+        wantedPostbackUrl
     ) {
-      await db
-        .update(schema.trafficSources)
-        .set({ postbackUrl: wantedPostbackUrl })
-        .where(
-          and(
-            eq(schema.trafficSources.id, kit.trafficSourceId),
-            eq(schema.trafficSources.workspaceId, ws.id),
-          ),
-        );
+      await trafficSourceQueries.update(db, {
+        workspaceId: ws.id,
+        id: kit.trafficSourceId,
+        values: { postbackUrl: wantedPostbackUrl },
+      });
     }
     const secret = await domainSecret(db, ws.id);
     const apiKey = demoApiKey(ws.id, secret);
@@ -241,23 +192,8 @@ function withDemoMacros(url: string): string {
   return `${url}${sep}clickid={external}&payout={payout}`;
 }
 
-async function domainSecret(db: Pick<Executor, "select">, workspaceId: string): Promise<string> {
-  const [row] = await db
-    .select({ token: schema.trackingDomains.verificationToken })
-    .from(schema.trackingDomains)
-    .where(
-      and(eq(schema.trackingDomains.workspaceId, workspaceId), eq(schema.trackingDomains.kind, "default")),
-    )
-    .limit(1);
-  if (!row) throw new Error("the demo workspace has no default tracking domain");
-  return row.token;
-}
-
-async function currentPostbackUrl(db: Executor, trafficSourceId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ url: schema.trafficSources.postbackUrl })
-    .from(schema.trafficSources)
-    .where(eq(schema.trafficSources.id, trafficSourceId))
-    .limit(1);
-  return row?.url ?? null;
+async function domainSecret(db: Executor, workspaceId: string): Promise<string> {
+  const token = await defaultDomainToken(db, { workspaceId });
+  if (token === null) throw new Error("the demo workspace has no default tracking domain");
+  return token;
 }

@@ -1,4 +1,4 @@
-import { asc, eq, schema } from "@hitrail/db";
+import { asc, eq, schema } from "@hitrail/db/testing/sql";
 import type { LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import type { TrackerHarness } from "../harness.ts";

@@ -1,4 +1,5 @@
-import { and, asc, type Executor, eq, schema } from "@hitrail/db";
+import type { Executor } from "@hitrail/db";
+import { and, asc, eq, schema } from "@hitrail/db/testing/sql";
 
 /** What a workspace's conversion tables hold, for assertions. Every read is scoped to the workspace. */
 export function conversionTables(db: Executor, workspaceId: string) {

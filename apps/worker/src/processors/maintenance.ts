@@ -1,4 +1,10 @@
-import { type Database, listOverdueDeliveries, markDeliveryDead, sql, withWorkspace } from "@hitrail/db";
+import {
+  type Database,
+  listOverdueDeliveries,
+  maintainPartitions,
+  markDeliveryDead,
+  withWorkspace,
+} from "@hitrail/db";
 import { jobDefinitions, jobIds, type QueueSet } from "@hitrail/queue";
 import type { JobHandler } from "./base.ts";
 
@@ -12,14 +18,9 @@ export function ensurePartitions(deps: {
   postbackLogRetentionDays: number;
 }): JobHandler<"maintenance.partitions"> {
   return async (_payload, { logger }) => {
-    const [row] = await deps.db.execute<{ made: number; log_made: number; log_dropped: number }>(
-      sql`select hitrail_ensure_hit_partitions(1, 3) as made,
-                 hitrail_ensure_postback_log_partitions(1, 3) as log_made,
-                 hitrail_drop_postback_log_partitions(${deps.postbackLogRetentionDays}) as log_dropped`,
-    );
-    const made = Number(row?.made ?? 0);
-    const logMade = Number(row?.log_made ?? 0);
-    const logDropped = Number(row?.log_dropped ?? 0);
+    const { made, logMade, logDropped } = await maintainPartitions(deps.db, {
+      postbackLogRetentionDays: deps.postbackLogRetentionDays,
+    });
     if (made + logMade + logDropped > 0) {
       logger.info({ made, logMade, logDropped }, "partitions created and old postback-log days dropped");
     }

@@ -1,6 +1,7 @@
 import { normalizeMoney, substituteTokens } from "@hitrail/core";
-import { type Database, type Executor, idTime, newId, newIdAt, schema, sql } from "@hitrail/db";
+import { type Database, type Executor, idTime, newId, newIdAt } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
+import { schema, sql } from "@hitrail/db/testing/sql";
 
 // Rows exactly as the tracker's conversion write path leaves them (the outbox contract): one
 // transaction writes the conversion (or its change), its revision, its touches, the outbound

@@ -23,7 +23,8 @@ export interface ExistingConversion {
  * again updates that conversion"); "ignore" keeps the first revenue (status changes still apply);
  * "add" sums approved revenue (rebills); "new" records every postback as its own conversion.
  */
-export type DuplicatePolicy = "update" | "ignore" | "add" | "new";
+export const DUPLICATE_POLICIES = ["update", "ignore", "add", "new"] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
 
 export const DEFAULT_DUPLICATE_POLICY: DuplicatePolicy = "update";
 

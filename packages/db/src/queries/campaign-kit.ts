@@ -1,8 +1,13 @@
 import type { ActionTriggers } from "@hitrail/core";
+import { and, eq } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { newId } from "../ids.ts";
-import { createLander, createOffer, createOfferSource, createTrafficSource } from "./campaigns.ts";
+import { funnelNodes, funnels, offerSources, trafficSources } from "../schema/index.ts";
 import { type FunnelGraphInput, saveFunnelGraph } from "./funnels.ts";
+import { createLander } from "./landers.ts";
+import { createOfferSource } from "./offer-sources.ts";
+import { createOffer } from "./offers.ts";
+import { createTrafficSource } from "./traffic-sources.ts";
 
 export interface CampaignKitInput {
   workspaceId: string;
@@ -132,5 +137,56 @@ export function campaignKitGraph(input: {
       { from: nodes.lander, number: 1, to: nodes.offerA, triggers: input.triggers?.action1 ?? {} },
       { from: nodes.lander, number: 2, to: nodes.offerB, triggers: input.triggers?.action2 ?? {} },
     ],
+  };
+}
+
+/**
+ * Finds a kit createCampaignKit made under `name`, by the names it gave its parts; null when any
+ * part was renamed or removed since (the kit is then the user's, no longer a kit).
+ */
+export async function findCampaignKit(
+  db: Executor,
+  input: { workspaceId: string; name?: string },
+): Promise<CampaignKit | null> {
+  const name = input.name ?? "Demo";
+  const [funnel] = await db
+    .select()
+    .from(funnels)
+    .where(and(eq(funnels.workspaceId, input.workspaceId), eq(funnels.name, `${name} funnel`)))
+    .limit(1);
+  if (!funnel?.entryNodeId) return null;
+  const nodes = await db.select().from(funnelNodes).where(eq(funnelNodes.funnelId, funnel.id));
+  const byName = (nodeName: string) => nodes.find((n) => n.name === nodeName);
+  const lander = byName("Lander");
+  const offerA = byName("Offer A");
+  const offerB = byName("Offer B");
+  const pageOf = (n: typeof lander) =>
+    n?.config.kind === "lander" || n?.config.kind === "offer" ? n.config.pages[0]?.pageId : undefined;
+  const [ts] = await db
+    .select()
+    .from(trafficSources)
+    .where(
+      and(
+        eq(trafficSources.workspaceId, input.workspaceId),
+        eq(trafficSources.name, `${name} traffic source`),
+      ),
+    )
+    .limit(1);
+  const [os] = await db
+    .select()
+    .from(offerSources)
+    .where(and(eq(offerSources.workspaceId, input.workspaceId), eq(offerSources.name, `${name} network`)))
+    .limit(1);
+  const landerId = pageOf(lander);
+  const offerAId = pageOf(offerA);
+  const offerBId = pageOf(offerB);
+  if (!ts || !os || !lander || !offerA || !offerB || !landerId || !offerAId || !offerBId) return null;
+  return {
+    trafficSourceId: ts.id,
+    offerSourceId: os.id,
+    landerId,
+    offerIds: [offerAId, offerBId],
+    funnelId: funnel.id,
+    nodes: { entry: funnel.entryNodeId, lander: lander.id, offerA: offerA.id, offerB: offerB.id },
   };
 }

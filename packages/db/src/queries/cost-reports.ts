@@ -8,7 +8,7 @@ import {
   rawDimension,
   selectDims,
   visitDimension,
-} from "./api-reports.ts";
+} from "./reports.ts";
 
 // The reports' hook for cost updates (docs/costs.md): per report key, how much the cost of the
 // visits that cost updates cover differs from what their clicks carried, and how many visits that

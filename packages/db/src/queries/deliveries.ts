@@ -5,6 +5,7 @@ import { newId } from "../ids.ts";
 import { deliveryAttempts, outboundDeliveries, outbox } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
 import type { OutboxJobRow } from "./conversions/batch.ts";
+import { insertOutboxJob } from "./outbox.ts";
 
 // Traffic-source postback deliveries: the tracker writes one row per conversion revision that should
 // notify (with its rendered URL) plus an outbox row; the worker reads the row at fire time, claims one
@@ -368,7 +369,7 @@ export async function replayDelivery(
           eq(outboundDeliveries.id, input.deliveryId),
         ),
       );
-    await tx.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+    await insertOutboxJob(tx, input);
     return { ok: true, jobId: input.job.jobId };
   });
 }

@@ -1,7 +1,8 @@
-import { and, eq, isNull, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { customEventTypes } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
+import { insertOne, type NewRow, objectQueries } from "./objects.ts";
 
 /** What the conversion rules take of a custom event type. */
 export type LiveEventType = Pick<
@@ -48,4 +49,46 @@ export async function findLiveEventType(
       .limit(1),
   );
   return row;
+}
+
+// --- as the dashboard edits them ----------------------------------------------------------------------
+
+export type EventTypeRow = typeof customEventTypes.$inferSelect;
+
+export const eventTypeQueries = objectQueries(customEventTypes);
+
+export const createCustomEventType = (db: Executor, input: NewRow<typeof customEventTypes>) =>
+  insertOne(db.insert(customEventTypes).values(input).returning());
+
+/** Whether a live custom event type of the workspace already uses an alias (compared case-insensitively). */
+export async function eventAliasTaken(
+  db: Executor,
+  input: { workspaceId: string; alias: string; exceptId?: string },
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: customEventTypes.id })
+    .from(customEventTypes)
+    .where(
+      and(
+        eq(customEventTypes.workspaceId, input.workspaceId),
+        sql`lower(${customEventTypes.alias}) = lower(${input.alias})`,
+        isNull(customEventTypes.archivedAt),
+        input.exceptId ? ne(customEventTypes.id, input.exceptId) : undefined,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/** Which of `ids` are custom event types of the workspace. */
+export async function existingEventTypeIds(
+  db: Executor,
+  input: { workspaceId: string; ids: string[] },
+): Promise<Set<string>> {
+  if (input.ids.length === 0) return new Set();
+  const rows = await db
+    .select({ id: customEventTypes.id })
+    .from(customEventTypes)
+    .where(and(eq(customEventTypes.workspaceId, input.workspaceId), inArray(customEventTypes.id, input.ids)));
+  return new Set(rows.map((r) => r.id));
 }

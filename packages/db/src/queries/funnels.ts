@@ -1,8 +1,9 @@
 import type { ActionTriggers, FunnelAction, FunnelGraph, FunnelNode, NodeConfig } from "@hitrail/core";
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
 import { newId } from "../ids.ts";
 import { funnelActions, funnelNodes, funnels, landers, offers, workspaces } from "../schema/index.ts";
+import { listFilter, type ObjectListInput } from "./objects.ts";
 
 export interface FunnelGraphInput {
   workspaceId: string;
@@ -217,4 +218,77 @@ export async function bumpFunnelsUsingPage(
       ),
     )
     .returning({ id: funnels.id, version: funnels.version });
+}
+
+// --- as the dashboard lists them ------------------------------------------------------------------------------------------
+
+export type FunnelRow = typeof funnels.$inferSelect;
+export type FunnelNodeRow = typeof funnelNodes.$inferSelect;
+export type FunnelActionRow = typeof funnelActions.$inferSelect;
+
+export async function listFunnels(db: Executor, input: ObjectListInput) {
+  return db
+    .select({
+      id: funnels.id,
+      name: funnels.name,
+      entryNodeId: funnels.entryNodeId,
+      version: funnels.version,
+      archivedAt: funnels.archivedAt,
+      createdAt: funnels.createdAt,
+      updatedAt: funnels.updatedAt,
+      // Spelled out: drizzle renders a single-table select's columns unqualified, and an unqualified
+      // "id" inside the subquery is the node's own id, which counted nothing.
+      nodeCount: sql<number>`(select count(*)::int from funnel_nodes n where n.workspace_id = funnels.workspace_id and n.funnel_id = funnels.id)`,
+    })
+    .from(funnels)
+    .where(listFilter(funnels, input))
+    .orderBy(desc(funnels.id))
+    .limit(input.limit);
+}
+
+export async function findFunnel(
+  db: Executor,
+  input: { workspaceId: string; funnelId: string },
+): Promise<FunnelRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(funnels)
+    .where(and(eq(funnels.workspaceId, input.workspaceId), eq(funnels.id, input.funnelId)))
+    .limit(1);
+  return row;
+}
+
+/** A funnel's nodes and actions as stored (the builder's view, positions included). */
+export async function loadFunnelRows(db: Executor, input: { workspaceId: string; funnelId: string }) {
+  const [nodes, actions] = await Promise.all([
+    db
+      .select()
+      .from(funnelNodes)
+      .where(and(eq(funnelNodes.workspaceId, input.workspaceId), eq(funnelNodes.funnelId, input.funnelId)))
+      .orderBy(asc(funnelNodes.createdAt), asc(funnelNodes.id)),
+    db
+      .select()
+      .from(funnelActions)
+      .where(
+        and(eq(funnelActions.workspaceId, input.workspaceId), eq(funnelActions.funnelId, input.funnelId)),
+      )
+      .orderBy(asc(funnelActions.fromNodeId), asc(funnelActions.number)),
+  ]);
+  return { nodes, actions };
+}
+
+export async function setFunnelArchived(
+  db: Executor,
+  input: { workspaceId: string; funnelId: string; archived: boolean },
+): Promise<FunnelRow | undefined> {
+  const [row] = await db
+    .update(funnels)
+    // The version bump is what trackers watch: an archived funnel stops routing at once.
+    .set({
+      archivedAt: input.archived ? sql`coalesce(${funnels.archivedAt}, now())` : null,
+      version: sql`${funnels.version} + 1`,
+    })
+    .where(and(eq(funnels.workspaceId, input.workspaceId), eq(funnels.id, input.funnelId)))
+    .returning();
+  return row;
 }

@@ -1,5 +1,8 @@
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
+import { newId } from "../ids.ts";
+import { outbox } from "../schema/index.ts";
+import type { OutboxJobRow } from "./conversions/batch.ts";
 
 export interface OutboxBacklog {
   /** Outbox rows not yet handed to BullMQ (every workspace). */
@@ -19,4 +22,80 @@ export async function outboxBacklog(db: Executor): Promise<OutboxBacklog> {
            coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as oldest
     from outbox where relayed_at is null`);
   return { pending: Number(row?.pending ?? 0), oldestSeconds: Math.max(0, Number(row?.oldest ?? 0)) };
+}
+
+/** Writes one job to the outbox, in the caller's transaction; the relay hands it to BullMQ after the commit. */
+export async function insertOutboxJob(
+  db: Executor,
+  input: { workspaceId: string; job: OutboxJobRow },
+): Promise<void> {
+  await db.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+}
+
+/** An unrelayed outbox row as the relay claims it (the columns as SQL names them). */
+export interface ClaimedOutboxRow {
+  id: string;
+  workspace_id: string;
+  topic: string;
+  job_id: string;
+  payload: unknown;
+  /** What is left of the row's delay: it counts from when the row was written, not from the claim. */
+  delay_left: number;
+}
+
+/**
+ * Claims up to `limit` unrelayed rows, oldest first, locked for the caller's transaction (SKIP
+ * LOCKED, so several relays share the work). Mark them with `markOutboxRelayed` in the same
+ * transaction once enqueued.
+ */
+export async function claimOutboxRows(db: Executor, limit: number): Promise<ClaimedOutboxRow[]> {
+  return db.execute<ClaimedOutboxRow & Record<string, unknown>>(sql`
+    select id, workspace_id, topic, job_id, payload,
+           greatest(0, delay_ms - floor(extract(epoch from (clock_timestamp() - created_at)) * 1000))::int as delay_left
+    from outbox
+    where relayed_at is null
+    order by created_at
+    limit ${limit}
+    for update skip locked`);
+}
+
+export async function markOutboxRelayed(db: Executor, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(outbox)
+    .set({ relayedAt: sql`now()` })
+    .where(inArray(outbox.id, [...ids]));
+}
+
+/**
+ * Deletes rows relayed longer ago than the retention, at most `limit` per call. Ids are UUIDv7, so
+ * the primary key doubles as a time index; relayed_at decides.
+ */
+export async function deleteRelayedOutbox(
+  db: Executor,
+  input: { retentionMs: number; limit: number },
+): Promise<number> {
+  const rows = await db.execute<{ n: number }>(sql`
+    with doomed as (
+      select id from outbox
+      where id < hitrail_uuid7_floor(now() - ${input.retentionMs} * interval '1 millisecond')
+        and relayed_at < now() - ${input.retentionMs} * interval '1 millisecond'
+      limit ${input.limit}
+    ), gone as (
+      delete from outbox o using doomed where o.id = doomed.id returning 1
+    )
+    select count(*)::int as n from gone`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Marks rows relayed within the last `windowMs` unrelayed again (after Redis lost them); returns how many. */
+export async function unrelayRecentOutbox(db: Executor, input: { windowMs: number }): Promise<number> {
+  const rows = await db.execute<{ n: number }>(sql`
+    with again as (
+      update outbox set relayed_at = null
+      where relayed_at > now() - ${input.windowMs} * interval '1 millisecond'
+      returning 1
+    )
+    select count(*)::int as n from again`);
+  return Number(rows[0]?.n ?? 0);
 }

@@ -11,7 +11,7 @@ import {
   workspaces,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
-import { CAMPAIGN_FIELD } from "./api-reports.ts";
+import { CAMPAIGN_FIELD } from "./reports.ts";
 
 export type { RollupContribution } from "../schema/rollups.ts";
 export type ConversionRollupRow = typeof conversionRollupsHourly.$inferSelect;
@@ -640,7 +640,7 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
 /**
  * The tracking fields of a contribution row `a` as (field_name, field_value) rows: every named value
  * of its tracking_fields, and its campaign column as the field `campaign` unless tracking_fields has
- * one. Exactly what a report reads from raw hits (fieldValue in api-reports.ts); a field without a
+ * one. Exactly what a report reads from raw hits (fieldValue in reports.ts); a field without a
  * value is no row.
  */
 function visitFields(a: string): SQL {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { TagConversionSettings } from "@hitrail/core";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
-import { newId } from "../ids.ts";
+import { isUuid, newId } from "../ids.ts";
 import { apiKeys, memberships, trackingDomains, workspaces } from "../schema/index.ts";
 import { withLookup, withWorkspace } from "../tenancy.ts";
 
@@ -70,6 +70,18 @@ async function insertWorkspace(
   return { workspace, host };
 }
 
+/** The workspace named by an operator: its id, or else its slug (`hitrail … --workspace`). */
+export async function findWorkspaceBySlugOrId(
+  db: Executor,
+  slugOrId: string,
+): Promise<Workspace | undefined> {
+  if (!isUuid(slugOrId)) return findWorkspaceBySlug(db, slugOrId);
+  const [row] = await withWorkspace(db, slugOrId, (tx) =>
+    tx.select().from(workspaces).where(eq(workspaces.id, slugOrId)).limit(1),
+  );
+  return row;
+}
+
 /** The workspace with this slug (look-up by slug). */
 export async function findWorkspaceBySlug(db: Executor, slug: string): Promise<Workspace | undefined> {
   const [row] = await withLookup(db, { slug }, (tx) =>
@@ -133,7 +145,10 @@ async function workspaceByHost(db: Executor, host: string): Promise<HostWorkspac
 
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 
-/** Creates an API key; the plain key is returned once and only its hash is stored. */
+/**
+ * Creates an API key; the plain key is returned once and only its hash is stored. `key` and
+ * `prefix` are for the demo seed, whose key is derived from the workspace so each run finds it again.
+ */
 export async function createApiKey(
   db: Executor,
   input: {
@@ -141,10 +156,12 @@ export async function createApiKey(
     name: string;
     role?: "owner" | "admin" | "member" | "viewer";
     createdByUserId?: string;
+    key?: string;
+    prefix?: string;
   },
 ): Promise<{ id: string; key: string; prefix: string }> {
-  const key = `hr_${randomBytes(24).toString("base64url")}`;
-  const prefix = key.slice(0, 10);
+  const key = input.key ?? `hr_${randomBytes(24).toString("base64url")}`;
+  const prefix = input.prefix ?? key.slice(0, 10);
   const [row] = await withWorkspace(db, input.workspaceId, (tx) =>
     tx
       .insert(apiKeys)

@@ -1,3 +1,4 @@
+import { DUPLICATE_POLICIES } from "@hitrail/core";
 import { sql } from "drizzle-orm";
 import {
   boolean,
@@ -16,7 +17,7 @@ import { workspaceRef } from "./accounts.ts";
 import { id, MONEY, timestamps } from "./columns.ts";
 
 /** How a repeat of the same conversion identity is treated; the seed's behaviour is "update". */
-export const duplicatePolicy = pgEnum("duplicate_policy", ["update", "ignore", "add", "new"]);
+export const duplicatePolicy = pgEnum("duplicate_policy", DUPLICATE_POLICIES);
 
 export interface TrackingField {
   /** Token name used in URLs, e.g. `{zoneid}`. */

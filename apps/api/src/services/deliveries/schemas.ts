@@ -1,9 +1,9 @@
-import { schema } from "@hitrail/db";
+import { DELIVERY_STATUSES } from "@hitrail/db";
 import { z } from "zod";
 import { isoTime, isoTimeNullable } from "../../schemas/common.ts";
 
 /** From the schema's enum, so a new status (paused) reaches the api and the web app by itself. */
-export const deliveryStatus = z.enum(schema.deliveryStatus.enumValues);
+export const deliveryStatus = z.enum(DELIVERY_STATUSES);
 
 export const attemptOutput = z.object({
   id: z.string(),

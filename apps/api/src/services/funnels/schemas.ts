@@ -1,4 +1,4 @@
-import type { ActionTriggers, NodeConfig } from "@hitrail/core";
+import { type ActionTriggers, type NodeConfig, RULE_FIELDS, RULE_OPS } from "@hitrail/core";
 import { z } from "zod";
 import { conversionMoney, id, isoTime, isoTimeNullable, name, urlTemplate } from "../../schemas/common.ts";
 
@@ -17,20 +17,9 @@ const weight = z
   .max(1_000_000, { message: "must be at most 1000000" });
 
 const route = z.object({ to: nodeKey, weight });
-const ruleField = z.enum([
-  "country",
-  "device",
-  "os",
-  "browser",
-  "language",
-  "ip",
-  "weekday",
-  "hour",
-  "query",
-]);
 const rule = z.object({
-  field: ruleField,
-  op: z.enum(["in", "not_in"]),
+  field: z.enum(RULE_FIELDS),
+  op: z.enum(RULE_OPS),
   values: z.array(z.string().trim().max(256)).max(1_000),
   /** The query parameter a "query" rule reads. */
   param: z.string().trim().max(64).optional(),

@@ -5,9 +5,10 @@ import {
   findUserById,
   type ImportMapping,
   insertConversionImport,
+  insertOutboxJob,
   newId,
-  schema,
 } from "@hitrail/db";
+import { outboxJob } from "@hitrail/queue";
 import { badRequest, notFound } from "../../errors.ts";
 import type { ServiceContext } from "../context.ts";
 
@@ -46,11 +47,13 @@ export async function requireImport(tx: Executor, ctx: ServiceContext, importId:
 
 /** Hands the import to the worker through the outbox, in the caller's transaction. */
 export async function enqueueImport(tx: Executor, ctx: ServiceContext, importId: string): Promise<void> {
-  await tx.insert(schema.outbox).values({
+  await insertOutboxJob(tx, {
     workspaceId: ctx.workspace.id,
-    topic: "import.run",
     // A fresh job id per start: a failed import started again must not be taken for its earlier job.
-    jobId: `import-${importId}-${newId()}`,
-    payload: { workspaceId: ctx.workspace.id, importId },
+    job: outboxJob(
+      "import.run",
+      { workspaceId: ctx.workspace.id, importId },
+      { jobId: `import-${importId}-${newId()}` },
+    ),
   });
 }

@@ -1,5 +1,6 @@
 import {
   type ConversionStatus,
+  DUPLICATE_POLICIES,
   STATUS_MAP_TEMPLATES,
   type StatusMapTemplateName,
   validateStatusMap,
@@ -12,8 +13,8 @@ const status = z.enum(["approved", "pending", "rejected"], {
   message: "must be approved, pending or rejected",
 });
 
-export const duplicatePolicy = z.enum(["update", "ignore", "add", "new"], {
-  message: "must be update, ignore, add or new",
+export const duplicatePolicy = z.enum(DUPLICATE_POLICIES, {
+  message: `must be ${DUPLICATE_POLICIES.slice(0, -1).join(", ")} or ${DUPLICATE_POLICIES.at(-1)}`,
 });
 
 const statusMapTemplateNames = Object.keys(STATUS_MAP_TEMPLATES) as [

@@ -1,3 +1,4 @@
+import { RULE_FIELDS } from "@hitrail/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { TRPCClientError } from "@trpc/client";
 import {
@@ -677,17 +678,7 @@ function EdgeInspector({
                 <Select
                   label="Field"
                   value={r.field}
-                  options={[
-                    "country",
-                    "device",
-                    "os",
-                    "browser",
-                    "language",
-                    "ip",
-                    "weekday",
-                    "hour",
-                    "query",
-                  ].map((f) => ({ value: f, label: f }))}
+                  options={RULE_FIELDS.map((f) => ({ value: f, label: f }))}
                   onChange={(e) =>
                     onChange({
                       rules: d.rules.map((x, j) =>

@@ -2,13 +2,7 @@ import { createHash } from "node:crypto";
 import type { ConvertingHit } from "@hitrail/core";
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../client.ts";
-import {
-  conversionRevisions,
-  conversions,
-  type duplicatePolicy,
-  type offerSources,
-  touches,
-} from "../../schema/index.ts";
+import { conversionRevisions, conversions, type offerSources, touches } from "../../schema/index.ts";
 import { jsonParam } from "../bulk.ts";
 
 // What the conversion write path reads, under its identity locks, and the reads of conversions for
@@ -24,7 +18,6 @@ type OfferSource = typeof offerSources.$inferSelect;
 export type ConversionStatusValue = Conversion["status"];
 export type ConversionSourceValue = ConversionRevision["source"];
 export type RevisionActionValue = ConversionRevision["action"];
-export type DuplicatePolicyValue = (typeof duplicatePolicy.enumValues)[number];
 export type PageKindValue = Conversion["pageKind"];
 
 // ---------------------------------------------------------------------------------------------
@@ -104,7 +97,7 @@ export type PathRow = {
   created_ms: string;
   created_text: string;
   default_payout: string | null;
-  duplicate_policy: DuplicatePolicyValue | null;
+  duplicate_policy: OfferSource["duplicatePolicy"] | null;
   status_map: OfferSource["statusMap"];
   conversion_time_param: string | null;
   status_param: string | null;

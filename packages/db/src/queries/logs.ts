@@ -1,16 +1,16 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Executor } from "../client.ts";
-import { newId } from "../ids.ts";
 import {
   conversionRevisions,
   conversions,
   deliveryAttempts,
+  deliveryStatus,
   outboundDeliveries,
-  outbox,
   receivedPostbacks,
   touches,
 } from "../schema/index.ts";
 import type { OutboxJobRow } from "./conversions/batch.ts";
+import { insertOutboxJob } from "./outbox.ts";
 
 // The dashboard's logs: conversions with their revisions, the received-postback log and the outbound
 // delivery log. Pages go newest first and are keyed by id (UUIDv7, so id order is time order);
@@ -29,6 +29,8 @@ export type DeliveryLogRow = typeof outboundDeliveries.$inferSelect;
 export type DeliveryAttemptLogRow = typeof deliveryAttempts.$inferSelect;
 export type PostbackOutcomeValue = ReceivedPostbackLogRow["outcome"];
 export type DeliveryStatusValue = DeliveryLogRow["status"];
+/** Every delivery status, from the schema's enum (a new one reaches the api and the web app by itself). */
+export const DELIVERY_STATUSES = deliveryStatus.enumValues;
 
 function groupBy<R, K extends keyof R>(rows: R[], key: K): Map<R[K], R[]> {
   const out = new Map<R[K], R[]>();
@@ -320,7 +322,7 @@ export async function requeueDelivery(
     .where(scoped)
     .returning();
   if (!delivery) return { ok: false, reason: "not_found" };
-  await db.insert(outbox).values({ id: newId(), workspaceId: input.workspaceId, ...input.job });
+  await insertOutboxJob(db, input);
   return { ok: true, delivery, previousStatus: locked.status, jobId: input.job.jobId };
 }
 

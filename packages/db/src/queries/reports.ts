@@ -126,99 +126,85 @@ export interface ConversionRow {
 // Column expressions are code, never input: dimension names come from REPORT_DIMENSIONS only.
 // Rows are grouped by the raw columns (uuids, timestamps) and turned into text only after
 // aggregation: grouping ~10⁵–10⁶ rollup rows by text costs a sort, by uuid a small hash table.
+
+/** What one dimension is in each source a report reads, and how its grouped value is shown. */
+interface DimensionSql {
+  /** Over the visit rollups `h` (UTC hours; `field_value` is the query's one tracking field). */
+  visits: (tz: string) => SQL;
+  /** Over the conversion rollups `c` joined to their lander `l` and offer `o`; null: raw rows only. */
+  conversions: ((tz: string) => SQL) | null;
+  /**
+   * Over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind, traffic_source_id,
+   * country, device_type, os, browser, tracking_fields) visited at `x.at`.
+   */
+  raw: (q: ReportQuery) => SQL;
+  /** Compared as a uuid in drill-down filters (the value shown is its text). */
+  uuid?: boolean;
+  /** How the grouped value is shown (default: as text). */
+  show?: (column: SQL) => SQL;
+}
+
+/** A column of the same name in every source. */
+const sameColumn = (name: string, uuid = false): DimensionSql => ({
+  visits: () => sql.raw(`h.${name}`),
+  conversions: () => sql.raw(`c.${name}`),
+  raw: () => sql.raw(`x.${name}`),
+  uuid,
+});
+
+/** A page of one kind: the hit's page when it is of that kind; a conversion's joined page. */
+const pageOf = (kind: "lander" | "offer", joined: "l" | "o"): DimensionSql => ({
+  visits: () => sql.raw(`case when h.page_kind = '${kind}' then h.page_id end`),
+  conversions: () => sql.raw(`${joined}.id`),
+  raw: () => sql.raw(`case when x.page_kind = '${kind}' then x.page_id end`),
+  uuid: true,
+});
+
+const DIMENSIONS: Record<ReportDimension, DimensionSql> = {
+  funnel: sameColumn("funnel_id", true),
+  node: sameColumn("node_id", true),
+  lander: pageOf("lander", "l"),
+  offer: pageOf("offer", "o"),
+  trafficSource: sameColumn("traffic_source_id", true),
+  country: sameColumn("country"),
+  device: sameColumn("device_type"),
+  os: sameColumn("os"),
+  browser: sameColumn("browser"),
+  hour: {
+    visits: (tz) => sql`(h.hour at time zone ${tz})`,
+    conversions: (tz) => sql`(c.hour at time zone ${tz})`,
+    raw: (q) => sql`date_trunc('hour', x.at at time zone ${q.timeZone})`,
+    show: (column) => sql`to_char(${column}, 'YYYY-MM-DD"T"HH24:00')`,
+  },
+  day: {
+    visits: (tz) => sql`date_trunc('day', h.hour at time zone ${tz})`,
+    conversions: (tz) => sql`date_trunc('day', c.hour at time zone ${tz})`,
+    raw: (q) => sql`date_trunc('day', x.at at time zone ${q.timeZone})`,
+    show: (column) => sql`to_char(${column}, 'YYYY-MM-DD')`,
+  },
+  trackingField: {
+    visits: () => sql`h.field_value`,
+    conversions: null,
+    raw: (q) => fieldValue(q.trackingField ?? ""),
+  },
+};
+
 export function visitDimension(d: ReportColumn, tz: string): SQL {
   // The one field of the query (visitSource): a row without it has none.
   if (isFieldColumn(d)) return sql`h.field_value`;
-  switch (d) {
-    case "funnel":
-      return sql`h.funnel_id`;
-    case "node":
-      return sql`h.node_id`;
-    case "lander":
-      return sql`case when h.page_kind = 'lander' then h.page_id end`;
-    case "offer":
-      return sql`case when h.page_kind = 'offer' then h.page_id end`;
-    case "trafficSource":
-      return sql`h.traffic_source_id`;
-    case "country":
-      return sql`h.country`;
-    case "device":
-      return sql`h.device_type`;
-    case "os":
-      return sql`h.os`;
-    case "browser":
-      return sql`h.browser`;
-    case "hour":
-      return sql`(h.hour at time zone ${tz})`;
-    case "day":
-      return sql`date_trunc('day', h.hour at time zone ${tz})`;
-    case "trackingField":
-      return sql`h.field_value`;
-  }
+  return DIMENSIONS[d].visits(tz);
 }
 
 function conversionDimension(d: ReportColumn, tz: string): SQL {
-  if (isFieldColumn(d)) throw new Error("tracking fields are read from raw rows (reportConversionsRaw)");
-  switch (d) {
-    case "funnel":
-      return sql`c.funnel_id`;
-    case "node":
-      return sql`c.node_id`;
-    case "lander":
-      return sql`l.id`;
-    case "offer":
-      return sql`o.id`;
-    case "trafficSource":
-      return sql`c.traffic_source_id`;
-    case "country":
-      return sql`c.country`;
-    case "device":
-      return sql`c.device_type`;
-    case "os":
-      return sql`c.os`;
-    case "browser":
-      return sql`c.browser`;
-    case "hour":
-      return sql`(c.hour at time zone ${tz})`;
-    case "day":
-      return sql`date_trunc('day', c.hour at time zone ${tz})`;
-    case "trackingField":
-      throw new Error("trackingField is read from raw rows (reportConversionsRaw)");
-  }
+  const expr = isFieldColumn(d) ? null : DIMENSIONS[d].conversions;
+  if (!expr) throw new Error(`${d} is read from raw rows (reportConversionsRaw)`);
+  return expr(tz);
 }
 
-/**
- * The same dimensions over raw rows `x` shaped like a hit (funnel_id, node_id, page_id, page_kind,
- * traffic_source_id, country, device_type, os, browser, tracking_fields) visited at `x.at`.
- */
+/** The same dimensions over raw rows `x` shaped like a hit, visited at `x.at`. */
 export function rawDimension(d: ReportColumn, q: ReportQuery): SQL {
   if (isFieldColumn(d)) return fieldValue(d.slice(FIELD_PREFIX.length));
-  switch (d) {
-    case "funnel":
-      return sql`x.funnel_id`;
-    case "node":
-      return sql`x.node_id`;
-    case "lander":
-      return sql`case when x.page_kind = 'lander' then x.page_id end`;
-    case "offer":
-      return sql`case when x.page_kind = 'offer' then x.page_id end`;
-    case "trafficSource":
-      return sql`x.traffic_source_id`;
-    case "country":
-      return sql`x.country`;
-    case "device":
-      return sql`x.device_type`;
-    case "os":
-      return sql`x.os`;
-    case "browser":
-      return sql`x.browser`;
-    case "hour":
-      return sql`date_trunc('hour', x.at at time zone ${q.timeZone})`;
-    case "day":
-      return sql`date_trunc('day', x.at at time zone ${q.timeZone})`;
-    case "trackingField":
-      return fieldValue(q.trackingField ?? "");
-  }
+  return DIMENSIONS[d].raw(q);
 }
 
 /**
@@ -231,7 +217,7 @@ function fieldValue(name: string): SQL {
   return sql`(x.tracking_fields ->> ${name})`;
 }
 
-const UUID_DIMENSIONS: readonly string[] = ["funnel", "node", "lander", "offer", "trafficSource"];
+const builtIn = (d: ReportColumn): DimensionSql | null => (isFieldColumn(d) ? null : DIMENSIONS[d]);
 
 /** `column` equal to a drill-down parent's value, compared the way the value was shown. */
 export function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d: ReportColumn) => SQL): SQL {
@@ -239,10 +225,10 @@ export function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d
   return sql.join(
     filters.map((f) => {
       const column = expr(f.dimension);
+      const dim = builtIn(f.dimension);
       if (f.value === null) return sql` and ${column} is null`;
-      if (UUID_DIMENSIONS.includes(f.dimension)) return sql` and ${column} = ${f.value}::uuid`;
-      if (f.dimension === "hour" || f.dimension === "day")
-        return sql` and ${formatDimension(f.dimension, column)} = ${f.value}`;
+      if (dim?.uuid) return sql` and ${column} = ${f.value}::uuid`;
+      if (dim?.show) return sql` and ${dim.show(column)} = ${f.value}`;
       return sql` and ${column} = ${f.value}`;
     }),
     sql``,
@@ -251,14 +237,7 @@ export function filterSql(filters: readonly ReportFilter[] | undefined, expr: (d
 
 /** How a grouped raw value is shown: ids as text, local hours and days in ISO form. */
 function formatDimension(d: ReportColumn, column: SQL): SQL {
-  switch (d) {
-    case "hour":
-      return sql`to_char(${column}, 'YYYY-MM-DD"T"HH24:00')`;
-    case "day":
-      return sql`to_char(${column}, 'YYYY-MM-DD')`;
-    default:
-      return sql`${column}::text`;
-  }
+  return builtIn(d)?.show?.(column) ?? sql`${column}::text`;
 }
 
 /**

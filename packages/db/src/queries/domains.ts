@@ -5,6 +5,19 @@ import { withLookup } from "../tenancy.ts";
 
 export type TrackingDomain = typeof trackingDomains.$inferSelect;
 
+/** The verification token of the workspace's default tracking domain (the demo seed derives its secrets from it). */
+export async function defaultDomainToken(
+  db: Executor,
+  input: { workspaceId: string },
+): Promise<string | null> {
+  const [row] = await db
+    .select({ token: trackingDomains.verificationToken })
+    .from(trackingDomains)
+    .where(and(eq(trackingDomains.workspaceId, input.workspaceId), eq(trackingDomains.kind, "default")))
+    .limit(1);
+  return row?.token ?? null;
+}
+
 export async function listDomains(
   db: Executor,
   input: { workspaceId: string; verifiedOnly?: boolean },
