@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createRedis } from "@hitrail/queue";
 import Fastify from "fastify";
-import { Redis } from "ioredis";
 import postgres from "postgres";
 
 /**
@@ -21,7 +21,7 @@ const maxBatch = Number(process.env.FLOOR_BATCH_MAX ?? 500);
 const waitMs = Number(process.env.FLOOR_BATCH_WAIT_MS ?? 2);
 const sql = postgres(process.env.FLOOR_DATABASE_URL ?? "", { max: 4, onnotice: () => undefined });
 const redis =
-  kind === "click" ? new Redis(process.env.FLOOR_REDIS_URL ?? "", { enableAutoPipelining: true }) : null;
+  kind === "click" ? createRedis(process.env.FLOOR_REDIS_URL ?? "", { enableAutoPipelining: true }) : null;
 const prefix = process.env.FLOOR_PREFIX ?? "hitrail-bench";
 const session = "x".repeat(Number(process.env.FLOOR_SESSION_BYTES ?? 400));
 const insert = `insert into ${table} select r.* from json_populate_recordset(null::${table}, $1::text::json) r on conflict do nothing`;

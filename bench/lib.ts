@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Env, loadEnv } from "@hitrail/config";
 import { createDb, type DbClient, runMigrations } from "@hitrail/db";
+import { ScratchRedisCluster } from "@hitrail/faults";
 import { createRedis } from "@hitrail/queue";
 import autocannon from "autocannon";
 import { type CpuUse, describeCpu, startCpuMeter } from "./cpu.ts";
@@ -156,7 +157,12 @@ export interface BenchScratch {
 export async function benchScratch(): Promise<BenchScratch> {
   const env = loadEnv();
   const adminUrl = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  // BENCH_REDIS=cluster: a three-master Redis Cluster of the run's own (as the topology suite starts
+  // it), so the same benchmark compares one Redis with a cluster.
+  const cluster =
+    process.env.BENCH_REDIS === "cluster" ? await ScratchRedisCluster.create({ masters: 3 }) : null;
+  if (cluster) console.log(`bench: Redis Cluster of 3 masters at ${cluster.url}`);
+  const redisUrl = cluster?.url ?? env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const tag = randomBytes(4).toString("hex");
   const dbName = `hitrail_bench_${tag}`;
   const dbUrl = withDatabase(adminUrl, dbName);
@@ -168,11 +174,13 @@ export async function benchScratch(): Promise<BenchScratch> {
       await cleanup().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
     }
     await admin.close(1);
+    await cluster?.destroy();
   };
   try {
     await admin.sql.unsafe(`create database "${dbName}"`);
     cleanups.push(() => admin.sql.unsafe(`drop database if exists "${dbName}" with (force)`));
-    cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
+    // The run's own cluster goes whole (below); on a shared Redis only the run's keys.
+    if (!cluster) cleanups.push(() => deleteRedisPrefix(redisUrl, prefix));
     // The apps run as in production: roles that row-level security holds (docs/security-tenancy.md).
     const as = (user: string) => {
       const u = new URL(dbUrl);

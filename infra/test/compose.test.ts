@@ -189,5 +189,15 @@ describe("infra/compose/docker-compose.yml", () => {
       // The read replica is off unless the operator names one (an empty value is "unset").
       expect(s.api?.environment?.DATABASE_READ_URL ?? "").toBe("");
     });
+
+    it("points every app at a Redis Cluster when .env names one", ({ skip }) => {
+      const bin = needTool("docker-compose", skip);
+      const cluster = "redis+cluster://redis-1.internal:6379,redis-2.internal:6379,redis-3.internal:6379";
+      const result = config(bin, { ...required, REDIS_URL: cluster }, []);
+      expect(result.status, result.stderr).toBe(0);
+      const s = (parse(result.stdout) as { services: Record<string, ComposeService> }).services;
+      for (const app of ["migrate", "tracker", "api", "worker"])
+        expect(s[app]?.environment?.REDIS_URL, app).toBe(cluster);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
-import type { Env } from "@hitrail/config";
+import { describeRedisTarget, type Env, parseRedisUrl } from "@hitrail/config";
 import { createDatabaseIfMissing, createDb, runMigrations, startEmbeddedPostgres } from "@hitrail/db";
 import { createLogger, exitOnStartupError, initSentry, Lifecycle } from "@hitrail/observability";
 import { seedDemo } from "./commands/seed-demo.ts";
@@ -52,6 +52,12 @@ export function childEnvironment(
 }
 
 /** A URL with its password replaced by `***`, for saying which server is used. */
+/** A Redis URL for the log: one server's with its password masked, or a cluster's nodes. */
+function redisUrlInLog(url: string): string {
+  const target = parseRedisUrl(url);
+  return target.kind === "single" ? maskUrl(url) : describeRedisTarget(target);
+}
+
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
     lifecycle.onShutdown("redis-server", () => redis.stop());
     say(
       redis.origin === "configured"
-        ? `hitrail: Redis from REDIS_URL: ${maskUrl(redis.url)}`
+        ? `hitrail: Redis from REDIS_URL: ${redisUrlInLog(redis.url)}`
         : redis.origin === "local"
           ? `hitrail: Redis local at ${new URL(redis.url).host} (already running)`
           : `hitrail: Redis started at ${new URL(redis.url).host}, data in ${path.resolve(env.DATA_DIR, "redis")}`,

@@ -2,8 +2,9 @@ import type { Logger } from "@hitrail/observability";
 import {
   acknowledgeFunnelVersion,
   type FunnelSavedMessage,
-  funnelSavedChannel,
+  type FunnelSaveListener,
   funnelSavedMessage,
+  listenFunnelSaves,
   type Redis,
 } from "@hitrail/queue";
 
@@ -24,7 +25,7 @@ const MAX_REMEMBERED = 50_000;
  */
 export class PubSubFunnelHints implements FunnelVersionHints {
   private readonly versions = new Map<string, number>();
-  private readonly subscriber: Redis;
+  private readonly listener: FunnelSaveListener;
   /** Settles once the subscription is in place (or failed): a tracker listens before it serves. */
   readonly listening: Promise<void>;
 
@@ -33,11 +34,9 @@ export class PubSubFunnelHints implements FunnelVersionHints {
     prefix: string,
     private readonly logger: Logger,
   ) {
-    this.subscriber = redis.duplicate();
     // A subscriber connection that cannot reach Redis must not crash or flood the log: the poll covers.
-    this.subscriber.on("error", () => undefined);
-    this.subscriber.on("message", (_channel: string, text: string) => this.take(text));
-    this.listening = this.subscriber.subscribe(funnelSavedChannel(prefix)).then(
+    this.listener = listenFunnelSaves(redis, prefix, (text) => this.take(text));
+    this.listening = this.listener.listening.then(
       () => undefined,
       (error: Error) => {
         this.logger.warn({ err: error.message }, "not listening to funnel saves; the version poll covers");
@@ -72,6 +71,6 @@ export class PubSubFunnelHints implements FunnelVersionHints {
   }
 
   async close(): Promise<void> {
-    this.subscriber.disconnect();
+    this.listener.close();
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isSessionLive, MAX_SESSION_HITS, type SessionHitRef, type VisitorSession } from "@hitrail/core";
 import type { Logger } from "@hitrail/observability";
-import type { Redis } from "@hitrail/queue";
+import { isCluster, type Redis, visitorKeys } from "@hitrail/queue";
 
 type Entry = VisitorSession["entry"];
 
@@ -88,8 +88,7 @@ export class SessionStore {
   }
 
   private keys(workspaceId: string, visitorId: string) {
-    const base = `${this.prefix}:v:${workspaceId}:${visitorId}`;
-    return { meta: base, hits: `${base}:h` };
+    return visitorKeys(this.prefix, isCluster(this.redis), workspaceId, visitorId);
   }
 
   /**
@@ -171,14 +170,27 @@ export class SessionStore {
   private async flushRecords(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    const pipeline = this.redis.pipeline();
-    for (const r of batch) pipeline.evalsha(RECORD_HIT_SHA, 2, ...r.args);
     let results: Array<[Error | null, unknown]> | null;
-    try {
-      results = await pipeline.exec();
-    } catch (error) {
-      for (const r of batch) r.reject(error);
-      return;
+    if (isCluster(this.redis)) {
+      // A cluster pipeline must stay within one slot, and visitors are spread over all of them: each
+      // write goes alone, and the client's auto-pipelining sends one turn's writes per master at once.
+      results = await Promise.all(
+        batch.map((r) =>
+          this.redis.evalsha(RECORD_HIT_SHA, 2, ...r.args).then(
+            (value): [Error | null, unknown] => [null, value],
+            (error: Error): [Error | null, unknown] => [error, null],
+          ),
+        ),
+      );
+    } else {
+      const pipeline = this.redis.pipeline();
+      for (const r of batch) pipeline.evalsha(RECORD_HIT_SHA, 2, ...r.args);
+      try {
+        results = await pipeline.exec();
+      } catch (error) {
+        for (const r of batch) r.reject(error);
+        return;
+      }
     }
     await Promise.all(
       batch.map(async (r, i) => {

@@ -15,6 +15,7 @@ import {
   parseJobPayload,
   type QueueSet,
   type Redis,
+  redisServers,
 } from "@hitrail/queue";
 import type { WorkerMetrics } from "./metrics.ts";
 
@@ -184,11 +185,17 @@ export class OutboxRelay {
   /**
    * Notices a Redis restart (a new run_id) and relays the last few minutes again: with
    * `appendfsync everysec` a crash can lose the last second of writes, and without persistence
-   * everything. Jobs that survived are ignored by BullMQ as duplicates.
+   * everything. Jobs that survived are ignored by BullMQ as duplicates. On a cluster every master
+   * is asked (a random one would look like a restart on each check), and any one restarting counts.
    */
   async checkRedis(): Promise<boolean> {
-    const info = await this.deps.redis.info("server");
-    const runId = /run_id:(\w+)/.exec(info)?.[1] ?? null;
+    const ids = await Promise.all(
+      redisServers(this.deps.redis).map(async (server) => {
+        const info = await server.info("server");
+        return /run_id:(\w+)/.exec(info)?.[1] ?? null;
+      }),
+    );
+    const runId = ids.includes(null) || ids.length === 0 ? null : ids.sort().join(",");
     const previous = this.redisRunId;
     this.redisRunId = runId;
     if (previous === null || runId === null || previous === runId) return false;

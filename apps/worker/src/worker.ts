@@ -7,6 +7,7 @@ import {
   createQueues,
   createRedis,
   DEFAULT_POSTBACK_SCHEDULE,
+  isCluster,
   QUEUE_NAMES,
   type QueueName,
   type QueueSet,
@@ -196,7 +197,7 @@ export async function startWorker(env: Env, opts: WorkerOptions = {}): Promise<R
       const config = configs[name];
       const worker = new Worker(name, createProcessor(name, handlers[name], logger), {
         connection: redis,
-        prefix: bullPrefix(env.REDIS_PREFIX),
+        prefix: bullPrefix(env.REDIS_PREFIX, isCluster(redis)),
         concurrency: config.concurrency,
         lockDuration: config.lockDuration,
         stalledInterval: config.stalledInterval,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRedisUrl } from "./redis-url.ts";
 
 const DAY_SECONDS = 86_400;
 
@@ -14,7 +15,16 @@ const urlWithScheme = (scheme: RegExp, message: string) =>
     .refine((v) => scheme.test(v) && URL.canParse(v), message);
 
 const postgresUrl = urlWithScheme(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL");
-const redisUrl = urlWithScheme(/^rediss?:\/\//, "must be a redis:// or rediss:// URL");
+const redisUrl = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    try {
+      parseRedisUrl(v);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
 
 /**
  * Every setting any Hitrail process reads. Apps pick what they need from the parsed object;
@@ -35,6 +45,10 @@ export const envSchema = z.object({
   DATABASE_READ_URL: postgresUrl.optional(),
   /** Replica lag beyond which the api reads from the primary instead (seconds). */
   DATABASE_READ_MAX_LAG_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
+  /**
+   * One Redis (`redis://host:6379`), or a Redis Cluster by its nodes
+   * (`redis+cluster://host1:6379,host2:6379,host3:6379`; `rediss+cluster://` for TLS).
+   */
   REDIS_URL: redisUrl.optional(),
   /** Prefix for every Redis key and BullMQ queue, so several deployments (or test files) share one Redis. */
   REDIS_PREFIX: z

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Cluster } from "ioredis";
 import { z } from "zod";
 import type { Redis } from "./redis.ts";
 
@@ -29,7 +30,12 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return current`;
 
-/** The channel saves are announced on; trackers subscribe to it. */
+/**
+ * The channel saves are announced on; trackers subscribe to it. On a cluster it is a shard channel
+ * (SPUBLISH/SSUBSCRIBE): a plain PUBLISH reaches every node but counts only the receivers on the
+ * node it was sent to, and the api waits for exactly that many acks. A shard channel lives on one
+ * master, which every subscriber connects to, so its count is every tracker's.
+ */
 export function funnelSavedChannel(prefix: string): string {
   return `${prefix}:routing:saved`;
 }
@@ -66,7 +72,11 @@ export async function publishFunnelVersion(
   );
   const ack = `${prefix}:routing:ack:${randomUUID()}`;
   const message: FunnelSavedMessage = { ...input, ack };
-  const receivers = await redis.publish(funnelSavedChannel(prefix), JSON.stringify(message));
+  const channel = funnelSavedChannel(prefix);
+  const text = JSON.stringify(message);
+  const receivers = Number(
+    redis instanceof Cluster ? await redis.spublish(channel, text) : await redis.publish(channel, text),
+  );
   const deadline = Date.now() + (opts.ackWithinMs ?? 250);
   let acked = 0;
   while (receivers > 0 && Date.now() < deadline) {
@@ -94,4 +104,39 @@ export async function readFunnelVersion(
   if (text === null) return null;
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : null;
+}
+
+export interface FunnelSaveListener {
+  /** Settles once the subscription is in place; rejects when it could not be made. */
+  readonly listening: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Listens to save announcements on a connection of its own (a subscribed connection can do nothing
+ * else), sharded on a cluster. `onMessage` gets the raw text; the caller parses it.
+ */
+export function listenFunnelSaves(
+  redis: Redis,
+  prefix: string,
+  onMessage: (text: string) => void,
+): FunnelSaveListener {
+  const channel = funnelSavedChannel(prefix);
+  if (redis instanceof Cluster) {
+    const subscriber = redis.duplicate([], { shardedSubscribers: true });
+    subscriber.on("error", () => undefined);
+    subscriber.on("smessage", (_channel: string, text: string) => onMessage(text));
+    return {
+      listening: subscriber.ssubscribe(channel).then(() => undefined),
+      close: () => subscriber.disconnect(),
+    };
+  }
+  const subscriber = redis.duplicate();
+  // A subscriber connection that cannot reach Redis must not crash or flood the log.
+  subscriber.on("error", () => undefined);
+  subscriber.on("message", (_channel: string, text: string) => onMessage(text));
+  return {
+    listening: subscriber.subscribe(channel).then(() => undefined),
+    close: () => subscriber.disconnect(),
+  };
 }

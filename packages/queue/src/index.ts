@@ -12,9 +12,11 @@ export {
 export {
   acknowledgeFunnelVersion,
   type FunnelSavedMessage,
+  type FunnelSaveListener,
   funnelSavedChannel,
   funnelSavedMessage,
   funnelVersionKey,
+  listenFunnelSaves,
   publishFunnelVersion,
   readFunnelVersion,
 } from "./funnel-versions.ts";
@@ -27,6 +29,14 @@ export {
   QUEUE_NAMES,
   type QueueName,
 } from "./jobs.ts";
+export { bullPrefix, isCluster, visitorKeys } from "./keyspace.ts";
 export { deliverJob, jobIds, type OutboxJob, outboxJob } from "./outbox.ts";
-export { bullPrefix, createQueues, type EnqueueRequest, type QueueSet } from "./producer.ts";
-export { createRedis, createRequestRedis, type Redis, type RedisHealth, watchRedis } from "./redis.ts";
+export { createQueues, type EnqueueRequest, type QueueSet } from "./producer.ts";
+export {
+  createRedis,
+  createRequestRedis,
+  type Redis,
+  type RedisHealth,
+  redisServers,
+  watchRedis,
+} from "./redis.ts";

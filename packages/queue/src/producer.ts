@@ -7,6 +7,7 @@ import {
   QUEUE_NAMES,
   type QueueName,
 } from "./jobs.ts";
+import { bullPrefix } from "./keyspace.ts";
 
 export interface QueueSet {
   prefix: string;
@@ -33,15 +34,13 @@ export type EnqueueRequest = {
   [N in JobName]: { name: N; payload: JobPayload<N>; opts?: JobsOptions };
 }[JobName];
 
-/** The BullMQ key prefix under a deployment's REDIS_PREFIX; producers and workers must agree on it. */
-export const bullPrefix = (prefix: string) => `${prefix}:bull`;
-
 export function createQueues(connection: ConnectionOptions, prefix: string): QueueSet {
   const queues = new Map<QueueName, Queue>();
+  const keys = bullPrefix(prefix, (connection as { isCluster?: boolean }).isCluster === true);
   const get = (name: QueueName) => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection, prefix: bullPrefix(prefix) });
+      q = new Queue(name, { connection, prefix: keys });
       queues.set(name, q);
     }
     return q;

@@ -13,7 +13,7 @@ import {
   serverVersion,
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
-import { createRedis } from "@hitrail/queue";
+import { createRedis, isCluster, redisServers } from "@hitrail/queue";
 
 export interface Check {
   name: string;
@@ -184,19 +184,33 @@ export async function doctor(raw: Record<string, string | undefined>): Promise<C
     });
     try {
       await redis.connect();
-      const info = await redis.info("persistence");
-      const aof = /aof_enabled:1/.test(info);
-      const policy = ((await redis.config("GET", "maxmemory-policy")) as string[])[1];
-      checks.push({ name: "redis", ok: true, detail: "reachable" });
-      checks.push({
-        name: "redis persistence",
-        ok: aof && policy === "noeviction",
-        warning: true,
-        detail:
-          aof && policy === "noeviction"
-            ? "appendonly on, maxmemory-policy noeviction"
-            : `queued work and spooled hits need appendonly yes and maxmemory-policy noeviction (now: appendonly ${aof ? "yes" : "no"}, policy ${policy})`,
-      });
+      const servers = redisServers(redis);
+      if (isCluster(redis)) {
+        const state = /cluster_state:(\w+)/.exec(String(await redis.cluster("INFO")))?.[1] ?? "unknown";
+        checks.push({
+          name: "redis",
+          ok: state === "ok" && servers.length > 0,
+          detail: `Redis Cluster, ${servers.length} master${servers.length === 1 ? "" : "s"}, cluster_state ${state}`,
+        });
+      } else {
+        checks.push({ name: "redis", ok: true, detail: "reachable" });
+      }
+      // Every master holds part of the queues, sessions and spools: each needs persistence.
+      for (const server of servers) {
+        const info = await server.info("persistence");
+        const aof = /aof_enabled:1/.test(info);
+        const policy = ((await server.config("GET", "maxmemory-policy")) as string[])[1];
+        const where = isCluster(redis) ? `master ${server.options.host}:${server.options.port}: ` : "";
+        checks.push({
+          name: "redis persistence",
+          ok: aof && policy === "noeviction",
+          warning: true,
+          detail:
+            aof && policy === "noeviction"
+              ? `${where}appendonly on, maxmemory-policy noeviction`
+              : `${where}queued work and spooled hits need appendonly yes and maxmemory-policy noeviction (now: appendonly ${aof ? "yes" : "no"}, policy ${policy})`,
+        });
+      }
       const spooled = await redis.xlen(`${env.REDIS_PREFIX}:spool:hits`);
       checks.push({
         name: "hit spool",
