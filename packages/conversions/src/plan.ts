@@ -46,6 +46,12 @@ export interface PlanInput {
   stored: readonly StoredConversion[];
   now: number;
   newId: () => string;
+  /**
+   * What a conversion import leaves out (default true): the postback-log rows (the import is its
+   * own log) and the per-revision rollup jobs (its batches settle their rollups themselves).
+   */
+  logs?: boolean;
+  rollupJobs?: boolean;
 }
 
 export interface BatchPlan {
@@ -130,12 +136,12 @@ export function planBatch(input: PlanInput): BatchPlan {
       existing: current === null ? null : existingOf(current),
     });
     if (applied.kind !== "change" || hit === null) {
-      answer(plan, item, hit?.hitId ?? item.hitId, applied, current);
+      answer(plan, input, item, hit?.hitId ?? item.hitId, applied, current);
       continue;
     }
     const state = write(plan, input, item, path, hit, applied, current);
     live.set(key, state);
-    answer(plan, item, hit.hitId, applied, state);
+    answer(plan, input, item, hit.hitId, applied, state);
   }
   return plan;
 }
@@ -215,7 +221,7 @@ function write(
     raw: rawOf(command),
     createdAt: new Date(input.now),
   });
-  plan.outbox.push(rollupJob(input, workspaceId, state.id, conversion.revision));
+  if (input.rollupJobs !== false) plan.outbox.push(rollupJob(input, workspaceId, state.id, conversion.revision));
   if (applied.postback !== null) {
     const deliveryId = input.newId();
     plan.deliveries.push({
@@ -257,13 +263,15 @@ function rollupJob(input: PlanInput, workspaceId: string, conversionId: string, 
 /** The answer and the postback-log row of one item. */
 function answer(
   plan: BatchPlan,
+  input: Pick<PlanInput, "logs">,
   item: PlanItem,
   hitId: string,
   applied: ConversionApplication,
   state: Live | null,
 ): void {
-  const subject = subjectOf(item);
   const { notes } = applied;
+  const logs = input.logs === false ? [] : plan.logs;
+  const subject = subjectOf(item);
   if (applied.kind === "refuse") {
     plan.results.push({
       ok: false,
@@ -273,7 +281,7 @@ function answer(
       notes,
       postbackId: item.postbackId,
     });
-    plan.logs.push(
+    logs.push(
       logRow(subject, {
         outcome: "rejected",
         reason: applied.error,
@@ -293,7 +301,7 @@ function answer(
       notes,
       postbackId: item.postbackId,
     });
-    plan.logs.push(
+    logs.push(
       logRow(subject, {
         outcome: "ignored",
         reason: [applied.reason, ...notes].join("; "),
@@ -312,7 +320,7 @@ function answer(
     notes,
     postbackId: item.postbackId,
   });
-  plan.logs.push(
+  logs.push(
     logRow(subject, {
       outcome: applied.outcome,
       reason: notes.length > 0 ? notes.join("; ") : null,

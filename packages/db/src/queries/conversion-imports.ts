@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
-import type { Database, Executor } from "../client.ts";
+import type { Database, DbClient, Executor } from "../client.ts";
 import {
   conversionImportChunks,
   conversionImportMappings,
@@ -8,10 +11,33 @@ import {
   customEventTypes,
   type ImportMapping,
 } from "../schema/index.ts";
-import { withWorkspace } from "../tenancy.ts";
-import { jsonParam } from "./bulk.ts";
+import { withWorkspace, workspaceScope } from "../tenancy.ts";
+import { insertFromJsonSql, type JsonColumn, jsonParam, storableText } from "./bulk.ts";
+import {
+  CONVERSION_COLUMNS,
+  type ConversionBatchRead,
+  type ConversionStateRow,
+  type ConversionRevisionRow,
+  DELIVERY_COLUMNS,
+  type NewConversionRow,
+  type OutboundDeliveryRow,
+  OUTBOX_COLUMNS,
+  type OutboxRow,
+  openBatchConnection,
+  REVISION_COLUMNS,
+  runPreparedOn,
+  TOUCH_COLUMNS,
+  type TouchRow,
+  updateConversionsSql,
+} from "./conversions/batch.ts";
+import type { ConversionIdentityRef } from "./conversions/read.ts";
 import { listLiveEventTypes } from "./event-types.ts";
-import { contributionRows } from "./rollups.ts";
+import {
+  contributionRows,
+  deleteZeroRollupRowsSql,
+  lockRollupLedgerRowsSql,
+  settleConversionsSql,
+} from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
 // refused rows. Every function takes the workspace and filters by it; callers run them inside
@@ -383,4 +409,192 @@ export async function settleConversionRollupLedger(
     },
     { isolationLevel: "repeatable read" },
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// An import batch's transaction: the postback's reads, a bulk write, its rollups settled
+
+/** Rows of one table in COPY's text format, columns in `keys` order. */
+function copyText<K extends string>(rows: ReadonlyArray<Record<K, unknown>>, keys: readonly K[]): string {
+  let out = "";
+  for (const row of rows) {
+    let line = "";
+    for (let i = 0; i < keys.length; i++) {
+      const v = row[keys[i] as K];
+      line += (i === 0 ? "" : "\t") + copyValue(v);
+    }
+    out += `${line}\n`;
+  }
+  return out;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: COPY's text format escapes these
+const COPY_SPECIAL = /[\\\t\n\r\u0000\ud800-\udfff]/;
+
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return "\\N";
+  let s: string;
+  if (typeof v === "string") s = v;
+  else if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  else if (v instanceof Date) return v.toISOString();
+  else s = jsonParam(v);
+  if (!COPY_SPECIAL.test(s)) return s;
+  return storableText(s).replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
+/** Column names of the bulk columns, for COPY's column list. */
+function columnList(columns: readonly JsonColumn[]): string {
+  return columns.map(([c]) => `"${c}"`).join(", ");
+}
+
+/**
+ * Staging tables for COPY: row-level security refuses COPY into the tables themselves, so a batch
+ * COPYs into these (temporary, emptied at every commit, created once per connection) and moves the
+ * rows with one INSERT … SELECT each, which the policies check as any insert.
+ */
+const STAGES = [
+  ["import_stage_conversions", "conversions", CONVERSION_COLUMNS],
+  ["import_stage_revisions", "conversion_revisions", REVISION_COLUMNS],
+  ["import_stage_touches", "touches", TOUCH_COLUMNS],
+] as const;
+
+const STAGE_SETUP = [
+  // `if not exists` says so with a notice on every batch after the first.
+  "set local client_min_messages = warning",
+  ...STAGES.map(
+    ([stage, table, columns]) =>
+      `create temporary table if not exists ${stage} on commit delete rows as select ${columnList(columns)} from "${table}" with no data`,
+  ),
+];
+
+export interface ImportChunkWrite {
+  inserts: readonly NewConversionRow[];
+  updates: readonly ConversionStateRow[];
+  revisions: readonly ConversionRevisionRow[];
+  touches: readonly TouchRow[];
+  deliveries: readonly OutboundDeliveryRow[];
+  outbox: readonly OutboxRow[];
+  progress: ImportBatchProgress;
+}
+
+export interface ImportChunk {
+  read: ConversionBatchRead;
+  /**
+   * Writes the batch (COPY into the staging tables, then one statement), settles its conversions'
+   * rollups, records its ledger, refusals and progress, and commits: all of it, or none.
+   */
+  commit(write: ImportChunkWrite): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Opens one import batch: the postback's own transaction start (the identity locks and the reads of
+ * the converting hits, their paths and the stored conversions), with the commit not waiting for the
+ * disk (`synchronous_commit = off`: an import is resumable, and a batch lost with the server's last
+ * moments is done again from the import's position, which commits with it).
+ */
+export async function openImportChunk(
+  client: Pick<DbClient, "sql">,
+  input: { workspaceId: string; identities: readonly ConversionIdentityRef[] },
+): Promise<ImportChunk> {
+  const scope = workspaceScope(input.workspaceId);
+  const batch = await openBatchConnection(client, { identities: input.identities }, scope, [
+    "set local synchronous_commit = off",
+    ...STAGE_SETUP,
+  ]);
+  let ended = false;
+  return {
+    read: batch.read,
+    async commit(write) {
+      if (ended) throw new Error("import batch already ended");
+      ended = true;
+      const { conn } = batch;
+      try {
+        const staged = [write.inserts, write.revisions, write.touches] as const;
+        for (const [n, [stage, , columns]] of STAGES.entries()) {
+          const rows = staged[n] as ReadonlyArray<Record<string, unknown>>;
+          if (rows.length === 0) continue;
+          const keys = columns.map(([, k]) => k);
+          const text = copyText(rows, keys);
+          const copy = await conn.unsafe(`copy ${stage} (${columnList(columns)}) from stdin`).writable();
+          await pipeline(Readable.from([text]), copy);
+        }
+        const ws = input.workspaceId;
+        const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
+          rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
+        const changed = [...ids(write.inserts), ...ids(write.updates)];
+        const moves = STAGES.map(
+          ([stage, table, columns], n) =>
+            sql`${sql.raw(`w${n}`)} as (insert into ${sql.raw(`"${table}" (${columnList(columns)})`)} select ${sql.raw(columnList(columns))} from ${sql.raw(stage)})`,
+        );
+        const rest = [
+          updateConversionsSql(write.updates),
+          insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, write.deliveries),
+          insertFromJsonSql("outbox", OUTBOX_COLUMNS, write.outbox),
+          ...importBatchWrites(write.progress),
+        ].map((p, i) => sql`${sql.raw(`x${i}`)} as (${p})`);
+        const statements: SQL[] = [sql`with ${sql.join([...moves, ...rest], sql`, `)} select 1`];
+        if (changed.length > 0) {
+          // The rollups, exactly once: with the conversions, in this transaction (imports write no
+          // per-conversion rollup job, and the rollup sweep leaves import revisions to this).
+          if (write.updates.length > 0)
+            statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
+          statements.push(settleConversionsSql(ws, changed));
+        }
+        const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
+        const zero = (results.at(-1)?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
+        if (changed.length > 0 && zero !== undefined && zero !== "{}")
+          await runPreparedOn(conn, deleteZeroRollupRowsSql(ws, zero));
+        await conn.unsafe("commit");
+        batch.release();
+      } catch (error) {
+        await batch.rollback();
+        throw error;
+      }
+    },
+    async rollback() {
+      ended = true;
+      await batch.rollback();
+    },
+  };
+}
+
+/** The advisory-lock key of a workspace's imports (a signed 64-bit number, as Postgres takes it). */
+function importLockKey(workspaceId: string): string {
+  return createHash("sha256").update(`conversion-import\u0000${workspaceId}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Holds the workspace's import lock until `release`: two imports of one workspace never run at once
+ * (their batches would interleave, and a row of one could repeat a row of the other still in
+ * flight), the second waits here for the first to end. A session lock on its own connection, so a
+ * process that dies releases it with its connection.
+ */
+export async function lockWorkspaceImports(
+  client: Pick<DbClient, "sql">,
+  input: { workspaceId: string; onWait?: () => void },
+): Promise<{ release(): Promise<void> }> {
+  const conn = await client.sql.reserve();
+  try {
+    const key = importLockKey(input.workspaceId);
+    const [got] = await conn.unsafe<Array<{ ok: boolean }>>("select pg_try_advisory_lock($1::bigint) as ok", [key]);
+    if (!got?.ok) {
+      input.onWait?.();
+      await conn.unsafe("select pg_advisory_lock($1::bigint)", [key]);
+    }
+    let held = true;
+    return {
+      async release() {
+        if (!held) return;
+        held = false;
+        await conn.unsafe("select pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
+        conn.release();
+      },
+    };
+  } catch (error) {
+    conn.release();
+    throw error;
+  }
 }

@@ -384,14 +384,52 @@ const LEDGER_KEY = sql.raw(
 async function catchUpConversions(tx: Executor, workspaceId: string, range: RecomputeRange): Promise<number> {
   const from = range.from.toISOString();
   const to = range.to.toISOString();
-  const [result] = await tx.execute<{ n: number }>(sql`
-    with candidates as (
-      -- Only conversions with a visit in the range can contribute to it (contribution hours come
-      -- from hit_at values, which never change).
+  // Only conversions with a visit in the range can contribute to it (contribution hours come from
+  // hit_at values, which never change).
+  const candidates = sql`
       select id from conversions where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
       union
-      select conversion_id from touches where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
-    ),
+      select conversion_id from touches where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
+  const [result] = await tx.execute<{ n: number }>(catchUpSql(workspaceId, candidates, range));
+  return Number(result?.n ?? 0);
+}
+
+/**
+ * The conversions a conversion import batch just wrote, settled in the rollups in the batch's own
+ * transaction, as sets: what applyConversionRollup does one conversion at a time. Run it with the
+ * ledger rows of the batch's conversions that already existed locked (lockRollupLedgerRows), so what
+ * it reads of them is what it replaces.
+ */
+export function settleConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
+  return catchUpSql(workspaceId, sql`select unnest(${`{${conversionIds.join(",")}}`}::uuid[]) as id`, null);
+}
+
+/**
+ * Deletes the rollup rows a settle left at zero (`zero_rows` of settleConversionsSql), in its
+ * transaction: their row locks are still held, so they are the rows it wrote.
+ */
+export function deleteZeroRollupRowsSql(workspaceId: string, zeroRows: string): SQL {
+  return sql`delete from conversion_rollups_hourly
+    where workspace_id = ${workspaceId} and ctid = any(${zeroRows}::tid[]) and conversions = 0 and revenue = 0`;
+}
+
+/** Locks the rollup ledger rows of these conversions, in one order (rows that do not exist yet: none). */
+export function lockRollupLedgerRowsSql(conversionIds: readonly string[]): SQL {
+  return sql`select count(*)::int as n from (select 1 from conversion_rollup_state
+    where conversion_id = any(${`{${conversionIds.join(",")}}`}::uuid[]) order by conversion_id for update) locked`;
+}
+
+/**
+ * For each conversion of `candidates` (a query of ids) whose ledger is behind: current contribution
+ * − applied contribution is added to the rollup rows (only those outside `outside`, when given: a
+ * rebuild makes that range's rows from raw rows next), and its ledger records the current revision
+ * and contribution.
+ */
+function catchUpSql(workspaceId: string, candidates: SQL, outside: RecomputeRange | null): SQL {
+  const from = outside?.from.toISOString() ?? null;
+  const to = outside?.to.toISOString() ?? null;
+  return sql`
+    with candidates as (${candidates}),
     stale as materialized (
       select c.id, c.revision, coalesce(s.contribution, '[]'::jsonb) as applied
       from candidates
@@ -419,7 +457,8 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
         union all
         select ${LEDGER_KEY}, -conversions, -revenue from then_rows
       ) d
-      where d.hour_utc < ${from}::timestamptz at time zone 'UTC' or d.hour_utc >= ${to}::timestamptz at time zone 'UTC'
+      where ${from}::timestamptz is null
+         or d.hour_utc < ${from}::timestamptz at time zone 'UTC' or d.hour_utc >= ${to}::timestamptz at time zone 'UTC'
       group by ${LEDGER_KEY}
       having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
     ),
@@ -435,7 +474,7 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
         set conversions = r.conversions + excluded.conversions,
             revenue = r.revenue + excluded.revenue,
             updated_at = now()
-      returning 1
+      returning r.ctid, r.conversions = 0 and r.revenue = 0 as zero
     ),
     ledgers as (
       -- The ledger in the form loadContribution gives it: one entry per row identity, revenue as a
@@ -458,8 +497,9 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
       returning 1
     )
     select (select count(*) from stale)::int as n, (select count(*) from added) as added,
-           (select count(*) from ledgers) as ledgers`);
-  return Number(result?.n ?? 0);
+           (select count(*) from ledgers) as ledgers,
+           -- Rows this left at nothing (a conversion created and deleted): a rebuild would not have them.
+           (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
 
 async function rebuildConversionChunk(
