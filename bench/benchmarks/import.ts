@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { createCampaignKit, createWorkspace, sql } from "@hitrail/db";
 import { createLogger } from "@hitrail/observability";
@@ -187,7 +187,10 @@ export async function run(): Promise<void> {
     console.log(
       `| floor: bare COPY of the same file | ${rows.toLocaleString()} | ${floorSeconds.toFixed(1)} | ${Math.round(rows / floorSeconds).toLocaleString()} | ${((floorSeconds * 1e6) / rows).toFixed(0)} | — |`,
     );
-    if (cpu) console.log(`where the CPU went during the import:\n${describeCpu(cpu, rows).replaceAll("request", "row").replaceAll("µs/req", "µs/row")}`);
+    if (cpu)
+      console.log(
+        `where the CPU went during the import:\n${describeCpu(cpu, rows).replaceAll("request", "row").replaceAll("µs/req", "µs/row")}`,
+      );
     const half = Math.floor(rss.length / 2);
     const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
     console.log(

@@ -221,7 +221,8 @@ function write(
     raw: rawOf(command),
     createdAt: new Date(input.now),
   });
-  if (input.rollupJobs !== false) plan.outbox.push(rollupJob(input, workspaceId, state.id, conversion.revision));
+  if (input.rollupJobs !== false)
+    plan.outbox.push(rollupJob(input, workspaceId, state.id, conversion.revision));
   if (applied.postback !== null) {
     const deliveryId = input.newId();
     plan.deliveries.push({

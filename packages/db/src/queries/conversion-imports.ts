@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database, DbClient, Executor } from "../client.ts";
 import {
   conversionImportChunks,
   conversionImportMappings,
   conversionImportRefusals,
   conversionImports,
-  customEventTypes,
   type ImportMapping,
 } from "../schema/index.ts";
 import { withWorkspace, workspaceScope } from "../tenancy.ts";
@@ -16,12 +15,12 @@ import { insertFromJsonSql, type JsonColumn, jsonParam, storableText } from "./b
 import {
   CONVERSION_COLUMNS,
   type ConversionBatchRead,
-  type ConversionStateRow,
   type ConversionRevisionRow,
+  type ConversionStateRow,
   DELIVERY_COLUMNS,
   type NewConversionRow,
-  type OutboundDeliveryRow,
   OUTBOX_COLUMNS,
+  type OutboundDeliveryRow,
   type OutboxRow,
   openBatchConnection,
   REVISION_COLUMNS,
@@ -543,8 +542,7 @@ export async function openImportChunk(
           // planner (statistics lagging the load) bitmap-ANDed each probe of touches with the
           // workspace's whole hit_at index: seconds a batch, growing with the table.
           statements.push(sql`select set_config('enable_bitmapscan', 'off', true)`);
-          if (write.updates.length > 0)
-            statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
+          if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
           statements.push(settleConversionsSql(ws, changed));
         }
         const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
@@ -567,7 +565,11 @@ export async function openImportChunk(
 
 /** The advisory-lock key of a workspace's imports (a signed 64-bit number, as Postgres takes it). */
 function importLockKey(workspaceId: string): string {
-  return createHash("sha256").update(`conversion-import\u0000${workspaceId}`).digest().readBigInt64BE(0).toString();
+  return createHash("sha256")
+    .update(`conversion-import\u0000${workspaceId}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
 }
 
 /**
@@ -583,7 +585,9 @@ export async function lockWorkspaceImports(
   const conn = await client.sql.reserve();
   try {
     const key = importLockKey(input.workspaceId);
-    const [got] = await conn.unsafe<Array<{ ok: boolean }>>("select pg_try_advisory_lock($1::bigint) as ok", [key]);
+    const [got] = await conn.unsafe<Array<{ ok: boolean }>>("select pg_try_advisory_lock($1::bigint) as ok", [
+      key,
+    ]);
     if (!got?.ok) {
       input.onWait?.();
       await conn.unsafe("select pg_advisory_lock($1::bigint)", [key]);

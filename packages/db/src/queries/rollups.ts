@@ -132,20 +132,20 @@ export function contributionRows(workspaceId: string, scope: Scope): SQL {
       : "probeIdsOf" in scope
         ? sql`c.id = any(array(select id from ${scope.probeIdsOf}))`
         : "conversionsOf" in scope
-        ? sql`c.id in (select id from ${scope.conversionsOf})`
-        : "conversionIds" in scope
-          ? sql`c.id in (${scope.conversionIds})`
-          : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
+          ? sql`c.id in (select id from ${scope.conversionsOf})`
+          : "conversionIds" in scope
+            ? sql`c.id in (${scope.conversionIds})`
+            : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const onTouch =
     "conversionId" in scope
       ? sql`t.conversion_id = ${scope.conversionId}`
       : "probeIdsOf" in scope
         ? sql`c.id = any(array(select id from ${scope.probeIdsOf}))`
         : "conversionsOf" in scope
-        ? sql`t.conversion_id in (select id from ${scope.conversionsOf})`
-        : "conversionIds" in scope
-          ? sql`t.conversion_id in (${scope.conversionIds})`
-          : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+          ? sql`t.conversion_id in (select id from ${scope.conversionsOf})`
+          : "conversionIds" in scope
+            ? sql`t.conversion_id in (${scope.conversionIds})`
+            : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
   // prunes to one partition); a hit that is gone leaves them null.
   // Probing a few conversions' touches: each conversion's own, by its id in the touches' conversion
