@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { and, asc, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database, DbClient, Executor } from "../client.ts";
 import {
@@ -11,7 +9,7 @@ import {
   type ImportMapping,
 } from "../schema/index.ts";
 import { withWorkspace, workspaceScope } from "../tenancy.ts";
-import { insertFromJsonSql, type JsonColumn, jsonParam, storableText } from "./bulk.ts";
+import { insertFromJsonSql, jsonParam } from "./bulk.ts";
 import {
   CONVERSION_COLUMNS,
   type ConversionBatchRead,
@@ -413,61 +411,6 @@ export async function settleConversionRollupLedger(
 // ---------------------------------------------------------------------------------------------
 // An import batch's transaction: the postback's reads, a bulk write, its rollups settled
 
-/** Rows of one table in COPY's text format, columns in `keys` order. */
-function copyText<K extends string>(rows: ReadonlyArray<Record<K, unknown>>, keys: readonly K[]): string {
-  let out = "";
-  for (const row of rows) {
-    let line = "";
-    for (let i = 0; i < keys.length; i++) {
-      const v = row[keys[i] as K];
-      line += (i === 0 ? "" : "\t") + copyValue(v);
-    }
-    out += `${line}\n`;
-  }
-  return out;
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: COPY's text format escapes these
-const COPY_SPECIAL = /[\\\t\n\r\u0000\ud800-\udfff]/;
-
-function copyValue(v: unknown): string {
-  if (v === null || v === undefined) return "\\N";
-  let s: string;
-  if (typeof v === "string") s = v;
-  else if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  else if (v instanceof Date) return v.toISOString();
-  else s = jsonParam(v);
-  if (!COPY_SPECIAL.test(s)) return s;
-  return storableText(s).replace(/[\\\t\n\r]/g, (c) =>
-    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
-  );
-}
-
-/** Column names of the bulk columns, for COPY's column list. */
-function columnList(columns: readonly JsonColumn[]): string {
-  return columns.map(([c]) => `"${c}"`).join(", ");
-}
-
-/**
- * Staging tables for COPY: row-level security refuses COPY into the tables themselves, so a batch
- * COPYs into these (temporary, emptied at every commit, created once per connection) and moves the
- * rows with one INSERT … SELECT each, which the policies check as any insert.
- */
-const STAGES = [
-  ["import_stage_conversions", "conversions", CONVERSION_COLUMNS],
-  ["import_stage_revisions", "conversion_revisions", REVISION_COLUMNS],
-  ["import_stage_touches", "touches", TOUCH_COLUMNS],
-] as const;
-
-const STAGE_SETUP = [
-  // `if not exists` says so with a notice on every batch after the first.
-  "set local client_min_messages = warning",
-  ...STAGES.map(
-    ([stage, table, columns]) =>
-      `create temporary table if not exists ${stage} on commit delete rows as select ${columnList(columns)} from "${table}" with no data`,
-  ),
-];
-
 export interface ImportChunkWrite {
   inserts: readonly NewConversionRow[];
   updates: readonly ConversionStateRow[];
@@ -481,8 +424,8 @@ export interface ImportChunkWrite {
 export interface ImportChunk {
   read: ConversionBatchRead;
   /**
-   * Writes the batch (COPY into the staging tables, then one statement), settles its conversions'
-   * rollups, records its ledger, refusals and progress, and commits: all of it, or none.
+   * Writes the batch (one statement: its rows, ledger, refusals and progress), settles its
+   * conversions' rollups, and commits: all of it, or none.
    */
   commit(write: ImportChunkWrite): Promise<void>;
   rollback(): Promise<void>;
@@ -501,7 +444,6 @@ export async function openImportChunk(
   const scope = workspaceScope(input.workspaceId);
   const batch = await openBatchConnection(client, { identities: input.identities }, scope, [
     "set local synchronous_commit = off",
-    ...STAGE_SETUP,
   ]);
   let ended = false;
   return {
@@ -511,30 +453,20 @@ export async function openImportChunk(
       ended = true;
       const { conn } = batch;
       try {
-        const staged = [write.inserts, write.revisions, write.touches] as const;
-        for (const [n, [stage, , columns]] of STAGES.entries()) {
-          const rows = staged[n] as ReadonlyArray<Record<string, unknown>>;
-          if (rows.length === 0) continue;
-          const keys = columns.map(([, k]) => k);
-          const text = copyText(rows, keys);
-          const copy = await conn.unsafe(`copy ${stage} (${columnList(columns)}) from stdin`).writable();
-          await pipeline(Readable.from([text]), copy);
-        }
         const ws = input.workspaceId;
         const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
           rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
         const changed = [...ids(write.inserts), ...ids(write.updates)];
-        const moves = STAGES.map(
-          ([stage, table, columns], n) =>
-            sql`${sql.raw(`w${n}`)} as (insert into ${sql.raw(`"${table}" (${columnList(columns)})`)} select ${sql.raw(columnList(columns))} from ${sql.raw(stage)})`,
-        );
-        const rest = [
+        const parts = [
+          insertFromJsonSql("conversions", CONVERSION_COLUMNS, write.inserts),
+          insertFromJsonSql("conversion_revisions", REVISION_COLUMNS, write.revisions),
+          insertFromJsonSql("touches", TOUCH_COLUMNS, write.touches),
           updateConversionsSql(write.updates),
           insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, write.deliveries),
           insertFromJsonSql("outbox", OUTBOX_COLUMNS, write.outbox),
           ...importBatchWrites(write.progress),
-        ].map((p, i) => sql`${sql.raw(`x${i}`)} as (${p})`);
-        const statements: SQL[] = [sql`with ${sql.join([...moves, ...rest], sql`, `)} select 1`];
+        ].map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`);
+        const statements: SQL[] = [sql`with ${sql.join(parts, sql`, `)} select 1`];
         if (changed.length > 0) {
           // The rollups, exactly once: with the conversions, in this transaction (imports write no
           // per-conversion rollup job, and the rollup sweep leaves import revisions to this). A
