@@ -314,3 +314,34 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
     }
   });
 });
+
+describe("planBatch for a conversion import", () => {
+  it("leaves out the postback-log rows and the per-revision rollup jobs, nothing else", () => {
+    let n = 0;
+    const items = [item({ tx: "A", revenue: rev("10") }), item({ tx: "A", revenue: rev("12") })];
+    const full = plan(items);
+    const imported = planBatch({
+      items,
+      paths: offerPath(),
+      stored: [],
+      now: NOW,
+      newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+      logs: false,
+      rollupJobs: false,
+    });
+    expect(full.logs.length).toBe(2);
+    expect(full.outbox.filter((o) => o.topic === "rollup.conversion").length).toBe(2);
+    expect(imported.logs).toEqual([]);
+    expect(imported.outbox.filter((o) => o.topic === "rollup.conversion")).toEqual([]);
+    // The same decisions and rows otherwise: one conversion created then updated, two revisions.
+    expect(imported.results.map((r) => r.outcome)).toEqual(full.results.map((r) => r.outcome));
+    expect(imported.inserts.map((c) => [c.tx, c.revenue, c.revision])).toEqual([["A", "12", 2]]);
+    expect(imported.revisions.map((r) => [r.action, r.revenue])).toEqual(
+      full.revisions.map((r) => [r.action, r.revenue]),
+    );
+    expect(imported.touches.length).toBe(full.touches.length);
+    expect(imported.outbox.filter((o) => o.topic !== "rollup.conversion").length).toBe(
+      full.outbox.filter((o) => o.topic !== "rollup.conversion").length,
+    );
+  });
+});
