@@ -1,14 +1,16 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { createCampaignKit, createWorkspace } from "@hitrail/db";
 import { sql } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
 import { ConversionWriter } from "../../apps/tracker/src/conversions/conversion-writer.ts";
+import { describeCpu, startCpuMeter } from "../cpu.ts";
 import { benchScratch } from "../lib.ts";
 
 // `pnpm bench import` (BENCH_ROWS=N, default 1,000,000): a conversion import of N rows, one new
@@ -79,6 +81,8 @@ export async function run(): Promise<void> {
       // node itself (tsx as a loader), so the process measured is the one importing.
       process.execPath,
       [
+        // BENCH_CPU_PROF=dir: a V8 CPU profile of the importing process, for finding where its time goes.
+        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
         "--import",
         "tsx",
         "apps/cli/src/main.ts",
@@ -95,6 +99,7 @@ export async function run(): Promise<void> {
         stdio: ["ignore", "pipe", "inherit"],
       },
     );
+    const stopCpu = startCpuMeter({ [child.pid ?? 0]: "import CLI", [process.pid]: "bench" });
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     let peakKb = 0;
@@ -112,6 +117,7 @@ export async function run(): Promise<void> {
     }, 200);
     const [code] = (await once(child, "exit")) as [number];
     clearInterval(sampler);
+    const cpu = stopCpu();
     if (code !== 0) throw new Error(`the import exited with ${code}`);
     const result = JSON.parse(stdout) as {
       rows: number;
@@ -160,6 +166,14 @@ export async function run(): Promise<void> {
     );
     const pbSeconds = (performance.now() - t0) / 1000;
 
+    // The floor: the same file COPYed into a bare table (no rules, no indexes, no reads), the least
+    // any import of these rows can cost the database.
+    await db.sql`create unlogged table bench_import_floor (clickid uuid, payout numeric, txid text)`;
+    const f0 = performance.now();
+    const copy = await db.sql`copy bench_import_floor from stdin with (format csv, header true)`.writable();
+    await pipeline(createReadStream(file), copy);
+    const floorSeconds = (performance.now() - f0) / 1000;
+
     const perRow = (result.seconds * 1e6) / rows;
     const perPb = (pbSeconds * 1e6) / fresh.length;
     console.log("");
@@ -171,13 +185,20 @@ export async function run(): Promise<void> {
     console.log(
       `| postback group commit (no HTTP) | ${fresh.length.toLocaleString()} | ${pbSeconds.toFixed(1)} | ${Math.round(fresh.length / pbSeconds).toLocaleString()} | ${perPb.toFixed(0)} | — |`,
     );
+    console.log(
+      `| floor: bare COPY of the same file | ${rows.toLocaleString()} | ${floorSeconds.toFixed(1)} | ${Math.round(rows / floorSeconds).toLocaleString()} | ${((floorSeconds * 1e6) / rows).toFixed(0)} | — |`,
+    );
+    if (cpu)
+      console.log(
+        `where the CPU went during the import:\n${describeCpu(cpu, rows).replaceAll("request", "row").replaceAll("µs/req", "µs/row")}`,
+      );
     const half = Math.floor(rss.length / 2);
     const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
     console.log(
       `resident memory: peak ${mb(Math.max(0, ...rss.slice(0, half)))} in the first half of the run, ${mb(Math.max(0, ...rss.slice(half)))} in the second`,
     );
     console.log(
-      `of which applying the rows: ${result.rowsSeconds.toFixed(1)} s (${Math.round(rows / result.rowsSeconds).toLocaleString()} rows/s); rebuilding the range's report rollups: ${(result.seconds - result.rowsSeconds).toFixed(1)} s`,
+      `of which applying the rows, each batch settling its own report rollups: ${result.rowsSeconds.toFixed(1)} s (${Math.round(rows / result.rowsSeconds).toLocaleString()} rows/s); after the last row: ${(result.seconds - result.rowsSeconds).toFixed(1)} s`,
     );
     console.log(
       `target: 1,000,000 rows in ≤ 60 s → ${rows >= 1_000_000 ? (result.seconds <= 60 ? "met" : "NOT met") : `(ran ${rows.toLocaleString()} rows; projected ${(perRow).toFixed(0)} s per million)`}`,

@@ -1,5 +1,14 @@
 import { runImport, runStoredImport } from "@hitrail/conversions";
-import { applyConversionRollup, createApiKey, idTime, newId, newIdAt } from "@hitrail/db";
+import {
+  applyConversionRollup,
+  conversionRollupDrift,
+  createApiKey,
+  createDb,
+  idTime,
+  lockWorkspaceImports,
+  newId,
+  newIdAt,
+} from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
 import { eq, schema } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -150,6 +159,31 @@ function counts(r: {
   return { created, updated, deleted, unchanged, refused };
 }
 
+/** The rollups each batch settled against what a rebuild from raw rows would hold: [] when exact. */
+async function drift(w: World) {
+  return conversionRollupDrift(h.t.db, {
+    workspaceId: w.workspace.id,
+    from: new Date(w.visitAt - DAY),
+    to: new Date(Date.now() + DAY),
+  });
+}
+
+/** What reports.run shows for the file's visits, by node (direct and assisted revenue). */
+async function byNode(w: World) {
+  const r = await w.client.reports.run.query({
+    workspaceId: w.workspace.id,
+    from: day(w.visitAt - DAY),
+    to: day(Date.now()),
+    groupBy: ["node"],
+  });
+  return Object.fromEntries(
+    r.rows.map((row) => [
+      row.key.node,
+      [row.metrics.direct?.conversions, row.metrics.direct?.revenue, row.metrics.assisted?.revenue],
+    ]),
+  );
+}
+
 describe("conversion import", () => {
   it("previews every kind of row without writing anything", async () => {
     const w = await world();
@@ -241,6 +275,12 @@ describe("conversion import", () => {
     expect(
       report.rows.map((r) => [r.key.day, r.metrics.direct?.conversions, r.metrics.direct?.revenue]),
     ).toEqual([[day(w.visitAt), 3, "20.01"]]);
+    // Each batch settled its own rollups: exactly what a rebuild from raw rows holds, no row left at 0.
+    expect(await drift(w)).toEqual([]);
+    expect(await byNode(w)).toEqual({
+      [w.kit.nodes.offerA]: [3, "20.01", "0"],
+      [w.kit.nodes.lander]: [0, "0", "20.01"],
+    });
 
     // The refused rows, line by line, ready to fix.
     const refused = await w.client.imports.refusals.query({ workspaceId: w.workspace.id, importId: first });
@@ -353,6 +393,90 @@ describe("conversion import", () => {
       ]),
     );
     expect((await conversionsOf(w.workspace.id)).length).toBe(4);
+    // The batches committed before the crash settled their rollups once, the resumed ones theirs.
+    expect(await drift(w)).toEqual([]);
+    expect(await byNode(w)).toEqual({
+      [w.kit.nodes.offerA]: [3, "20.01", "0"],
+      [w.kit.nodes.lander]: [0, "0", "20.01"],
+    });
+  });
+
+  it("applies repeats of one identity in one batch in file order, and settles the batch's rollups once", async () => {
+    const w = await world();
+    const [v1, v2] = w.visitors as [World["visitors"][0], World["visitors"][0]];
+    const lines = [
+      "click,ext,visitor,page,txid,payout,state",
+      `${v1.offer},,,,A,10,`, // create 10
+      `${v1.offer},,,,A,10,`, // the same row: unchanged, never applied twice
+      `${v1.offer},,,,A,12.5,`, // update → 12.5
+      `${v1.offer},,,,A,12.50,`, // the same row written differently: unchanged
+      `${v2.offer},,,,B,7,`, // create 7
+      `${v2.offer},,,,B,,rejected`, // delete
+      `${v2.offer},,,,B,9,`, // restored at 9
+      `${v1.offer},,,,A,10,`, // line 2 again: unchanged, A stays 12.5
+    ];
+    const id = await upload(w, `${lines.join("\n")}\n`);
+    const done = await runStoredImport({ client: h.t.app, workspaceId: w.workspace.id, importId: id });
+    expect(counts(done)).toEqual({ created: 2, updated: 2, deleted: 1, unchanged: 3, refused: 0 });
+    expect(
+      (await conversionsOf(w.workspace.id)).map((c) => [c.tx, c.revenue, c.status, c.deleted, c.revision]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["A", 12.5, "approved", false, 2],
+        ["B", 9, "approved", false, 3],
+      ]),
+    );
+    expect(await drift(w)).toEqual([]);
+    expect(await byNode(w)).toEqual({
+      [w.kit.nodes.offerA]: [1, "12.5", "0"],
+      [w.kit.nodes.offerB]: [1, "9", "0"],
+      [w.kit.nodes.lander]: [0, "0", "21.5"],
+    });
+    // The revisions are kept, as for postbacks: 2 for A, 3 for B.
+    const revisions = await h.t.db
+      .select()
+      .from(schema.conversionRevisions)
+      .where(eq(schema.conversionRevisions.workspaceId, w.workspace.id));
+    expect(revisions.map((r) => r.action).sort()).toEqual(
+      ["created", "created", "deleted", "restored", "updated"].sort(),
+    );
+  });
+
+  it("runs one import of a workspace at a time: the second waits for the first to end", async () => {
+    const w = await world();
+    const other = await world();
+    const id = await upload(w, file(w));
+    const otherId = await upload(other, file(other));
+    // An import of this workspace is running (its lock held here, on the owner's connection).
+    const held = await lockWorkspaceImports(h.t, { workspaceId: w.workspace.id });
+    let waited = false;
+    const second = runStoredImport({
+      client: h.t.app,
+      workspaceId: w.workspace.id,
+      importId: id,
+      onWait: () => {
+        waited = true;
+      },
+    });
+    // Another workspace's import is not held up (run as another process would: its own pool).
+    const elsewhere = createDb(h.t.appUrl, { max: 3 });
+    try {
+      expect(
+        counts(
+          await runStoredImport({ client: elsewhere, workspaceId: other.workspace.id, importId: otherId }),
+        ),
+      ).toEqual(FIRST);
+    } finally {
+      await elsewhere.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(waited).toBe(true);
+    const meanwhile = await w.client.imports.get.query({ workspaceId: w.workspace.id, importId: id });
+    expect([meanwhile.status, meanwhile.rowsDone]).toEqual(["queued", 0]);
+    await held.release();
+    const done = await second;
+    expect([done.status, counts(done)]).toEqual(["done", FIRST]);
+    expect(await drift(w)).toEqual([]);
   });
 
   it("gives the same counts whatever the batch size (a repeated row in the batch committing meanwhile)", async () => {

@@ -1,4 +1,4 @@
-import type { GridLine, GridMetrics, MetricColumn } from "@hitrail/core";
+import type { GridLine, GridMetrics, GridModel, MetricColumn } from "@hitrail/core";
 
 // The drill-down tree of the report grid as the lines on screen: a level's rows, sorted, each
 // followed by its children when expanded. The screen renders these lines and exports the same ones.
@@ -28,6 +28,28 @@ export interface ScreenLine extends GridLine {
   expanded: boolean;
   /** Expanded, but its children are still loading. */
   loading: boolean;
+  /** Set when cost updates set (part of) this row's cost: the cost cell's marker and tooltip. */
+  costNote: string | null;
+}
+
+/**
+ * What the cost cell's marker says when cost updates set some of a row's cost (reports.run counts
+ * those visits per row, costUpdatedVisits): the cost is then not only what the clicks carried.
+ */
+export function costUpdateNote(metrics: GridMetrics): string | null {
+  const updated = metrics.costUpdatedVisits ?? 0;
+  if (updated <= 0) return null;
+  const visits = `${updated.toLocaleString("en-US")} visit${updated === 1 ? "" : "s"}`;
+  return updated >= metrics.visits
+    ? `Cost from cost updates: all ${visits} (replacing what their clicks carried)`
+    : `Cost partly from cost updates: ${visits} of ${metrics.visits.toLocaleString("en-US")} (replacing what their clicks carried)`;
+}
+
+/** Where the cost's own cell (not its previous value or change) is among a line's metric cells. */
+export function costCellIndex(model: Pick<GridModel, "columns" | "compare">): number | null {
+  const at = model.columns.findIndex((c) => c.key === "cost");
+  if (at < 0) return null;
+  return model.compare ? at * 3 : at;
 }
 
 export interface GridSort {
@@ -88,6 +110,7 @@ export function visibleLines(input: {
         expandable,
         expanded,
         loading: expanded && !input.results.has(key),
+        costNote: costUpdateNote(row.metrics),
       });
       if (expanded) walk(path);
     }

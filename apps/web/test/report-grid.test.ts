@@ -9,7 +9,7 @@ import {
   pickColumns,
 } from "@hitrail/core";
 import { describe, expect, it } from "vitest";
-import { type LevelRow, pathKey, visibleLines } from "../src/report-grid.ts";
+import { costCellIndex, costUpdateNote, type LevelRow, pathKey, visibleLines } from "../src/report-grid.ts";
 
 // The grid's export is built from the very lines the screen renders: same header, same lines at
 // the same levels in the same order, same totals. These tests hold the two together.
@@ -161,5 +161,56 @@ describe("gridCsv", () => {
       "A,10,8,0.25,30,20,0.5",
       "Total,10,8,0.25,30,20,0.5",
     ]);
+  });
+});
+
+describe("the cost cell's mark for costs from cost updates", () => {
+  const withUpdated = (visits: number, updated: number) => ({
+    ...metrics(visits, "10", "25"),
+    costUpdatedVisits: updated,
+  });
+
+  it("marks a row whose cost came wholly or partly from cost updates, and says how much", () => {
+    const lines = visibleLines({
+      levels: ["trafficSource"],
+      results: new Map([
+        [
+          pathKey([]),
+          [
+            row({ trafficSource: "all" }, "All updated", withUpdated(4, 4)),
+            row({ trafficSource: "part" }, "Partly", withUpdated(1200, 3)),
+            row({ trafficSource: "none" }, "Clicks only", withUpdated(7, 0)),
+            row({ trafficSource: "old" }, "No count", metrics(2, "1")),
+          ],
+        ],
+      ]),
+      expanded: new Set(),
+      sort: null,
+      columns: pickColumns(METRIC_COLUMNS, ["visits", "cost"]),
+    });
+    expect(lines.map((l) => [l.label, l.costNote])).toEqual([
+      ["All updated", "Cost from cost updates: all 4 visits (replacing what their clicks carried)"],
+      ["Partly", "Cost partly from cost updates: 3 visits of 1,200 (replacing what their clicks carried)"],
+      ["Clicks only", null],
+      ["No count", null],
+    ]);
+    expect(costUpdateNote(withUpdated(1, 1))).toBe(
+      "Cost from cost updates: all 1 visit (replacing what their clicks carried)",
+    );
+  });
+
+  it("sits on the cost's own cell, with or without the comparison columns, and not without a cost column", () => {
+    const columns = pickColumns(METRIC_COLUMNS, ["visits", "revenue", "cost"]);
+    const plain = { columns, compare: false };
+    const compared = { columns, compare: true };
+    const m = withUpdated(4, 4);
+    expect(
+      gridCells({ ...plain, levels: [], lines: [], totals: m }, m, null)[costCellIndex(plain) ?? -1],
+    ).toBe("25");
+    expect(
+      gridCells({ ...compared, levels: [], lines: [], totals: m }, m, m)[costCellIndex(compared) ?? -1],
+    ).toBe("25");
+    expect(costCellIndex(compared)).toBe(6);
+    expect(costCellIndex({ columns: pickColumns(METRIC_COLUMNS, ["visits"]), compare: false })).toBeNull();
   });
 });

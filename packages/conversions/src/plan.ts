@@ -46,6 +46,8 @@ export interface PlanInput {
   stored: readonly StoredConversion[];
   now: number;
   newId: () => string;
+  /** Whether to write postback-log rows (default true); an import is its own log. */
+  logs?: boolean;
 }
 
 export interface BatchPlan {
@@ -128,12 +130,12 @@ export function planBatch(input: PlanInput): BatchPlan {
       existing: current === null ? null : existingOf(current),
     });
     if (applied.kind !== "change" || hit === null) {
-      answer(plan, item, hit?.hitId ?? item.hitId, applied, current);
+      answer(plan, input, item, hit?.hitId ?? item.hitId, applied, current);
       continue;
     }
     const state = write(plan, input, item, path, hit, applied, current);
     live.set(key, state);
-    answer(plan, item, hit.hitId, applied, state);
+    answer(plan, input, item, hit.hitId, applied, state);
   }
   return plan;
 }
@@ -240,13 +242,15 @@ function write(
 /** The answer and the postback-log row of one item. */
 function answer(
   plan: BatchPlan,
+  input: Pick<PlanInput, "logs">,
   item: PlanItem,
   hitId: string,
   applied: ConversionApplication,
   state: Live | null,
 ): void {
-  const subject = subjectOf(item);
   const { notes } = applied;
+  const logs = input.logs === false ? [] : plan.logs;
+  const subject = subjectOf(item);
   if (applied.kind === "refuse") {
     plan.results.push({
       ok: false,
@@ -256,7 +260,7 @@ function answer(
       notes,
       postbackId: item.postbackId,
     });
-    plan.logs.push(
+    logs.push(
       logRow(subject, {
         outcome: "rejected",
         reason: applied.error,
@@ -276,7 +280,7 @@ function answer(
       notes,
       postbackId: item.postbackId,
     });
-    plan.logs.push(
+    logs.push(
       logRow(subject, {
         outcome: "ignored",
         reason: [applied.reason, ...notes].join("; "),
@@ -295,7 +299,7 @@ function answer(
     notes,
     postbackId: item.postbackId,
   });
-  plan.logs.push(
+  logs.push(
     logRow(subject, {
       outcome: applied.outcome,
       reason: notes.length > 0 ? notes.join("; ") : null,

@@ -316,3 +316,29 @@ describe("planBatch: postbacks of one identity in one batch apply in order", () 
     }
   });
 });
+
+describe("planBatch for a conversion import", () => {
+  it("leaves out the postback-log rows, nothing else", () => {
+    let n = 0;
+    const items = [item({ tx: "A", revenue: rev("10") }), item({ tx: "A", revenue: rev("12") })];
+    const full = plan(items);
+    const imported = planBatch({
+      items,
+      paths: offerPath(),
+      stored: [],
+      now: NOW,
+      newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+      logs: false,
+    });
+    expect(full.logs.length).toBe(2);
+    expect(imported.logs).toEqual([]);
+    // The same decisions and rows otherwise: one conversion created then updated, two revisions.
+    expect(imported.results.map((r) => r.outcome)).toEqual(full.results.map((r) => r.outcome));
+    expect(imported.inserts.map((c) => [c.tx, c.revenue, c.revision])).toEqual([["A", "12", 2]]);
+    expect(imported.revisions.map((r) => [r.action, r.revenue])).toEqual(
+      full.revisions.map((r) => [r.action, r.revenue]),
+    );
+    expect(imported.touches.length).toBe(full.touches.length);
+    expect(imported.outbox).toEqual(full.outbox);
+  });
+});

@@ -18,6 +18,8 @@ export interface GridMetrics {
   uniqueVisitors: number;
   bots: number;
   cost: string;
+  /** Visits whose cost a cost update set, replacing what their clicks carried (0 or absent: none). */
+  costUpdatedVisits?: number;
   direct: Counts | null;
   assisted: Counts | null;
   profit: string | null;

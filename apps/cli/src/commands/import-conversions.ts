@@ -131,8 +131,9 @@ export async function importConversionsFile(
     onProgress: ({ rowsDone, counts }) => show(rowsDone, counts),
     onRowsApplied: () => {
       rowsSeconds = (Date.now() - started) / 1000;
-      input.progress?.write("\nrebuilding the report rollups of the imported range…");
     },
+    onWait: () =>
+      input.progress?.write("another import of this workspace is running: waiting for it to end…\n"),
   });
   show(done.rowsDone, done, true);
   return { import: done, resumed, seconds: (Date.now() - started) / 1000, rowsSeconds };

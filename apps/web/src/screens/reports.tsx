@@ -16,7 +16,15 @@ import { type Series, TimeChart } from "../components/chart.tsx";
 import { DateRangeFields, useDateRange } from "../components/date-range.tsx";
 import { Button, Card, ErrorText, Select } from "../components/ui.tsx";
 import { count, money, percent } from "../format.ts";
-import { type GridSort, type LevelRow, type ParentKey, pathKey, visibleLines } from "../report-grid.ts";
+import {
+  costCellIndex,
+  costUpdateNote,
+  type GridSort,
+  type LevelRow,
+  type ParentKey,
+  pathKey,
+  visibleLines,
+} from "../report-grid.ts";
 import { errorMessage, type RouterInputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
 
@@ -231,6 +239,7 @@ export function Reports() {
   const width = chosen.length;
   // Each header cell after the level columns belongs to a metric column (three per metric when comparing).
   const columnOfCell = (i: number) => columns[Math.floor((i - width) / (compare ? 3 : 1))];
+  const costCell = model ? costCellIndex(model) : null;
   const isDeltaCell = (i: number) => compare && (i - width) % 3 === 2;
   const cellText = (i: number, v: number | string | null) =>
     isDeltaCell(i)
@@ -466,6 +475,7 @@ export function Reports() {
                             className={`px-2 py-1 text-right tabular-nums ${isDeltaCell(i + width) ? "text-xs text-slate-500" : ""}`}
                           >
                             {cellText(i + width, v)}
+                            {i === costCell ? <CostMarker note={l.costNote} /> : null}
                           </td>
                         ))}
                       </tr>
@@ -488,6 +498,7 @@ export function Reports() {
                       className="px-2 py-1 text-right tabular-nums"
                     >
                       {cellText(i + width, v)}
+                      {i === costCell ? <CostMarker note={costUpdateNote(model.totals)} /> : null}
                     </td>
                   ))}
                 </tr>
@@ -500,5 +511,20 @@ export function Reports() {
         ) : null}
       </Card>
     </div>
+  );
+}
+
+/** The cost cell's mark when cost updates set (part of) the row's cost; the note is its tooltip. */
+function CostMarker({ note }: { note: string | null }) {
+  if (note === null) return null;
+  return (
+    <abbr
+      title={note}
+      aria-label={note}
+      data-testid="cost-updated"
+      className="ml-0.5 cursor-help text-amber-600 no-underline"
+    >
+      *
+    </abbr>
   );
 }

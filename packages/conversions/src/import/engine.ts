@@ -13,14 +13,14 @@ import {
   findHitsByVisitors,
   findImportedRows,
   type ImportCandidateHit,
+  type ImportChunkWrite,
   type ImportMapping,
   type ImportOptions,
-  importBatchWrites,
   isUuid,
   listImportEventTypes,
   loadConversionPaths,
   newId,
-  runConversionBatch,
+  openImportChunk,
   withWorkspace,
 } from "@hitrail/db";
 import { type BatchPlan, type PlanItem, planBatch } from "../plan.ts";
@@ -340,15 +340,14 @@ export class ImportEngine {
       stored: read.stored,
       now: this.now(),
       newId: this.makeId,
+      // The import is its own log (no postback log rows), and each batch settles its own rollups.
+      logs: false,
     });
     // The earliest visit each converting hit's path reaches: every hour its conversion credits.
     const earliest = new Map<string, number>();
     for (const p of read.paths)
       earliest.set(p.rootHitId, Math.min(earliest.get(p.rootHitId) ?? p.createdAtMs, p.createdAtMs));
     for (const p of prepared.items) p.hitAt = earliest.get(p.item.hitId) ?? null;
-    // The import is its own log (no postback log rows), and its rollups are rebuilt once at the end
-    // (the conversion rollup sweep leaves revisions of source `import` out).
-    plan.logs = [];
     for (const r of plan.revisions) r.receivedPostbackId = null;
     return plan;
   }
@@ -443,10 +442,12 @@ export class ImportEngine {
     const { sql } = this.setup.client;
     if (sql === undefined) throw new Error("an import needs a database client with a connection pool");
     const identities = identitiesOf(this.workspaceId, prepared);
-    let verdicts: RowVerdict[] = [];
-    let counts: ImportCounts = emptyCounts();
-    await runConversionBatch({ sql }, { identities, workspaceIds: [this.workspaceId] }, (read) => {
-      const plan = this.decide(prepared, read);
+    const chunk = await openImportChunk({ sql }, { workspaceId: this.workspaceId, identities });
+    let verdicts: RowVerdict[];
+    let counts: ImportCounts;
+    let write: ImportChunkWrite;
+    try {
+      const plan = this.decide(prepared, chunk.read);
       verdicts = this.verdictsOf(rows, prepared, plan.results, previous);
       counts = countVerdicts(verdicts);
       const applied = new Set(
@@ -455,15 +456,14 @@ export class ImportEngine {
       let minHitAt: number | null = null;
       for (const p of prepared.items)
         if (applied.has(p.index) && p.hitAt !== null) minHitAt = Math.min(minHitAt ?? p.hitAt, p.hitAt);
-      return {
+      write = {
         inserts: plan.inserts,
         updates: plan.updates,
         revisions: plan.revisions,
         touches: plan.touches,
         deliveries: plan.deliveries,
         outbox: plan.outbox,
-        postbacks: plan.logs,
-        also: importBatchWrites({
+        progress: {
           workspaceId: this.workspaceId,
           importId,
           rowsDone,
@@ -475,9 +475,13 @@ export class ImportEngine {
           refusals: verdicts
             .filter((v) => v.outcome === "refuse")
             .map((v) => ({ line: v.line, reason: v.reason ?? "refused", raw: v.values })),
-        }),
+        },
       };
-    });
+    } catch (error) {
+      await chunk.rollback();
+      throw error;
+    }
+    await chunk.commit(write);
     prepared.outcomes = new Map(prepared.items.map((p) => [p.hash, verdicts[p.index] as RowVerdict]));
     return { verdicts, counts };
   }

@@ -4,6 +4,7 @@ import {
   type DbClient,
   findConversionImport,
   findWorkspaceById,
+  lockWorkspaceImports,
   readImportChunks,
   recomputeConversionRollups,
   settleConversionRollupLedger,
@@ -22,8 +23,10 @@ export interface RunImportArgs {
   batchSize?: number;
   now?: () => number;
   onProgress?: (progress: { rowsDone: number; counts: ImportCounts }) => void;
-  /** Called once every row is applied, before the report rollups are rebuilt. */
+  /** Called once every row is applied (and, for an import begun before batches settled their rollups, before those are rebuilt). */
   onRowsApplied?: () => void;
+  /** Called when another import of the workspace is running: this one waits for it to end. */
+  onWait?: () => void;
   /** Called after each committed batch (tests use it to crash mid-file). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -31,12 +34,24 @@ export interface RunImportArgs {
 export const IMPORT_BATCH_ROWS = 2_000;
 
 /**
- * Runs (or resumes) one import to the end. Rows already counted by an earlier run of the same import
- * are skipped: each batch committed its rows, ledger and progress together, so resuming ends exactly
- * where a clean run would. The report rollups of the range the import touched are rebuilt once at
- * the end (a rollup job per conversion would be a million jobs for a million rows).
+ * Runs (or resumes) one import to the end, once no other import of the workspace runs (the second
+ * waits). Rows already counted by an earlier run of the same import are skipped: each batch committed
+ * its rows, ledger, rollups and progress together, so resuming ends exactly where a clean run would.
  */
 export async function runImport(args: RunImportArgs): Promise<ConversionImport> {
+  const ws = args.workspace.workspaceId;
+  const lock = await lockWorkspaceImports(args.client, {
+    workspaceId: ws,
+    ...(args.onWait ? { onWait: args.onWait } : {}),
+  });
+  try {
+    return await runLocked(args);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLocked(args: RunImportArgs): Promise<ConversionImport> {
   const { client, workspace, importId } = args;
   const ws = workspace.workspaceId;
   const now = args.now ?? Date.now;
@@ -46,6 +61,8 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
   );
   if (!record) throw new Error(`conversion import ${importId} not found in this workspace`);
   if (record.status === "done") return record;
+  // Batches settle their own rollups; an import begun before they did is rebuilt at the end.
+  const batchRollups = record.rowsDone === 0 || record.options.batchRollups === true;
   await withWorkspace(client.db, ws, (tx) =>
     updateConversionImport(
       tx,
@@ -54,6 +71,9 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
         status: "running",
         error: null,
         startedAt: record.startedAt ?? new Date(now()),
+        ...(batchRollups && record.options.batchRollups !== true
+          ? { options: { ...record.options, batchRollups: true } }
+          : {}),
       },
     ),
   );
@@ -121,10 +141,10 @@ export async function runImport(args: RunImportArgs): Promise<ConversionImport> 
     const done = await withWorkspace(client.db, ws, (tx) =>
       findConversionImport(tx, { workspaceId: ws, id: importId }),
     );
-    if (done?.minHitAt) {
-      // The visits it converted and every visit they credit lie in this range, so rebuilding it
-      // from raw rows (after settling its conversions' rollup ledger in one statement) makes the
-      // reports exact; no hit changed, so the visit rollups stay as they are.
+    if (!batchRollups && done?.minHitAt) {
+      // Begun before batches settled their rollups: the visits it converted and every visit they
+      // credit lie in this range, so rebuilding it from raw rows (after settling its conversions'
+      // rollup ledger in one statement) makes the reports exact.
       const hour = 3_600_000;
       const range = {
         workspaceId: ws,

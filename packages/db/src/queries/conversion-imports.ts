@@ -1,17 +1,40 @@
-import { and, asc, desc, eq, gt, inArray, isNull, type SQL, sql } from "drizzle-orm";
-import type { Database, Executor } from "../client.ts";
+import { createHash } from "node:crypto";
+import { and, asc, desc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
+import type { Database, DbClient, Executor } from "../client.ts";
 import {
   conversionImportChunks,
   conversionImportMappings,
   conversionImportRefusals,
   conversionImports,
-  customEventTypes,
   type ImportMapping,
 } from "../schema/index.ts";
-import { withWorkspace } from "../tenancy.ts";
-import { jsonParam } from "./bulk.ts";
+import { withWorkspace, workspaceScope } from "../tenancy.ts";
+import { insertFromJsonSql, jsonParam } from "./bulk.ts";
+import {
+  CONVERSION_COLUMNS,
+  type ConversionBatchRead,
+  type ConversionRevisionRow,
+  type ConversionStateRow,
+  DELIVERY_COLUMNS,
+  type NewConversionRow,
+  OUTBOX_COLUMNS,
+  type OutboundDeliveryRow,
+  type OutboxRow,
+  openBatchConnection,
+  REVISION_COLUMNS,
+  runPreparedOn,
+  TOUCH_COLUMNS,
+  type TouchRow,
+  updateConversionsSql,
+} from "./conversions/batch.ts";
+import type { ConversionIdentityRef } from "./conversions/read.ts";
 import { listLiveEventTypes } from "./event-types.ts";
-import { contributionRows } from "./rollups.ts";
+import {
+  contributionRows,
+  deleteZeroRollupRowsSql,
+  lockRollupLedgerRowsSql,
+  settleConversionsSql,
+} from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
 // refused rows. Every function takes the workspace and filters by it; callers run them inside
@@ -383,4 +406,135 @@ export async function settleConversionRollupLedger(
     },
     { isolationLevel: "repeatable read" },
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// An import batch's transaction: the postback's reads, a bulk write, its rollups settled
+
+export interface ImportChunkWrite {
+  inserts: readonly NewConversionRow[];
+  updates: readonly ConversionStateRow[];
+  revisions: readonly ConversionRevisionRow[];
+  touches: readonly TouchRow[];
+  deliveries: readonly OutboundDeliveryRow[];
+  outbox: readonly OutboxRow[];
+  progress: ImportBatchProgress;
+}
+
+export interface ImportChunk {
+  read: ConversionBatchRead;
+  /**
+   * Writes the batch (one statement: its rows, ledger, refusals and progress), settles its
+   * conversions' rollups, and commits: all of it, or none.
+   */
+  commit(write: ImportChunkWrite): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Opens one import batch: the postback's own transaction start (the identity locks and the reads of
+ * the converting hits, their paths and the stored conversions), with the commit not waiting for the
+ * disk (`synchronous_commit = off`: an import is resumable, and a batch lost with the server's last
+ * moments is done again from the import's position, which commits with it).
+ */
+export async function openImportChunk(
+  client: Pick<DbClient, "sql">,
+  input: { workspaceId: string; identities: readonly ConversionIdentityRef[] },
+): Promise<ImportChunk> {
+  const scope = workspaceScope(input.workspaceId);
+  const batch = await openBatchConnection(client, { identities: input.identities }, scope, [
+    "set local synchronous_commit = off",
+  ]);
+  let ended = false;
+  return {
+    read: batch.read,
+    async commit(write) {
+      if (ended) throw new Error("import batch already ended");
+      ended = true;
+      const { conn } = batch;
+      try {
+        const ws = input.workspaceId;
+        const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
+          rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
+        const changed = [...ids(write.inserts), ...ids(write.updates)];
+        const parts = [
+          insertFromJsonSql("conversions", CONVERSION_COLUMNS, write.inserts),
+          insertFromJsonSql("conversion_revisions", REVISION_COLUMNS, write.revisions),
+          insertFromJsonSql("touches", TOUCH_COLUMNS, write.touches),
+          updateConversionsSql(write.updates),
+          insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, write.deliveries),
+          insertFromJsonSql("outbox", OUTBOX_COLUMNS, write.outbox),
+          ...importBatchWrites(write.progress),
+        ].map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`);
+        const statements: SQL[] = [sql`with ${sql.join(parts, sql`, `)} select 1`];
+        if (changed.length > 0) {
+          // The rollups, exactly once: with the conversions, in this transaction (imports write no
+          // per-conversion rollup job, and the rollup sweep leaves import revisions to this). A
+          // batch's few thousand conversions are reached by id, index probes. Left to itself, the
+          // planner (statistics lagging the load) bitmap-ANDed each probe of touches with the
+          // workspace's whole hit_at index: seconds a batch, growing with the table.
+          statements.push(sql`select set_config('enable_bitmapscan', 'off', true)`);
+          if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
+          statements.push(settleConversionsSql(ws, changed));
+        }
+        const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
+        const zero = (results.at(-1)?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
+        if (changed.length > 0 && zero !== undefined && zero !== "{}")
+          await runPreparedOn(conn, deleteZeroRollupRowsSql(ws, zero));
+        await conn.unsafe("commit");
+        batch.release();
+      } catch (error) {
+        await batch.rollback();
+        throw error;
+      }
+    },
+    async rollback() {
+      ended = true;
+      await batch.rollback();
+    },
+  };
+}
+
+/** The advisory-lock key of a workspace's imports (a signed 64-bit number, as Postgres takes it). */
+function importLockKey(workspaceId: string): string {
+  return createHash("sha256")
+    .update(`conversion-import\u0000${workspaceId}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
+}
+
+/**
+ * Holds the workspace's import lock until `release`: two imports of one workspace never run at once
+ * (their batches would interleave, and a row of one could repeat a row of the other still in
+ * flight), the second waits here for the first to end. A session lock on its own connection, so a
+ * process that dies releases it with its connection.
+ */
+export async function lockWorkspaceImports(
+  client: Pick<DbClient, "sql">,
+  input: { workspaceId: string; onWait?: () => void },
+): Promise<{ release(): Promise<void> }> {
+  const conn = await client.sql.reserve();
+  try {
+    const key = importLockKey(input.workspaceId);
+    const [got] = await conn.unsafe<Array<{ ok: boolean }>>("select pg_try_advisory_lock($1::bigint) as ok", [
+      key,
+    ]);
+    if (!got?.ok) {
+      input.onWait?.();
+      await conn.unsafe("select pg_advisory_lock($1::bigint)", [key]);
+    }
+    let held = true;
+    return {
+      async release() {
+        if (!held) return;
+        held = false;
+        await conn.unsafe("select pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
+        conn.release();
+      },
+    };
+  } catch (error) {
+    conn.release();
+    throw error;
+  }
 }

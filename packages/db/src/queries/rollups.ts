@@ -109,12 +109,15 @@ export function diffContributions(
 // SQL shared by both paths
 
 /** One conversion, a time range, the conversions a relation lists (`conversionsOf`, with an `id`
- * column), or the conversions a subquery names (`conversionIds`: `select id …`). */
+ * column), or the conversions a subquery names (`conversionIds`: `select id …`); `probeIdsOf` a
+ * relation's few ids, found by index probes (one array, whatever the statistics say: a semi-join
+ * planned on lagging statistics scanned the workspace's touches once per conversion). */
 type Scope =
   | { conversionId: string }
   | { from: Date; to: Date }
   | { conversionsOf: SQL }
-  | { conversionIds: SQL };
+  | { conversionIds: SQL }
+  | { probeIdsOf: SQL };
 
 /**
  * Contribution rows (one per direct conversion and per assisted touch, not yet grouped) of the
@@ -128,23 +131,37 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
   const onConversion =
     "conversionId" in scope
       ? sql`c.id = ${scope.conversionId}`
-      : "conversionsOf" in scope
-        ? sql`c.id in (select id from ${scope.conversionsOf})`
-        : "conversionIds" in scope
-          ? sql`c.id in (${scope.conversionIds})`
-          : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
+      : "probeIdsOf" in scope
+        ? sql`c.id = any(array(select id from ${scope.probeIdsOf}))`
+        : "conversionsOf" in scope
+          ? sql`c.id in (select id from ${scope.conversionsOf})`
+          : "conversionIds" in scope
+            ? sql`c.id in (${scope.conversionIds})`
+            : sql`c.hit_at >= ${scope.from.toISOString()}::timestamptz and c.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const onTouch =
     "conversionId" in scope
       ? sql`t.conversion_id = ${scope.conversionId}`
-      : "conversionsOf" in scope
-        ? sql`t.conversion_id in (select id from ${scope.conversionsOf})`
-        : "conversionIds" in scope
-          ? sql`t.conversion_id in (${scope.conversionIds})`
-          : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
+      : "probeIdsOf" in scope
+        ? sql`c.id = any(array(select id from ${scope.probeIdsOf}))`
+        : "conversionsOf" in scope
+          ? sql`t.conversion_id in (select id from ${scope.conversionsOf})`
+          : "conversionIds" in scope
+            ? sql`t.conversion_id in (${scope.conversionIds})`
+            : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const conversionIn = workspaceId === null ? sql`true` : sql`c.workspace_id = ${workspaceId}`;
   const touchIn = workspaceId === null ? sql`true` : sql`t.workspace_id = ${workspaceId}`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
   // prunes to one partition); a hit that is gone leaves them null.
+  // Probing a few conversions' touches: each conversion's own, by its id in the touches' conversion
+  // index (a lateral subquery the planner cannot turn round into a walk of the workspace's touches, and
+  // no workspace condition inside for it to prefer the workspace's hit_at index with, as it did on
+  // lagging statistics; the workspace is checked outside).
+  const touchesOfConversions =
+    "probeIdsOf" in scope
+      ? sql`conversions c
+    cross join lateral (select * from touches t where t.conversion_id = c.id offset 0) t`
+      : sql`touches t
+    join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id`;
   return sql`
     select c.id as conversion_id, date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
@@ -156,8 +173,7 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
            c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id
-    from touches t
-    join conversions c on c.workspace_id = t.workspace_id and c.id = t.conversion_id
+    from ${touchesOfConversions}
     left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
     where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
       and c.status <> 'rejected' and ${onTouch}`;
@@ -388,24 +404,76 @@ const LEDGER_KEY = sql.raw(
 async function catchUpConversions(tx: Executor, workspaceId: string, range: RecomputeRange): Promise<number> {
   const from = range.from.toISOString();
   const to = range.to.toISOString();
-  const [result] = await tx.execute<{ n: number }>(sql`
-    with candidates as (
-      -- Only conversions with a visit in the range can contribute to it (contribution hours come
-      -- from hit_at values, which never change).
+  // Only conversions with a visit in the range can contribute to it (contribution hours come from
+  // hit_at values, which never change).
+  const candidates = sql`
       select id from conversions where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
       union
-      select conversion_id from touches where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
-    ),
+      select conversion_id from touches where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
+  const [result] = await tx.execute<{ n: number }>(catchUpSql(workspaceId, { query: candidates }, range));
+  return Number(result?.n ?? 0);
+}
+
+/**
+ * The conversions a conversion import batch just wrote, settled in the rollups in the batch's own
+ * transaction, as sets: what applyConversionRollup does one conversion at a time. Run it with the
+ * ledger rows of the batch's conversions that already existed locked (lockRollupLedgerRows), so what
+ * it reads of them is what it replaces.
+ */
+export function settleConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
+  return catchUpSql(workspaceId, { ids: conversionIds }, null);
+}
+
+/**
+ * Deletes the rollup rows a settle left at zero (`zero_rows` of settleConversionsSql), in its
+ * transaction: their row locks are still held, so they are the rows it wrote.
+ */
+export function deleteZeroRollupRowsSql(workspaceId: string, zeroRows: string): SQL {
+  return sql`delete from conversion_rollups_hourly
+    where workspace_id = ${workspaceId} and ctid = any(${zeroRows}::tid[]) and conversions = 0 and revenue = 0`;
+}
+
+/** Locks the rollup ledger rows of these conversions, in one order (rows that do not exist yet: none). */
+export function lockRollupLedgerRowsSql(conversionIds: readonly string[]): SQL {
+  return sql`select count(*)::int as n from (select 1 from conversion_rollup_state
+    where conversion_id = any(${`{${conversionIds.join(",")}}`}::uuid[]) order by conversion_id for update) locked`;
+}
+
+/**
+ * For each conversion of `candidates` (a query of ids) whose ledger is behind: current contribution
+ * − applied contribution is added to the rollup rows (only those outside `outside`, when given: a
+ * rebuild makes that range's rows from raw rows next), and its ledger records the current revision
+ * and contribution.
+ */
+function catchUpSql(
+  workspaceId: string,
+  candidates: { query: SQL } | { ids: readonly string[] },
+  outside: RecomputeRange | null,
+): SQL {
+  const from = outside?.from.toISOString() ?? null;
+  const to = outside?.to.toISOString() ?? null;
+  // Ids given: one primary-key probe each. With the list as a constant (`id = any('{…}')`) or joined,
+  // the planner, on statistics lagging a bulk load, walked the workspace's whole hit_at index instead:
+  // a cost growing with the table, per batch. As an array it cannot size, it probes.
+  const picked =
+    "query" in candidates
+      ? sql`candidates as (${candidates.query}), picked as (
+          select c.* from candidates join conversions c on c.workspace_id = ${workspaceId} and c.id = candidates.id)`
+      : sql`picked as (
+          select c.* from conversions c
+          where c.workspace_id = ${workspaceId}
+            and c.id = any(array(select unnest(${`{${candidates.ids.join(",")}}`}::uuid[]))))`;
+  return sql`
+    with ${picked},
     stale as materialized (
       select c.id, c.revision, coalesce(s.contribution, '[]'::jsonb) as applied
-      from candidates
-      join conversions c on c.workspace_id = ${workspaceId} and c.id = candidates.id
+      from picked c
       left join conversion_rollup_state s on s.conversion_id = c.id
       where s.conversion_id is null or s.applied_revision < c.revision
     ),
     now_rows as materialized (
       select x.conversion_id, ${LEDGER_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
-      from (${contributionRows(workspaceId, { conversionsOf: sql`stale` })}) x
+      from (${contributionRows(workspaceId, "ids" in candidates ? { probeIdsOf: sql`stale` } : { conversionsOf: sql`stale` })}) x
       group by x.conversion_id, ${LEDGER_KEY}
     ),
     then_rows as (
@@ -423,7 +491,8 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
         union all
         select ${LEDGER_KEY}, -conversions, -revenue from then_rows
       ) d
-      where d.hour_utc < ${from}::timestamptz at time zone 'UTC' or d.hour_utc >= ${to}::timestamptz at time zone 'UTC'
+      where ${from}::timestamptz is null
+         or d.hour_utc < ${from}::timestamptz at time zone 'UTC' or d.hour_utc >= ${to}::timestamptz at time zone 'UTC'
       group by ${LEDGER_KEY}
       having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
     ),
@@ -439,31 +508,35 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
         set conversions = r.conversions + excluded.conversions,
             revenue = r.revenue + excluded.revenue,
             updated_at = now()
-      returning 1
+      returning r.ctid, r.conversions = 0 and r.revenue = 0 as zero
     ),
-    ledgers as (
+    contributions as (
       -- The ledger in the form loadContribution gives it: one entry per row identity, revenue as a
-      -- canonical decimal string.
-      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
-      select st.id, ${workspaceId}, st.revision, coalesce(
-        (select jsonb_agg(jsonb_build_object(
+      -- canonical decimal string; aggregated once for all (not a scan of now_rows per conversion).
+      select cur.conversion_id, jsonb_agg(jsonb_build_object(
             'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
             'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
             'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
             'eventKey', cur.event_key, 'touchKind', cur.touch_kind, 'conversions', cur.conversions,
             'revenue', trim_scale(cur.revenue)::text)
-          order by ${LEDGER_KEY})
-         from now_rows cur where cur.conversion_id = st.id),
-        '[]'::jsonb)
-      from stale st
+          order by ${LEDGER_KEY}) as contribution
+      from now_rows cur group by cur.conversion_id
+    ),
+    ledgers as (
+      -- The ledger in the form loadContribution gives it: one entry per row identity, revenue as a
+      -- canonical decimal string.
+      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
+      select st.id, ${workspaceId}, st.revision, coalesce(cur.contribution, '[]'::jsonb)
+      from stale st left join contributions cur on cur.conversion_id = st.id
       order by st.id
       on conflict (conversion_id) do update
         set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
       returning 1
     )
     select (select count(*) from stale)::int as n, (select count(*) from added) as added,
-           (select count(*) from ledgers) as ledgers`);
-  return Number(result?.n ?? 0);
+           (select count(*) from ledgers) as ledgers,
+           -- Rows this left at nothing (a conversion created and deleted): a rebuild would not have them.
+           (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
 
 async function rebuildConversionChunk(

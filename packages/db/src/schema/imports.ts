@@ -37,6 +37,11 @@ export type ImportMapping = Partial<
 export interface ImportOptions {
   /** Fire traffic-source postbacks for imported conversions (off by default: search arbitrage sends its own). */
   postbacks: boolean;
+  /**
+   * Set when the import starts: each batch settles its conversions' rollups in its own commit. An
+   * import begun before that (resumed now) has its range's rollups rebuilt at the end instead.
+   */
+  batchRollups?: boolean;
 }
 
 /**

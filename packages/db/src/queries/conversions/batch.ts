@@ -128,11 +128,11 @@ export type OutboxRow = BulkRow<typeof outbox, (typeof OUTBOX_KEYS)[number]>;
 /** An outbox job as @hitrail/queue builds it (`outboxJob`), before it has a row id and a workspace. */
 export type OutboxJobRow = Omit<OutboxRow, "id" | "workspaceId">;
 
-const CONVERSION_COLUMNS = bulkColumns(conversions, CONVERSION_KEYS);
-const REVISION_COLUMNS = bulkColumns(conversionRevisions, REVISION_KEYS);
-const TOUCH_COLUMNS = bulkColumns(touches, TOUCH_KEYS);
-const DELIVERY_COLUMNS = bulkColumns(outboundDeliveries, DELIVERY_KEYS);
-const OUTBOX_COLUMNS = bulkColumns(outbox, OUTBOX_KEYS);
+export const CONVERSION_COLUMNS = bulkColumns(conversions, CONVERSION_KEYS);
+export const REVISION_COLUMNS = bulkColumns(conversionRevisions, REVISION_KEYS);
+export const TOUCH_COLUMNS = bulkColumns(touches, TOUCH_KEYS);
+export const DELIVERY_COLUMNS = bulkColumns(outboundDeliveries, DELIVERY_KEYS);
+export const OUTBOX_COLUMNS = bulkColumns(outbox, OUTBOX_KEYS);
 
 // ---------------------------------------------------------------------------------------------
 // One batch, one statement
@@ -152,7 +152,7 @@ export interface ConversionBatchWrite {
   also?: readonly SQL[];
 }
 
-function updateConversionsSql(rows: readonly ConversionStateRow[]) {
+export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
   return sql`
     update conversions c
     set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r."deletedAt", updated_at = now()
@@ -192,7 +192,7 @@ const dialect = new PgDialect({ casing: "snake_case" });
 
 /** Runs a built statement as a named prepared statement: after its first use on a connection it is
  * one message, with no describe round trip first, so it pipelines behind the statements before it. */
-function prepared(conn: postgres.ReservedSql, query: SQL) {
+export function runPreparedOn(conn: postgres.ReservedSql, query: SQL) {
   const q = dialect.sqlToQuery(query);
   return conn.unsafe<Record<string, unknown>[]>(q.sql, q.params as postgres.ParameterOrJSON<never>[], {
     prepare: true,
@@ -226,6 +226,72 @@ export interface ConversionBatch {
   rollback(): Promise<void>;
 }
 
+/** An open batch transaction on its reserved connection, for the writers in this package. */
+export interface OpenBatchConnection {
+  conn: postgres.ReservedSql;
+  read: ConversionBatchRead;
+  /** Marks the transaction ended and releases the connection (after COMMIT went out). */
+  release(): void;
+  rollback(): Promise<void>;
+}
+
+/**
+ * BEGIN, the row-level security scope, the identity locks and both reads, together on one reserved
+ * connection (it runs them in order, so the reads happen under the locks). `setup` statements go out
+ * right after BEGIN (a conversion import's `set local synchronous_commit = off`).
+ */
+export async function openBatchConnection(
+  client: Pick<DbClient, "sql">,
+  input: ConversionBatchInput,
+  scope: string,
+  setup: readonly string[] = [],
+): Promise<OpenBatchConnection> {
+  const conn = await client.sql.reserve();
+  let open = true;
+  const rollback = async () => {
+    if (!open) return;
+    open = false;
+    await conn.unsafe("rollback").catch(() => {});
+    conn.release();
+  };
+  try {
+    const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
+    const replayed = input.replayed ?? [];
+    const [, , , ...rest] = await Promise.all([
+      conn.unsafe("begin"),
+      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
+      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
+      // the generic plan it made while conversions was small, and under load auto_explain caught
+      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
+      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
+      // Planning these few statements costs well under a millisecond per batch.
+      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+      ...setup.map((statement) => conn.unsafe(statement)),
+      runPreparedOn(conn, lockSql(input.identities)),
+      runPreparedOn(conn, pathsSql(hits)),
+      runPreparedOn(conn, storedSql(input.identities)),
+      replayed.length === 0 ? [] : runPreparedOn(conn, recordedSql(replayed)),
+    ]);
+    const [pathRows, storedRows, recordedRows] = rest.slice(setup.length + 1);
+    return {
+      conn,
+      read: {
+        paths: (pathRows as unknown as PathRow[]).map(mapPathRow),
+        stored: (storedRows as unknown as StoredRow[]).map(mapStoredRow),
+        alreadyRecorded: new Set((recordedRows as Array<{ id: string }>).map((r) => String(r.id))),
+      },
+      release() {
+        open = false;
+        conn.release();
+      },
+      rollback,
+    };
+  } catch (error) {
+    await rollback();
+    throw error;
+  }
+}
+
 /**
  * Opens one group-commit batch: BEGIN, the row-level security scope, the identity locks and both
  * reads go out together on one reserved connection (it runs them in order, so the reads happen under
@@ -252,54 +318,26 @@ export async function openConversionBatch(
       async rollback() {},
     };
   }
-  const conn = await client.sql.reserve();
-  let open = true;
-  const rollback = async () => {
-    if (!open) return;
-    open = false;
-    await conn.unsafe("rollback").catch(() => {});
-    conn.release();
+  const batch = await openBatchConnection(client, input, scope);
+  let ended = false;
+  return {
+    read: batch.read,
+    async commit(write) {
+      if (ended) throw new Error("conversion batch already ended");
+      ended = true;
+      try {
+        await Promise.all([runPreparedOn(batch.conn, writeSql(write)), batch.conn.unsafe("commit")]);
+        batch.release();
+      } catch (error) {
+        await batch.rollback();
+        throw error;
+      }
+    },
+    async rollback() {
+      ended = true;
+      await batch.rollback();
+    },
   };
-  try {
-    const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
-    const replayed = input.replayed ?? [];
-    const [, , , , pathRows, storedRows, recordedRows] = await Promise.all([
-      conn.unsafe("begin"),
-      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
-      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
-      // the generic plan it made while conversions was small, and under load auto_explain caught
-      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
-      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
-      // Planning these few statements costs well under a millisecond per batch.
-      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
-      prepared(conn, lockSql(input.identities)),
-      prepared(conn, pathsSql(hits)),
-      prepared(conn, storedSql(input.identities)),
-      replayed.length === 0 ? [] : prepared(conn, recordedSql(replayed)),
-    ]);
-    return {
-      read: {
-        paths: (pathRows as unknown as PathRow[]).map(mapPathRow),
-        stored: (storedRows as unknown as StoredRow[]).map(mapStoredRow),
-        alreadyRecorded: new Set((recordedRows as Array<{ id: string }>).map((r) => String(r.id))),
-      },
-      async commit(write) {
-        if (!open) throw new Error("conversion batch already ended");
-        try {
-          await Promise.all([prepared(conn, writeSql(write)), conn.unsafe("commit")]);
-          open = false;
-          conn.release();
-        } catch (error) {
-          await rollback();
-          throw error;
-        }
-      },
-      rollback,
-    };
-  } catch (error) {
-    await rollback();
-    throw error;
-  }
 }
 
 /**
