@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
 import { type FieldSpec, ObjectScreen, type ObjectSpec, type Values } from "../components/object-screen.tsx";
 import { TrackingFieldsEditor } from "../components/tracking-fields.tsx";
 import { Button, CopyButton, Field } from "../components/ui.tsx";
+import { useObjects } from "../components/use-objects.ts";
 import { dateTime, money } from "../format.ts";
 import { type RouterOutputs, useTRPC } from "../trpc.ts";
 import { useWorkspace } from "../workspace.tsx";
@@ -20,10 +20,6 @@ function useInvalidate() {
 const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
 /** An optional text field: empty means "none". */
 const orNull = (v: unknown) => (text(v) === "" ? null : text(v));
-
-function useArchivedToggle() {
-  return useState(false);
-}
 
 // --- traffic sources ----------------------------------------------------------------------------------
 
@@ -65,15 +61,13 @@ export function TrafficSources() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const [showArchived, setShowArchived] = useArchivedToggle();
-  const list = useQuery(
-    trpc.trafficSources.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
-  );
+  const sourceInput = (v: Values) => {
+    const { workspaceId: _, ...input } = draftInput(ws.id, v as unknown as TrafficSourceDraft);
+    return input;
+  };
+  const actions = useObjects("trafficSources", { create: sourceInput, update: sourceInput });
   const templates = useQuery(trpc.trafficSources.templates.queryOptions());
   const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
-  const create = useMutation(trpc.trafficSources.create.mutationOptions({ onSuccess: invalidate }));
-  const update = useMutation(trpc.trafficSources.update.mutationOptions({ onSuccess: invalidate }));
-  const archive = useMutation(trpc.trafficSources.archive.mutationOptions({ onSuccess: invalidate }));
   const enable = useMutation(trpc.trafficSources.enablePostbacks.mutationOptions({ onSuccess: invalidate }));
   const spec: ObjectSpec<TrafficSource> = {
     singular: "traffic source",
@@ -175,24 +169,7 @@ export function TrafficSources() {
       { key: "created", header: "Created", cell: (r) => dateTime(r.createdAt), sort: (r) => r.createdAt },
     ],
   };
-  return (
-    <ObjectScreen
-      spec={spec}
-      actions={{
-        rows: list.data?.items ?? [],
-        listError: list.error,
-        showArchived,
-        setShowArchived,
-        create: (v) => create.mutateAsync(draftInput(ws.id, v as unknown as TrafficSourceDraft)),
-        update: (r, v) => {
-          const { workspaceId, ...input } = draftInput(ws.id, v as unknown as TrafficSourceDraft);
-          return update.mutateAsync({ workspaceId, trafficSourceId: r.id, ...input });
-        },
-        archive: (r, archived) =>
-          archive.mutateAsync({ workspaceId: ws.id, trafficSourceId: r.id, archived }),
-      }}
-    />
-  );
+  return <ObjectScreen spec={spec} actions={{ ...actions, listError: actions.listError ?? enable.error }} />;
 }
 
 // --- offer sources ------------------------------------------------------------------------------------
@@ -242,16 +219,17 @@ function NetworkPostback({ offerSourceId }: { offerSourceId: string }) {
 export function OfferSources() {
   const trpc = useTRPC();
   const ws = useWorkspace();
-  const invalidate = useInvalidate();
-  const [showArchived, setShowArchived] = useArchivedToggle();
-  const list = useQuery(
-    trpc.offerSources.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
-  );
+  const actions = useObjects("offerSources", {
+    create: (v) => ({
+      ...offerSourceInput(v),
+      ...(v.statusMap
+        ? { statusMap: v.statusMap as Record<string, "approved" | "pending" | "rejected"> }
+        : {}),
+    }),
+    update: offerSourceInput,
+  });
   const templates = useQuery(trpc.offerSources.templates.queryOptions());
   const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
-  const create = useMutation(trpc.offerSources.create.mutationOptions({ onSuccess: invalidate }));
-  const update = useMutation(trpc.offerSources.update.mutationOptions({ onSuccess: invalidate }));
-  const archive = useMutation(trpc.offerSources.archive.mutationOptions({ onSuccess: invalidate }));
   const spec: ObjectSpec<OfferSource> = {
     singular: "offer source",
     plural: "offer sources",
@@ -324,28 +302,7 @@ export function OfferSources() {
       },
     ],
   };
-  return (
-    <ObjectScreen
-      spec={spec}
-      actions={{
-        rows: list.data?.items ?? [],
-        listError: list.error,
-        showArchived,
-        setShowArchived,
-        create: (v) =>
-          create.mutateAsync({
-            workspaceId: ws.id,
-            ...offerSourceInput(v),
-            ...(v.statusMap
-              ? { statusMap: v.statusMap as Record<string, "approved" | "pending" | "rejected"> }
-              : {}),
-          }),
-        update: (r, v) =>
-          update.mutateAsync({ workspaceId: ws.id, offerSourceId: r.id, ...offerSourceInput(v) }),
-        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, offerSourceId: r.id, archived }),
-      }}
-    />
-  );
+  return <ObjectScreen spec={spec} actions={actions} />;
 }
 
 // --- offers -------------------------------------------------------------------------------------------
@@ -364,16 +321,12 @@ export function Offers() {
   const trpc = useTRPC();
   const ws = useWorkspace();
   const invalidate = useInvalidate();
-  const [showArchived, setShowArchived] = useArchivedToggle();
-  const list = useQuery(trpc.offers.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }));
+  const actions = useObjects("offers", { create: offerInput, update: offerInput });
   // Archived sources too: an offer may still name one, and its name is what the list shows.
   const sources = useQuery(
     trpc.offerSources.list.queryOptions({ workspaceId: ws.id, includeArchived: true }),
   );
   const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
-  const create = useMutation(trpc.offers.create.mutationOptions({ onSuccess: invalidate }));
-  const update = useMutation(trpc.offers.update.mutationOptions({ onSuccess: invalidate }));
-  const archive = useMutation(trpc.offers.archive.mutationOptions({ onSuccess: invalidate }));
   const setPassing = useMutation(trpc.offers.update.mutationOptions({ onSuccess: invalidate }));
   const sourceName = (id: string | null) =>
     id === null ? null : (sources.data?.items.find((s) => s.id === id)?.name ?? "(unknown)");
@@ -453,18 +406,7 @@ export function Offers() {
     ],
   };
   return (
-    <ObjectScreen
-      spec={spec}
-      actions={{
-        rows: list.data?.items ?? [],
-        listError: list.error ?? setPassing.error,
-        showArchived,
-        setShowArchived,
-        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...offerInput(v) }),
-        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, offerId: r.id, ...offerInput(v) }),
-        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, offerId: r.id, archived }),
-      }}
-    />
+    <ObjectScreen spec={spec} actions={{ ...actions, listError: actions.listError ?? setPassing.error }} />
   );
 }
 
@@ -481,15 +423,8 @@ const landerInput = (v: Values) => ({
 export function Landers() {
   const trpc = useTRPC();
   const ws = useWorkspace();
-  const invalidate = useInvalidate();
-  const [showArchived, setShowArchived] = useArchivedToggle();
-  const list = useQuery(
-    trpc.landers.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
-  );
+  const actions = useObjects("landers", { create: landerInput, update: landerInput });
   const macros = useQuery(trpc.trackingCodes.macros.queryOptions({ workspaceId: ws.id }));
-  const create = useMutation(trpc.landers.create.mutationOptions({ onSuccess: invalidate }));
-  const update = useMutation(trpc.landers.update.mutationOptions({ onSuccess: invalidate }));
-  const archive = useMutation(trpc.landers.archive.mutationOptions({ onSuccess: invalidate }));
   const spec: ObjectSpec<Lander> = {
     singular: "lander",
     plural: "landers",
@@ -518,20 +453,7 @@ export function Landers() {
       { key: "url", header: "URL", cell: (r) => <code className="text-xs break-all">{r.url}</code> },
     ],
   };
-  return (
-    <ObjectScreen
-      spec={spec}
-      actions={{
-        rows: list.data?.items ?? [],
-        listError: list.error,
-        showArchived,
-        setShowArchived,
-        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...landerInput(v) }),
-        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, landerId: r.id, ...landerInput(v) }),
-        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, landerId: r.id, archived }),
-      }}
-    />
-  );
+  return <ObjectScreen spec={spec} actions={actions} />;
 }
 
 // --- custom event types -------------------------------------------------------------------------------
@@ -548,16 +470,8 @@ const eventTypeInput = (v: Values) => ({
 });
 
 export function EventTypes() {
-  const trpc = useTRPC();
   const ws = useWorkspace();
-  const invalidate = useInvalidate();
-  const [showArchived, setShowArchived] = useArchivedToggle();
-  const list = useQuery(
-    trpc.eventTypes.list.queryOptions({ workspaceId: ws.id, includeArchived: showArchived }),
-  );
-  const create = useMutation(trpc.eventTypes.create.mutationOptions({ onSuccess: invalidate }));
-  const update = useMutation(trpc.eventTypes.update.mutationOptions({ onSuccess: invalidate }));
-  const archive = useMutation(trpc.eventTypes.archive.mutationOptions({ onSuccess: invalidate }));
+  const actions = useObjects("eventTypes", { create: eventTypeInput, update: eventTypeInput });
   const spec: ObjectSpec<EventType> = {
     singular: "custom event",
     plural: "custom events",
@@ -602,18 +516,5 @@ export function EventTypes() {
       { key: "pb", header: "Fires postback", cell: (r) => (r.firesPostback ? "yes" : "no") },
     ],
   };
-  return (
-    <ObjectScreen
-      spec={spec}
-      actions={{
-        rows: list.data?.items ?? [],
-        listError: list.error,
-        showArchived,
-        setShowArchived,
-        create: (v) => create.mutateAsync({ workspaceId: ws.id, ...eventTypeInput(v) }),
-        update: (r, v) => update.mutateAsync({ workspaceId: ws.id, eventTypeId: r.id, ...eventTypeInput(v) }),
-        archive: (r, archived) => archive.mutateAsync({ workspaceId: ws.id, eventTypeId: r.id, archived }),
-      }}
-    />
-  );
+  return <ObjectScreen spec={spec} actions={actions} />;
 }
