@@ -65,11 +65,22 @@ function readProc(): ProcSnapshot | null {
  */
 export function startCpuMeter(labels: Record<number, string>): () => CpuUse | null {
   const before = readProc();
+  // A process that exits before the window closes (the import's CLI, a pool's PostgreSQL backend)
+  // would take its CPU with it: every process's ticks are sampled through the window and the last
+  // reading of each is kept.
+  const seen = new Map<number, [string, number]>(before?.procs);
+  const sample = (snapshot: ProcSnapshot | null) => {
+    for (const [pid, entry] of snapshot?.procs ?? []) seen.set(pid, entry);
+  };
+  const timer = setInterval(() => sample(readProc()), 1_000);
+  timer.unref();
   return () => {
+    clearInterval(timer);
     const after = readProc();
     if (!before || !after) return null;
+    sample(after);
     const groups = new Map<string, number>();
-    for (const [pid, [name, ticks]] of after.procs) {
+    for (const [pid, [name, ticks]] of seen) {
       const spent = ticks - (before.procs.get(pid)?.[1] ?? 0);
       if (spent <= 0) continue;
       const label = labels[pid] ?? name;
