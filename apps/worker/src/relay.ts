@@ -17,6 +17,7 @@ import {
   type Redis,
   redisServers,
 } from "@hitrail/queue";
+import { BackgroundLoop } from "./background-loop.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 
 export interface RelayOptions {
@@ -84,11 +85,8 @@ function badJobId(jobId: string): string | null {
  * transaction. A crash after the enqueue and before the commit re-enqueues the same ids, which
  * BullMQ ignores. Several worker processes may run it at once.
  */
-export class OutboxRelay {
+export class OutboxRelay extends BackgroundLoop {
   private readonly opts: RelayOptions;
-  private stopping = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
   private lastCleanup = 0;
   private lastRedisCheck = 0;
   private redisRunId: string | null = null;
@@ -103,21 +101,8 @@ export class OutboxRelay {
     },
     opts: Partial<RelayOptions> = {},
   ) {
+    super();
     this.opts = { ...DEFAULT_RELAY_OPTIONS, ...opts };
-  }
-
-  start(): void {
-    this.stopping = false;
-    this.loop ??= this.run().finally(() => {
-      this.loop = null;
-    });
-  }
-
-  /** Finishes the pass in progress (its rows are either committed as relayed or left for later). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
   }
 
   /** One pass: claims up to a batch of rows, enqueues them, marks them relayed. */
@@ -204,7 +189,7 @@ export class OutboxRelay {
     return true;
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
       let full = false;
@@ -234,20 +219,5 @@ export class OutboxRelay {
       }
       if (!full) await this.sleep(this.opts.idleMs);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
   }
 }

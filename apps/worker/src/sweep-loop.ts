@@ -8,6 +8,7 @@ import {
   sweepHitRollups,
 } from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
+import { BackgroundLoop } from "./background-loop.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 
 export interface SweepLoopOptions {
@@ -37,11 +38,8 @@ export const DEFAULT_SWEEP_LOOP_OPTIONS: SweepLoopOptions = {
  * left (the sweeps always go first, so reports stay fresh). The two sweeps fail apart: one that keeps
  * failing does not stop the other (the loop only slows to its error backoff).
  */
-export class RollupSweepLoop {
+export class RollupSweepLoop extends BackgroundLoop {
   private readonly opts: SweepLoopOptions;
-  private stopping = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
   /** Whether a backfill may be pending: checked once per process start, and after each step. */
   private backfilling = true;
 
@@ -49,21 +47,8 @@ export class RollupSweepLoop {
     private readonly deps: { db: Database; logger: Logger; metrics: WorkerMetrics; now: () => number },
     opts: Partial<SweepLoopOptions> = {},
   ) {
+    super();
     this.opts = { ...DEFAULT_SWEEP_LOOP_OPTIONS, ...opts };
-  }
-
-  start(): void {
-    this.stopping = false;
-    this.loop ??= this.run().finally(() => {
-      this.loop = null;
-    });
-  }
-
-  /** Lets the pass in progress commit (or roll back), then stops. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
   }
 
   /** One pass of the conversion rollup sweep. */
@@ -115,7 +100,7 @@ export class RollupSweepLoop {
     return outcome;
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     const failures = { conversions: 0, hits: 0 };
     while (!this.stopping) {
       const started = performance.now();
@@ -157,20 +142,5 @@ export class RollupSweepLoop {
       }
       return false;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
   }
 }
