@@ -9,23 +9,13 @@ import {
   type ImportMapping,
 } from "../schema/index.ts";
 import { withWorkspace, workspaceScope } from "../tenancy.ts";
-import { insertFromJsonSql, jsonParam } from "./bulk.ts";
+import { jsonParam } from "./bulk.ts";
 import {
-  CONVERSION_COLUMNS,
   type ConversionBatchRead,
-  type ConversionRevisionRow,
-  type ConversionStateRow,
-  DELIVERY_COLUMNS,
-  type NewConversionRow,
-  OUTBOX_COLUMNS,
-  type OutboundDeliveryRow,
-  type OutboxRow,
+  type ConversionBatchWrite,
+  conversionBatchWriteSql,
   openBatchConnection,
-  REVISION_COLUMNS,
   runPreparedOn,
-  TOUCH_COLUMNS,
-  type TouchRow,
-  updateConversionsSql,
 } from "./conversions/batch.ts";
 import type { ConversionIdentityRef } from "./conversions/read.ts";
 import { listLiveEventTypes } from "./event-types.ts";
@@ -411,13 +401,8 @@ export async function settleConversionRollupLedger(
 // ---------------------------------------------------------------------------------------------
 // An import batch's transaction: the postback's reads, a bulk write, its rollups settled
 
-export interface ImportChunkWrite {
-  inserts: readonly NewConversionRow[];
-  updates: readonly ConversionStateRow[];
-  revisions: readonly ConversionRevisionRow[];
-  touches: readonly TouchRow[];
-  deliveries: readonly OutboundDeliveryRow[];
-  outbox: readonly OutboxRow[];
+/** A postback batch's rows (an import logs no received postbacks) and the import's own progress. */
+export interface ImportChunkWrite extends Omit<ConversionBatchWrite, "postbacks" | "also"> {
   progress: ImportBatchProgress;
 }
 
@@ -457,16 +442,9 @@ export async function openImportChunk(
         const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
           rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
         const changed = [...ids(write.inserts), ...ids(write.updates)];
-        const parts = [
-          insertFromJsonSql("conversions", CONVERSION_COLUMNS, write.inserts),
-          insertFromJsonSql("conversion_revisions", REVISION_COLUMNS, write.revisions),
-          insertFromJsonSql("touches", TOUCH_COLUMNS, write.touches),
-          updateConversionsSql(write.updates),
-          insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, write.deliveries),
-          insertFromJsonSql("outbox", OUTBOX_COLUMNS, write.outbox),
-          ...importBatchWrites(write.progress),
-        ].map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`);
-        const statements: SQL[] = [sql`with ${sql.join(parts, sql`, `)} select 1`];
+        const statements: SQL[] = [
+          conversionBatchWriteSql({ ...write, postbacks: [], also: importBatchWrites(write.progress) }),
+        ];
         if (changed.length > 0) {
           // The rollups, exactly once: with the conversions, in this transaction (imports write no
           // per-conversion rollup job, and the rollup sweep leaves import revisions to this). A

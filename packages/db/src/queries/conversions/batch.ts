@@ -167,7 +167,8 @@ export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
  * text never changes and stays prepared on each connection. Revisions and touches reference the
  * conversions inserted alongside by id (no foreign key: see the schema).
  */
-function writeSql(batch: ConversionBatchWrite): SQL {
+/** The batch's rows as one statement of data-modifying CTEs; a conversion import's batch uses it too. */
+export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
   const parts = [
     insertFromJsonSql("conversions", CONVERSION_COLUMNS, batch.inserts),
     updateConversionsSql(batch.updates),
@@ -312,7 +313,7 @@ export async function openConversionBatch(
     return {
       read: { paths: [], stored: [], alreadyRecorded: new Set() },
       async commit(write) {
-        const q = dialect.sqlToQuery(writeSql(write));
+        const q = dialect.sqlToQuery(conversionBatchWriteSql(write));
         await runInWorkspaces(client.sql, scope.split(","), q.sql, q.params);
       },
       async rollback() {},
@@ -326,7 +327,10 @@ export async function openConversionBatch(
       if (ended) throw new Error("conversion batch already ended");
       ended = true;
       try {
-        await Promise.all([runPreparedOn(batch.conn, writeSql(write)), batch.conn.unsafe("commit")]);
+        await Promise.all([
+          runPreparedOn(batch.conn, conversionBatchWriteSql(write)),
+          batch.conn.unsafe("commit"),
+        ]);
         batch.release();
       } catch (error) {
         await batch.rollback();
