@@ -22,6 +22,7 @@ import {
   seedTenant,
   type Tenant,
 } from "./support/factory.ts";
+import { openTransaction } from "./support/open-transaction.ts";
 
 // The conversion rollup sweep, driven by hand: every pass is a call, no test waits for a clock.
 
@@ -76,38 +77,6 @@ async function rebuilt(tenant: Tenant, range: { from: Date; to: Date }) {
   await t.db.execute(sql`delete from conversion_rollup_state where workspace_id = ${tenant.workspaceId}`);
   await recomputeConversionRollups(t.db, { workspaceId: tenant.workspaceId, ...range });
   return stored(tenant, range);
-}
-
-/** A transaction that writes and stays open until `commit` or `rollback` is called. */
-async function openTransaction(write: (tx: DbClient["db"]) => Promise<unknown>) {
-  let finish: (ok: boolean) => void = () => {};
-  const decided = new Promise<boolean>((resolve) => {
-    finish = resolve;
-  });
-  let written: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    written = resolve;
-  });
-  const done = other.db
-    .transaction(async (tx) => {
-      await write(tx as unknown as DbClient["db"]);
-      written();
-      if (!(await decided)) throw new Error("rolled back on purpose");
-    })
-    .catch((error: Error) => {
-      if (error.message !== "rolled back on purpose") throw error;
-    });
-  await ready;
-  return {
-    commit: async () => {
-      finish(true);
-      await done;
-    },
-    rollback: async () => {
-      finish(false);
-      await done;
-    },
-  };
 }
 
 describe("conversion rollup sweep", () => {
@@ -232,10 +201,10 @@ describe("conversion rollup sweep", () => {
     await sweep();
 
     // Two transactions write first (their xids are the older ones) and stay open while a third commits.
-    const late = await openTransaction((tx) =>
+    const late = await openTransaction(other, (tx) =>
       createConversion(tx, tenant, { hit: paths[0]!.offer, revenue: "1", tx: "late" }),
     );
-    const aborted = await openTransaction((tx) =>
+    const aborted = await openTransaction(other, (tx) =>
       createConversion(tx, tenant, { hit: paths[1]!.offer, revenue: "100", tx: "aborted" }),
     );
     await createConversion(t.db, tenant, { hit: paths[2]!.offer, revenue: "2", tx: "now" });

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
 import { sql } from "@hitrail/db/testing/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHit, seedTenant, type Tenant } from "./support/factory.ts";
+import { openTransaction } from "./support/open-transaction.ts";
 
 // The visit rollup sweep, driven by hand: no test here waits for a clock.
 
@@ -66,38 +67,6 @@ async function stored(tenant: Tenant, from: number, to: number) {
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
-/** A transaction that writes hits and stays open until `commit` or `rollback` is called. */
-async function openTransaction(write: (tx: DbClient["db"]) => Promise<unknown>) {
-  let finish: (ok: boolean) => void = () => {};
-  const decided = new Promise<boolean>((resolve) => {
-    finish = resolve;
-  });
-  let written: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    written = resolve;
-  });
-  const done = other.db
-    .transaction(async (tx) => {
-      await write(tx as unknown as DbClient["db"]);
-      written();
-      if (!(await decided)) throw new Error("rolled back on purpose");
-    })
-    .catch((error: Error) => {
-      if (error.message !== "rolled back on purpose") throw error;
-    });
-  await ready;
-  return {
-    commit: async () => {
-      finish(true);
-      await done;
-    },
-    rollback: async () => {
-      finish(false);
-      await done;
-    },
-  };
-}
-
 describe("visit rollup sweep", () => {
   it("puts a hit in the report at the next sweep, with no rebuild, each workspace on its own", async () => {
     const a = await seedTenant(t.db);
@@ -148,10 +117,10 @@ describe("visit rollup sweep", () => {
     const visitorId = newIdAt(now);
     // The late hit's id is three hours old (a group commit that hung, or a replay from the spool),
     // and it is the visitor's first visit to the lander.
-    const late = await openTransaction((tx) =>
+    const late = await openTransaction(other, (tx) =>
       insertHit(tx, tenant, { node: "lander", at: now - 3 * HOUR, visitorId, country: "FR" }),
     );
-    const aborted = await openTransaction((tx) =>
+    const aborted = await openTransaction(other, (tx) =>
       insertHit(tx, tenant, { node: "lander", at: now - 2 * HOUR, visitorId }),
     );
     await insertHit(t.db, tenant, { node: "lander", at: now, visitorId, country: "FR" });
@@ -219,7 +188,7 @@ describe("visit rollup sweep", () => {
     const range = { from: now - 6 * HOUR, to: now + HOUR };
     const open = [];
     for (let round = 0; round < 6; round++) {
-      open.push(await openTransaction((tx) => someHits(tx, 4)));
+      open.push(await openTransaction(other, (tx) => someHits(tx, 4)));
       await someHits(t.db, 3);
       if (round % 2 === 1) await open.shift()?.commit();
       if (round === 3) await open.shift()?.rollback();
