@@ -157,6 +157,54 @@ describe("visit rollup sweep", () => {
     expect(await stored(tenant, range.from, range.to)).toEqual(swept);
   });
 
+  it("rebuilds one hour against the visitor's hits before it, as the sweep counted them", async () => {
+    const tenant = await seedTenant(t.db);
+    const now = Date.now();
+    const hour = Math.floor(now / HOUR) * HOUR;
+    const [returning, fresh, twice] = [newIdAt(now - 3 * HOUR), newIdAt(now - 1), newIdAt(now - 2)];
+    // Hours before the rebuilt one: a lander visit, and an entry still uncommitted when the rebuild
+    // reads (the watermark does not show it, so it takes no first place from the hour's hits).
+    const lander = await insertHit(t.db, tenant, { node: "lander", at: now - 3 * HOUR, visitorId: returning });
+    const pending = await openTransaction(other, (tx) =>
+      insertHit(tx, tenant, { node: "entry", at: now - 2 * HOUR, visitorId: returning }),
+    );
+    // The rebuilt hour: the returning visitor on the lander again (no first visit anywhere), on an
+    // offer (first on the node, not in the funnel) with a click out of the earlier lander; a new
+    // visitor; and a visitor twice on one node within the hour.
+    await insertHit(t.db, tenant, { node: "lander", at: hour + 1, visitorId: returning });
+    await insertHit(t.db, tenant, { node: "offerA", at: hour + 2, visitorId: returning, prevHitId: lander.id });
+    await insertHit(t.db, tenant, { node: "offerA", at: hour + 3, visitorId: fresh });
+    await insertHit(t.db, tenant, { node: "entry", at: hour + 4, visitorId: twice });
+    await insertHit(t.db, tenant, { node: "entry", at: hour + 5, visitorId: twice });
+    await sweepHitRollups(maintenance.db);
+    const range = { from: now - 4 * HOUR, to: hour + HOUR };
+    const swept = await stored(tenant, range.from, range.to);
+    const inHour = swept.filter((r) => r.hour === new Date(hour).toISOString());
+    const sum = (k: "visits" | "uniqueNodeVisits" | "uniqueFunnelVisits" | "actionClicks") =>
+      inHour.reduce((total, r) => total + r[k], 0);
+    expect([sum("visits"), sum("uniqueNodeVisits"), sum("uniqueFunnelVisits"), sum("actionClicks")]).toEqual([
+      5, 3, 2, 1,
+    ]);
+
+    await recomputeHitRollups(maintenance.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(hour),
+      to: new Date(hour + HOUR),
+    });
+    expect(await stored(tenant, range.from, range.to)).toEqual(swept);
+
+    // Once the entry commits, the sweep and a rebuild of its hour agree again.
+    await pending.commit();
+    await sweepHitRollups(maintenance.db);
+    const later = await stored(tenant, range.from, range.to);
+    await recomputeHitRollups(maintenance.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(range.from),
+      to: new Date(range.to),
+    });
+    expect(await stored(tenant, range.from, range.to)).toEqual(later);
+  });
+
   it("matches a rebuild after many writers commit out of order around sweeps and rebuilds", async () => {
     const tenant = await seedTenant(t.db);
     const bystander = await seedTenant(t.db);

@@ -455,14 +455,16 @@ function catchUpSql(
   // Ids given: one primary-key probe each. With the list as a constant (`id = any('{…}')`) or joined,
   // the planner, on statistics lagging a bulk load, walked the workspace's whole hit_at index instead:
   // a cost growing with the table, per batch. As an array it cannot size, it probes.
-  const picked =
+  // A query of ids (a rebuild's chunk): the same, its ids gathered into one array first. Joined, the
+  // planner hashed the workspace's whole conversions and touches tables, once per chunk: a rebuild
+  // of 30 days of 200,000 conversions read them 90 times.
+  const ids =
     "query" in candidates
-      ? sql`candidates as (${candidates.query}), picked as (
-          select c.* from candidates join conversions c on c.workspace_id = ${workspaceId} and c.id = candidates.id)`
-      : sql`picked as (
+      ? sql`array(select id from (${candidates.query}) candidates)`
+      : sql`array(select unnest(${`{${candidates.ids.join(",")}}`}::uuid[]))`;
+  const picked = sql`picked as (
           select c.* from conversions c
-          where c.workspace_id = ${workspaceId}
-            and c.id = any(array(select unnest(${`{${candidates.ids.join(",")}}`}::uuid[]))))`;
+          where c.workspace_id = ${workspaceId} and c.id = any(${ids}))`;
   return sql`
     with ${picked},
     stale as materialized (
@@ -473,7 +475,7 @@ function catchUpSql(
     ),
     now_rows as materialized (
       select x.conversion_id, ${LEDGER_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
-      from (${contributionRows(workspaceId, "ids" in candidates ? { probeIdsOf: sql`stale` } : { conversionsOf: sql`stale` })}) x
+      from (${contributionRows(workspaceId, { probeIdsOf: sql`stale` })}) x
       group by x.conversion_id, ${LEDGER_KEY}
     ),
     then_rows as (
@@ -796,6 +798,9 @@ export async function recomputeHitRollups(
       db.transaction(async (tx) => {
         await lockHitRollups(tx, true);
         await tx.execute(sql`set local jit = off`);
+        // A day's hits numbered per visitor and summed per rollup row: in memory, not in sorts
+        // spilled to disk at the default 4 MB.
+        await tx.execute(sql`set local work_mem = '64MB'`);
         if (input.workspaceId) {
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
         }
@@ -825,36 +830,57 @@ async function rebuildHitRange(
         ${onWorkspace(sql`workspace_id`)}`,
   );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
-  // change, so rebuilding an hour as of one watermark always gives the same answer. One look at the
-  // visitor's hits answers both. Across workspaces, the id range (a day either side) lets Postgres
-  // prune hit partitions: ids are UUIDv7 minted when the visit happened, the same moment as
-  // created_at. For one workspace its (workspace_id, created_at) index finds the rows alone; with
-  // the id range too the planner ANDs in a bitmap of three days of every workspace's ids (a third
-  // of the rebuild's time in `pnpm bench report`).
+  // change, so rebuilding an hour as of one watermark always gives the same answer. Across
+  // workspaces, the id range (a day either side) lets Postgres prune hit partitions: ids are UUIDv7
+  // minted when the visit happened, the same moment as created_at. For one workspace its
+  // (workspace_id, created_at) index finds the rows alone; with the id range too the planner ANDs
+  // in a bitmap of three days of every workspace's ids (a third of the rebuild's time in
+  // `pnpm bench report`).
   const byTime = workspaceId
     ? sql`and h.workspace_id = ${workspaceId}`
     : sql`and h.id >= hitrail_uuid7_floor(${from}::timestamptz - interval '1 day')
           and h.id < hitrail_uuid7_floor(${to}::timestamptz + interval '1 day')`;
+  // First visits as sets, not a look at the visitor's earlier hits per hit: every hit the watermark
+  // shows of the range's visitors, up to the range's last id (one index probe per visitor, wherever
+  // in time their hits are), numbered per visitor and node (and funnel) by id. A range hit is its
+  // visitor's first on the node when it is number one: no shown hit of the visitor on the node has a
+  // smaller id, exactly what the sweep asks of each hit it adds. Hits after the range's last id
+  // cannot come first, so they are not read.
   const inserted = await tx.execute<{ n: number }>(sql`
-    with contributions as materialized (
+    with range_hits as materialized (
+        select h.* from hits h
+        where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
+          ${byTime}
+          and ${shownBy("h", mark)}
+    ),
+    visitor_hits as (
+        select p.id, p.visitor_id, p.node_id, p.funnel_id
+        -- In visitor order, so the probes walk the visitor index from one end to the other.
+        from (select distinct visitor_id from range_hits order by visitor_id) v
+        join hits p on p.visitor_id = v.visitor_id
+        where p.id <= (select max_h.id from range_hits max_h order by max_h.id desc limit 1) and ${shownBy("p", mark)}
+    ),
+    firsts as (
+        select id, row_number() over (partition by visitor_id, node_id order by id) = 1 as node_first,
+               row_number() over (partition by visitor_id, funnel_id order by id) = 1 as funnel_first
+        from visitor_hits
+    ),
+    contributions as materialized (
         select ${visitContribution("h", {
           counted: sql`1`,
-          uniqueNode: sql`(not s.node_before)::int`,
-          uniqueFunnel: sql`(not s.funnel_before)::int`,
+          uniqueNode: sql`f.node_first::int`,
+          uniqueFunnel: sql`f.funnel_first::int`,
         })}
-        from hits h cross join lateral (
-          select coalesce(bool_or(p.node_id = h.node_id), false) as node_before,
-                 coalesce(bool_or(p.funnel_id = h.funnel_id), false) as funnel_before
-          from hits p where p.visitor_id = h.visitor_id and p.id < h.id and ${shownBy("p", mark)}) s
-        where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
-          ${byTime}
-          and ${shownBy("h", mark)}
+        from range_hits h join firsts f on f.id = h.id
+        union all
+        -- A click leaves a lander hit most often of the same range (seconds before it): joined in
+        -- the set; any other (an earlier hour, or one the watermark does not show) by its id.
+        select ${clickContribution("h", "l")}
+        from range_hits h join range_hits l on ${leavesLander("h", "l")}
         union all
         select ${clickContribution("h", "l")}
-        from hits h join hits l on ${leavesLander("h", "l")}
-        where h.created_at >= ${from}::timestamptz and h.created_at < ${to}::timestamptz
-          ${byTime}
-          and ${shownBy("h", mark)}
+        from range_hits h join hits l on ${leavesLander("h", "l")}
+        where h.prev_hit_id is not null and not exists (select from range_hits r where r.id = h.prev_hit_id)
     ),
     ${insertVisitSums("contributions", "insert")}
     select (select count(*) from visit_sums)::int as n, (select count(*) from field_sums)::int as fields`);
