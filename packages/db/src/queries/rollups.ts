@@ -854,11 +854,12 @@ async function rebuildHitRange(
           and ${shownBy("h", mark)}
     ),
     visitor_hits as (
+        -- The visitors as one array: one bitmap scan of each partition's visitor index, which
+        -- reads the heap pages in order, instead of an index probe per visitor into every partition.
         select p.id, p.visitor_id, p.node_id, p.funnel_id
-        -- In visitor order, so the probes walk the visitor index from one end to the other.
-        from (select distinct visitor_id from range_hits order by visitor_id) v
-        join hits p on p.visitor_id = v.visitor_id
-        where p.id <= (select max_h.id from range_hits max_h order by max_h.id desc limit 1) and ${shownBy("p", mark)}
+        from hits p
+        where p.visitor_id = any(array(select distinct visitor_id from range_hits))
+          and p.id <= (select max_h.id from range_hits max_h order by max_h.id desc limit 1) and ${shownBy("p", mark)}
     ),
     firsts as (
         select id, row_number() over (partition by visitor_id, node_id order by id) = 1 as node_first,
