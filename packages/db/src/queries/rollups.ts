@@ -151,7 +151,11 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
   const conversionIn = workspaceId === null ? sql`true` : sql`c.workspace_id = ${workspaceId}`;
   const touchIn = workspaceId === null ? sql`true` : sql`t.workspace_id = ${workspaceId}`;
   // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
-  // prunes to one partition); a hit that is gone leaves them null.
+  // prunes to one partition); a hit that is gone leaves them null. Always that lookup: as a plain
+  // join, a day of a large data set's conversions was costed above a hash join that reads every hit.
+  const visitOf = (workspace: SQL, hit: SQL) =>
+    sql`select h.country, h.device_type, h.os, h.browser from hits h
+        where h.workspace_id = ${workspace} and h.id = ${hit} offset 0`;
   // Probing a few conversions' touches: each conversion's own, by its id in the touches' conversion
   // index (a lateral subquery the planner cannot turn round into a walk of the workspace's touches, and
   // no workspace condition inside for it to prefer the workspace's hit_at index with, as it did on
@@ -167,14 +171,14 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
            c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id
     from conversions c
-    left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
+    left join lateral (${visitOf(sql`c.workspace_id`, sql`c.hit_id`)}) h on true
     where ${conversionIn} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
            c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id
     from ${touchesOfConversions}
-    left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
+    left join lateral (${visitOf(sql`t.workspace_id`, sql`t.hit_id`)}) h on true
     where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
       and c.status <> 'rejected' and ${onTouch}`;
 }
@@ -358,9 +362,9 @@ function hoursOf(range: RecomputeRange): { from: Date; to: Date; hours: number }
  * touches, a day per transaction. Each day:
  *  - locks the ledger table against appliers (SHARE ROW EXCLUSIVE, taken before the snapshot so the
  *    REPEATABLE READ transaction sees every applier that finished first, and no other);
- *  - first applies every conversion of the range whose ledger is behind (a job still queued), so
- *    that the ledger and the rebuilt rows describe the same state and that job becomes a no-op;
- *  - then deletes the range's rollup rows and inserts them again from raw rows.
+ *  - deletes the range's rollup rows, then in one statement applies every conversion of the range
+ *    whose ledger is behind (a job still queued), so that the ledger and the rebuilt rows describe
+ *    the same state and that job becomes a no-op, and inserts the range's rows again from raw rows.
  */
 export async function recomputeConversionRollups(
   db: Database,
@@ -394,14 +398,20 @@ const LEDGER_KEY = sql.raw(
 );
 
 /**
- * Brings every conversion with a visit in the range whose ledger is behind (its job still queued,
- * or never run) up to date, in one statement: what applyConversionRollup does one conversion at a
- * time, as sets. For each stale conversion, current contribution − applied contribution (read from
- * its ledger) is added to the rollup rows outside the range (the range's own rows are rebuilt from
- * raw rows next), and its ledger records the current revision and contribution. Runs with the
- * ledger table locked against appliers, in the snapshot the rebuild then reads.
+ * Rebuilds one chunk's conversion rollups in one statement, its rows deleted before: every
+ * conversion with a visit in the range whose ledger is behind (its job still queued, or never run)
+ * is brought up to date, as sets, what applyConversionRollup does one conversion at a time (current
+ * contribution − applied contribution, read from its ledger, is added to the rollup rows outside
+ * the range; its ledger records the current revision and contribution), and the range's rows are
+ * inserted from raw rows. A stale conversion's contribution is computed once, for its ledger and
+ * for the range's rows both. Runs with the ledger table locked against appliers, in the snapshot
+ * of the delete before it.
  */
-async function catchUpConversions(tx: Executor, workspaceId: string, range: RecomputeRange): Promise<number> {
+async function rebuildConversionRows(
+  tx: Executor,
+  workspaceId: string,
+  range: RecomputeRange,
+): Promise<{ caughtUp: number; rows: number }> {
   const from = range.from.toISOString();
   const to = range.to.toISOString();
   // Only conversions with a visit in the range can contribute to it (contribution hours come from
@@ -410,8 +420,10 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
       select id from conversions where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
       union
       select conversion_id from touches where workspace_id = ${workspaceId} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
-  const [result] = await tx.execute<{ n: number }>(catchUpSql(workspaceId, { query: candidates }, range));
-  return Number(result?.n ?? 0);
+  const [result] = await tx.execute<{ n: number; rebuilt: number }>(
+    catchUpSql(workspaceId, { query: candidates }, range),
+  );
+  return { caughtUp: Number(result?.n ?? 0), rows: Number(result?.rebuilt ?? 0) };
 }
 
 /**
@@ -441,17 +453,17 @@ export function lockRollupLedgerRowsSql(conversionIds: readonly string[]): SQL {
 
 /**
  * For each conversion of `candidates` (a query of ids) whose ledger is behind: current contribution
- * − applied contribution is added to the rollup rows (only those outside `outside`, when given: a
- * rebuild makes that range's rows from raw rows next), and its ledger records the current revision
- * and contribution.
+ * − applied contribution is added to the rollup rows, and its ledger records the current revision
+ * and contribution. With `rebuild` (a range whose rollup rows were just deleted), only the rows
+ * outside it get the difference, and the range's rows are inserted from raw rows (`rebuilt`).
  */
 function catchUpSql(
   workspaceId: string,
   candidates: { query: SQL } | { ids: readonly string[] },
-  outside: RecomputeRange | null,
+  rebuild: RecomputeRange | null,
 ): SQL {
-  const from = outside?.from.toISOString() ?? null;
-  const to = outside?.to.toISOString() ?? null;
+  const from = rebuild?.from.toISOString() ?? null;
+  const to = rebuild?.to.toISOString() ?? null;
   // Ids given: one primary-key probe each. With the list as a constant (`id = any('{…}')`) or joined,
   // the planner, on statistics lagging a bulk load, walked the workspace's whole hit_at index instead:
   // a cost growing with the table, per batch. As an array it cannot size, it probes.
@@ -535,8 +547,31 @@ function catchUpSql(
         set applied_revision = excluded.applied_revision, contribution = excluded.contribution, updated_at = now()
       returning 1
     )
+    ${
+      rebuild
+        ? sql`, rebuilt as (
+      -- The range's rows: the stale conversions' from the contribution just computed, every other
+      -- conversion's from raw rows.
+      insert into conversion_rollups_hourly
+        (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
+         event_key, touch_kind, conversions, revenue)
+      select ${workspaceId}, x.hour_utc at time zone 'UTC', x.funnel_id, x.node_id, x.page_id, x.traffic_source_id,
+             x.country, x.device_type, x.os, x.browser, x.event_key, x.touch_kind, sum(x.conversions)::int, sum(x.revenue)
+      from (
+        select ${LEDGER_KEY}, conversions, revenue from now_rows
+        where hour_utc >= ${from}::timestamptz at time zone 'UTC' and hour_utc < ${to}::timestamptz at time zone 'UTC'
+        union all
+        select ${LEDGER_KEY}, 1, raw.revenue from (${contributionRows(workspaceId, { from: rebuild.from, to: rebuild.to })}) raw
+        where not exists (select from stale st where st.id = raw.conversion_id)
+      ) x
+      group by ${LEDGER_KEY}
+      returning 1
+    )`
+        : sql``
+    }
     select (select count(*) from stale)::int as n, (select count(*) from added) as added,
            (select count(*) from ledgers) as ledgers,
+           ${rebuild ? sql`(select count(*) from rebuilt)::int` : sql`0`} as rebuilt,
            -- Rows this left at nothing (a conversion created and deleted): a rebuild would not have them.
            (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
@@ -546,8 +581,6 @@ async function rebuildConversionChunk(
   workspaceId: string,
   range: RecomputeRange,
 ): Promise<{ rows: number; caughtUp: number }> {
-  const caughtUp = await catchUpConversions(tx, workspaceId, range);
-
   await tx
     .delete(conversionRollupsHourly)
     .where(
@@ -557,20 +590,7 @@ async function rebuildConversionChunk(
         lt(conversionRollupsHourly.hour, range.to),
       ),
     );
-  const inserted = await tx.execute<{ n: number }>(sql`
-    with ins as (
-      insert into conversion_rollups_hourly
-        (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
-         event_key, touch_kind, conversions, revenue)
-      select ${workspaceId}, x.hour_utc at time zone 'UTC', x.funnel_id, x.node_id, x.page_id, x.traffic_source_id,
-             x.country, x.device_type, x.os, x.browser, x.event_key, x.touch_kind, count(*)::int, sum(x.revenue)
-      from (${contributionRows(workspaceId, range)}) x
-      group by x.hour_utc, x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.country, x.device_type,
-               x.os, x.browser, x.event_key, x.touch_kind
-      returning 1
-    )
-    select count(*)::int as n from ins`);
-  return { rows: Number(inserted[0]?.n ?? 0), caughtUp };
+  return rebuildConversionRows(tx, workspaceId, range);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1196,7 +1216,7 @@ export async function sweepConversionRollups(
           returning 1
         ),
         ledgers as (
-          -- The ledger in the form loadContribution gives it (see catchUpConversions).
+          -- The ledger in the form loadContribution gives it (see catchUpSql).
           insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, contribution)
           select st.id, st.workspace_id, st.revision, coalesce(
             (select jsonb_agg(jsonb_build_object(
