@@ -164,7 +164,11 @@ describe("visit rollup sweep", () => {
     const [returning, fresh, twice] = [newIdAt(now - 3 * HOUR), newIdAt(now - 1), newIdAt(now - 2)];
     // Hours before the rebuilt one: a lander visit, and an entry still uncommitted when the rebuild
     // reads (the watermark does not show it, so it takes no first place from the hour's hits).
-    const lander = await insertHit(t.db, tenant, { node: "lander", at: now - 3 * HOUR, visitorId: returning });
+    const lander = await insertHit(t.db, tenant, {
+      node: "lander",
+      at: now - 3 * HOUR,
+      visitorId: returning,
+    });
     const pending = await openTransaction(other, (tx) =>
       insertHit(tx, tenant, { node: "entry", at: now - 2 * HOUR, visitorId: returning }),
     );
@@ -172,7 +176,12 @@ describe("visit rollup sweep", () => {
     // offer (first on the node, not in the funnel) with a click out of the earlier lander; a new
     // visitor; and a visitor twice on one node within the hour.
     await insertHit(t.db, tenant, { node: "lander", at: hour + 1, visitorId: returning });
-    await insertHit(t.db, tenant, { node: "offerA", at: hour + 2, visitorId: returning, prevHitId: lander.id });
+    await insertHit(t.db, tenant, {
+      node: "offerA",
+      at: hour + 2,
+      visitorId: returning,
+      prevHitId: lander.id,
+    });
     await insertHit(t.db, tenant, { node: "offerA", at: hour + 3, visitorId: fresh });
     await insertHit(t.db, tenant, { node: "entry", at: hour + 4, visitorId: twice });
     await insertHit(t.db, tenant, { node: "entry", at: hour + 5, visitorId: twice });
