@@ -181,9 +181,13 @@ export async function run(): Promise<void> {
 /** On a shared machine "postgres" is every database's backends: these are the run's own. */
 const BACKENDS = "postgres: this run's backends";
 
-/** Table statistics once the backends' last commits have reached them (flushed within a second). */
+/**
+ * Table statistics once the backends' last commits have reached them: a busy backend flushes its
+ * counts at most once a second, and an idle one still holding some after at most 10 s
+ * (PGSTAT_IDLE_INTERVAL), so a shorter wait credits the end of one run to the next.
+ */
 async function statsSettled(db: DbClient): Promise<WriteCounts> {
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
   return writeCounts(db);
 }
 
