@@ -330,7 +330,7 @@ function existingOf(live: Live): ExistingConversion {
   return { id, revenue, status, deleted, revision };
 }
 
-/** Backward attribution (core's buildTouches) along the converting hit's path, as touch rows. */
+/** Backward attribution (core's buildTouches) along the converting hit's path: the assisted touches' rows. */
 function touchesOf(
   path: readonly ConversionPathHit[],
   hit: ConversionPathHit,
@@ -347,7 +347,11 @@ function touchesOf(
     at: p.createdAtMs,
   }));
   const hitAt = new Map(path.map((p) => [p.hitId, p.createdAtText]));
-  return buildTouches(chain, hit.hitId).map((t) => ({
+  // The direct touch is the conversion itself (its converting hit): reads derive it (listTouches),
+  // so only the assisted ones are rows.
+  return buildTouches(chain, hit.hitId)
+    .filter((t) => t.kind === "assisted")
+    .map((t) => ({
     id: newId(),
     workspaceId: hit.workspaceId,
     conversionId,

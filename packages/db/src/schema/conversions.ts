@@ -6,12 +6,14 @@ import {
   numeric,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import { eventWorkspaceRef } from "./accounts.ts";
+import { newId } from "../ids.ts";
 import { createdAt, id, MONEY, timestamps, xid8 } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
@@ -66,11 +68,21 @@ export const conversions = pgTable(
  */
 const conversionRef = () => uuid("conversion_id").notNull();
 
+/**
+ * The id of a row every read reaches through its conversion (revisions, touches): kept as a stable
+ * name for the row, but not indexed. Each postback writes these rows on its hot path, and an index
+ * on an id nothing looks up was one more index entry per row; the key is (conversion, …).
+ */
+const childId = () =>
+  uuid("id")
+    .notNull()
+    .$defaultFn(() => newId());
+
 /** Audit trail: one row for every change, with the raw request that caused it. */
 export const conversionRevisions = pgTable(
   "conversion_revisions",
   {
-    id: id(),
+    id: childId(),
     workspaceId: eventWorkspaceRef(),
     conversionId: conversionRef(),
     revision: integer("revision").notNull(),
@@ -91,16 +103,21 @@ export const conversionRevisions = pgTable(
     ingestXid: xid8("ingest_xid").default(sql`pg_current_xact_id()`),
   },
   (t) => [
-    uniqueIndex("conversion_revisions_conversion_revision_key").on(t.conversionId, t.revision),
+    primaryKey({ name: "conversion_revisions_conversion_revision_key", columns: [t.conversionId, t.revision] }),
     index("conversion_revisions_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
   ],
 );
 
-/** A conversion's credit to one hit of the path that led to it (backward attribution). */
+/**
+ * A conversion's credit to an earlier hit of the path that led to it (backward attribution): the
+ * assisted touches. The direct touch (position 0, the converting hit) is the conversion itself and is
+ * not stored: reads derive it from the conversion (listTouches). Rows of kind `direct` written before
+ * that are ignored by every read.
+ */
 export const touches = pgTable(
   "touches",
   {
-    id: id(),
+    id: childId(),
     workspaceId: eventWorkspaceRef(),
     conversionId: conversionRef(),
     hitId: uuid("hit_id").notNull(),
@@ -114,7 +131,7 @@ export const touches = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex("touches_conversion_hit_key").on(t.conversionId, t.hitId),
+    primaryKey({ name: "touches_conversion_hit_key", columns: [t.conversionId, t.hitId] }),
     index("touches_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
   ],
 );

@@ -307,13 +307,48 @@ export async function listConversionRevisions(
     .orderBy(asc(conversionRevisions.revision));
 }
 
+/**
+ * A conversion's touches, direct first: the direct touch is the conversion itself (its converting
+ * hit, position 0), derived rather than stored; the assisted ones are rows of `touches`. A `direct`
+ * row written before touches stopped storing it is never read.
+ */
 export async function listTouches(
   db: Executor,
   input: { workspaceId: string; conversionId: string },
 ): Promise<Touch[]> {
-  return db
+  const conversion = await findConversion(db, { workspaceId: input.workspaceId, id: input.conversionId });
+  return conversion === undefined ? [] : touchesOfConversion(db, conversion);
+}
+
+/** The touches of a conversion already read: the derived direct touch, then the stored assisted ones. */
+export async function touchesOfConversion(db: Executor, conversion: Conversion): Promise<Touch[]> {
+  const assisted = await db
     .select()
     .from(touches)
-    .where(and(eq(touches.workspaceId, input.workspaceId), eq(touches.conversionId, input.conversionId)))
+    .where(
+      and(
+        eq(touches.workspaceId, conversion.workspaceId),
+        eq(touches.conversionId, conversion.id),
+        eq(touches.kind, "assisted"),
+      ),
+    )
     .orderBy(asc(touches.position));
+  return [directTouchOf(conversion), ...assisted];
+}
+
+/** The direct touch a conversion stands for: its own converting hit, at position 0. */
+export function directTouchOf(conversion: Conversion): Touch {
+  return {
+    id: conversion.id,
+    workspaceId: conversion.workspaceId,
+    conversionId: conversion.id,
+    hitId: conversion.hitId,
+    funnelId: conversion.funnelId,
+    nodeId: conversion.nodeId,
+    pageId: conversion.pageId,
+    kind: "direct",
+    position: 0,
+    hitAt: conversion.hitAt,
+    createdAt: conversion.createdAt,
+  };
 }
