@@ -27,6 +27,9 @@ export const touchKind = pgEnum("touch_kind", ["direct", "assisted"]);
  * conversion or the custom event type's id, `tx` is '' when the network sent none, and `seq` only
  * grows under the "new" duplicate policy. A rejection soft-deletes (deletedAt) so the identity and
  * its revisions survive; a later approval restores it.
+ *
+ * Stored with fillfactor 85 (migration 0023; drizzle has no table storage parameters): a delayed
+ * revenue or status update changes no indexed column, so with room on the page it is a HOT update.
  */
 export const conversions = pgTable(
   "conversions",
