@@ -138,7 +138,7 @@ export async function writeCounts(db: DbClient): Promise<WriteCounts> {
   const rows = await db.sql<
     Array<{ name: string; ins: string; upd: string; del: string; index_entries: string }>
   >`
-    select coalesce(parent.relname, s.relname) as name, sum(s.n_tup_ins) as ins, sum(s.n_tup_upd) as upd,
+    select coalesce(parent.relname, s.relname)::text as name, sum(s.n_tup_ins) as ins, sum(s.n_tup_upd) as upd,
            sum(s.n_tup_del) as del,
            sum((s.n_tup_ins + s.n_tup_upd - s.n_tup_hot_upd) * (select count(*) from pg_index x where x.indrelid = s.relid)) as index_entries
     from pg_stat_user_tables s
@@ -146,7 +146,7 @@ export async function writeCounts(db: DbClient): Promise<WriteCounts> {
     left join pg_class parent on parent.oid = i.inhparent
     group by 1
     union all
-    select '${COMMITS}', xact_commit, 0, 0, 0 from pg_stat_database where datname = current_database()`;
+    select ${COMMITS}::text, xact_commit, 0, 0, 0 from pg_stat_database where datname = current_database()`;
   return new Map(
     rows.map((r) => [
       r.name,
