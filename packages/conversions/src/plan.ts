@@ -352,17 +352,17 @@ function touchesOf(
   return buildTouches(chain, hit.hitId)
     .filter((t) => t.kind === "assisted")
     .map((t) => ({
-    id: newId(),
-    workspaceId: hit.workspaceId,
-    conversionId,
-    hitId: t.hitId,
-    funnelId: t.funnelId,
-    nodeId: t.nodeId,
-    pageId: t.pageId,
-    kind: t.kind,
-    position: t.position,
-    hitAt: hitAt.get(t.hitId) ?? new Date(t.at).toISOString(),
-  }));
+      id: newId(),
+      workspaceId: hit.workspaceId,
+      conversionId,
+      hitId: t.hitId,
+      funnelId: t.funnelId,
+      nodeId: t.nodeId,
+      pageId: t.pageId,
+      kind: t.kind,
+      position: t.position,
+      hitAt: hitAt.get(t.hitId) ?? new Date(t.at).toISOString(),
+    }));
 }
 
 function viewOf(

@@ -7,7 +7,7 @@ import {
   deliveryStatus,
   outboundDeliveries,
   receivedPostbacks,
-  touches,
+  type touches,
 } from "../schema/index.ts";
 import type { OutboxJobRow } from "./conversions/batch.ts";
 import { touchesOfConversion } from "./conversions/read.ts";

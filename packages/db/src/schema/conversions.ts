@@ -12,8 +12,8 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { eventWorkspaceRef } from "./accounts.ts";
 import { newId } from "../ids.ts";
+import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id, MONEY, timestamps, xid8 } from "./columns.ts";
 import { pageKind } from "./hits.ts";
 
@@ -106,7 +106,10 @@ export const conversionRevisions = pgTable(
     ingestXid: xid8("ingest_xid").default(sql`pg_current_xact_id()`),
   },
   (t) => [
-    primaryKey({ name: "conversion_revisions_conversion_revision_key", columns: [t.conversionId, t.revision] }),
+    primaryKey({
+      name: "conversion_revisions_conversion_revision_key",
+      columns: [t.conversionId, t.revision],
+    }),
     index("conversion_revisions_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
   ],
 );
