@@ -93,11 +93,34 @@ export function reportFields(q: Pick<ReportQuery, "groupBy" | "filters" | "track
 }
 
 /**
+ * The dimensions the visits-by-field rollups carry besides the field (FIELD_ROLLUP_COLUMNS in
+ * rollups.ts, and time): a field crossed with country, device, OS or browser is read from raw hits.
+ */
+export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
+  "funnel",
+  "node",
+  "lander",
+  "offer",
+  "trafficSource",
+  "hour",
+  "day",
+  "trackingField",
+];
+
+/**
  * Whether reportVisits (the rollups) answers a query's visits: it names at most one tracking field
- * (the visits-by-field rollup has one field per row). Otherwise reportVisitsRaw does.
+ * (the visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup
+ * keys. Otherwise reportVisitsRaw does.
  */
 export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
-  return reportFields(q).length <= 1;
+  const fields = reportFields(q);
+  if (fields.length === 0) return true;
+  return (
+    fields.length === 1 &&
+    [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].every(
+      (d) => isFieldColumn(d) || FIELD_ROLLUP_DIMENSIONS.includes(d as ReportDimension),
+    )
+  );
 }
 
 export interface VisitRow {
@@ -286,8 +309,9 @@ export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Recor
   return key;
 }
 
-const VISIT_KEY =
-  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot";
+/** The visit rollups' key columns the visits-by-field rollups have too (FIELD_ROLLUP_DIMENSIONS). */
+const FIELD_VISIT_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, is_bot";
 const VISIT_COUNTS = [
   "entrances",
   "visits",
@@ -302,32 +326,53 @@ const VISIT_COUNTS = [
  * the field's value: the field's rollup rows with their value, and for the visits without the field
  * (value null) the visit rollups' rows minus the field's rows. Every count is a sum over visit rows,
  * so the difference is exact, unique visitors too (each visit row says whether it was its visitor's
- * first on the node, in the funnel).
+ * first on the node, in the funnel). Only the key columns the field rollups have are there
+ * (visitRollupsAnswer sends other groupings to raw hits).
+ *
+ * The field's rows are its day rows for the UTC days inside the range and its hour rows for the
+ * hours at the edges (a local day is rarely a UTC day), each as an `hour` inside the range; grouped
+ * or filtered by hour or day, every hour row (a UTC day is not one local day).
  */
 function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
-  if (fields.length > 1)
-    throw new Error("one tracking field per rollup read (reportVisitsRaw reads several)");
+  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw hits");
   const field = fields[0] as string;
-  const where = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId} and ${dateFilter(a, q)}
+  const narrow = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
     ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
   const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
   // A drill-down inside one value of the field needs no visits without it.
   const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
-  const signed = (sign: string) => sql.raw(VISIT_COUNTS.map((c) => `${sign}f.${c} as ${c}`).join(", "));
-  const withField = sql`select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${signed("")}
-      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}`;
-  if (valued) return sql`(${withField}) h`;
+  const byTime = [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
+    (d) => d === "hour" || d === "day",
+  );
+  const counts = sql.raw(VISIT_COUNTS.map((c) => `f.${c}`).join(", "));
+  const key = (a: string) => sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, `${a}.$1`));
+  const start = sql`(${q.fromDate}::date::timestamp at time zone ${q.timeZone})`;
+  const end = sql`((${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone})`;
+  // The whole UTC days inside [start, end): none when grouped by time.
+  const dayFrom = byTime ? end : sql`date_trunc('day', ${start} + interval '1 day' - interval '1 microsecond', 'UTC')`;
+  const dayTo = byTime ? end : sql`date_trunc('day', ${end}, 'UTC')`;
+  const fieldRows = sql`
+      select ${key("f")}, f.field_value, ${counts}
+      from field_rollups_hourly f
+      where ${narrow("f")} and f.field_name = ${field} and ${dateFilter("f", q)}
+        and not (f.hour >= ${dayFrom} and f.hour < ${dayTo})
+      union all
+      select ${sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_value, ${counts}
+      from field_rollups_daily f
+      where ${narrow("f")} and f.field_name = ${field} and f.day >= ${dayFrom} and f.day < ${dayTo}`;
+  if (valued) return sql`(${fieldRows}) h`;
+  const negated = sql.raw(VISIT_COUNTS.map((c) => `-f.${c} as ${c}`).join(", "));
   return sql`(
-    ${withField}
+    with f as materialized (${fieldRows})
+    select ${key("f")}, f.field_value, ${counts} from f
     union all
-    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, null::text, ${signed("-")}
-      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}
+    select ${key("f")}, null::text, ${negated} from f
     union all
-    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "h.$1"))}, null::text, ${sql.raw(VISIT_COUNTS.map((c) => `h.${c}`).join(", "))}
-      from hit_rollups_hourly h where ${where("h")}) h`;
+    select ${key("h")}, null::text, ${sql.raw(VISIT_COUNTS.map((c) => `h.${c}`).join(", "))}
+      from hit_rollups_hourly h where ${narrow("h")} and ${dateFilter("h", q)}) h`;
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {

@@ -4,6 +4,7 @@ import type { Database, Executor } from "../client.ts";
 import {
   conversionRollupState,
   conversionRollupsHourly,
+  fieldRollupsDaily,
   fieldRollupsHourly,
   hitRollupsHourly,
   type RollupContribution,
@@ -17,6 +18,7 @@ export type { RollupContribution } from "../schema/rollups.ts";
 export type ConversionRollupRow = typeof conversionRollupsHourly.$inferSelect;
 export type HitRollupRow = typeof hitRollupsHourly.$inferSelect;
 export type FieldRollupRow = typeof fieldRollupsHourly.$inferSelect;
+export type FieldDayRollupRow = typeof fieldRollupsDaily.$inferSelect;
 
 // How a conversion counts in the hourly rollups (the one definition both the incremental path and
 // the recompute use):
@@ -673,13 +675,30 @@ const leavesLander = (c: string, l: string) =>
     and ${l}.page_kind = 'lander' and ${l}.node_id <> ${c}.node_id`);
 
 /**
+ * The visits-by-field rollups' dimensions after (workspace, hour or day, field name), in key order:
+ * only what a field is drilled with (see fieldRollupsHourly). A field crossed with a visit dimension
+ * left out here is read from raw hits (fieldRollupsAnswer in reports.ts).
+ */
+const FIELD_ROLLUP_COLUMNS = [
+  "funnel_id",
+  "node_id",
+  "page_id",
+  "page_kind",
+  "traffic_source_id",
+  "is_bot",
+] as const satisfies readonly (typeof HIT_ROLLUP_DIMENSIONS)[number][];
+
+/**
  * Sums contribution rows (the relation `contributions` names, a CTE) into visit rollup rows and
- * visits-by-field rollup rows, and writes them (adding to rows already there): two data-modifying
- * CTEs, `visit_sums` and `field_sums`, each returning one row per rollup row written.
+ * visits-by-field rollup rows, and writes them (adding to rows already there): data-modifying CTEs,
+ * `visit_sums` and `field_sums` (and, when adding, `field_day_sums`), each returning one row per
+ * rollup row written. A rebuild ("insert") sums the days of field_rollups_daily again afterwards
+ * (rebuildFieldDays): a day's other hours are not in its contributions.
  */
 function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
   const key = ["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS];
-  const fieldKey = ["workspace_id", "hour", "field_name", ...HIT_ROLLUP_DIMENSIONS, "field_value"];
+  const fieldKey = ["workspace_id", "hour", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
+  const dayKey = ["workspace_id", "day", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
   const sums = HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`));
   const upsert = (constraint: string) =>
     mode === "add"
@@ -699,15 +718,61 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
       ${upsert("hit_rollups_hourly_key")}
       returning 1
     ),
+    field_contributions as materialized (
+      select ${columns(fieldKey.filter((c) => c !== "field_name" && c !== "field_value"), "x")},
+             ${columns(HIT_ROLLUP_MEASURES, "x")}, f.field_name, f.field_value
+      from ${from} x cross join lateral ${visitFields("x")} f
+    ),
     field_sums as (
       insert into field_rollups_hourly as r (${columns(fieldKey)}, ${columns(HIT_ROLLUP_MEASURES)})
       select ${columns(fieldKey, "x")}, ${sql.join(sums, sql`, `)}
-      from (select x.*, f.field_name, f.field_value from ${from} x cross join lateral ${visitFields("x")} f) x
+      from field_contributions x
       group by ${columns(fieldKey, "x")}
       ${mode === "add" ? sql`order by ${columns(fieldKey, "x")}` : sql``}
       ${upsert("field_rollups_hourly_key")}
       returning 1
-    )`;
+    )${
+      mode === "add"
+        ? sql`,
+    field_day_sums as (
+      insert into field_rollups_daily as r (${columns(dayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(dayKey, "x")}, ${sql.join(sums, sql`, `)}
+      from (select date_trunc('day', x.hour at time zone 'UTC') at time zone 'UTC' as day, x.* from field_contributions x) x
+      group by ${columns(dayKey, "x")}
+      order by ${columns(dayKey, "x")}
+      ${upsert("field_rollups_daily_key")}
+      returning 1
+    )`
+        : sql``
+    }`;
+}
+
+/**
+ * Sums field_rollups_hourly again into field_rollups_daily for every UTC day [from, to) overlaps
+ * (a rebuild of some hours changes their days), in the rebuild's transaction, after its hours.
+ */
+async function rebuildFieldDays(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<void> {
+  const from = new Date(Math.floor(range.from.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const to = new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  const dayKey = ["workspace_id", "day", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
+  await tx.execute(
+    sql`delete from field_rollups_daily where day >= ${from}::timestamptz and day < ${to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(sql`
+    insert into field_rollups_daily (${columns(dayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+    select ${columns(dayKey, "x")}, ${sql.join(
+      HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`)),
+      sql`, `,
+    )}
+    from (select date_trunc('day', h.hour at time zone 'UTC') at time zone 'UTC' as day, h.*
+          from field_rollups_hourly h
+          where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${workspaceId ? sql`and h.workspace_id = ${workspaceId}` : sql``}) x
+    group by ${columns(dayKey, "x")}`);
 }
 
 /**
@@ -858,6 +923,7 @@ async function rebuildHitRange(
     ),
     ${insertVisitSums("contributions", "insert")}
     select (select count(*) from visit_sums)::int as n, (select count(*) from field_sums)::int as fields`);
+  await rebuildFieldDays(tx, range, workspaceId);
   return Number(inserted[0]?.n ?? 0);
 }
 
@@ -1300,6 +1366,24 @@ export async function listFieldRollups(
       ),
     )
     .orderBy(asc(fieldRollupsHourly.hour));
+}
+
+/** The visits-by-field day rows of the UTC days starting in [from, to). */
+export async function listFieldRollupDays(
+  db: Executor,
+  input: { workspaceId: string } & RecomputeRange,
+): Promise<FieldDayRollupRow[]> {
+  return db
+    .select()
+    .from(fieldRollupsDaily)
+    .where(
+      and(
+        eq(fieldRollupsDaily.workspaceId, input.workspaceId),
+        gte(fieldRollupsDaily.day, input.from),
+        lt(fieldRollupsDaily.day, input.to),
+      ),
+    )
+    .orderBy(asc(fieldRollupsDaily.day));
 }
 
 export interface RollupDrift {
