@@ -207,7 +207,7 @@ const DIMENSIONS: Record<ReportDimension, DimensionSql> = {
   },
   trackingField: {
     visits: () => sql`h.field_value`,
-    conversions: null,
+    conversions: () => sql`c.field_value`,
     raw: (q) => fieldValue(q.trackingField ?? ""),
   },
 };
@@ -219,7 +219,9 @@ export function visitDimension(d: ReportColumn, tz: string): SQL {
 }
 
 function conversionDimension(d: ReportColumn, tz: string): SQL {
-  const expr = isFieldColumn(d) ? null : DIMENSIONS[d].conversions;
+  // The one field of the query (conversionSource): a row without it has none.
+  if (isFieldColumn(d)) return sql`c.field_value`;
+  const expr = DIMENSIONS[d].conversions;
   if (!expr) throw new Error(`${d} is read from raw rows (reportConversionsRaw)`);
   return expr(tz);
 }
@@ -337,42 +339,63 @@ function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
   if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw hits");
-  const field = fields[0] as string;
-  const narrow = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
+  const rows = fieldRows(q, fields[0] as string, {
+    hourly: "field_rollups_hourly",
+    daily: "field_rollups_daily",
+    key: FIELD_VISIT_KEY,
+    counts: VISIT_COUNTS,
+  });
+  if (rows.valued) return sql`(${rows.sql}) h`;
+  const key = (a: string) => sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, `${a}.$1`));
+  const counts = (a: string, sign = "") => sql.raw(VISIT_COUNTS.map((c) => `${sign}${a}.${c} as ${c}`).join(", "));
+  return sql`(
+    with f as materialized (${rows.sql})
+    select ${key("f")}, f.field_value, ${counts("f")} from f
+    union all
+    select ${key("f")}, null::text, ${counts("f", "-")} from f
+    union all
+    select ${key("h")}, null::text, ${counts("h")}
+      from hit_rollups_hourly h where ${rows.narrow("h")} and ${dateFilter("h", q)}) h`;
+}
+
+/**
+ * One field's rollup rows for a query's range, `key` columns, `field_value` and `counts`: its day
+ * rows for the UTC days inside the range and its hour rows for the hours at the edges (a local day
+ * is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
+ * every hour row (a UTC day is not one local day). `valued`: a drill-down inside one value of the
+ * field, which needs no rows without it.
+ */
+function fieldRows(
+  q: ReportQuery,
+  field: string,
+  table: { hourly: string; daily: string; key: string; counts: readonly string[] },
+): { sql: SQL; valued: boolean; narrow: (a: string) => SQL } {
+  const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
     ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
   const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
-  // A drill-down inside one value of the field needs no visits without it.
   const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
   const byTime = [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
     (d) => d === "hour" || d === "day",
   );
-  const counts = sql.raw(VISIT_COUNTS.map((c) => `f.${c}`).join(", "));
-  const key = (a: string) => sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, `${a}.$1`));
+  const counts = sql.raw(table.counts.map((c) => `f.${c}`).join(", "));
   const start = sql`(${q.fromDate}::date::timestamp at time zone ${q.timeZone})`;
   const end = sql`((${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone})`;
   // The whole UTC days inside [start, end): none when grouped by time.
-  const dayFrom = byTime ? end : sql`date_trunc('day', ${start} + interval '1 day' - interval '1 microsecond', 'UTC')`;
+  const dayFrom = byTime
+    ? end
+    : sql`date_trunc('day', ${start} + interval '1 day' - interval '1 microsecond', 'UTC')`;
   const dayTo = byTime ? end : sql`date_trunc('day', ${end}, 'UTC')`;
-  const fieldRows = sql`
-      select ${key("f")}, f.field_value, ${counts}
-      from field_rollups_hourly f
+  const rows = sql`
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${counts}
+      from ${sql.raw(table.hourly)} f
       where ${narrow("f")} and f.field_name = ${field} and ${dateFilter("f", q)}
         and not (f.hour >= ${dayFrom} and f.hour < ${dayTo})
       union all
-      select ${sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_value, ${counts}
-      from field_rollups_daily f
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_value, ${counts}
+      from ${sql.raw(table.daily)} f
       where ${narrow("f")} and f.field_name = ${field} and f.day >= ${dayFrom} and f.day < ${dayTo}`;
-  if (valued) return sql`(${fieldRows}) h`;
-  const negated = sql.raw(VISIT_COUNTS.map((c) => `-f.${c} as ${c}`).join(", "));
-  return sql`(
-    with f as materialized (${fieldRows})
-    select ${key("f")}, f.field_value, ${counts} from f
-    union all
-    select ${key("f")}, null::text, ${negated} from f
-    union all
-    select ${key("h")}, null::text, ${sql.raw(VISIT_COUNTS.map((c) => `h.${c}`).join(", "))}
-      from hit_rollups_hourly h where ${narrow("h")} and ${dateFilter("h", q)}) h`;
+  return { sql: rows, valued, narrow };
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
@@ -431,6 +454,40 @@ function conversionAggregates(alias: "c" | "x" = "c"): SQL {
 const CONVERSION_COLUMNS = sql`s.direct_conversions, s.direct_revenue::text as direct_revenue,
     s.assisted_conversions, s.assisted_revenue::text as assisted_revenue`;
 
+const CONVERSION_FIELD_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+
+/**
+ * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds
+ * its rows, from field_conversion_rollups_hourly (its days inside the range) and, for the
+ * conversions without the field, conversion_rollups_hourly minus those rows.
+ */
+function conversionSource(q: ReportQuery): SQL {
+  const fields = reportFields(q);
+  if (fields.length === 0) return sql`conversion_rollups_hourly c`;
+  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw rows");
+  const rows = fieldRows(q, fields[0] as string, {
+    hourly: "field_conversion_rollups_hourly",
+    daily: "field_conversion_rollups_daily",
+    key: CONVERSION_FIELD_KEY,
+    counts: ["conversions", "revenue"],
+  });
+  const key = (a: string) => sql.raw(CONVERSION_FIELD_KEY.replace(/(\w+)/g, `${a}.$1`));
+  if (rows.valued) return sql`(${rows.sql}) c`;
+  return sql`(
+    with f as materialized (${rows.sql})
+    select ${key("f")}, f.field_value, f.conversions, f.revenue from f
+    union all
+    select ${key("f")}, null::text, -f.conversions, -f.revenue from f
+    union all
+    select ${key("c")}, null::text, c.conversions, c.revenue
+      from conversion_rollups_hourly c where ${rows.narrow("c")} and ${dateFilter("c", q)}) c`;
+}
+
+/** A key of the field's subtraction where nothing is left: the raw rows have no such key. */
+const conversionsLeft = (q: ReportQuery) =>
+  reportFields(q).length > 0 ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
+
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
       and ${dateFilter("c", q)}
@@ -457,14 +514,15 @@ export async function reportConversions(db: Executor, q: ReportQuery): Promise<C
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, ${CONVERSION_COLUMNS} from (
       select ${inner}, ${conversionAggregates()}
-      from conversion_rollups_hourly c
+      from ${conversionSource(q)}
       left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
       left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
       where ${conversionFilters(q)}
         and (c.event_key = '' or c.event_key in (
           select e.id::text from custom_event_types e
           where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion))
-      group by ${group}) s`);
+      group by ${group}
+      ${conversionsLeft(q)}) s`);
   return rows.map((r) => ({ key: keyOf(r, q.groupBy), ...conversionCounts(r) }));
 }
 
@@ -474,11 +532,12 @@ export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventR
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
       select ${inner}, c.event_key as event_type_id, ${conversionAggregates()}
-      from conversion_rollups_hourly c
+      from ${conversionSource(q)}
       left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
       left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
       where ${conversionFilters(q)} and c.event_key <> ''
-      group by ${group}, c.event_key) s`);
+      group by ${group}, c.event_key
+      ${conversionsLeft(q)}) s`);
   return rows.map((r) => ({
     key: keyOf(r, q.groupBy),
     eventTypeId: String(r.event_type_id),

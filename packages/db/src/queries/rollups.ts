@@ -128,7 +128,8 @@ type Scope =
  */
 // Exported for conversion imports' catch-up (conversion-imports.ts), which groups by conversion_id.
 // `workspaceId` null: every workspace (the sweep, on the maintenance role); rows then carry their
-// workspace_id (the last column) to group by.
+// workspace_id to group by. The credited visit's tracking_fields and campaign come last, for the
+// conversions-by-field rollup (fieldSettleSql).
 export function contributionRows(workspaceId: string | null, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
@@ -167,14 +168,15 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
   return sql`
     select c.id as conversion_id, date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id
+           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id,
+           h.tracking_fields, h.campaign
     from conversions c
     left join hits h on h.workspace_id = c.workspace_id and h.id = c.hit_id
     where ${conversionIn} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id
+           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id, h.tracking_fields, h.campaign
     from ${touchesOfConversions}
     left join hits h on h.workspace_id = t.workspace_id and h.id = t.hit_id
     where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
@@ -337,6 +339,7 @@ async function applyInTx(
         eq(conversionRollupState.conversionId, conversionId),
       ),
     );
+  await tx.execute(fieldSettleSql(workspaceId, sql`select ${conversionId}::uuid`));
   return { status: "applied", revision, changedRows: delta.length };
 }
 
@@ -424,6 +427,15 @@ async function catchUpConversions(tx: Executor, workspaceId: string, range: Reco
  */
 export function settleConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
   return catchUpSql(workspaceId, { ids: conversionIds }, null);
+}
+
+/**
+ * The same conversions' rows by tracking field (fieldSettleSql), after settleConversionsSql in the
+ * batch's transaction: their ledger rows are locked by then (existing ones beforehand, new ones by
+ * the settle's insert).
+ */
+export function settleFieldConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
+  return fieldSettleSql(workspaceId, sql`select unnest(${`{${conversionIds.join(",")}}`}::uuid[])`);
 }
 
 /**
@@ -541,6 +553,188 @@ function catchUpSql(
            (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Conversions by tracking field (field_conversion_rollups_hourly and its days): kept through the
+// same ledger rows as conversion_rollups_hourly, in their own column (field_contribution), by every
+// writer of those ledgers, right after it, in its transaction and under its locks.
+
+/** The field rollup's key after (workspace, hour), as the ledger and the tables name them. */
+const FIELD_CONVERSION_KEY = sql.raw(
+  "hour_utc, field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind",
+);
+const FIELD_CONVERSION_COLUMNS =
+  "field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+
+/**
+ * Brings the conversions-by-field rollup of the conversions `candidates` names (a query of `id`s)
+ * up to their current state, exactly once: for each, what its credited visits' fields give now
+ * minus what its ledger says it added (field_contribution; NULL, nothing) is added to the hour and
+ * day rows, and the ledger records what it gives now. Always safe to run again: a conversion that
+ * did not change adds nothing. Run it holding what keeps other ledger writers out (the ledger table
+ * lock, or the candidates' ledger rows), after the conversion ledger's own update.
+ *
+ * With `rebuild`, the range's hour rows (deleted beforehand) are inserted from what the candidates
+ * give now, and only the rows outside it get differences: `candidates` must then name every
+ * conversion with a visit in the range. Its days are summed again afterwards (rebuildFieldConversionDays).
+ */
+export function fieldSettleSql(
+  workspaceId: string | null,
+  candidates: SQL,
+  rebuild: RecomputeRange | null = null,
+): SQL {
+  const from = rebuild?.from.toISOString() ?? null;
+  const to = rebuild?.to.toISOString() ?? null;
+  const inRange = sql`(d.hour_utc >= ${from}::timestamptz at time zone 'UTC' and d.hour_utc < ${to}::timestamptz at time zone 'UTC')`;
+  const upsertSet = sql`conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue,
+            updated_at = now()`;
+  return sql`
+    with picked as materialized (
+      -- One probe each (see catchUpSql): an array the planner cannot size.
+      select c.id, c.workspace_id, s.field_contribution
+      from conversions c
+      left join conversion_rollup_state s on s.conversion_id = c.id
+      where c.id = any(array(${candidates}))
+        ${workspaceId === null ? sql`` : sql`and c.workspace_id = ${workspaceId}`}
+    ),
+    field_now as materialized (
+      select x.workspace_id, x.conversion_id, x.hour_utc, f.field_name, f.field_value,
+             x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
+             count(*)::int as conversions, sum(x.revenue) as revenue
+      from (${contributionRows(workspaceId, { probeIdsOf: sql`picked` })}) x
+      cross join lateral ${visitFields("x")} f
+      group by x.workspace_id, x.conversion_id, ${FIELD_CONVERSION_KEY}
+    ),
+    field_then as (
+      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."fieldName" as field_name,
+             a."fieldValue" as field_value, a."funnelId" as funnel_id, a."nodeId" as node_id, a."pageId" as page_id,
+             a."trafficSourceId" as traffic_source_id, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
+             a.conversions, a.revenue
+      from picked p, jsonb_to_recordset(coalesce(p.field_contribution, '[]'::jsonb)) as a(hour timestamptz,
+        "fieldName" text, "fieldValue" text, "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid,
+        "eventKey" text, "touchKind" text, conversions int, revenue numeric)
+    ),
+    field_delta as materialized (
+      select d.workspace_id, ${FIELD_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+      from (
+        select workspace_id, ${FIELD_CONVERSION_KEY}, conversions, revenue from field_now
+        union all
+        select workspace_id, ${FIELD_CONVERSION_KEY}, -conversions, -revenue from field_then
+      ) d
+      ${rebuild ? sql`where not ${inRange}` : sql``}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+    ),
+    field_added as (
+      insert into field_conversion_rollups_hourly as r (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             d.conversions, d.revenue
+      from field_delta d
+      -- Key order, so rollup rows are always locked in one order.
+      order by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      on conflict on constraint field_conversion_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    field_day_added as (
+      insert into field_conversion_rollups_daily as r (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day,
+             ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}, sum(d.conversions)::int, sum(d.revenue)
+      from field_delta d
+      group by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      on conflict on constraint field_conversion_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    ${
+      rebuild
+        ? sql`field_rebuilt as (
+      insert into field_conversion_rollups_hourly (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             sum(d.conversions)::int, sum(d.revenue)
+      from field_now d
+      where ${inRange}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      returning 1
+    ),`
+        : sql``
+    }
+    field_contributions as (
+      -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
+      select cur.conversion_id, jsonb_agg(jsonb_build_object(
+            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
+            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
+            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
+            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
+          order by ${FIELD_CONVERSION_KEY}) as contribution
+      from field_now cur group by cur.conversion_id
+    ),
+    field_ledgers as (
+      -- A conversion without a ledger row yet gets one that says nothing else was applied (revision
+      -- 0): the conversion rollups' own catch-up then adds all of it.
+      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, field_contribution)
+      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb)
+      from picked p left join field_contributions cur on cur.conversion_id = p.id
+      order by p.id
+      on conflict (conversion_id) do update set field_contribution = excluded.field_contribution, updated_at = now()
+      returning 1
+    )
+    select (select count(*) from field_ledgers)::int as n, (select count(*) from field_added)::int as added,
+           (select count(*) from field_day_added)::int as days
+           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt` : sql``}`;
+}
+
+/** Sums field_conversion_rollups_hourly again into its days for every UTC day [from, to) overlaps. */
+async function rebuildFieldConversionDays(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<void> {
+  const from = new Date(Math.floor(range.from.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const to = new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  await tx.execute(
+    sql`delete from field_conversion_rollups_daily where day >= ${from}::timestamptz and day < ${to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(sql`
+    insert into field_conversion_rollups_daily (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+    select h.workspace_id, date_trunc('day', h.hour at time zone 'UTC') at time zone 'UTC',
+           ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}, sum(h.conversions)::int, sum(h.revenue)
+    from field_conversion_rollups_hourly h
+    where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${onWorkspace}
+    group by h.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}
+    having sum(h.conversions) <> 0 or sum(h.revenue) <> 0`);
+}
+
+/**
+ * Rebuilds the conversions-by-field rows of [from, to) from raw rows (see fieldSettleSql), for one
+ * workspace or every one, holding the conversion ledger table's lock: settles the ledgers of every
+ * conversion with a visit in the range (those from before this rollup existed among them) and sums
+ * the range's days again.
+ */
+async function rebuildFieldConversionRange(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<number> {
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  await tx.execute(
+    sql`delete from field_conversion_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
+  );
+  // Every workspace: through each one's (workspace_id, hit_at) index, as the backfill finds hits.
+  const inWorkspaces = workspaceId
+    ? sql`workspace_id = ${workspaceId}`
+    : sql`workspace_id = any(array(select id from workspaces))`;
+  const candidates = sql`
+      select id from conversions where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
+      union
+      select conversion_id from touches where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
+  const [row] = await tx.execute<{ rebuilt: number }>(fieldSettleSql(workspaceId ?? null, candidates, range));
+  await rebuildFieldConversionDays(tx, range, workspaceId);
+  return Number(row?.rebuilt ?? 0);
+}
+
 async function rebuildConversionChunk(
   tx: Executor,
   workspaceId: string,
@@ -570,6 +764,7 @@ async function rebuildConversionChunk(
       returning 1
     )
     select count(*)::int as n from ins`);
+  await rebuildFieldConversionRange(tx, range, workspaceId);
   return { rows: Number(inserted[0]?.n ?? 0), caughtUp };
 }
 
@@ -1096,6 +1291,10 @@ export async function backfillRollups(
       await tx.execute(sql`set local jit = off`);
       const from = new Date(Math.max(oldest.getTime(), before.getTime() - hours * HOUR_MS));
       const rows = await rebuildHitRange(tx, { from, to: before }, mark, undefined);
+      // And the conversions by field of those hours (their ledgers too), as a recompute would:
+      // with every other ledger writer kept out meanwhile.
+      await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
+      await rebuildFieldConversionRange(tx, { from, to: before }, undefined);
       await tx.execute(sql`
         update rollup_watermarks set backfill_before = ${from.toISOString()}::timestamptz, updated_at = now()
         where stream = 'hits'`);
@@ -1183,7 +1382,12 @@ export async function sweepConversionRollups(
         : mark.xip.length
           ? sql`(r.ingest_xid >= ${mark.xmax}::xid8 or r.ingest_xid = any(${`{${mark.xip.join(",")}}`}::xid8[]))`
           : sql`r.ingest_xid >= ${mark.xmax}::xid8`;
-      const [result] = await tx.execute<{ revisions: number; conversions: number; rows: number }>(sql`
+      const [result] = await tx.execute<{
+        revisions: number;
+        conversions: number;
+        rows: number;
+        stale_ids: string;
+      }>(sql`
         with fresh as materialized (
           select r.conversion_id from conversion_revisions r
           where ${fresh} and r.source <> 'import'
@@ -1262,7 +1466,13 @@ export async function sweepConversionRollups(
           returning 1
         )
         select (select count(*) from fresh)::int as revisions, (select count(*) from ledgers)::int as conversions,
-               (select count(*) from added)::int as rows, (select count(*) from moved)::int as moved`);
+               (select count(*) from added)::int as rows, (select count(*) from moved)::int as moved,
+               (select coalesce(array_agg(id), '{}') from stale)::text as stale_ids`);
+      // The same conversions' rows by tracking field, under the same locks (a statement later, so it
+      // sees at least what the first one did).
+      if (result?.stale_ids && result.stale_ids !== "{}") {
+        await tx.execute(fieldSettleSql(null, sql`select unnest(${result.stale_ids}::uuid[])`));
+      }
       return {
         status: "swept",
         revisions: Number(result?.revisions ?? 0),
