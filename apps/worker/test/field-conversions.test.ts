@@ -28,6 +28,7 @@ import {
   seedTenant,
   type Tenant,
 } from "./support/factory.ts";
+import { storedFieldConversions } from "./support/field-rows.ts";
 import { openTransaction } from "./support/open-transaction.ts";
 
 // Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
@@ -84,22 +85,7 @@ async function expectRawNumbers(queries: ReportQuery[]) {
   }
 }
 
-/** The stored field rows of a workspace (hours and days, without zero rows), for comparing builds. */
-async function storedFields(tenant: Tenant) {
-  const hours = await t.db.execute<Record<string, unknown>>(sql`
-    select hour::text, field_name, field_value, funnel_id::text, node_id::text, page_id::text, traffic_source_id::text,
-           event_key, touch_kind::text, conversions, trim_scale(revenue)::text as revenue
-    from field_conversion_rollups_hourly
-    where workspace_id = ${tenant.workspaceId} and (conversions <> 0 or revenue <> 0)
-    order by 1, 2, 3, 4, 5, 6, 7, 8, 9`);
-  const days = await t.db.execute<Record<string, unknown>>(sql`
-    select day::text, field_name, field_value, funnel_id::text, node_id::text, page_id::text, traffic_source_id::text,
-           event_key, touch_kind::text, conversions, trim_scale(revenue)::text as revenue
-    from field_conversion_rollups_daily
-    where workspace_id = ${tenant.workspaceId} and (conversions <> 0 or revenue <> 0)
-    order by 1, 2, 3, 4, 5, 6, 7, 8, 9`);
-  return { hours: [...hours], days: [...days] };
-}
+const storedFields = (tenant: Tenant) => storedFieldConversions(t.db, tenant.workspaceId);
 
 /**
  * Journeys across a UTC midnight: zones z1/z2 or none, the campaign from its column or from
