@@ -185,7 +185,9 @@ export async function run(): Promise<void> {
     ];
     // (Run against an older schema for a before/after pair, the tables it lacks are left out.)
     const present = (
-      await db.sql<{ t: string }[]>`select t from unnest(${tables}::text[]) t where to_regclass(t) is not null`
+      await db.sql<
+        { t: string }[]
+      >`select t from unnest(${tables}::text[]) t where to_regclass(t) is not null`
     ).map((r) => r.t);
     await db.sql.unsafe(`analyze ${present.join(", ")}`);
     for (const table of present) {

@@ -178,7 +178,11 @@ async function drift(w: World) {
  */
 async function byZone(w: World) {
   const range = { from: day(w.visitAt - DAY), to: day(Date.now()) };
-  const r = await w.client.reports.run.query({ workspaceId: w.workspace.id, ...range, groupBy: ["field:zone"] });
+  const r = await w.client.reports.run.query({
+    workspaceId: w.workspace.id,
+    ...range,
+    groupBy: ["field:zone"],
+  });
   const raw = await reportConversionsRaw(h.t.db, {
     workspaceId: w.workspace.id,
     timeZone: "UTC",
@@ -189,7 +193,10 @@ async function byZone(w: World) {
   const shown = Object.fromEntries(
     r.rows
       .filter((row) => (row.metrics.direct?.conversions ?? 0) + (row.metrics.assisted?.conversions ?? 0) > 0)
-      .map((row) => [row.key["field:zone"] ?? "(none)", [row.metrics.direct?.revenue, row.metrics.assisted?.revenue]]),
+      .map((row) => [
+        row.key["field:zone"] ?? "(none)",
+        [row.metrics.direct?.revenue, row.metrics.assisted?.revenue],
+      ]),
   );
   const expected = Object.fromEntries(
     raw.map((row) => [

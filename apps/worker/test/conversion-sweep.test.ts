@@ -88,7 +88,11 @@ describe("conversion rollup sweep", () => {
     const range = { from: new Date(visit - DAY), to: new Date(visit + DAY) };
     await sweep(); // start from a clean watermark
 
-    const pathA = await insertPath(t.db, a, { at: visit, stepMs: 45 * 60_000, trackingFields: { zone: "z1" } });
+    const pathA = await insertPath(t.db, a, {
+      at: visit,
+      stepMs: 45 * 60_000,
+      trackingFields: { zone: "z1" },
+    });
     const pathA2 = await insertPath(t.db, a, { at: visit + 2 * HOUR, trackingFields: { zone: "z2" } });
     const pathB = await insertPath(t.db, b, { at: visit });
     const kept = await createConversion(t.db, a, {

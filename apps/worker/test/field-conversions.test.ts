@@ -99,9 +99,19 @@ async function seedJourneys(tenant: Tenant, base: number) {
     const visitorId = newIdAt(at);
     const trackingFields: Record<string, string> =
       i % 5 === 4 ? {} : { zone: i % 2 === 0 ? "z1" : "z2", ...(i % 3 === 0 ? { campaign: "tf-camp" } : {}) };
-    const visit = { visitorId, trackingFields, campaign: i % 4 === 1 ? null : `c${i % 2}`, isBot: i % 6 === 5 };
+    const visit = {
+      visitorId,
+      trackingFields,
+      campaign: i % 4 === 1 ? null : `c${i % 2}`,
+      isBot: i % 6 === 5,
+    };
     const entry = await insertHit(t.db, tenant, { node: "entry", at, ...visit });
-    const lander = await insertHit(t.db, tenant, { node: "lander", at: at + 1, prevHitId: entry.id, ...visit });
+    const lander = await insertHit(t.db, tenant, {
+      node: "lander",
+      at: at + 1,
+      prevHitId: entry.id,
+      ...visit,
+    });
     const offer = await insertHit(t.db, tenant, {
       node: i % 3 === 0 ? "offerB" : "offerA",
       at: at + (i % 2 === 0 ? 2 * HOUR : 2),
@@ -170,18 +180,31 @@ describe("conversions by tracking field from the rollups", () => {
       q({ groupBy: ["node"], filters: [{ dimension: "field:zone", value: null }] }),
       // Local days that are not UTC days: day rows for none or part, hour rows at the edges.
       q({ timeZone: "Asia/Kolkata", groupBy: ["field:zone"] }),
-      q({ timeZone: "America/New_York", fromDate: isoDay(base), toDate: isoDay(base), groupBy: ["field:zone"] }),
+      q({
+        timeZone: "America/New_York",
+        fromDate: isoDay(base),
+        toDate: isoDay(base),
+        groupBy: ["field:zone"],
+      }),
     ];
     await expectRawNumbers(queries);
     expect((await reportConversionsRaw(t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
     // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
-    await changeConversion(t.db, tenant, { conversionId: ids[2] as string, action: "update", revenue: "99.5" });
+    await changeConversion(t.db, tenant, {
+      conversionId: ids[2] as string,
+      action: "update",
+      revenue: "99.5",
+    });
     await changeConversion(t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
     await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
     await sweep();
     await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "restore", revenue: "1" });
-    await changeConversion(t.db, tenant, { conversionId: ids[5] as string, action: "update", revenue: "0.5" });
+    await changeConversion(t.db, tenant, {
+      conversionId: ids[5] as string,
+      action: "update",
+      revenue: "0.5",
+    });
     await applyConversionRollup(t.db, { workspaceId: tenant.workspaceId, conversionId: ids[5] as string });
     await sweep();
     await expectRawNumbers(queries);
@@ -215,8 +238,14 @@ describe("conversions by tracking field from the rollups", () => {
     const ids: string[] = [];
     for (const j of journeys) {
       ids.push(
-        (await createConversion(t.db, tenant, { hit: j.offer, assisted: [j.lander], revenue: "5", rollup: false }))
-          .conversionId,
+        (
+          await createConversion(t.db, tenant, {
+            hit: j.offer,
+            assisted: [j.lander],
+            revenue: "5",
+            rollup: false,
+          })
+        ).conversionId,
       );
     }
     await sweep();

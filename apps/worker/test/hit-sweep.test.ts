@@ -85,12 +85,15 @@ async function storedFields(tenant: Tenant, from: number, to: number) {
       to: new Date(Math.ceil(to / DAY) * DAY),
     })
   ).map(({ updatedAt: _u, ...r }) => ({ ...r, day: r.day.toISOString() }));
-  const live = <R extends { visits: number; uniqueNodeVisits: number; uniqueFunnelVisits: number; actionClicks: number }>(
+  const live = <
+    R extends { visits: number; uniqueNodeVisits: number; uniqueFunnelVisits: number; actionClicks: number },
+  >(
     rows: R[],
   ) =>
     rows
       .filter(
-        (r) => r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
+        (r) =>
+          r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
       )
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   return { hours: live(hours), days: live(days) };

@@ -94,7 +94,13 @@ export async function insertPath(
   const step = opts.stepMs ?? 60_000;
   const visitorId = newId();
   const fields = opts.trackingFields ? { trackingFields: opts.trackingFields } : {};
-  const entry = await insertHit(db, tenant, { node: "entry", at, visitorId, cost: opts.cost ?? null, ...fields });
+  const entry = await insertHit(db, tenant, {
+    node: "entry",
+    at,
+    visitorId,
+    cost: opts.cost ?? null,
+    ...fields,
+  });
   const lander = await insertHit(db, tenant, {
     node: "lander",
     at: at + 1,

@@ -6,7 +6,10 @@ import { sql } from "@hitrail/db/testing/sql";
  * for comparing what the sweeps and jobs built with what a rebuild from raw rows writes.
  */
 export async function storedFieldConversions(db: Executor, workspaceId: string) {
-  const read = (table: "field_conversion_rollups_hourly" | "field_conversion_rollups_daily", at: "hour" | "day") =>
+  const read = (
+    table: "field_conversion_rollups_hourly" | "field_conversion_rollups_daily",
+    at: "hour" | "day",
+  ) =>
     db.execute<Record<string, unknown>>(sql`
       select ${sql.raw(at)}::text as at, field_name, field_value, funnel_id::text, node_id::text, page_id::text,
              traffic_source_id::text, event_key, touch_kind::text, conversions, trim_scale(revenue)::text as revenue

@@ -347,7 +347,8 @@ function visitSource(q: ReportQuery): SQL {
   });
   if (rows.valued) return sql`(${rows.sql}) h`;
   const key = (a: string) => sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, `${a}.$1`));
-  const counts = (a: string, sign = "") => sql.raw(VISIT_COUNTS.map((c) => `${sign}${a}.${c} as ${c}`).join(", "));
+  const counts = (a: string, sign = "") =>
+    sql.raw(VISIT_COUNTS.map((c) => `${sign}${a}.${c} as ${c}`).join(", "));
   return sql`(
     with f as materialized (${rows.sql})
     select ${key("f")}, f.field_value, ${counts("f")} from f

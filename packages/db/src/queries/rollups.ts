@@ -914,7 +914,10 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
       returning 1
     ),
     field_contributions as materialized (
-      select ${columns(fieldKey.filter((c) => c !== "field_name" && c !== "field_value"), "x")},
+      select ${columns(
+        fieldKey.filter((c) => c !== "field_name" && c !== "field_value"),
+        "x",
+      )},
              ${columns(HIT_ROLLUP_MEASURES, "x")}, f.field_name, f.field_value
       from ${from} x cross join lateral ${visitFields("x")} f
     ),
