@@ -49,7 +49,7 @@ async function world() {
       externalId: v.click,
       country: "DE",
       // By zone, reports read the conversions-by-field rollup each batch settles.
-      trackingFields: i === 2 ? {} : { zone: `z${i + 1}` },
+      trackingFields: (i === 2 ? {} : { zone: `z${i + 1}` }) as Record<string, string>,
     };
     return [
       {

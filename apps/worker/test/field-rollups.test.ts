@@ -129,12 +129,21 @@ async function seedJourneys(tenant: Tenant, base: number): Promise<HitRow[]> {
 
 async function storedRows(tenant: Tenant, from: number, to: number) {
   const range = { workspaceId: tenant.workspaceId, from: new Date(from), to: new Date(to) };
-  const clean = <R extends HitRollupRow | FieldRollupRow | FieldDayRollupRow>(rows: R[]) =>
+  // Timestamps as ISO strings, `updatedAt` left out.
+  const plain = (r: HitRollupRow | FieldRollupRow | FieldDayRollupRow) =>
+    Object.fromEntries(
+      Object.entries(r)
+        .filter(([k]) => k !== "updatedAt")
+        .map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]),
+    ) as Record<string, unknown> & {
+      visits: number;
+      uniqueNodeVisits: number;
+      uniqueFunnelVisits: number;
+      actionClicks: number;
+    };
+  const clean = (rows: Array<HitRollupRow | FieldRollupRow | FieldDayRollupRow>) =>
     rows
-      .map(({ updatedAt: _u, ...r }) => ({
-        ...r,
-        ...("hour" in r ? { hour: r.hour.toISOString() } : { day: r.day.toISOString() }),
-      }))
+      .map(plain)
       .filter(
         (r) =>
           r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
