@@ -91,6 +91,9 @@ async function seedJourneys(tenant: Tenant, base: number): Promise<HitRow[]> {
     const trackingFields: Record<string, string> =
       i % 5 === 4 ? {} : { zone: i % 2 === 0 ? "z1" : "z2", ...(i % 3 === 0 ? { campaign: "tf-camp" } : {}) };
     if (i === 7) trackingFields.zone = long;
+    // A field without a name (a source's parameter mapped to ""): no report can name it, and it must
+    // not pass for the rollups' every-visit rows.
+    if (i === 3) trackingFields[""] = "";
     const visit = {
       visitorId,
       trackingFields,

@@ -33,6 +33,11 @@ export const FIELD_PREFIX = "field:";
 export const isFieldColumn = (d: string): d is `field:${string}` => d.startsWith(FIELD_PREFIX);
 /** The built-in tracking field every traffic source has (its campaign parameter). */
 export const CAMPAIGN_FIELD = "campaign";
+/**
+ * The rollups by field's name for "every visit" (value the same): no tracking field can be named so
+ * (reportColumn wants a name), and a hit's tracking field of that name is not rolled up.
+ */
+export const EVERY_VISIT_FIELD = "";
 
 /** One parent key of a drill-down: rows where `dimension` has `value` (null: has none). */
 export interface ReportFilter {
@@ -339,43 +344,60 @@ function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
   if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw hits");
-  const rows = fieldRows(q, fields[0] as string, {
+  return fieldSource(q, fields[0] as string, {
     hourly: "field_rollups_hourly",
     daily: "field_rollups_daily",
     key: FIELD_VISIT_KEY,
     counts: VISIT_COUNTS,
+    as: "h",
   });
-  if (rows.valued) return sql`(${rows.sql}) h`;
-  const key = (a: string) => sql.raw(FIELD_VISIT_KEY.replace(/(\w+)/g, `${a}.$1`));
-  const counts = (a: string, sign = "") =>
-    sql.raw(VISIT_COUNTS.map((c) => `${sign}${a}.${c} as ${c}`).join(", "));
-  return sql`(
-    with f as materialized (${rows.sql})
-    select ${key("f")}, f.field_value, ${counts("f")} from f
-    union all
-    select ${key("f")}, null::text, ${counts("f", "-")} from f
-    union all
-    select ${key("h")}, null::text, ${counts("h")}
-      from hit_rollups_hourly h where ${rows.narrow("h")} and ${dateFilter("h", q)}) h`;
 }
 
 /**
- * One field's rollup rows for a query's range, `key` columns, `field_value` and `counts`: its day
- * rows for the UTC days inside the range and its hour rows for the hours at the edges (a local day
- * is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
- * every hour row (a UTC day is not one local day). `valued`: a drill-down inside one value of the
- * field, which needs no rows without it.
+ * A field's rollup rows for a query, as `table.as`, with `field_value` the field's value: the field's
+ * rows, and for the visits (conversions) without it (value null) the rollup's every-visit rows
+ * (EVERY_VISIT_FIELD) minus the field's rows. Every count is a sum, so the difference is exact.
+ */
+function fieldSource(
+  q: ReportQuery,
+  field: string,
+  table: { hourly: string; daily: string; key: string; counts: readonly string[]; as: "h" | "c" },
+): SQL {
+  const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
+  // A drill-down inside one value of the field needs no rows without it.
+  const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
+  const rows = fieldRows(q, valued ? [field] : [field, EVERY_VISIT_FIELD], table);
+  const as = sql.raw(table.as);
+  if (valued) return sql`(${rows}) ${as}`;
+  const key = sql.raw(table.key.replace(/(\w+)/g, "f.$1"));
+  const counts = (sign: string) => sql.raw(table.counts.map((c) => `${sign}f.${c} as ${c}`).join(", "));
+  return sql`(
+    with f as materialized (${rows})
+    select ${key}, f.field_value, ${counts("")} from f where f.field_name = ${field}
+    union all
+    select ${key}, null::text, ${counts("-")} from f where f.field_name = ${field}
+    union all
+    select ${key}, null::text, ${counts("")} from f where f.field_name = ${EVERY_VISIT_FIELD}) ${as}`;
+}
+
+/**
+ * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`:
+ * the day rows of the UTC days inside the range and the hour rows of the hours at its edges (a local
+ * day is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
+ * every hour row (a UTC day is not one local day).
  */
 function fieldRows(
   q: ReportQuery,
-  field: string,
+  names: string[],
   table: { hourly: string; daily: string; key: string; counts: readonly string[] },
-): { sql: SQL; valued: boolean; narrow: (a: string) => SQL } {
+): SQL {
   const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
-    ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
-  const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
-  const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
+    ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}
+    and ${sql.raw(a)}.field_name in ${sql`(${sql.join(
+      names.map((n) => sql`${n}`),
+      sql`, `,
+    )})`}`;
   const byTime = [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
     (d) => d === "hour" || d === "day",
   );
@@ -387,16 +409,16 @@ function fieldRows(
     ? end
     : sql`date_trunc('day', ${start} + interval '1 day' - interval '1 microsecond', 'UTC')`;
   const dayTo = byTime ? end : sql`date_trunc('day', ${end}, 'UTC')`;
-  const rows = sql`
-      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${counts}
+  return sql`
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, f.field_name, f.field_value, ${counts}
       from ${sql.raw(table.hourly)} f
-      where ${narrow("f")} and f.field_name = ${field} and ${dateFilter("f", q)}
+      where ${narrow("f")} and ${dateFilter("f", q)}
         and not (f.hour >= ${dayFrom} and f.hour < ${dayTo})
       union all
-      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_value, ${counts}
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_name, f.field_value,
+             ${counts}
       from ${sql.raw(table.daily)} f
-      where ${narrow("f")} and f.field_name = ${field} and f.day >= ${dayFrom} and f.day < ${dayTo}`;
-  return { sql: rows, valued, narrow };
+      where ${narrow("f")} and f.day >= ${dayFrom} and f.day < ${dayTo}`;
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
@@ -459,30 +481,20 @@ const CONVERSION_FIELD_KEY =
   "workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
 
 /**
- * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds
- * its rows, from field_conversion_rollups_hourly (its days inside the range) and, for the
- * conversions without the field, conversion_rollups_hourly minus those rows.
+ * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds its
+ * rows, from field_conversion_rollups_hourly (its days inside the range).
  */
 function conversionSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`conversion_rollups_hourly c`;
   if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw rows");
-  const rows = fieldRows(q, fields[0] as string, {
+  return fieldSource(q, fields[0] as string, {
     hourly: "field_conversion_rollups_hourly",
     daily: "field_conversion_rollups_daily",
     key: CONVERSION_FIELD_KEY,
     counts: ["conversions", "revenue"],
+    as: "c",
   });
-  const key = (a: string) => sql.raw(CONVERSION_FIELD_KEY.replace(/(\w+)/g, `${a}.$1`));
-  if (rows.valued) return sql`(${rows.sql}) c`;
-  return sql`(
-    with f as materialized (${rows.sql})
-    select ${key("f")}, f.field_value, f.conversions, f.revenue from f
-    union all
-    select ${key("f")}, null::text, -f.conversions, -f.revenue from f
-    union all
-    select ${key("c")}, null::text, c.conversions, c.revenue
-      from conversion_rollups_hourly c where ${rows.narrow("c")} and ${dateFilter("c", q)}) c`;
 }
 
 /** A key of the field's subtraction where nothing is left: the raw rows have no such key. */

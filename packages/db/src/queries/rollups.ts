@@ -12,7 +12,7 @@ import {
   workspaces,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
-import { CAMPAIGN_FIELD } from "./reports.ts";
+import { CAMPAIGN_FIELD, EVERY_VISIT_FIELD } from "./reports.ts";
 
 export type { RollupContribution } from "../schema/rollups.ts";
 export type ConversionRollupRow = typeof conversionRollupsHourly.$inferSelect;
@@ -977,7 +977,9 @@ async function rebuildFieldDays(
  * The tracking fields of a contribution row `a` as (field_name, field_value) rows: every named value
  * of its tracking_fields, and its campaign column as the field `campaign` unless tracking_fields has
  * one. Exactly what a report reads from raw hits (fieldValue in reports.ts); a field without a
- * value is no row.
+ * value is no row. And one more row for every contribution, the field EVERY_VISIT_FIELD: the rollups
+ * by field then hold their own totals, which a report by field subtracts its field's rows from for
+ * the "(none)" row, instead of reading the much wider visit and conversion rollups for them.
  */
 function visitFields(a: string): SQL {
   const t = sql.raw(a);
@@ -986,9 +988,11 @@ function visitFields(a: string): SQL {
     select e.key as field_name, e.value as field_value
     from jsonb_each_text(case when jsonb_typeof(${t}.tracking_fields) = 'object' then ${t}.tracking_fields
                               else '{}'::jsonb end) e
-    where e.value is not null and e.key <> ${CAMPAIGN_FIELD}
+    where e.value is not null and e.key <> ${CAMPAIGN_FIELD} and e.key <> ${EVERY_VISIT_FIELD}
     union all
-    select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null)`;
+    select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null
+    union all
+    select ${EVERY_VISIT_FIELD}, ${EVERY_VISIT_FIELD})`;
 }
 
 /** A watermark read from rollup_watermarks: `xmin:xmax:xip,…`. */
