@@ -303,10 +303,8 @@ export function selectDims(
  */
 export function dateFilter(alias: "h" | "c" | "t" | "f", q: ReportQuery, column = "hour"): SQL {
   const col = sql.raw(`${alias}.${column}`);
-  // Each bound a subquery, computed once: as an expression a filter evaluated it for every row, a
-  // time zone lookup each (half a 30-day report by field's time, scanning its day rows).
-  return sql`${col} >= (select ${q.fromDate}::date::timestamp at time zone ${q.timeZone})
-    and ${col} < (select (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone})`;
+  return sql`${col} >= ${q.fromDate}::date::timestamp at time zone ${q.timeZone}
+    and ${col} < (${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone}`;
 }
 
 export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Record<string, string | null> {
@@ -447,7 +445,7 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
              coalesce(sum(h.cost), 0) as cost
       from ${visitSource(q)}
       where h.workspace_id = ${q.workspaceId}
-        and ${dateFilter("h", q)}
+        ${rangeOutside(q, "h")}
         ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
         ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
         ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone))}
@@ -507,13 +505,21 @@ function conversionSource(q: ReportQuery): SQL {
   });
 }
 
+/**
+ * The date range on the rows of a report's source, unless the source is a field's (fieldRows picks
+ * its rows by the range already): there a filter on its output would redo the time zone arithmetic
+ * for every row.
+ */
+const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
+  reportFields(q).length > 0 ? sql`` : sql`and ${dateFilter(alias, q)}`;
+
 /** A key of the field's subtraction where nothing is left: the raw rows have no such key. */
 const conversionsLeft = (q: ReportQuery) =>
   reportFields(q).length > 0 ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
 
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
-      and ${dateFilter("c", q)}
+      ${rangeOutside(q, "c")}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
       ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
       ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone))}`;
