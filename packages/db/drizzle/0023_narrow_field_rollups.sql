@@ -24,7 +24,8 @@ CREATE TABLE "field_rollups_daily" (
 -- Hand-edited. The narrower key merges rows the old one kept apart, so the rows are emptied and
 -- rebuilt from raw hits by the worker's backfill (see backfillRollups) rather than re-added here: a
 -- migration that summed months of rollup rows would hold the deploy for as long. Until the backfill
--- reaches an hour, a report by field shows that hour's visits under "(none)", as after 0021.
+-- reaches an hour, a report by field shows nothing for it (the rollups by field carry their own
+-- totals now); the backfill also fills the conversions by field (0024) of the hours it passes.
 TRUNCATE "field_rollups_hourly";--> statement-breakpoint
 ALTER TABLE "field_rollups_hourly" DROP CONSTRAINT "field_rollups_hourly_key";--> statement-breakpoint
 ALTER TABLE "field_rollups_hourly" DROP COLUMN "country";--> statement-breakpoint
