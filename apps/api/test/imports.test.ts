@@ -1,4 +1,5 @@
 import { runImport, runStoredImport } from "@hitrail/conversions";
+import { normalizeMoney } from "@hitrail/core";
 import {
   applyConversionRollup,
   conversionRollupDrift,
@@ -8,6 +9,7 @@ import {
   lockWorkspaceImports,
   newId,
   newIdAt,
+  reportConversionsRaw,
 } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
 import { eq, schema } from "@hitrail/db/testing/sql";
@@ -46,6 +48,8 @@ async function world() {
       trafficSourceId: kit.trafficSourceId,
       externalId: v.click,
       country: "DE",
+      // By zone, reports read the conversions-by-field rollup each batch settles.
+      trackingFields: (i === 2 ? {} : { zone: `z${i + 1}` }) as Record<string, string>,
     };
     return [
       {
@@ -166,6 +170,42 @@ async function drift(w: World) {
     from: new Date(w.visitAt - DAY),
     to: new Date(Date.now() + DAY),
   });
+}
+
+/**
+ * What reports.run shows by zone (from the rollups by field), checked against the same numbers
+ * computed from the raw conversions, touches and hits.
+ */
+async function byZone(w: World) {
+  const range = { from: day(w.visitAt - DAY), to: day(Date.now()) };
+  const r = await w.client.reports.run.query({
+    workspaceId: w.workspace.id,
+    ...range,
+    groupBy: ["field:zone"],
+  });
+  const raw = await reportConversionsRaw(h.t.db, {
+    workspaceId: w.workspace.id,
+    timeZone: "UTC",
+    fromDate: range.from,
+    toDate: range.to,
+    groupBy: ["field:zone"],
+  });
+  const shown = Object.fromEntries(
+    r.rows
+      .filter((row) => (row.metrics.direct?.conversions ?? 0) + (row.metrics.assisted?.conversions ?? 0) > 0)
+      .map((row) => [
+        row.key["field:zone"] ?? "(none)",
+        [row.metrics.direct?.revenue, row.metrics.assisted?.revenue],
+      ]),
+  );
+  const expected = Object.fromEntries(
+    raw.map((row) => [
+      row.key["field:zone"] ?? "(none)",
+      [normalizeMoney(row.directRevenue), normalizeMoney(row.assistedRevenue)],
+    ]),
+  );
+  expect(shown).toEqual(expected);
+  return shown;
 }
 
 /** What reports.run shows for the file's visits, by node (direct and assisted revenue). */
@@ -433,6 +473,7 @@ describe("conversion import", () => {
       [w.kit.nodes.offerB]: [1, "9", "0"],
       [w.kit.nodes.lander]: [0, "0", "21.5"],
     });
+    expect(await byZone(w)).toEqual({ z1: ["12.5", "12.5"], z2: ["9", "9"] });
     // The revisions are kept, as for postbacks: 2 for A, 3 for B.
     const revisions = await h.t.db
       .select()

@@ -24,6 +24,7 @@ import {
   deleteZeroRollupRowsSql,
   lockRollupLedgerRowsSql,
   settleConversionsSql,
+  settleFieldConversionsSql,
 } from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
@@ -455,8 +456,11 @@ export async function openImportChunk(
           if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
           statements.push(settleConversionsSql(ws, changed));
         }
+        const settled = statements.length - 1;
+        // And their rows by tracking field, after their ledgers (the same rows, locked now).
+        if (changed.length > 0) statements.push(settleFieldConversionsSql(ws, changed));
         const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
-        const zero = (results.at(-1)?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
+        const zero = (results[settled]?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
         if (changed.length > 0 && zero !== undefined && zero !== "{}")
           await runPreparedOn(conn, deleteZeroRollupRowsSql(ws, zero));
         await conn.unsafe("commit");
