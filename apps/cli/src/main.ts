@@ -19,7 +19,7 @@ import { deliverJob, jobIds } from "@hitrail/queue";
 import { Command, Option } from "commander";
 import { listCostsCommand, setCostCommand, undoCostCommand, uploadCostsCommand } from "./commands/costs.ts";
 import { doctor, formatCheck } from "./commands/doctor.ts";
-import { importConversionsFile } from "./commands/import-conversions.ts";
+import { IMPORT_CONNECTIONS, importConversionsFile } from "./commands/import-conversions.ts";
 import { seedDemo } from "./commands/seed-demo.ts";
 import { cliEnv, rawEnv } from "./env.ts";
 
@@ -43,13 +43,13 @@ function dbEnv(): Env & { DATABASE_URL: string } {
  */
 async function withDb<T>(
   fn: (db: ReturnType<typeof createDb>) => Promise<T>,
-  opts: { maintenance?: boolean } = {},
+  opts: { maintenance?: boolean; connections?: number } = {},
 ): Promise<T> {
   const url = opts.maintenance
     ? requireEnv(cliEnv(), ["MAINTENANCE_DATABASE_URL"]).MAINTENANCE_DATABASE_URL
     : dbEnv().DATABASE_URL;
   const client = createDb(url, {
-    max: 2,
+    max: opts.connections ?? 2,
     connectTimeoutSeconds: 5,
     applicationName: "hitrail-cli",
   });
@@ -199,7 +199,7 @@ export function buildCli(): Command {
             postbacks: opts.postbacks,
             progress: opts.json ? null : process.stderr,
           });
-        });
+        }, { connections: IMPORT_CONNECTIONS });
         const r = result.import;
         if (opts.json) {
           print({

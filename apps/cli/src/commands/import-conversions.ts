@@ -3,7 +3,14 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Transform } from "node:stream";
-import { csvSource, guessMapping, type ImportCounts, mappingProblem, runImport } from "@hitrail/conversions";
+import {
+  csvSource,
+  guessMapping,
+  type ImportCounts,
+  importConnections,
+  mappingProblem,
+  runImport,
+} from "@hitrail/conversions";
 import {
   type ConversionImport,
   type DbClient,
@@ -16,6 +23,9 @@ import {
   type WorkspaceRow,
   withWorkspace,
 } from "@hitrail/db";
+
+/** The pool the command opens: as many connections as the import's lanes and reads take. */
+export const IMPORT_CONNECTIONS = importConnections();
 
 export interface ImportCommandInput {
   workspace: WorkspaceRow;
