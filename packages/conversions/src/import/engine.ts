@@ -434,6 +434,7 @@ export class ImportEngine {
     positions: readonly number[],
     lanes: number,
     previous?: Prepared,
+    beforeLaneCommit?: () => void | Promise<void>,
   ): Promise<{ verdicts: RowVerdict[]; counts: ImportCounts }> {
     const { sql } = this.setup.client;
     if (sql === undefined) throw new Error("an import needs a database client with a connection pool");
@@ -441,7 +442,9 @@ export class ImportEngine {
     const settled = await Promise.allSettled(
       splitLanes(prepared, lanes)
         .filter((lane) => lane.indices.length > 0)
-        .map((lane) => this.commitLane(importId, prepared, lane, positions, out, { sql }, previous)),
+        .map((lane) =>
+          this.commitLane(importId, prepared, lane, positions, out, { sql }, previous, beforeLaneCommit),
+        ),
     );
     // Every lane has ended (committed or not) before the step's failure is reported.
     const failed = settled.find((r) => r.status === "rejected");
@@ -459,6 +462,7 @@ export class ImportEngine {
     out: Array<RowVerdict | null>,
     client: Pick<DbClient, "sql">,
     previous?: Prepared,
+    beforeCommit?: () => void | Promise<void>,
   ): Promise<void> {
     const { rows } = prepared;
     const identities = identitiesOf(this.workspaceId, lane.items);
@@ -494,6 +498,7 @@ export class ImportEngine {
             .map((v) => ({ line: v.line, reason: v.reason ?? "refused", raw: v.values })),
         },
       };
+      await beforeCommit?.();
     } catch (error) {
       await chunk.rollback();
       throw error;
@@ -514,7 +519,7 @@ interface Lane {
 }
 
 /** FNV-1a of the hit id: the lane of every row converting that hit, whatever else the row says. */
-function laneOf(hitId: string, lanes: number): number {
+export function importLaneOf(hitId: string, lanes: number): number {
   if (lanes === 1) return 0;
   let h = 0x811c9dc5;
   for (let i = 0; i < hitId.length; i++) h = Math.imul(h ^ hitId.charCodeAt(i), 0x01000193);
@@ -537,7 +542,7 @@ export function splitLanes(prepared: Prepared, lanes: number): Lane[] {
   }));
   const laneOfIndex = new Map<number, number>();
   for (const p of prepared.items) {
-    const n = laneOf(p.item.hitId, lanes);
+    const n = importLaneOf(p.item.hitId, lanes);
     laneOfIndex.set(p.index, n);
     (out[n] as Lane).items.push(p);
   }
@@ -547,7 +552,7 @@ export function splitLanes(prepared: Prepared, lanes: number): Lane[] {
     (out[n] as Lane).repeats.push(r);
   }
   for (const c of prepared.carried) {
-    const n = laneOf(c.hitId, lanes);
+    const n = importLaneOf(c.hitId, lanes);
     laneOfIndex.set(c.index, n);
     (out[n] as Lane).carried.push(c);
   }

@@ -34,6 +34,8 @@ export interface RunImportArgs {
   onRowsApplied?: () => void;
   /** Called when another import of the workspace is running: this one waits for it to end. */
   onWait?: () => void;
+  /** Called by each lane just before it commits (tests use it to crash with a step half committed). */
+  beforeLaneCommit?: (step: number) => void | Promise<void>;
   /** Called after each committed step (tests use it to crash mid-file). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -150,7 +152,7 @@ async function runLocked(args: RunImportArgs): Promise<ConversionImport> {
       error: undefined,
     };
     entry.done = engine
-      .commitStep(importId, prepared, at, lanes, previous)
+      .commitStep(importId, prepared, at, lanes, previous, () => args.beforeLaneCommit?.(batchNo + 1))
       .then(async ({ counts: c }) => {
         await withWorkspace(client.db, ws, (tx) =>
           endImportStep(tx, { workspaceId: ws, importId, rowsDone }),
