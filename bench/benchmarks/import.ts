@@ -95,12 +95,7 @@ export async function run(): Promise<void> {
       ],
       {
         cwd: root,
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: scratch.appUrl,
-          LOG_LEVEL: "silent",
-          ...(process.env.IMPORT_TIMING ? { IMPORT_TIMING: "1" } : {}),
-        },
+        env: { PATH: process.env.PATH, DATABASE_URL: scratch.appUrl, LOG_LEVEL: "silent" },
         stdio: ["ignore", "pipe", "inherit"],
       },
     );

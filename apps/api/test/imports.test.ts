@@ -512,10 +512,13 @@ describe("conversion import", () => {
     expect((await conversionsOf(w.workspace.id)).length).toBe(4);
     const refusals = await w.client.imports.refusals.query({ workspaceId: w.workspace.id, importId: id });
     // Each refused row once, line by line (lines 7 and 8 were in the crashed step).
-    expect([refusals.rows, refusals.csv.split("\n").slice(1, 4).map((l) => l.split(",")[0])]).toEqual([
-      3,
-      ["7", "8", "9"],
-    ]);
+    expect([
+      refusals.rows,
+      refusals.csv
+        .split("\n")
+        .slice(1, 4)
+        .map((l) => l.split(",")[0]),
+    ]).toEqual([3, ["7", "8", "9"]]);
     expect(
       await h.t.db
         .select()

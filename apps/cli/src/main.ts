@@ -189,17 +189,20 @@ export function buildCli(): Command {
     .option("--json", "print the import's record as JSON")
     .action((file: string, opts: { workspace: string; map?: string; postbacks: boolean; json?: boolean }) =>
       guarded("conversions import", async () => {
-        const result = await withDb(async (c) => {
-          const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
-          if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
-          return importConversionsFile(c, {
-            workspace: ws,
-            file,
-            ...(opts.map ? { map: opts.map } : {}),
-            postbacks: opts.postbacks,
-            progress: opts.json ? null : process.stderr,
-          });
-        }, { connections: IMPORT_CONNECTIONS });
+        const result = await withDb(
+          async (c) => {
+            const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
+            if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
+            return importConversionsFile(c, {
+              workspace: ws,
+              file,
+              ...(opts.map ? { map: opts.map } : {}),
+              postbacks: opts.postbacks,
+              progress: opts.json ? null : process.stderr,
+            });
+          },
+          { connections: IMPORT_CONNECTIONS },
+        );
         const r = result.import;
         if (opts.json) {
           print({

@@ -179,7 +179,9 @@ async function runLocked(args: RunImportArgs): Promise<ConversionImport> {
     await settle();
     if (left.positions.size > 0)
       // The last rows may all have been in the crashed run's batches: their step still has to end.
-      await withWorkspace(client.db, ws, (tx) => endImportStep(tx, { workspaceId: ws, importId, rowsDone: seen }));
+      await withWorkspace(client.db, ws, (tx) =>
+        endImportStep(tx, { workspaceId: ws, importId, rowsDone: seen }),
+      );
     args.onRowsApplied?.();
     const done = await withWorkspace(client.db, ws, (tx) =>
       findConversionImport(tx, { workspaceId: ws, id: importId }),
