@@ -92,6 +92,8 @@ export async function run(): Promise<void> {
         "--workspace",
         workspace.slug,
         "--json",
+        // BENCH_IMPORT_LANES=n: the import's lanes (default the CLI's own).
+        ...(process.env.BENCH_IMPORT_LANES ? ["--lanes", process.env.BENCH_IMPORT_LANES] : []),
       ],
       {
         cwd: root,

@@ -3,14 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Transform } from "node:stream";
-import {
-  csvSource,
-  guessMapping,
-  type ImportCounts,
-  importConnections,
-  mappingProblem,
-  runImport,
-} from "@hitrail/conversions";
+import { csvSource, guessMapping, type ImportCounts, mappingProblem, runImport } from "@hitrail/conversions";
 import {
   type ConversionImport,
   type DbClient,
@@ -24,9 +17,6 @@ import {
   withWorkspace,
 } from "@hitrail/db";
 
-/** The pool the command opens: as many connections as the import's lanes and reads take. */
-export const IMPORT_CONNECTIONS = importConnections();
-
 export interface ImportCommandInput {
   workspace: WorkspaceRow;
   file: string;
@@ -34,6 +24,8 @@ export interface ImportCommandInput {
   map?: string;
   postbacks: boolean;
   batchSize?: number;
+  /** Batches committing side by side; the caller's pool needs importConnections(lanes). */
+  lanes?: number;
   /** Where progress goes (stderr); null: silent. */
   progress: NodeJS.WritableStream | null;
 }
@@ -138,6 +130,7 @@ export async function importConversionsFile(
     importId: record.id,
     source: csvSource(createReadStream(input.file).pipe(counter)),
     ...(input.batchSize ? { batchSize: input.batchSize } : {}),
+    ...(input.lanes ? { lanes: input.lanes } : {}),
     onProgress: ({ rowsDone, counts }) => show(rowsDone, counts),
     onRowsApplied: () => {
       rowsSeconds = (Date.now() - started) / 1000;
