@@ -36,14 +36,17 @@ export interface LoadOptions {
   expectStatus?: number;
   /** Processes to name in the CPU breakdown (pid → label); this process is always "bench". */
   processes?: Record<number, string>;
+  /**
+   * More processes to name, asked for when the load has run (a pool's PostgreSQL backends are only
+   * all there by then): on a shared machine "postgres" is every database's backends, these are ours.
+   */
+  processesAfter?: () => Promise<Record<number, string>>;
 }
 
 /** Runs autocannon against one URL for a fixed time and connection count. */
 export async function load(opts: LoadOptions): Promise<LoadResult> {
-  const stopMeter = startCpuMeter({
-    [process.pid]: "bench + load generator",
-    ...opts.processes,
-  });
+  const labels: Record<number, string> = { [process.pid]: "bench + load generator", ...opts.processes };
+  const stopMeter = startCpuMeter(labels);
   const r = await autocannon({
     url: opts.url,
     connections: opts.connections ?? 64,
@@ -61,6 +64,7 @@ export async function load(opts: LoadOptions): Promise<LoadResult> {
     ? (`${String(opts.expectStatus)[0]}xx` as keyof typeof counts)
     : null;
   const wrong = expectedClass ? r.requests.total - (counts[expectedClass] ?? 0) : 0;
+  if (opts.processesAfter) Object.assign(labels, await opts.processesAfter());
   return {
     label: opts.label,
     requests: r.requests.total,
@@ -109,6 +113,78 @@ export function report(title: string, baseline: LoadResult, results: LoadResult[
   for (const r of [baseline, ...results]) {
     if (r.cpu) console.log(`${r.label}:\n${describeCpu(r.cpu, r.requests)}`);
   }
+}
+
+/** The PostgreSQL backends serving one database (by pid), to name in a CPU breakdown. */
+export async function databaseBackends(db: DbClient, label: string): Promise<Record<number, string>> {
+  const rows = await db.sql<Array<{ pid: number }>>`
+    select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  return Object.fromEntries(rows.map((r) => [r.pid, label]));
+}
+
+/** The transactions committed in the database, carried in WriteCounts as `ins` under this name. */
+const COMMITS = "(transactions committed)";
+
+/** Per table (partitions under their parent): rows inserted, updated and deleted, and index entries written. */
+export type WriteCounts = Map<string, { ins: number; upd: number; del: number; indexEntries: number }>;
+
+/**
+ * What the run's database has written so far, from pg_stat_user_tables. Index entries are counted
+ * as each inserted row and each non-HOT update adding one entry to every index of its table (a
+ * partial index whose predicate the row fails gets none; the tables measured here have none such on
+ * insert). The statistics reach the view up to a second after a backend's commit: wait before.
+ */
+export async function writeCounts(db: DbClient): Promise<WriteCounts> {
+  const rows = await db.sql<
+    Array<{ name: string; ins: string; upd: string; del: string; index_entries: string }>
+  >`
+    select coalesce(parent.relname, s.relname)::text as name, sum(s.n_tup_ins) as ins, sum(s.n_tup_upd) as upd,
+           sum(s.n_tup_del) as del,
+           sum((s.n_tup_ins + s.n_tup_upd - s.n_tup_hot_upd) * (select count(*) from pg_index x where x.indrelid = s.relid)) as index_entries
+    from pg_stat_user_tables s
+    left join pg_inherits i on i.inhrelid = s.relid
+    left join pg_class parent on parent.oid = i.inhparent
+    group by 1
+    union all
+    select ${COMMITS}::text, xact_commit, 0, 0, 0 from pg_stat_database where datname = current_database()`;
+  return new Map(
+    rows.map((r) => [
+      r.name,
+      { ins: Number(r.ins), upd: Number(r.upd), del: Number(r.del), indexEntries: Number(r.index_entries) },
+    ]),
+  );
+}
+
+/** Rows and index entries written per request between two writeCounts, one line per table and a total. */
+export function describeWrites(before: WriteCounts, after: WriteCounts, requests: number): string {
+  const per = (n: number) => (n / Math.max(1, requests)).toFixed(2);
+  const lines: string[] = [];
+  let rows = 0;
+  let entries = 0;
+  for (const [name, a] of [...after].sort(([x], [y]) => x.localeCompare(y))) {
+    const b = before.get(name) ?? { ins: 0, upd: 0, del: 0, indexEntries: 0 };
+    const ins = a.ins - b.ins;
+    const upd = a.upd - b.upd;
+    const del = a.del - b.del;
+    const idx = a.indexEntries - b.indexEntries;
+    if (ins + upd + del === 0) continue;
+    if (name === COMMITS) {
+      // Group commit at work: the requests each transaction carried (the run's own few reads included).
+      lines.unshift(
+        `    transactions committed ${per(ins)} per request (${(requests / Math.max(1, ins)).toFixed(1)} requests each)`,
+      );
+      continue;
+    }
+    rows += ins + upd + del;
+    entries += idx;
+    lines.push(
+      `    ${name.padEnd(28)} ${per(ins).padStart(6)} ins ${per(upd).padStart(6)} upd ${per(del).padStart(6)} del ${per(idx).padStart(6)} index entries`,
+    );
+  }
+  return [
+    `  rows written per request ${per(rows)}, index entries ${per(entries)} (pg_stat_user_tables):`,
+    ...lines,
+  ].join("\n");
 }
 
 export function withDatabase(url: string, database: string): string {

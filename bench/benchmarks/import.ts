@@ -92,6 +92,8 @@ export async function run(): Promise<void> {
         "--workspace",
         workspace.slug,
         "--json",
+        // BENCH_IMPORT_LANES=n: the import's lanes (default the CLI's own).
+        ...(process.env.BENCH_IMPORT_LANES ? ["--lanes", process.env.BENCH_IMPORT_LANES] : []),
       ],
       {
         cwd: root,
@@ -99,7 +101,18 @@ export async function run(): Promise<void> {
         stdio: ["ignore", "pipe", "inherit"],
       },
     );
-    const stopCpu = startCpuMeter({ [child.pid ?? 0]: "import CLI", [process.pid]: "bench" });
+    // The machine is shared: PostgreSQL's backends serving this run's database are told apart from
+    // the other databases' (found as they connect), so the database's cost per row is this import's.
+    const labels: Record<number, string> = { [child.pid ?? 0]: "import CLI", [process.pid]: "bench" };
+    const stopCpu = startCpuMeter(labels);
+    const dbName = new URL(scratch.appUrl).pathname.slice(1);
+    const backends = setInterval(() => {
+      db.sql<Array<{ pid: number }>>`select pid from pg_stat_activity where datname = ${dbName}`
+        .then((rows) => {
+          for (const r of rows) labels[r.pid] = "postgres (this database)";
+        })
+        .catch(() => {});
+    }, 300);
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     let peakKb = 0;
@@ -117,6 +130,7 @@ export async function run(): Promise<void> {
     }, 200);
     const [code] = (await once(child, "exit")) as [number];
     clearInterval(sampler);
+    clearInterval(backends);
     const cpu = stopCpu();
     if (code !== 0) throw new Error(`the import exited with ${code}`);
     const result = JSON.parse(stdout) as {

@@ -11,11 +11,15 @@ import {
   bareServer,
   benchScratch,
   compareWithFloor,
+  databaseBackends,
+  describeWrites,
   type LoadResult,
   load,
   report,
   startFloorProcess,
   startTrackerProcess,
+  type WriteCounts,
+  writeCounts,
 } from "../lib.ts";
 
 // `pnpm bench postback`: conversion postbacks through the real tracker (its own process, from its
@@ -96,6 +100,7 @@ export async function run(): Promise<void> {
         headers,
         requests: [{ setupRequest: file } as unknown as autocannon.Request],
         processes: { [tracker.pid]: "tracker" },
+        processesAfter: () => databaseBackends(db, BACKENDS),
         ...(durationSeconds ? { durationSeconds } : {}),
       });
 
@@ -115,13 +120,17 @@ export async function run(): Promise<void> {
       row: template.row,
     });
     cleanups.unshift(() => floor.stop());
+    const writes: Array<[string, WriteCounts, WriteCounts, number]> = [];
+    const floorBefore = await statsSettled(db);
     const floorRun = await load({
       url: `${floor.url}/pb/`,
       label: "floor: bare Fastify + group-committed conversion row",
       connections: CONNECTIONS,
       expectStatus: 200,
       processes: { [floor.pid]: "floor server" },
+      processesAfter: () => databaseBackends(db, BACKENDS),
     });
+    writes.push([floorRun.label, floorBefore, await statsSettled(db), floorRun.requests]);
     const phases = [
       { label: "postback by hit", file: byHit, count: () => countNew(db.sql, `${tag}-h-`) },
       { label: "postback by vid", file: byVid, count: () => countNew(db.sql, `${tag}-v-`) },
@@ -129,9 +138,12 @@ export async function run(): Promise<void> {
     ];
     const results: LoadResult[] = [];
     for (const phase of phases) {
-      results.push(await cannon(phase.label, phase.file));
+      const before = await statsSettled(db);
+      const r = await cannon(phase.label, phase.file);
+      results.push(r);
       // Requests cut off when the load stopped may still commit: let them land before the next run.
       await settled(phase.count);
+      writes.push([phase.label, before, await statsSettled(db), r.requests]);
     }
 
     // SIGTERM: the tracker drains its conversion writer before it exits; then every 200 must be there.
@@ -141,6 +153,8 @@ export async function run(): Promise<void> {
       baseline,
       [floorRun, ...results],
     );
+    for (const [label, before, after, requests] of writes)
+      console.log(`${label}:\n${describeWrites(before, after, requests)}`);
     const [byHitRun, byVidRun] = results as [LoadResult, LoadResult];
     console.log(compareWithFloor(byHitRun, "tracker", floorRun, "floor server", FLOOR_TARGET).line);
     const vidGap = 1 - byVidRun.rps / byHitRun.rps;
@@ -162,6 +176,19 @@ export async function run(): Promise<void> {
   } finally {
     await scratch.dispose();
   }
+}
+
+/** On a shared machine "postgres" is every database's backends: these are the run's own. */
+const BACKENDS = "postgres: this run's backends";
+
+/**
+ * Table statistics once the backends' last commits have reached them: a busy backend flushes its
+ * counts at most once a second, and an idle one still holding some after at most 10 s
+ * (PGSTAT_IDLE_INTERVAL), so a shorter wait credits the end of one run to the next.
+ */
+async function statsSettled(db: DbClient): Promise<WriteCounts> {
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  return writeCounts(db);
 }
 
 /** Waits until a count stops moving (two equal reads 200 ms apart, at most 10 s). */

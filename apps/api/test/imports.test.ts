@@ -1,4 +1,5 @@
-import { runImport, runStoredImport } from "@hitrail/conversions";
+import { importLaneOf, runImport, runStoredImport } from "@hitrail/conversions";
+import { normalizeMoney } from "@hitrail/core";
 import {
   applyConversionRollup,
   conversionRollupDrift,
@@ -8,6 +9,7 @@ import {
   lockWorkspaceImports,
   newId,
   newIdAt,
+  reportConversionsRaw,
 } from "@hitrail/db";
 import { factories } from "@hitrail/db/testing";
 import { eq, schema } from "@hitrail/db/testing/sql";
@@ -46,6 +48,8 @@ async function world() {
       trafficSourceId: kit.trafficSourceId,
       externalId: v.click,
       country: "DE",
+      // By zone, reports read the conversions-by-field rollup each batch settles.
+      trackingFields: (i === 2 ? {} : { zone: `z${i + 1}` }) as Record<string, string>,
     };
     return [
       {
@@ -168,6 +172,42 @@ async function drift(w: World) {
   });
 }
 
+/**
+ * What reports.run shows by zone (from the rollups by field), checked against the same numbers
+ * computed from the raw conversions, touches and hits.
+ */
+async function byZone(w: World) {
+  const range = { from: day(w.visitAt - DAY), to: day(Date.now()) };
+  const r = await w.client.reports.run.query({
+    workspaceId: w.workspace.id,
+    ...range,
+    groupBy: ["field:zone"],
+  });
+  const raw = await reportConversionsRaw(h.t.db, {
+    workspaceId: w.workspace.id,
+    timeZone: "UTC",
+    fromDate: range.from,
+    toDate: range.to,
+    groupBy: ["field:zone"],
+  });
+  const shown = Object.fromEntries(
+    r.rows
+      .filter((row) => (row.metrics.direct?.conversions ?? 0) + (row.metrics.assisted?.conversions ?? 0) > 0)
+      .map((row) => [
+        row.key["field:zone"] ?? "(none)",
+        [row.metrics.direct?.revenue, row.metrics.assisted?.revenue],
+      ]),
+  );
+  const expected = Object.fromEntries(
+    raw.map((row) => [
+      row.key["field:zone"] ?? "(none)",
+      [normalizeMoney(row.directRevenue), normalizeMoney(row.assistedRevenue)],
+    ]),
+  );
+  expect(shown).toEqual(expected);
+  return shown;
+}
+
 /** What reports.run shows for the file's visits, by node (direct and assisted revenue). */
 async function byNode(w: World) {
   const r = await w.client.reports.run.query({
@@ -257,7 +297,8 @@ describe("conversion import", () => {
       .select()
       .from(schema.touches)
       .where(eq(schema.touches.workspaceId, w.workspace.id));
-    expect(touches.length).toBe(8);
+    // One assisted touch (the lander) per conversion; the direct touch is the conversion itself.
+    expect(touches.map((t) => t.kind)).toEqual(Array(4).fill("assisted"));
     expect(
       await h.t.db
         .select()
@@ -401,6 +442,133 @@ describe("conversion import", () => {
     });
   });
 
+  it("commits a step's lanes side by side and ends where one serial batch does, one hit's rows far apart", async () => {
+    /** One hit's rows spread over the file, named by hit, click id and visitor, in steps of two rows. */
+    const text = (w: World) => {
+      const [v1, v2, v3] = w.visitors as [World["visitors"][0], World["visitors"][0], World["visitors"][0]];
+      const lines = [
+        "click,ext,visitor,page,txid,payout,state",
+        `${v1.offer},,,,A,10,`, // create A 10
+        `${v2.offer},,,,B,5,`, // create B 5
+        `,CLK-3,,,C,7,`, // create C 7 (visitor 3's offer)
+        `${v1.offer},,,,A,11,`, // A → 11
+        `,CLK-1,,,A,12,`, // the same identity by click id: A → 12
+        `${v2.offer},,,,B,,rejected`, // B deleted
+        `,,${v3.vid},${w.kit.offerIds[0]},C,8,`, // the same identity by visitor and page: C → 8
+        `${v1.offer},,,,A,10,`, // line 2 again: unchanged, A stays 12
+        `${v2.offer},,,,B,6,`, // B restored at 6
+        `,CLK-3,,,C,,rejected`, // C deleted
+        `${v1.offer},,,,A,13,`, // A → 13
+        `${v2.offer},,,,B,6,`, // line 10 again: unchanged
+      ];
+      return `${lines.join("\n")}\n`;
+    };
+    /** `spread`: the fewest lanes (from 2) that do not put the three hits in one lane. */
+    const run = async (lanesOf: "one" | "spread", batchSize: number) => {
+      const w = await world();
+      const offers = w.visitors.map((v) => v.offer);
+      let lanes = 1;
+      if (lanesOf === "spread")
+        for (lanes = 2; new Set(offers.map((o) => importLaneOf(o, lanes))).size === 1; ) lanes++;
+      const id = await upload(w, text(w));
+      const done = await runStoredImport({
+        client: h.t.app,
+        workspaceId: w.workspace.id,
+        importId: id,
+        lanes,
+        batchSize,
+      });
+      const name = new Map(w.visitors.flatMap((v, i) => [[v.offer, `offer ${i + 1}`] as const]));
+      const nodeName = new Map(Object.entries(w.kit.nodes).map(([k, v]) => [v, k]));
+      return {
+        lanes,
+        counts: counts(done),
+        conversions: (await conversionsOf(w.workspace.id))
+          .map((c) => ({ ...c, hit: name.get(c.hit) }))
+          .sort((a, b) => a.tx.localeCompare(b.tx)),
+        rowsDone: (await w.client.imports.get.query({ workspaceId: w.workspace.id, importId: id })).rowsDone,
+        drift: await drift(w),
+        report: Object.fromEntries(
+          Object.entries(await byNode(w)).map(([node, m]) => [nodeName.get(node) ?? node, m]),
+        ),
+      };
+    };
+    const serial = await run("one", 1000);
+    const lanes = await run("spread", 2);
+    expect(serial.counts).toEqual({ created: 3, updated: 5, deleted: 2, unchanged: 2, refused: 0 });
+    expect(serial.conversions.map((c) => [c.hit, c.tx, c.revenue, c.deleted])).toEqual([
+      ["offer 1", "A", 13, false],
+      ["offer 2", "B", 6, false],
+      ["offer 3", "C", 8, true],
+    ]);
+    expect({ ...lanes, lanes: serial.lanes }).toEqual(serial);
+    expect(lanes.drift).toEqual([]);
+  });
+
+  it("resumed after a crash with a step half committed (one lane failed, the others in), ends where a clean run does", async () => {
+    const w = await world();
+    const id = await upload(w, file(w));
+    let failed = false;
+    await expect(
+      runStoredImport({
+        client: h.t.app,
+        workspaceId: w.workspace.id,
+        importId: id,
+        batchSize: 4,
+        lanes: 3,
+        beforeLaneCommit: (step) => {
+          if (step === 2 && !failed) {
+            failed = true;
+            throw new Error("simulated crash");
+          }
+        },
+      }),
+    ).rejects.toThrow(/simulated crash/);
+    const crashed = await w.client.imports.get.query({ workspaceId: w.workspace.id, importId: id });
+    expect([crashed.status, crashed.rowsDone]).toEqual(["failed", 4]);
+    // Lanes of the second step committed: the resumed run must skip exactly their rows.
+    const half = await h.t.db
+      .select()
+      .from(schema.conversionImportBatches)
+      .where(eq(schema.conversionImportBatches.importId, id));
+    expect(half.length).toBeGreaterThan(0);
+    const resumed = await runStoredImport({
+      client: h.t.app,
+      workspaceId: w.workspace.id,
+      importId: id,
+      batchSize: 4,
+      lanes: 3,
+    });
+    expect([resumed.rowsDone, counts(resumed)]).toEqual([11, FIRST]);
+    expect(
+      (await conversionsOf(w.workspace.id)).map((c) => [c.tx, c.revenue, c.deleted, c.revision]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["A", 15, false, 2],
+        ["B", 20, true, 2],
+        ["C", 5, false, 1],
+        ["", 0.01, false, 1],
+      ]),
+    );
+    expect((await conversionsOf(w.workspace.id)).length).toBe(4);
+    const refusals = await w.client.imports.refusals.query({ workspaceId: w.workspace.id, importId: id });
+    // Each refused row once, line by line (lines 7 and 8 were in the crashed step).
+    expect([
+      refusals.rows,
+      refusals.csv
+        .split("\n")
+        .slice(1, 4)
+        .map((l) => l.split(",")[0]),
+    ]).toEqual([3, ["7", "8", "9"]]);
+    expect(
+      await h.t.db
+        .select()
+        .from(schema.conversionImportBatches)
+        .where(eq(schema.conversionImportBatches.importId, id)),
+    ).toEqual([]);
+    expect(await drift(w)).toEqual([]);
+  });
+
   it("applies repeats of one identity in one batch in file order, and settles the batch's rollups once", async () => {
     const w = await world();
     const [v1, v2] = w.visitors as [World["visitors"][0], World["visitors"][0]];
@@ -432,6 +600,7 @@ describe("conversion import", () => {
       [w.kit.nodes.offerB]: [1, "9", "0"],
       [w.kit.nodes.lander]: [0, "0", "21.5"],
     });
+    expect(await byZone(w)).toEqual({ z1: ["12.5", "12.5"], z2: ["9", "9"] });
     // The revisions are kept, as for postbacks: 2 for A, 3 for B.
     const revisions = await h.t.db
       .select()

@@ -24,7 +24,11 @@ describe("conversion and postback logs", () => {
       workspaceId: h.a.workspace.id,
       conversionId: h.a.conversionId,
     });
-    expect(one).toMatchObject({ id: h.a.conversionId, touches: [] });
+    // No touch rows were seeded: the direct touch is the conversion's own hit all the same.
+    expect(one).toMatchObject({
+      id: h.a.conversionId,
+      touches: [{ hitId: one.hitId, nodeId: one.nodeId, pageId: one.pageId, kind: "direct", position: 0 }],
+    });
     expect(
       (await viewer.conversions.list.query({ workspaceId: h.a.workspace.id, tx: "nope" })).items,
     ).toEqual([]);

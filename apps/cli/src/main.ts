@@ -1,4 +1,5 @@
 import { type Env, requireEnv } from "@hitrail/config";
+import { IMPORT_LANES, importConnections } from "@hitrail/conversions";
 import {
   createApiKey,
   createDb,
@@ -16,7 +17,7 @@ import {
 } from "@hitrail/db";
 import { describeStartupError } from "@hitrail/observability";
 import { deliverJob, jobIds } from "@hitrail/queue";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { listCostsCommand, setCostCommand, undoCostCommand, uploadCostsCommand } from "./commands/costs.ts";
 import { doctor, formatCheck } from "./commands/doctor.ts";
 import { importConversionsFile } from "./commands/import-conversions.ts";
@@ -43,13 +44,13 @@ function dbEnv(): Env & { DATABASE_URL: string } {
  */
 async function withDb<T>(
   fn: (db: ReturnType<typeof createDb>) => Promise<T>,
-  opts: { maintenance?: boolean } = {},
+  opts: { maintenance?: boolean; connections?: number } = {},
 ): Promise<T> {
   const url = opts.maintenance
     ? requireEnv(cliEnv(), ["MAINTENANCE_DATABASE_URL"]).MAINTENANCE_DATABASE_URL
     : dbEnv().DATABASE_URL;
   const client = createDb(url, {
-    max: 2,
+    max: opts.connections ?? 2,
     connectTimeoutSeconds: 5,
     applicationName: "hitrail-cli",
   });
@@ -58,6 +59,15 @@ async function withDb<T>(
   } finally {
     await client.close(2);
   }
+}
+
+/** A commander parser for a whole number ≥ 1, with the option's name in the error. */
+function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name}: a whole number from 1`);
+    return n;
+  };
 }
 
 const print = (value: unknown): void => {
@@ -187,41 +197,54 @@ export function buildCli(): Command {
       false,
     )
     .option("--json", "print the import's record as JSON")
-    .action((file: string, opts: { workspace: string; map?: string; postbacks: boolean; json?: boolean }) =>
-      guarded("conversions import", async () => {
-        const result = await withDb(async (c) => {
-          const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
-          if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
-          return importConversionsFile(c, {
-            workspace: ws,
-            file,
-            ...(opts.map ? { map: opts.map } : {}),
-            postbacks: opts.postbacks,
-            progress: opts.json ? null : process.stderr,
-          });
-        });
-        const r = result.import;
-        if (opts.json) {
-          print({
-            id: r.id,
-            status: r.status,
-            resumed: result.resumed,
-            rows: r.rowsDone,
-            created: r.created,
-            updated: r.updated,
-            deleted: r.deleted,
-            unchanged: r.unchanged,
-            refused: r.refused,
-            seconds: result.seconds,
-            rowsSeconds: result.rowsSeconds,
-          });
-        } else {
-          process.stdout.write(
-            `import ${r.id}${result.resumed ? " (resumed)" : ""}: ${r.rowsDone} rows in ${result.seconds.toFixed(1)} s — ` +
-              `${r.created} created, ${r.updated} updated, ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.refused} refused\n`,
+    .addOption(
+      new Option("--lanes <n>", "batches committing side by side (rows of one hit always share one)")
+        .argParser(positiveInt("--lanes"))
+        .default(IMPORT_LANES),
+    )
+    .action(
+      (
+        file: string,
+        opts: { workspace: string; map?: string; postbacks: boolean; json?: boolean; lanes: number },
+      ) =>
+        guarded("conversions import", async () => {
+          const result = await withDb(
+            async (c) => {
+              const ws = await findWorkspaceBySlugOrId(c.db, opts.workspace);
+              if (!ws) throw new Error(`no workspace '${opts.workspace}'`);
+              return importConversionsFile(c, {
+                workspace: ws,
+                file,
+                ...(opts.map ? { map: opts.map } : {}),
+                postbacks: opts.postbacks,
+                lanes: opts.lanes,
+                progress: opts.json ? null : process.stderr,
+              });
+            },
+            { connections: importConnections(opts.lanes) },
           );
-        }
-      }),
+          const r = result.import;
+          if (opts.json) {
+            print({
+              id: r.id,
+              status: r.status,
+              resumed: result.resumed,
+              rows: r.rowsDone,
+              created: r.created,
+              updated: r.updated,
+              deleted: r.deleted,
+              unchanged: r.unchanged,
+              refused: r.refused,
+              seconds: result.seconds,
+              rowsSeconds: result.rowsSeconds,
+            });
+          } else {
+            process.stdout.write(
+              `import ${r.id}${result.resumed ? " (resumed)" : ""}: ${r.rowsDone} rows in ${result.seconds.toFixed(1)} s — ` +
+                `${r.created} created, ${r.updated} updated, ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.refused} refused\n`,
+            );
+          }
+        }),
     );
 
   const rollups = program.command("rollups").description("reporting rollups");

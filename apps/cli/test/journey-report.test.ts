@@ -225,7 +225,7 @@ describe("a scripted journey, reported", () => {
       ["Windows", "Chrome", 5, { conversions: 2, revenue: "15" }],
     ]);
 
-    // By a tracking field (read from raw rows): every hit of a click carries its entrance's fields.
+    // By a tracking field (read from the rollups by field): every hit of a click carries its entrance's fields.
     const byZone = await client.reports.run.query({
       workspaceId: workspace.id,
       from: today,
@@ -247,7 +247,7 @@ describe("a scripted journey, reported", () => {
       // V1's return without a zone.
       null: [1, { conversions: 0, revenue: "0" }, 0],
     });
-    expect(byZone.notes[0]).toMatch(/raw/);
+    expect(byZone.notes[0]).toMatch(/rollups by field/);
     // The campaign arrives in the source's campaign parameter (not among its tracking fields) and is
     // still a field by name: the tracker keeps it on the hit, and the report reads it from there.
     const byCampaign = await client.reports.run.query({

@@ -22,6 +22,7 @@ import {
   seedTenant,
   type Tenant,
 } from "./support/factory.ts";
+import { storedFieldConversions } from "./support/field-rows.ts";
 import { openTransaction } from "./support/open-transaction.ts";
 
 // The conversion rollup sweep, driven by hand: every pass is a call, no test waits for a clock.
@@ -87,8 +88,12 @@ describe("conversion rollup sweep", () => {
     const range = { from: new Date(visit - DAY), to: new Date(visit + DAY) };
     await sweep(); // start from a clean watermark
 
-    const pathA = await insertPath(t.db, a, { at: visit, stepMs: 45 * 60_000 });
-    const pathA2 = await insertPath(t.db, a, { at: visit + 2 * HOUR });
+    const pathA = await insertPath(t.db, a, {
+      at: visit,
+      stepMs: 45 * 60_000,
+      trackingFields: { zone: "z1" },
+    });
+    const pathA2 = await insertPath(t.db, a, { at: visit + 2 * HOUR, trackingFields: { zone: "z2" } });
     const pathB = await insertPath(t.db, b, { at: visit });
     const kept = await createConversion(t.db, a, {
       hit: pathA.offer,
@@ -135,7 +140,11 @@ describe("conversion rollup sweep", () => {
     await expectExact([a, b], range);
 
     const incremental = await stored(a, range);
+    const byField = await storedFieldConversions(t.db, a.workspaceId);
+    expect(byField.hours.length).toBeGreaterThan(0);
     expect(await rebuilt(a, range)).toEqual(incremental);
+    // The conversions by tracking field too.
+    expect(await storedFieldConversions(t.db, a.workspaceId)).toEqual(byField);
   });
 
   it("two sweeps at once, racing rollup jobs and a recompute, still count every change once", async () => {
@@ -151,6 +160,7 @@ describe("conversion rollup sweep", () => {
         const { lander, offer } = await insertPath(t.db, owner, {
           at: base + Math.floor(rng() * 3 * DAY),
           stepMs: Math.floor(rng() * 3 * HOUR),
+          ...(conversions.length % 4 === 3 ? {} : { trackingFields: { zone: `z${conversions.length % 3}` } }),
         });
         const assisted: HitRow[] = rng() < 0.6 ? [lander] : [];
         const c = await createConversion(t.db, owner, {
@@ -189,7 +199,11 @@ describe("conversion rollup sweep", () => {
     expect((await sweep()).status).toBe("swept");
     await expectExact([a, b], range);
     const incremental = await stored(a, range);
+    const byField = await storedFieldConversions(t.db, a.workspaceId);
+    expect(byField.hours.length).toBeGreaterThan(0);
     expect(await rebuilt(a, range)).toEqual(incremental);
+    // The conversions by tracking field too.
+    expect(await storedFieldConversions(t.db, a.workspaceId)).toEqual(byField);
   });
 
   it("reads a change its transaction commits after a later one was swept, and never a rolled-back one", async () => {

@@ -2,6 +2,8 @@ import {
   createDb,
   type DbClient,
   type HitRollupRow,
+  listFieldRollupDays,
+  listFieldRollups,
   listHitRollups,
   newIdAt,
   recomputeHitRollups,
@@ -65,6 +67,36 @@ async function stored(tenant: Tenant, from: number, to: number) {
       (r) => r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
     )
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+const DAY = 24 * HOUR;
+
+/** Stored visits-by-field rows, by hour and by the UTC days around, in the same form. */
+async function storedFields(tenant: Tenant, from: number, to: number) {
+  const range = { workspaceId: tenant.workspaceId, from: new Date(from), to: new Date(to) };
+  const hours = (await listFieldRollups(t.db, range)).map(({ updatedAt: _u, ...r }) => ({
+    ...r,
+    hour: r.hour.toISOString(),
+  }));
+  const days = (
+    await listFieldRollupDays(t.db, {
+      ...range,
+      from: new Date(Math.floor(from / DAY) * DAY),
+      to: new Date(Math.ceil(to / DAY) * DAY),
+    })
+  ).map(({ updatedAt: _u, ...r }) => ({ ...r, day: r.day.toISOString() }));
+  const live = <
+    R extends { visits: number; uniqueNodeVisits: number; uniqueFunnelVisits: number; actionClicks: number },
+  >(
+    rows: R[],
+  ) =>
+    rows
+      .filter(
+        (r) =>
+          r.visits !== 0 || r.uniqueNodeVisits !== 0 || r.uniqueFunnelVisits !== 0 || r.actionClicks !== 0,
+      )
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return { hours: live(hours), days: live(days) };
 }
 
 describe("visit rollup sweep", () => {
@@ -237,6 +269,8 @@ describe("visit rollup sweep", () => {
             visitorId,
             cost: n % 3 === 0 ? "0.1" : null,
             isBot: n % 11 === 0,
+            trackingFields: n % 7 === 0 ? {} : { zone: `z${n % 3}` },
+            campaign: n % 2 === 0 ? `c${n % 4}` : null,
             ...(prev && n % 4 !== 0 ? { prevHitId: prev } : {}),
           });
           if (tx === t.db && owner === tenant) committedLast.set(visitorId, hit.id);
@@ -262,6 +296,9 @@ describe("visit rollup sweep", () => {
     await sweepHitRollups(maintenance.db);
     const swept = await stored(tenant, range.from, range.to);
     const bystanderSwept = await stored(bystander, range.from, range.to);
+    const fieldsSwept = await storedFields(tenant, range.from, range.to);
+    expect(fieldsSwept.hours.length).toBeGreaterThan(0);
+    expect(fieldsSwept.days.length).toBeGreaterThan(0);
     const [raw] = await t.db.execute<{ n: number }>(
       sql`select count(*)::int as n from hits where workspace_id = ${tenant.workspaceId}`,
     );
@@ -273,5 +310,7 @@ describe("visit rollup sweep", () => {
     await recomputeHitRollups(maintenance.db, { from: new Date(range.from), to: new Date(range.to) });
     expect(await stored(tenant, range.from, range.to)).toEqual(swept);
     expect(await stored(bystander, range.from, range.to)).toEqual(bystanderSwept);
+    // The visits-by-field rows too, hours and the days summed from them.
+    expect(await storedFields(tenant, range.from, range.to)).toEqual(fieldsSwept);
   });
 });

@@ -330,7 +330,7 @@ function existingOf(live: Live): ExistingConversion {
   return { id, revenue, status, deleted, revision };
 }
 
-/** Backward attribution (core's buildTouches) along the converting hit's path, as touch rows. */
+/** Backward attribution (core's buildTouches) along the converting hit's path: the assisted touches' rows. */
 function touchesOf(
   path: readonly ConversionPathHit[],
   hit: ConversionPathHit,
@@ -347,18 +347,22 @@ function touchesOf(
     at: p.createdAtMs,
   }));
   const hitAt = new Map(path.map((p) => [p.hitId, p.createdAtText]));
-  return buildTouches(chain, hit.hitId).map((t) => ({
-    id: newId(),
-    workspaceId: hit.workspaceId,
-    conversionId,
-    hitId: t.hitId,
-    funnelId: t.funnelId,
-    nodeId: t.nodeId,
-    pageId: t.pageId,
-    kind: t.kind,
-    position: t.position,
-    hitAt: hitAt.get(t.hitId) ?? new Date(t.at).toISOString(),
-  }));
+  // The direct touch is the conversion itself (its converting hit): reads derive it (listTouches),
+  // so only the assisted ones are rows.
+  return buildTouches(chain, hit.hitId)
+    .filter((t) => t.kind === "assisted")
+    .map((t) => ({
+      id: newId(),
+      workspaceId: hit.workspaceId,
+      conversionId,
+      hitId: t.hitId,
+      funnelId: t.funnelId,
+      nodeId: t.nodeId,
+      pageId: t.pageId,
+      kind: t.kind,
+      position: t.position,
+      hitAt: hitAt.get(t.hitId) ?? new Date(t.at).toISOString(),
+    }));
 }
 
 function viewOf(

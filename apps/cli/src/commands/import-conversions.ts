@@ -24,6 +24,8 @@ export interface ImportCommandInput {
   map?: string;
   postbacks: boolean;
   batchSize?: number;
+  /** Batches committing side by side; the caller's pool needs importConnections(lanes). */
+  lanes?: number;
   /** Where progress goes (stderr); null: silent. */
   progress: NodeJS.WritableStream | null;
 }
@@ -128,6 +130,7 @@ export async function importConversionsFile(
     importId: record.id,
     source: csvSource(createReadStream(input.file).pipe(counter)),
     ...(input.batchSize ? { batchSize: input.batchSize } : {}),
+    ...(input.lanes ? { lanes: input.lanes } : {}),
     onProgress: ({ rowsDone, counts }) => show(rowsDone, counts),
     onRowsApplied: () => {
       rowsSeconds = (Date.now() - started) / 1000;

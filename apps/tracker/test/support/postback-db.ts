@@ -1,4 +1,4 @@
-import type { Executor } from "@hitrail/db";
+import { type Executor, listTouches } from "@hitrail/db";
 import { and, asc, eq, schema } from "@hitrail/db/testing/sql";
 
 /** What a workspace's conversion tables hold, for assertions. Every read is scoped to the workspace. */
@@ -31,14 +31,8 @@ export function conversionTables(db: Executor, workspaceId: string) {
             : eq(schema.conversionRevisions.workspaceId, workspaceId),
         )
         .orderBy(asc(schema.conversionRevisions.conversionId), asc(schema.conversionRevisions.revision)),
-    touches: (conversionId: string) =>
-      db
-        .select()
-        .from(schema.touches)
-        .where(
-          and(eq(schema.touches.workspaceId, workspaceId), eq(schema.touches.conversionId, conversionId)),
-        )
-        .orderBy(asc(schema.touches.position)),
+    // As the dashboard reads them: the direct touch derived from the conversion, the assisted stored.
+    touches: (conversionId: string) => listTouches(db, { workspaceId, conversionId }),
     allTouches: () => db.select().from(schema.touches).where(eq(schema.touches.workspaceId, workspaceId)),
     outbox: () =>
       db

@@ -88,19 +88,33 @@ export async function insertHit(db: Executor, tenant: Tenant, input: HitInput): 
 export async function insertPath(
   db: Executor,
   tenant: Tenant,
-  opts: { at?: number; stepMs?: number; cost?: string } = {},
+  opts: { at?: number; stepMs?: number; cost?: string; trackingFields?: Record<string, string> } = {},
 ): Promise<{ entry: HitRow; lander: HitRow; offer: HitRow }> {
   const at = opts.at ?? Date.now();
   const step = opts.stepMs ?? 60_000;
   const visitorId = newId();
-  const entry = await insertHit(db, tenant, { node: "entry", at, visitorId, cost: opts.cost ?? null });
-  const lander = await insertHit(db, tenant, { node: "lander", at: at + 1, visitorId, prevHitId: entry.id });
+  const fields = opts.trackingFields ? { trackingFields: opts.trackingFields } : {};
+  const entry = await insertHit(db, tenant, {
+    node: "entry",
+    at,
+    visitorId,
+    cost: opts.cost ?? null,
+    ...fields,
+  });
+  const lander = await insertHit(db, tenant, {
+    node: "lander",
+    at: at + 1,
+    visitorId,
+    prevHitId: entry.id,
+    ...fields,
+  });
   const offer = await insertHit(db, tenant, {
     node: "offerA",
     at: at + step,
     visitorId,
     prevHitId: lander.id,
     externalId: entry.externalId,
+    ...fields,
   });
   return { entry, lander, offer };
 }

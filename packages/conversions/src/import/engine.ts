@@ -84,7 +84,7 @@ export interface PreparedBatch {
    * Rows that repeat a row of the previous batch, prepared while that batch was still committing
    * (its ledger rows not yet readable): they share its fate, known once it has committed.
    */
-  carried: Array<{ index: number; hash: string }>;
+  carried: Array<{ index: number; hash: string; hitId: string }>;
   /** Once committed: the verdict of each item, by row hash, for the batch after it. */
   outcomes: Map<string, RowVerdict> | null;
 }
@@ -291,7 +291,7 @@ export class ImportEngine {
       if (c === null || hash === null || hash === undefined) return;
       const row = rows[i] as ImportRow;
       if (inFlight.has(hash)) {
-        prepared.carried.push({ index: i, hash });
+        prepared.carried.push({ index: i, hash, hitId: c.hitId });
         return;
       }
       const earlier = known.get(hash);
@@ -326,16 +326,16 @@ export class ImportEngine {
     return prepared;
   }
 
-  /** What the rules make of the prepared items, given what the database holds: the plan, tidied for imports. */
+  /** What the rules make of these items, given what the database holds: the plan, tidied for imports. */
   private decide(
-    prepared: Prepared,
+    items: Prepared["items"],
     read: {
       paths: Parameters<typeof planBatch>[0]["paths"];
       stored: Parameters<typeof planBatch>[0]["stored"];
     },
   ): BatchPlan {
     const plan = planBatch({
-      items: prepared.items.map((p) => p.item),
+      items: items.map((p) => p.item),
       paths: read.paths,
       stored: read.stored,
       now: this.now(),
@@ -347,22 +347,25 @@ export class ImportEngine {
     const earliest = new Map<string, number>();
     for (const p of read.paths)
       earliest.set(p.rootHitId, Math.min(earliest.get(p.rootHitId) ?? p.createdAtMs, p.createdAtMs));
-    for (const p of prepared.items) p.hitAt = earliest.get(p.item.hitId) ?? null;
+    for (const p of items) p.hitAt = earliest.get(p.item.hitId) ?? null;
     for (const r of plan.revisions) r.receivedPostbackId = null;
     return plan;
   }
 
-  private verdictsOf(
-    rows: readonly ImportRow[],
+  /** The verdict of each row of `lane`, written into `out` (rows of other lanes are left alone). */
+  private laneVerdicts(
     prepared: Prepared,
+    lane: Lane,
     results: readonly RecordResult[],
+    out: Array<RowVerdict | null>,
     previous?: Prepared,
-  ): RowVerdict[] {
-    const verdicts = [...prepared.verdicts];
-    for (const { index, hash } of prepared.carried) {
+  ): void {
+    const { rows } = prepared;
+    for (const index of lane.settled) out[index] = prepared.verdicts[index] ?? null;
+    for (const { index, hash } of lane.carried) {
       const row = rows[index] as ImportRow;
       const first = previous?.outcomes?.get(hash);
-      verdicts[index] =
+      out[index] =
         first === undefined
           ? refused(row, "not recorded")
           : first.outcome === "refuse"
@@ -377,16 +380,16 @@ export class ImportEngine {
                 values: row.values,
               };
     }
-    prepared.items.forEach((p, n) => {
+    lane.items.forEach((p, n) => {
       const r = results[n];
       const row = rows[p.index] as ImportRow;
-      verdicts[p.index] = r === undefined ? refused(row, "not recorded") : verdictOf(row, p.item.hitId, r);
+      out[p.index] = r === undefined ? refused(row, "not recorded") : verdictOf(row, p.item.hitId, r);
     });
-    for (const { index, of } of prepared.repeats) {
+    for (const { index, of } of lane.repeats) {
       const row = rows[index] as ImportRow;
-      const first = verdicts[of] as RowVerdict;
+      const first = out[of] as RowVerdict;
       const firstLine = (rows[of] as ImportRow).line;
-      verdicts[index] =
+      out[index] =
         first.outcome === "refuse"
           ? { ...first, line: row.line, values: row.values, reason: first.reason }
           : {
@@ -399,63 +402,83 @@ export class ImportEngine {
               values: row.values,
             };
     }
-    return verdicts as RowVerdict[];
   }
 
   /** What each row would do, with nothing written: the preview before an import runs. */
   async preview(rows: readonly ImportRow[]): Promise<RowVerdict[]> {
     const prepared = await this.prepare(rows, null);
-    const identities = identitiesOf(this.workspaceId, prepared);
+    const [lane] = splitLanes(prepared, 1) as [Lane];
+    const identities = identitiesOf(this.workspaceId, lane.items);
     const read = await withWorkspace(this.setup.client.db, this.workspaceId, async (tx) => ({
       paths: await loadConversionPaths(tx, {
         hits: identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId })),
       }),
       stored: await findConversionsByIdentity(tx, { identities }),
     }));
-    const plan = this.decide(prepared, read);
-    return this.verdictsOf(rows, prepared, plan.results);
+    const plan = this.decide(lane.items, read);
+    const out: Array<RowVerdict | null> = rows.map(() => null);
+    this.laneVerdicts(prepared, lane, plan.results, out);
+    return out as RowVerdict[];
   }
 
   /**
-   * Applies one batch and records its progress in the same commit: either the whole batch (its
-   * conversions, ledger rows, refused rows and the import's counts) is in, or none of it.
+   * Commits one step of an import: its rows split into `lanes` by converting hit (every row of one hit
+   * in one lane, in file order), each lane one batch in its own transaction, side by side. A lane's
+   * batch holds its conversions, ledger rows, refused rows and its own progress row, all or none.
+   * `positions` are the step's rows' places in the file (1-based), `previous` the step committed
+   * just before, which this one may have been prepared beside.
    */
-  async apply(
-    importId: string,
-    rows: readonly ImportRow[],
-    rowsDone: number,
-  ): Promise<{ verdicts: RowVerdict[]; counts: ImportCounts }> {
-    return this.commit(importId, await this.prepare(rows, importId), rowsDone);
-  }
-
-  /**
-   * Commits a prepared batch. Batches commit one after the other, in file order; `previous` is the
-   * batch committed just before, which this one may have been prepared beside.
-   */
-  async commit(
+  async commitStep(
     importId: string,
     prepared: Prepared,
-    rowsDone: number,
+    positions: readonly number[],
+    lanes: number,
     previous?: Prepared,
+    beforeLaneCommit?: () => void | Promise<void>,
   ): Promise<{ verdicts: RowVerdict[]; counts: ImportCounts }> {
-    const { rows } = prepared;
     const { sql } = this.setup.client;
     if (sql === undefined) throw new Error("an import needs a database client with a connection pool");
-    const identities = identitiesOf(this.workspaceId, prepared);
-    const chunk = await openImportChunk({ sql }, { workspaceId: this.workspaceId, identities });
-    let verdicts: RowVerdict[];
-    let counts: ImportCounts;
+    const out: Array<RowVerdict | null> = prepared.rows.map(() => null);
+    const settled = await Promise.allSettled(
+      splitLanes(prepared, lanes)
+        .filter((lane) => lane.indices.length > 0)
+        .map((lane) =>
+          this.commitLane(importId, prepared, lane, positions, out, { sql }, previous, beforeLaneCommit),
+        ),
+    );
+    // Every lane has ended (committed or not) before the step's failure is reported.
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    const verdicts = out as RowVerdict[];
+    prepared.outcomes = new Map(prepared.items.map((p) => [p.hash, verdicts[p.index] as RowVerdict]));
+    return { verdicts, counts: countVerdicts(verdicts) };
+  }
+
+  private async commitLane(
+    importId: string,
+    prepared: Prepared,
+    lane: Lane,
+    positions: readonly number[],
+    out: Array<RowVerdict | null>,
+    client: Pick<DbClient, "sql">,
+    previous?: Prepared,
+    beforeCommit?: () => void | Promise<void>,
+  ): Promise<void> {
+    const { rows } = prepared;
+    const identities = identitiesOf(this.workspaceId, lane.items);
+    const chunk = await openImportChunk(client, { workspaceId: this.workspaceId, identities });
     let write: ImportChunkWrite;
     try {
-      const plan = this.decide(prepared, chunk.read);
-      verdicts = this.verdictsOf(rows, prepared, plan.results, previous);
-      counts = countVerdicts(verdicts);
-      const applied = new Set(
-        prepared.items.filter((_, n) => plan.results[n]?.ok === true).map((p) => p.index),
-      );
+      const plan = this.decide(lane.items, chunk.read);
+      this.laneVerdicts(prepared, lane, plan.results, out, previous);
+      const verdicts = lane.indices.map((i) => out[i] as RowVerdict);
       let minHitAt: number | null = null;
-      for (const p of prepared.items)
-        if (applied.has(p.index) && p.hitAt !== null) minHitAt = Math.min(minHitAt ?? p.hitAt, p.hitAt);
+      const ledger: Array<{ hash: string; line: number }> = [];
+      lane.items.forEach((p, n) => {
+        if (plan.results[n]?.ok !== true) return;
+        ledger.push({ hash: p.hash, line: (rows[p.index] as ImportRow).line });
+        if (p.hitAt !== null) minHitAt = Math.min(minHitAt ?? p.hitAt, p.hitAt);
+      });
       write = {
         inserts: plan.inserts,
         updates: plan.updates,
@@ -466,29 +489,85 @@ export class ImportEngine {
         progress: {
           workspaceId: this.workspaceId,
           importId,
-          rowsDone,
-          ...counts,
+          positions: lane.indices.map((i) => positions[i] as number),
+          ...countVerdicts(verdicts),
           minHitAt: minHitAt === null ? null : new Date(minHitAt),
-          ledger: prepared.items
-            .filter((p) => applied.has(p.index))
-            .map((p) => ({ hash: p.hash, line: (rows[p.index] as ImportRow).line })),
+          ledger,
           refusals: verdicts
             .filter((v) => v.outcome === "refuse")
             .map((v) => ({ line: v.line, reason: v.reason ?? "refused", raw: v.values })),
         },
       };
+      await beforeCommit?.();
     } catch (error) {
       await chunk.rollback();
       throw error;
     }
     await chunk.commit(write);
-    prepared.outcomes = new Map(prepared.items.map((p) => [p.hash, verdicts[p.index] as RowVerdict]));
-    return { verdicts, counts };
   }
 }
 
-function identitiesOf(workspaceId: string, prepared: Prepared) {
-  return prepared.items.map((p) => ({
+/** One lane of a step: the rows of the hits routed to it. */
+interface Lane {
+  /** Every row of the lane, ascending (its progress row lists their positions). */
+  indices: number[];
+  items: Prepared["items"];
+  repeats: Prepared["repeats"];
+  carried: Prepared["carried"];
+  /** Rows whose verdict was known before the rules ran (refused, or already imported). */
+  settled: number[];
+}
+
+/** FNV-1a of the hit id: the lane of every row converting that hit, whatever else the row says. */
+export function importLaneOf(hitId: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < hitId.length; i++) h = Math.imul(h ^ hitId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
+
+/**
+ * Splits a step into lanes by converting hit: a conversion's identity (hit, event, tx) is always in
+ * one lane, so the lanes' batches lock, read and write disjoint conversions and each applies its
+ * hits' rows in file order, as one batch after another would. A repeat follows the row it repeats
+ * (same hash, same hit); a row with its verdict already known goes to any lane (by its place).
+ */
+export function splitLanes(prepared: Prepared, lanes: number): Lane[] {
+  const out: Lane[] = Array.from({ length: lanes }, () => ({
+    indices: [],
+    items: [],
+    repeats: [],
+    carried: [],
+    settled: [],
+  }));
+  const laneOfIndex = new Map<number, number>();
+  for (const p of prepared.items) {
+    const n = importLaneOf(p.item.hitId, lanes);
+    laneOfIndex.set(p.index, n);
+    (out[n] as Lane).items.push(p);
+  }
+  for (const r of prepared.repeats) {
+    const n = laneOfIndex.get(r.of) ?? 0;
+    laneOfIndex.set(r.index, n);
+    (out[n] as Lane).repeats.push(r);
+  }
+  for (const c of prepared.carried) {
+    const n = importLaneOf(c.hitId, lanes);
+    laneOfIndex.set(c.index, n);
+    (out[n] as Lane).carried.push(c);
+  }
+  prepared.verdicts.forEach((v, i) => {
+    if (v === null) return;
+    const n = i % lanes;
+    laneOfIndex.set(i, n);
+    (out[n] as Lane).settled.push(i);
+  });
+  for (let i = 0; i < prepared.rows.length; i++) (out[laneOfIndex.get(i) ?? 0] as Lane).indices.push(i);
+  return out;
+}
+
+function identitiesOf(workspaceId: string, items: Prepared["items"]) {
+  return items.map((p) => ({
     workspaceId,
     hitId: p.item.hitId,
     eventKey: p.item.command.event?.typeId ?? "",

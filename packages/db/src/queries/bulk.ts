@@ -27,7 +27,9 @@ export function jsonParam(value: unknown): string {
   } catch {
     plain = null; // a bigint: the replacer below writes it as a string
   }
-  if (plain !== null && !UNSTORABLE_ESCAPE.test(plain)) return plain;
+  // `\u` first: a plain substring search, several times faster than the regular expression over a
+  // batch's megabytes, and JSON.stringify writes no `\u` at all for nearly every batch.
+  if (plain !== null && (!plain.includes("\\u") || !UNSTORABLE_ESCAPE.test(plain))) return plain;
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === "string") return storableText(v);
     if (typeof v === "bigint") return v.toString();

@@ -7,9 +7,10 @@ import {
   deliveryStatus,
   outboundDeliveries,
   receivedPostbacks,
-  touches,
+  type touches,
 } from "../schema/index.ts";
 import type { OutboxJobRow } from "./conversions/batch.ts";
+import { touchesOfConversion } from "./conversions/read.ts";
 import { insertOutboxJob } from "./outbox.ts";
 
 // The dashboard's logs: conversions with their revisions, the received-postback log and the outbound
@@ -200,11 +201,7 @@ export async function findConversionDetail(
         ),
       )
       .orderBy(asc(conversionRevisions.revision)),
-    db
-      .select()
-      .from(touches)
-      .where(and(eq(touches.workspaceId, input.workspaceId), eq(touches.conversionId, conversion.id)))
-      .orderBy(asc(touches.position)),
+    touchesOfConversion(db, conversion),
   ]);
   return { ...conversion, revisions, touches: touchRows };
 }

@@ -33,6 +33,11 @@ export const FIELD_PREFIX = "field:";
 export const isFieldColumn = (d: string): d is `field:${string}` => d.startsWith(FIELD_PREFIX);
 /** The built-in tracking field every traffic source has (its campaign parameter). */
 export const CAMPAIGN_FIELD = "campaign";
+/**
+ * The rollups by field's name for "every visit" (value the same): no tracking field can be named so
+ * (reportColumn wants a name), and a hit's tracking field of that name is not rolled up.
+ */
+export const EVERY_VISIT_FIELD = "";
 
 /** One parent key of a drill-down: rows where `dimension` has `value` (null: has none). */
 export interface ReportFilter {
@@ -93,11 +98,34 @@ export function reportFields(q: Pick<ReportQuery, "groupBy" | "filters" | "track
 }
 
 /**
+ * The dimensions the visits-by-field rollups carry besides the field (FIELD_ROLLUP_COLUMNS in
+ * rollups.ts, and time): a field crossed with country, device, OS or browser is read from raw hits.
+ */
+export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
+  "funnel",
+  "node",
+  "lander",
+  "offer",
+  "trafficSource",
+  "hour",
+  "day",
+  "trackingField",
+];
+
+/**
  * Whether reportVisits (the rollups) answers a query's visits: it names at most one tracking field
- * (the visits-by-field rollup has one field per row). Otherwise reportVisitsRaw does.
+ * (the visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup
+ * keys. Otherwise reportVisitsRaw does.
  */
 export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
-  return reportFields(q).length <= 1;
+  const fields = reportFields(q);
+  if (fields.length === 0) return true;
+  return (
+    fields.length === 1 &&
+    [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].every(
+      (d) => isFieldColumn(d) || FIELD_ROLLUP_DIMENSIONS.includes(d as ReportDimension),
+    )
+  );
 }
 
 export interface VisitRow {
@@ -184,7 +212,7 @@ const DIMENSIONS: Record<ReportDimension, DimensionSql> = {
   },
   trackingField: {
     visits: () => sql`h.field_value`,
-    conversions: null,
+    conversions: () => sql`c.field_value`,
     raw: (q) => fieldValue(q.trackingField ?? ""),
   },
 };
@@ -196,7 +224,9 @@ export function visitDimension(d: ReportColumn, tz: string): SQL {
 }
 
 function conversionDimension(d: ReportColumn, tz: string): SQL {
-  const expr = isFieldColumn(d) ? null : DIMENSIONS[d].conversions;
+  // The one field of the query (conversionSource): a row without it has none.
+  if (isFieldColumn(d)) return sql`c.field_value`;
+  const expr = DIMENSIONS[d].conversions;
   if (!expr) throw new Error(`${d} is read from raw rows (reportConversionsRaw)`);
   return expr(tz);
 }
@@ -286,8 +316,9 @@ export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Recor
   return key;
 }
 
-const VISIT_KEY =
-  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot";
+/** The visit rollups' key columns the visits-by-field rollups have too (FIELD_ROLLUP_DIMENSIONS). */
+const FIELD_VISIT_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, is_bot";
 const VISIT_COUNTS = [
   "entrances",
   "visits",
@@ -302,32 +333,100 @@ const VISIT_COUNTS = [
  * the field's value: the field's rollup rows with their value, and for the visits without the field
  * (value null) the visit rollups' rows minus the field's rows. Every count is a sum over visit rows,
  * so the difference is exact, unique visitors too (each visit row says whether it was its visitor's
- * first on the node, in the funnel).
+ * first on the node, in the funnel). Only the key columns the field rollups have are there
+ * (visitRollupsAnswer sends other groupings to raw hits).
+ *
+ * The field's rows are its day rows for the UTC days inside the range and its hour rows for the
+ * hours at the edges (a local day is rarely a UTC day), each as an `hour` inside the range; grouped
+ * or filtered by hour or day, every hour row (a UTC day is not one local day).
  */
 function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
-  if (fields.length > 1)
-    throw new Error("one tracking field per rollup read (reportVisitsRaw reads several)");
-  const field = fields[0] as string;
-  const where = (a: "h" | "f") => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId} and ${dateFilter(a, q)}
-    ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
-    ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}`;
+  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw hits");
+  return fieldSource(q, fields[0] as string, {
+    hourly: "field_rollups_hourly",
+    daily: "field_rollups_daily",
+    key: FIELD_VISIT_KEY,
+    counts: VISIT_COUNTS,
+    as: "h",
+  });
+}
+
+/**
+ * A field's rollup rows for a query, as `table.as`, with `field_value` the field's value: the field's
+ * rows, and for the visits (conversions) without it (value null) the rollup's every-visit rows
+ * (EVERY_VISIT_FIELD) minus the field's rows. Every count is a sum, so the difference is exact.
+ */
+function fieldSource(
+  q: ReportQuery,
+  field: string,
+  table: { hourly: string; daily: string; key: string; counts: readonly string[]; as: "h" | "c" },
+): SQL {
   const isField = (d: ReportColumn) => isFieldColumn(d) || d === "trackingField";
-  // A drill-down inside one value of the field needs no visits without it.
+  // A drill-down inside one value of the field needs no rows without it.
   const valued = (q.filters ?? []).some((f) => isField(f.dimension) && f.value !== null);
-  const signed = (sign: string) => sql.raw(VISIT_COUNTS.map((c) => `${sign}f.${c} as ${c}`).join(", "));
-  const withField = sql`select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, f.field_value, ${signed("")}
-      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}`;
-  if (valued) return sql`(${withField}) h`;
+  const rows = fieldRows(q, valued ? [field] : [field, EVERY_VISIT_FIELD], table);
+  const as = sql.raw(table.as);
+  if (valued) return sql`(${rows}) ${as}`;
+  const key = sql.raw(table.key.replace(/(\w+)/g, "f.$1"));
+  const counts = sql.raw(table.counts.map((c) => `v.sign * f.${c} as ${c}`).join(", "));
+  // One pass over the rows (a CTE read three times had no statistics: the planner sorted them to disk).
   return sql`(
-    ${withField}
-    union all
-    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "f.$1"))}, null::text, ${signed("-")}
-      from field_rollups_hourly f where ${where("f")} and f.field_name = ${field}
-    union all
-    select ${sql.raw(VISIT_KEY.replace(/(\w+)/g, "h.$1"))}, null::text, ${sql.raw(VISIT_COUNTS.map((c) => `h.${c}`).join(", "))}
-      from hit_rollups_hourly h where ${where("h")}) h`;
+    select ${key}, v.field_value, ${counts}
+    from (${rows}) f
+    cross join lateral (
+      select f.field_value, 1 as sign where f.field_name = ${field}
+      union all
+      select null::text, -1 where f.field_name = ${field}
+      union all
+      select null::text, 1 where f.field_name = ${EVERY_VISIT_FIELD}) v) ${as}`;
+}
+
+/**
+ * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`:
+ * the day rows of the UTC days inside the range and the hour rows of the hours at its edges (a local
+ * day is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
+ * every hour row (a UTC day is not one local day).
+ */
+function fieldRows(
+  q: ReportQuery,
+  names: string[],
+  table: { hourly: string; daily: string; key: string; counts: readonly string[] },
+): SQL {
+  const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
+    ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
+    ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}
+    and ${sql.raw(a)}.field_name in ${sql`(${sql.join(
+      names.map((n) => sql`${n}`),
+      sql`, `,
+    )})`}`;
+  const byTime = [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
+    (d) => d === "hour" || d === "day",
+  );
+  const counts = sql.raw(table.counts.map((c) => `f.${c}`).join(", "));
+  const start = sql`(${q.fromDate}::date::timestamp at time zone ${q.timeZone})`;
+  const end = sql`((${q.toDate}::date + 1)::timestamp at time zone ${q.timeZone})`;
+  // The whole UTC days inside [start, end): none when grouped by time.
+  const dayFrom = byTime
+    ? end
+    : sql`date_trunc('day', ${start} + interval '1 day' - interval '1 microsecond', 'UTC')`;
+  const dayTo = byTime ? end : sql`date_trunc('day', ${end}, 'UTC')`;
+  // Hours before the first whole day and after the last one (every hour when there is none), each
+  // bound a subquery computed once, so both are ranges of the key index.
+  const hours = (from: SQL, to: SQL) => sql`
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, f.field_name, f.field_value, ${counts}
+      from ${sql.raw(table.hourly)} f
+      where ${narrow("f")} and f.hour >= (select ${from}) and f.hour < (select ${to})`;
+  return sql`
+      ${hours(start, sql`least(${dayFrom}, ${end})`)}
+      union all
+      ${hours(sql`greatest(${dayFrom}, ${dayTo}, ${start})`, end)}
+      union all
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_name, f.field_value,
+             ${counts}
+      from ${sql.raw(table.daily)} f
+      where ${narrow("f")} and f.day >= (select ${dayFrom}) and f.day < (select ${dayTo})`;
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
@@ -346,7 +445,7 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
              coalesce(sum(h.cost), 0) as cost
       from ${visitSource(q)}
       where h.workspace_id = ${q.workspaceId}
-        and ${dateFilter("h", q)}
+        ${rangeOutside(q, "h")}
         ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
         ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
         ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone))}
@@ -386,9 +485,41 @@ function conversionAggregates(alias: "c" | "x" = "c"): SQL {
 const CONVERSION_COLUMNS = sql`s.direct_conversions, s.direct_revenue::text as direct_revenue,
     s.assisted_conversions, s.assisted_revenue::text as assisted_revenue`;
 
+const CONVERSION_FIELD_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+
+/**
+ * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds its
+ * rows, from field_conversion_rollups_hourly (its days inside the range).
+ */
+function conversionSource(q: ReportQuery): SQL {
+  const fields = reportFields(q);
+  if (fields.length === 0) return sql`conversion_rollups_hourly c`;
+  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw rows");
+  return fieldSource(q, fields[0] as string, {
+    hourly: "field_conversion_rollups_hourly",
+    daily: "field_conversion_rollups_daily",
+    key: CONVERSION_FIELD_KEY,
+    counts: ["conversions", "revenue"],
+    as: "c",
+  });
+}
+
+/**
+ * The date range on the rows of a report's source, unless the source is a field's (fieldRows picks
+ * its rows by the range already): there a filter on its output would redo the time zone arithmetic
+ * for every row.
+ */
+const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
+  reportFields(q).length > 0 ? sql`` : sql`and ${dateFilter(alias, q)}`;
+
+/** A key of the field's subtraction where nothing is left: the raw rows have no such key. */
+const conversionsLeft = (q: ReportQuery) =>
+  reportFields(q).length > 0 ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
+
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
-      and ${dateFilter("c", q)}
+      ${rangeOutside(q, "c")}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
       ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
       ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone))}`;
@@ -412,14 +543,15 @@ export async function reportConversions(db: Executor, q: ReportQuery): Promise<C
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, ${CONVERSION_COLUMNS} from (
       select ${inner}, ${conversionAggregates()}
-      from conversion_rollups_hourly c
+      from ${conversionSource(q)}
       left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
       left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
       where ${conversionFilters(q)}
         and (c.event_key = '' or c.event_key in (
           select e.id::text from custom_event_types e
           where e.workspace_id = ${q.workspaceId} and e.counts_as_conversion))
-      group by ${group}) s`);
+      group by ${group}
+      ${conversionsLeft(q)}) s`);
   return rows.map((r) => ({ key: keyOf(r, q.groupBy), ...conversionCounts(r) }));
 }
 
@@ -429,11 +561,12 @@ export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventR
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
       select ${inner}, c.event_key as event_type_id, ${conversionAggregates()}
-      from conversion_rollups_hourly c
+      from ${conversionSource(q)}
       left join landers l on l.workspace_id = c.workspace_id and l.id = c.page_id
       left join offers o on o.workspace_id = c.workspace_id and o.id = c.page_id
       where ${conversionFilters(q)} and c.event_key <> ''
-      group by ${group}, c.event_key) s`);
+      group by ${group}, c.event_key
+      ${conversionsLeft(q)}) s`);
   return rows.map((r) => ({
     key: keyOf(r, q.groupBy),
     eventTypeId: String(r.event_type_id),

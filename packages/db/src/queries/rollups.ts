@@ -4,6 +4,7 @@ import type { Database, Executor } from "../client.ts";
 import {
   conversionRollupState,
   conversionRollupsHourly,
+  fieldRollupsDaily,
   fieldRollupsHourly,
   hitRollupsHourly,
   type RollupContribution,
@@ -11,12 +12,13 @@ import {
   workspaces,
 } from "../schema/index.ts";
 import { withWorkspace } from "../tenancy.ts";
-import { CAMPAIGN_FIELD } from "./reports.ts";
+import { CAMPAIGN_FIELD, EVERY_VISIT_FIELD } from "./reports.ts";
 
 export type { RollupContribution } from "../schema/rollups.ts";
 export type ConversionRollupRow = typeof conversionRollupsHourly.$inferSelect;
 export type HitRollupRow = typeof hitRollupsHourly.$inferSelect;
 export type FieldRollupRow = typeof fieldRollupsHourly.$inferSelect;
+export type FieldDayRollupRow = typeof fieldRollupsDaily.$inferSelect;
 
 // How a conversion counts in the hourly rollups (the one definition both the incremental path and
 // the recompute use):
@@ -126,7 +128,8 @@ type Scope =
  */
 // Exported for conversion imports' catch-up (conversion-imports.ts), which groups by conversion_id.
 // `workspaceId` null: every workspace (the sweep, on the maintenance role); rows then carry their
-// workspace_id (the last column) to group by.
+// workspace_id to group by. The credited visit's tracking_fields and campaign come last, for the
+// conversions-by-field rollup (fieldSettleSql).
 export function contributionRows(workspaceId: string | null, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
@@ -169,14 +172,15 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
   return sql`
     select c.id as conversion_id, date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id
+           c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id,
+           h.tracking_fields, h.campaign
     from conversions c
     left join lateral (${visitOf(sql`c.workspace_id`, sql`c.hit_id`)}) h on true
     where ${conversionIn} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id
+           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id, h.tracking_fields, h.campaign
     from ${touchesOfConversions}
     left join lateral (${visitOf(sql`t.workspace_id`, sql`t.hit_id`)}) h on true
     where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
@@ -339,6 +343,7 @@ async function applyInTx(
         eq(conversionRollupState.conversionId, conversionId),
       ),
     );
+  await tx.execute(fieldSettleSql(workspaceId, sql`select ${conversionId}::uuid`));
   return { status: "applied", revision, changedRows: delta.length };
 }
 
@@ -434,6 +439,15 @@ async function rebuildConversionRows(
  */
 export function settleConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
   return catchUpSql(workspaceId, { ids: conversionIds }, null);
+}
+
+/**
+ * The same conversions' rows by tracking field (fieldSettleSql), after settleConversionsSql in the
+ * batch's transaction: their ledger rows are locked by then (existing ones beforehand, new ones by
+ * the settle's insert).
+ */
+export function settleFieldConversionsSql(workspaceId: string, conversionIds: readonly string[]): SQL {
+  return fieldSettleSql(workspaceId, sql`select unnest(${`{${conversionIds.join(",")}}`}::uuid[])`);
 }
 
 /**
@@ -576,6 +590,191 @@ function catchUpSql(
            (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Conversions by tracking field (field_conversion_rollups_hourly and its days): kept through the
+// same ledger rows as conversion_rollups_hourly, in their own column (field_contribution), by every
+// writer of those ledgers, right after it, in its transaction and under its locks.
+
+/** The field rollup's key after (workspace, hour), as the ledger and the tables name them. */
+const FIELD_CONVERSION_KEY = sql.raw(
+  "hour_utc, field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind",
+);
+const FIELD_CONVERSION_COLUMNS =
+  "field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+
+/**
+ * Brings the conversions-by-field rollup of the conversions `candidates` names (a query of `id`s)
+ * up to their current state, exactly once: for each, what its credited visits' fields give now
+ * minus what its ledger says it added (field_contribution; NULL, nothing) is added to the hour and
+ * day rows, and the ledger records what it gives now. Always safe to run again: a conversion that
+ * did not change adds nothing. Run it holding what keeps other ledger writers out (the ledger table
+ * lock, or the candidates' ledger rows), after the conversion ledger's own update.
+ *
+ * With `rebuild`, the range's hour rows (deleted beforehand) are inserted from what the candidates
+ * give now, and only the rows outside it get differences: `candidates` must then name every
+ * conversion with a visit in the range. Its days are summed again afterwards (rebuildFieldConversionDays).
+ */
+export function fieldSettleSql(
+  workspaceId: string | null,
+  candidates: SQL,
+  rebuild: RecomputeRange | null = null,
+): SQL {
+  const from = rebuild?.from.toISOString() ?? null;
+  const to = rebuild?.to.toISOString() ?? null;
+  const inRange = sql`(d.hour_utc >= ${from}::timestamptz at time zone 'UTC' and d.hour_utc < ${to}::timestamptz at time zone 'UTC')`;
+  const upsertSet = sql`conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue,
+            updated_at = now()`;
+  return sql`
+    with picked as materialized (
+      -- One probe each (see catchUpSql): an array the planner cannot size.
+      select c.id, c.workspace_id, s.field_contribution
+      from conversions c
+      left join conversion_rollup_state s on s.conversion_id = c.id
+      where c.id = any(array(${candidates}))
+        ${workspaceId === null ? sql`` : sql`and c.workspace_id = ${workspaceId}`}
+    ),
+    field_now as materialized (
+      select x.workspace_id, x.conversion_id, x.hour_utc, f.field_name, f.field_value,
+             x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
+             count(*)::int as conversions, sum(x.revenue) as revenue
+      from (${contributionRows(workspaceId, { probeIdsOf: sql`picked` })}) x
+      cross join lateral ${visitFields("x")} f
+      group by x.workspace_id, x.conversion_id, ${FIELD_CONVERSION_KEY}
+    ),
+    field_then as (
+      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."fieldName" as field_name,
+             a."fieldValue" as field_value, a."funnelId" as funnel_id, a."nodeId" as node_id, a."pageId" as page_id,
+             a."trafficSourceId" as traffic_source_id, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
+             a.conversions, a.revenue
+      from picked p, jsonb_to_recordset(coalesce(p.field_contribution, '[]'::jsonb)) as a(hour timestamptz,
+        "fieldName" text, "fieldValue" text, "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid,
+        "eventKey" text, "touchKind" text, conversions int, revenue numeric)
+    ),
+    field_delta as materialized (
+      select d.workspace_id, ${FIELD_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+      from (
+        select workspace_id, ${FIELD_CONVERSION_KEY}, conversions, revenue from field_now
+        union all
+        select workspace_id, ${FIELD_CONVERSION_KEY}, -conversions, -revenue from field_then
+      ) d
+      ${rebuild ? sql`where not ${inRange}` : sql``}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+    ),
+    field_added as (
+      insert into field_conversion_rollups_hourly as r (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             d.conversions, d.revenue
+      from field_delta d
+      -- Key order, so rollup rows are always locked in one order.
+      order by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      on conflict on constraint field_conversion_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    field_day_added as (
+      insert into field_conversion_rollups_daily as r (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day,
+             ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}, sum(d.conversions)::int, sum(d.revenue)
+      from field_delta d
+      group by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      on conflict on constraint field_conversion_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    ${
+      rebuild
+        ? sql`field_rebuilt as (
+      insert into field_conversion_rollups_hourly (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             sum(d.conversions)::int, sum(d.revenue)
+      from field_now d
+      where ${inRange}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      returning 1
+    ),`
+        : sql``
+    }
+    field_contributions as (
+      -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
+      select cur.conversion_id, jsonb_agg(jsonb_build_object(
+            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
+            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
+            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
+            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
+          order by ${FIELD_CONVERSION_KEY}) as contribution
+      from field_now cur group by cur.conversion_id
+    ),
+    field_ledgers as (
+      -- A conversion without a ledger row yet gets one that says nothing else was applied (revision
+      -- 0): the conversion rollups' own catch-up then adds all of it.
+      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, field_contribution)
+      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb)
+      from picked p left join field_contributions cur on cur.conversion_id = p.id
+      order by p.id
+      on conflict (conversion_id) do update set field_contribution = excluded.field_contribution, updated_at = now()
+        -- A recompute settles every conversion of its range: most have not changed, and rewriting
+        -- their ledger rows was a third of its time.
+        where s.field_contribution is distinct from excluded.field_contribution
+      returning 1
+    )
+    select (select count(*) from field_ledgers)::int as n, (select count(*) from field_added)::int as added,
+           (select count(*) from field_day_added)::int as days
+           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt` : sql``}`;
+}
+
+/** Sums field_conversion_rollups_hourly again into its days for every UTC day [from, to) overlaps. */
+async function rebuildFieldConversionDays(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<void> {
+  const from = new Date(Math.floor(range.from.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const to = new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  await tx.execute(
+    sql`delete from field_conversion_rollups_daily where day >= ${from}::timestamptz and day < ${to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(sql`
+    insert into field_conversion_rollups_daily (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+    select h.workspace_id, date_trunc('day', h.hour at time zone 'UTC') at time zone 'UTC',
+           ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}, sum(h.conversions)::int, sum(h.revenue)
+    from field_conversion_rollups_hourly h
+    where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${onWorkspace}
+    group by h.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}
+    having sum(h.conversions) <> 0 or sum(h.revenue) <> 0`);
+}
+
+/**
+ * Rebuilds the conversions-by-field rows of [from, to) from raw rows (see fieldSettleSql), for one
+ * workspace or every one, holding the conversion ledger table's lock: settles the ledgers of every
+ * conversion with a visit in the range (those from before this rollup existed among them) and sums
+ * the range's days again.
+ */
+async function rebuildFieldConversionRange(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<number> {
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  await tx.execute(
+    sql`delete from field_conversion_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
+  );
+  // Every workspace: through each one's (workspace_id, hit_at) index, as the backfill finds hits.
+  const inWorkspaces = workspaceId
+    ? sql`workspace_id = ${workspaceId}`
+    : sql`workspace_id = any(array(select id from workspaces))`;
+  const candidates = sql`
+      select id from conversions where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
+      union
+      select conversion_id from touches where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
+  const [row] = await tx.execute<{ rebuilt: number }>(fieldSettleSql(workspaceId ?? null, candidates, range));
+  await rebuildFieldConversionDays(tx, range, workspaceId);
+  return Number(row?.rebuilt ?? 0);
+}
+
 async function rebuildConversionChunk(
   tx: Executor,
   workspaceId: string,
@@ -590,7 +789,9 @@ async function rebuildConversionChunk(
         lt(conversionRollupsHourly.hour, range.to),
       ),
     );
-  return rebuildConversionRows(tx, workspaceId, range);
+  const result = await rebuildConversionRows(tx, workspaceId, range);
+  await rebuildFieldConversionRange(tx, range, workspaceId);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -695,13 +896,30 @@ const leavesLander = (c: string, l: string) =>
     and ${l}.page_kind = 'lander' and ${l}.node_id <> ${c}.node_id`);
 
 /**
+ * The visits-by-field rollups' dimensions after (workspace, hour or day, field name), in key order:
+ * only what a field is drilled with (see fieldRollupsHourly). A field crossed with a visit dimension
+ * left out here is read from raw hits (fieldRollupsAnswer in reports.ts).
+ */
+const FIELD_ROLLUP_COLUMNS = [
+  "funnel_id",
+  "node_id",
+  "page_id",
+  "page_kind",
+  "traffic_source_id",
+  "is_bot",
+] as const satisfies readonly (typeof HIT_ROLLUP_DIMENSIONS)[number][];
+
+/**
  * Sums contribution rows (the relation `contributions` names, a CTE) into visit rollup rows and
- * visits-by-field rollup rows, and writes them (adding to rows already there): two data-modifying
- * CTEs, `visit_sums` and `field_sums`, each returning one row per rollup row written.
+ * visits-by-field rollup rows, and writes them (adding to rows already there): data-modifying CTEs,
+ * `visit_sums` and `field_sums` (and, when adding, `field_day_sums`), each returning one row per
+ * rollup row written. A rebuild ("insert") sums the days of field_rollups_daily again afterwards
+ * (rebuildFieldDays): a day's other hours are not in its contributions.
  */
 function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
   const key = ["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS];
-  const fieldKey = ["workspace_id", "hour", "field_name", ...HIT_ROLLUP_DIMENSIONS, "field_value"];
+  const fieldKey = ["workspace_id", "hour", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
+  const dayKey = ["workspace_id", "day", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
   const sums = HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`));
   const upsert = (constraint: string) =>
     mode === "add"
@@ -721,22 +939,73 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
       ${upsert("hit_rollups_hourly_key")}
       returning 1
     ),
+    field_contributions as materialized (
+      select ${columns(
+        fieldKey.filter((c) => c !== "field_name" && c !== "field_value"),
+        "x",
+      )},
+             ${columns(HIT_ROLLUP_MEASURES, "x")}, f.field_name, f.field_value
+      from ${from} x cross join lateral ${visitFields("x")} f
+    ),
     field_sums as (
       insert into field_rollups_hourly as r (${columns(fieldKey)}, ${columns(HIT_ROLLUP_MEASURES)})
       select ${columns(fieldKey, "x")}, ${sql.join(sums, sql`, `)}
-      from (select x.*, f.field_name, f.field_value from ${from} x cross join lateral ${visitFields("x")} f) x
+      from field_contributions x
       group by ${columns(fieldKey, "x")}
       ${mode === "add" ? sql`order by ${columns(fieldKey, "x")}` : sql``}
       ${upsert("field_rollups_hourly_key")}
       returning 1
-    )`;
+    )${
+      mode === "add"
+        ? sql`,
+    field_day_sums as (
+      insert into field_rollups_daily as r (${columns(dayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(dayKey, "x")}, ${sql.join(sums, sql`, `)}
+      from (select date_trunc('day', x.hour at time zone 'UTC') at time zone 'UTC' as day, x.* from field_contributions x) x
+      group by ${columns(dayKey, "x")}
+      order by ${columns(dayKey, "x")}
+      ${upsert("field_rollups_daily_key")}
+      returning 1
+    )`
+        : sql``
+    }`;
+}
+
+/**
+ * Sums field_rollups_hourly again into field_rollups_daily for every UTC day [from, to) overlaps
+ * (a rebuild of some hours changes their days), in the rebuild's transaction, after its hours.
+ */
+async function rebuildFieldDays(
+  tx: Executor,
+  range: RecomputeRange,
+  workspaceId: string | undefined,
+): Promise<void> {
+  const from = new Date(Math.floor(range.from.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const to = new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS).toISOString();
+  const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
+  const dayKey = ["workspace_id", "day", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
+  await tx.execute(
+    sql`delete from field_rollups_daily where day >= ${from}::timestamptz and day < ${to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(sql`
+    insert into field_rollups_daily (${columns(dayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+    select ${columns(dayKey, "x")}, ${sql.join(
+      HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`)),
+      sql`, `,
+    )}
+    from (select date_trunc('day', h.hour at time zone 'UTC') at time zone 'UTC' as day, h.*
+          from field_rollups_hourly h
+          where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${workspaceId ? sql`and h.workspace_id = ${workspaceId}` : sql``}) x
+    group by ${columns(dayKey, "x")}`);
 }
 
 /**
  * The tracking fields of a contribution row `a` as (field_name, field_value) rows: every named value
  * of its tracking_fields, and its campaign column as the field `campaign` unless tracking_fields has
  * one. Exactly what a report reads from raw hits (fieldValue in reports.ts); a field without a
- * value is no row.
+ * value is no row. And one more row for every contribution, the field EVERY_VISIT_FIELD: the rollups
+ * by field then hold their own totals, which a report by field subtracts its field's rows from for
+ * the "(none)" row, instead of reading the much wider visit and conversion rollups for them.
  */
 function visitFields(a: string): SQL {
   const t = sql.raw(a);
@@ -745,9 +1014,11 @@ function visitFields(a: string): SQL {
     select e.key as field_name, e.value as field_value
     from jsonb_each_text(case when jsonb_typeof(${t}.tracking_fields) = 'object' then ${t}.tracking_fields
                               else '{}'::jsonb end) e
-    where e.value is not null and e.key <> ${CAMPAIGN_FIELD}
+    where e.value is not null and e.key <> ${CAMPAIGN_FIELD} and e.key <> ${EVERY_VISIT_FIELD}
     union all
-    select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null)`;
+    select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null
+    union all
+    select ${EVERY_VISIT_FIELD}, ${EVERY_VISIT_FIELD})`;
 }
 
 /** A watermark read from rollup_watermarks: `xmin:xmax:xip,…`. */
@@ -905,6 +1176,7 @@ async function rebuildHitRange(
     ),
     ${insertVisitSums("contributions", "insert")}
     select (select count(*) from visit_sums)::int as n, (select count(*) from field_sums)::int as fields`);
+  await rebuildFieldDays(tx, range, workspaceId);
   return Number(inserted[0]?.n ?? 0);
 }
 
@@ -1077,6 +1349,10 @@ export async function backfillRollups(
       await tx.execute(sql`set local jit = off`);
       const from = new Date(Math.max(oldest.getTime(), before.getTime() - hours * HOUR_MS));
       const rows = await rebuildHitRange(tx, { from, to: before }, mark, undefined);
+      // And the conversions by field of those hours (their ledgers too), as a recompute would:
+      // with every other ledger writer kept out meanwhile.
+      await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
+      await rebuildFieldConversionRange(tx, { from, to: before }, undefined);
       await tx.execute(sql`
         update rollup_watermarks set backfill_before = ${from.toISOString()}::timestamptz, updated_at = now()
         where stream = 'hits'`);
@@ -1164,7 +1440,12 @@ export async function sweepConversionRollups(
         : mark.xip.length
           ? sql`(r.ingest_xid >= ${mark.xmax}::xid8 or r.ingest_xid = any(${`{${mark.xip.join(",")}}`}::xid8[]))`
           : sql`r.ingest_xid >= ${mark.xmax}::xid8`;
-      const [result] = await tx.execute<{ revisions: number; conversions: number; rows: number }>(sql`
+      const [result] = await tx.execute<{
+        revisions: number;
+        conversions: number;
+        rows: number;
+        stale_ids: string;
+      }>(sql`
         with fresh as materialized (
           select r.conversion_id from conversion_revisions r
           where ${fresh} and r.source <> 'import'
@@ -1243,7 +1524,13 @@ export async function sweepConversionRollups(
           returning 1
         )
         select (select count(*) from fresh)::int as revisions, (select count(*) from ledgers)::int as conversions,
-               (select count(*) from added)::int as rows, (select count(*) from moved)::int as moved`);
+               (select count(*) from added)::int as rows, (select count(*) from moved)::int as moved,
+               (select coalesce(array_agg(id), '{}') from stale)::text as stale_ids`);
+      // The same conversions' rows by tracking field, under the same locks (a statement later, so it
+      // sees at least what the first one did).
+      if (result?.stale_ids && result.stale_ids !== "{}") {
+        await tx.execute(fieldSettleSql(null, sql`select unnest(${result.stale_ids}::uuid[])`));
+      }
       return {
         status: "swept",
         revisions: Number(result?.revisions ?? 0),
@@ -1347,6 +1634,24 @@ export async function listFieldRollups(
       ),
     )
     .orderBy(asc(fieldRollupsHourly.hour));
+}
+
+/** The visits-by-field day rows of the UTC days starting in [from, to). */
+export async function listFieldRollupDays(
+  db: Executor,
+  input: { workspaceId: string } & RecomputeRange,
+): Promise<FieldDayRollupRow[]> {
+  return db
+    .select()
+    .from(fieldRollupsDaily)
+    .where(
+      and(
+        eq(fieldRollupsDaily.workspaceId, input.workspaceId),
+        gte(fieldRollupsDaily.day, input.from),
+        lt(fieldRollupsDaily.day, input.to),
+      ),
+    )
+    .orderBy(asc(fieldRollupsDaily.day));
 }
 
 export interface RollupDrift {

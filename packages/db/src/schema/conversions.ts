@@ -6,11 +6,13 @@ import {
   numeric,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { newId } from "../ids.ts";
 import { eventWorkspaceRef } from "./accounts.ts";
 import { createdAt, id, MONEY, timestamps, xid8 } from "./columns.ts";
 import { pageKind } from "./hits.ts";
@@ -25,6 +27,9 @@ export const touchKind = pgEnum("touch_kind", ["direct", "assisted"]);
  * conversion or the custom event type's id, `tx` is '' when the network sent none, and `seq` only
  * grows under the "new" duplicate policy. A rejection soft-deletes (deletedAt) so the identity and
  * its revisions survive; a later approval restores it.
+ *
+ * Stored with fillfactor 85 (migration 0023; drizzle has no table storage parameters): a delayed
+ * revenue or status update changes no indexed column, so with room on the page it is a HOT update.
  */
 export const conversions = pgTable(
   "conversions",
@@ -66,11 +71,21 @@ export const conversions = pgTable(
  */
 const conversionRef = () => uuid("conversion_id").notNull();
 
+/**
+ * The id of a row every read reaches through its conversion (revisions, touches): kept as a stable
+ * name for the row, but not indexed. Each postback writes these rows on its hot path, and an index
+ * on an id nothing looks up was one more index entry per row; the key is (conversion, …).
+ */
+const childId = () =>
+  uuid("id")
+    .notNull()
+    .$defaultFn(() => newId());
+
 /** Audit trail: one row for every change, with the raw request that caused it. */
 export const conversionRevisions = pgTable(
   "conversion_revisions",
   {
-    id: id(),
+    id: childId(),
     workspaceId: eventWorkspaceRef(),
     conversionId: conversionRef(),
     revision: integer("revision").notNull(),
@@ -91,16 +106,24 @@ export const conversionRevisions = pgTable(
     ingestXid: xid8("ingest_xid").default(sql`pg_current_xact_id()`),
   },
   (t) => [
-    uniqueIndex("conversion_revisions_conversion_revision_key").on(t.conversionId, t.revision),
+    primaryKey({
+      name: "conversion_revisions_conversion_revision_key",
+      columns: [t.conversionId, t.revision],
+    }),
     index("conversion_revisions_ingest_xid_idx").on(t.ingestXid).where(sql`${t.ingestXid} is not null`),
   ],
 );
 
-/** A conversion's credit to one hit of the path that led to it (backward attribution). */
+/**
+ * A conversion's credit to an earlier hit of the path that led to it (backward attribution): the
+ * assisted touches. The direct touch (position 0, the converting hit) is the conversion itself and is
+ * not stored: reads derive it from the conversion (listTouches). Rows of kind `direct` written before
+ * that are ignored by every read.
+ */
 export const touches = pgTable(
   "touches",
   {
-    id: id(),
+    id: childId(),
     workspaceId: eventWorkspaceRef(),
     conversionId: conversionRef(),
     hitId: uuid("hit_id").notNull(),
@@ -114,7 +137,7 @@ export const touches = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex("touches_conversion_hit_key").on(t.conversionId, t.hitId),
+    primaryKey({ name: "touches_conversion_hit_key", columns: [t.conversionId, t.hitId] }),
     index("touches_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
   ],
 );

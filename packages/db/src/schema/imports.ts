@@ -129,6 +129,33 @@ export const conversionImportLedger = pgTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.rowHash] })],
 );
 
+/**
+ * A batch an import committed within a step it has not finished. A step's rows are split into lanes
+ * by converting hit and the lanes commit side by side, each in its own transaction; the step's counts
+ * reach the import (and `rowsDone` moves past it) once every lane has committed. A run resumed after
+ * a crash skips the rows these batches hold, so each row is applied and counted exactly once.
+ */
+export const conversionImportBatches = pgTable(
+  "conversion_import_batches",
+  {
+    workspaceId: workspaceRef(),
+    importId: uuid("import_id")
+      .notNull()
+      .references(() => conversionImports.id, { onDelete: "cascade" }),
+    /** The first of `positions`: a batch never holds a row another holds, so this names it. */
+    firstPosition: integer("first_position").notNull(),
+    /** The data rows (1 is the first row after the header) this batch applied, left unchanged or refused. */
+    positions: integer("positions").array().notNull(),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+    deleted: integer("deleted").notNull(),
+    unchanged: integer("unchanged").notNull(),
+    refused: integer("refused").notNull(),
+    minHitAt: timestamp("min_hit_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.firstPosition] })],
+);
+
 /** The column mapping last used in the workspace: feed providers' files differ, and repeat. */
 export const conversionImportMappings = pgTable("conversion_import_mappings", {
   workspaceId: workspaceRef().primaryKey(),

@@ -169,10 +169,12 @@ async function countPeriod(
   q: ReportQuery,
 ): Promise<{ rows: Map<string, Counted>; totals: Omit<Counted, "key"> }> {
   const raw = needsRawRows(q);
-  // Visits by one tracking field have a rollup; conversions by field are read raw.
-  const visitsOf = raw && !visitRollupsAnswer(q) ? reportVisitsRaw : reportVisits;
+  // Visits and conversions by one tracking field have rollups (keyed by source, funnel, node and
+  // page); two fields, or a field crossed with country, device, OS or browser, are read raw.
+  const rawRows = raw && !visitRollupsAnswer(q);
+  const visitsOf = rawRows ? reportVisitsRaw : reportVisits;
   // The rollups are kept by visit hour; crediting at conversion time reads the conversions of the range.
-  const rawConversions = raw || q.creditAt === "conversion";
+  const rawConversions = rawRows || q.creditAt === "conversion";
   const conversionsOf = rawConversions ? reportConversionsRaw : reportConversions;
   const eventRowsOf = rawConversions ? reportEventsRaw : reportEvents;
   const visitOnly = q.groupBy.some((d) => VISIT_ONLY_DIMENSIONS.includes(d as ReportDimension));
@@ -392,7 +394,7 @@ export const runReport = workspaceService({
           ...input.filters.map((f) => f.dimension).filter(isFieldColumn),
         ].map((d) => d.replace(/^field:/, ""));
         notes.push(
-          `by tracking field '${[...new Set(fields)].join("', '")}': ${visitRollupsAnswer(q) ? "conversions read from raw rows" : "read from raw visits and conversions"}`,
+          `by tracking field '${[...new Set(fields)].join("', '")}': ${visitRollupsAnswer(q) ? (input.creditAt === "conversion" ? "conversions read from raw rows" : "read from the rollups by field") : "read from raw visits and conversions"}`,
         );
       }
       if (current.totals.costUpdatedVisits > 0) {

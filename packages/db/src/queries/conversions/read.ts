@@ -66,6 +66,8 @@ export async function lockConversionIdentities(
  * source's policy and status map, the traffic source's postback settings.
  */
 export interface ConversionPathHit extends ConvertingHit {
+  // externalId, campaign, cost and trackingFields are the converting hit's (depth 0) only: null
+  // (trackingFields empty) on the earlier hits of its path, which attribution reads no more of.
   workspaceId: string;
   /** The converting hit this row is on the path of. */
   rootHitId: string;
@@ -131,8 +133,13 @@ export function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: strin
       where path.depth < ${MAX_PATH_DEPTH}
     )
     select path.workspace_id, path.root_id, path.depth, path.id, path.prev_hit_id, path.visitor_id, path.funnel_id,
-           path.node_id, path.page_id, path.page_kind, path.traffic_source_id, path.external_id, path.campaign,
-           path.cost::text as cost, path.tracking_fields,
+           path.node_id, path.page_id, path.page_kind, path.traffic_source_id,
+           -- What only the converting hit's own decision reads (the outbound postback's tokens):
+           -- not sent, nor parsed, for the earlier hits of its path.
+           case when path.depth = 0 then path.external_id end as external_id,
+           case when path.depth = 0 then path.campaign end as campaign,
+           case when path.depth = 0 then path.cost::text end as cost,
+           case when path.depth = 0 then path.tracking_fields end as tracking_fields,
            (extract(epoch from path.created_at) * 1000)::text as created_ms, path.created_at::text as created_text,
            coalesce(o.default_payout, l.default_payout)::text as default_payout,
            os.duplicate_policy, os.status_map, os.conversion_time_param, os.status_param,
@@ -307,13 +314,48 @@ export async function listConversionRevisions(
     .orderBy(asc(conversionRevisions.revision));
 }
 
+/**
+ * A conversion's touches, direct first: the direct touch is the conversion itself (its converting
+ * hit, position 0), derived rather than stored; the assisted ones are rows of `touches`. A `direct`
+ * row written before touches stopped storing it is never read.
+ */
 export async function listTouches(
   db: Executor,
   input: { workspaceId: string; conversionId: string },
 ): Promise<Touch[]> {
-  return db
+  const conversion = await findConversion(db, { workspaceId: input.workspaceId, id: input.conversionId });
+  return conversion === undefined ? [] : touchesOfConversion(db, conversion);
+}
+
+/** The touches of a conversion already read: the derived direct touch, then the stored assisted ones. */
+export async function touchesOfConversion(db: Executor, conversion: Conversion): Promise<Touch[]> {
+  const assisted = await db
     .select()
     .from(touches)
-    .where(and(eq(touches.workspaceId, input.workspaceId), eq(touches.conversionId, input.conversionId)))
+    .where(
+      and(
+        eq(touches.workspaceId, conversion.workspaceId),
+        eq(touches.conversionId, conversion.id),
+        eq(touches.kind, "assisted"),
+      ),
+    )
     .orderBy(asc(touches.position));
+  return [directTouchOf(conversion), ...assisted];
+}
+
+/** The direct touch a conversion stands for: its own converting hit, at position 0. */
+export function directTouchOf(conversion: Conversion): Touch {
+  return {
+    id: conversion.id,
+    workspaceId: conversion.workspaceId,
+    conversionId: conversion.id,
+    hitId: conversion.hitId,
+    funnelId: conversion.funnelId,
+    nodeId: conversion.nodeId,
+    pageId: conversion.pageId,
+    kind: "direct",
+    position: 0,
+    hitAt: conversion.hitAt,
+    createdAt: conversion.createdAt,
+  };
 }

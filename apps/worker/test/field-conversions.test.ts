@@ -1,0 +1,274 @@
+import { normalizeMoney } from "@hitrail/core";
+import {
+  applyConversionRollup,
+  backfillRollups,
+  type ConversionRow,
+  createDb,
+  type DbClient,
+  type EventRow,
+  newIdAt,
+  type ReportQuery,
+  recomputeRollups,
+  reportConversions,
+  reportConversionsRaw,
+  reportEvents,
+  reportEventsRaw,
+  sweepConversionRollups,
+  sweepHitRollups,
+  visitRollupsAnswer,
+} from "@hitrail/db";
+import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
+import { sql } from "@hitrail/db/testing/sql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  changeConversion,
+  createConversion,
+  type HitRow,
+  insertHit,
+  seedTenant,
+  type Tenant,
+} from "./support/factory.ts";
+import { storedFieldConversions } from "./support/field-rows.ts";
+import { openTransaction } from "./support/open-transaction.ts";
+
+// Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
+// conversion rollups for those without the field) must be the numbers the raw conversions, touches
+// and hits give; the sweep, a rollup job, a recompute and the post-upgrade backfill must all leave
+// the same rows.
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let t: TestDatabase;
+let maintenance: DbClient;
+let other: DbClient;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  maintenance = createDb(t.maintenanceUrl, { max: 2 });
+  other = createDb(t.url, { max: 2 });
+  expect((await sweepHitRollups(maintenance.db)).status).toBe("started");
+});
+
+afterAll(async () => {
+  await maintenance?.close();
+  await other?.close();
+  await t?.drop();
+});
+
+const sweep = () => sweepConversionRollups(maintenance.db, { wait: true });
+const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+function shown<R extends ConversionRow | EventRow>(rows: R[]) {
+  return rows
+    .map((r) => ({
+      key: r.key,
+      event: "eventTypeId" in r ? r.eventTypeId : null,
+      direct: [r.directConversions, normalizeMoney(r.directRevenue)],
+      assisted: [r.assistedConversions, normalizeMoney(r.assistedRevenue)],
+    }))
+    .sort((a, b) => JSON.stringify([a.key, a.event]).localeCompare(JSON.stringify([b.key, b.event])));
+}
+
+/** Every query answered from the rollups and from raw rows, conversions and custom events. */
+async function expectRawNumbers(queries: ReportQuery[]) {
+  for (const q of queries) {
+    expect(visitRollupsAnswer(q)).toBe(true);
+    const [rolled, raw, rolledEvents, rawEvents] = await Promise.all([
+      reportConversions(t.db, q),
+      reportConversionsRaw(t.db, q),
+      reportEvents(t.db, q),
+      reportEventsRaw(t.db, q),
+    ]);
+    expect(shown(rolled), JSON.stringify(q)).toEqual(shown(raw));
+    expect(shown(rolledEvents), JSON.stringify(q)).toEqual(shown(rawEvents));
+  }
+}
+
+const storedFields = (tenant: Tenant) => storedFieldConversions(t.db, tenant.workspaceId);
+
+/**
+ * Journeys across a UTC midnight: zones z1/z2 or none, the campaign from its column or from
+ * tracking_fields, bots, and lander clicks; each visitor's offer visit converts, the lander visit
+ * before it assisted (often in another hour, sometimes the day before).
+ */
+async function seedJourneys(tenant: Tenant, base: number) {
+  const offers: Array<{ offer: HitRow; lander: HitRow }> = [];
+  for (let i = 0; i < 12; i++) {
+    const at = base + (i % 4) * HOUR + i * 1_000;
+    const visitorId = newIdAt(at);
+    const trackingFields: Record<string, string> =
+      i % 5 === 4 ? {} : { zone: i % 2 === 0 ? "z1" : "z2", ...(i % 3 === 0 ? { campaign: "tf-camp" } : {}) };
+    const visit = {
+      visitorId,
+      trackingFields,
+      campaign: i % 4 === 1 ? null : `c${i % 2}`,
+      isBot: i % 6 === 5,
+    };
+    const entry = await insertHit(t.db, tenant, { node: "entry", at, ...visit });
+    const lander = await insertHit(t.db, tenant, {
+      node: "lander",
+      at: at + 1,
+      prevHitId: entry.id,
+      ...visit,
+    });
+    const offer = await insertHit(t.db, tenant, {
+      node: i % 3 === 0 ? "offerB" : "offerA",
+      at: at + (i % 2 === 0 ? 2 * HOUR : 2),
+      prevHitId: lander.id,
+      ...visit,
+    });
+    offers.push({ offer, lander });
+  }
+  return offers;
+}
+
+describe("conversions by tracking field from the rollups", () => {
+  it("gives the raw rows' numbers through creates, updates, rejects, restores, late commits, jobs and rebuilds", async () => {
+    const tenant = await seedTenant(t.db);
+    // Two hours before a UTC midnight: journeys and their conversions straddle two days.
+    const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
+    const journeys = await seedJourneys(tenant, base);
+    const ids: string[] = [];
+    for (const [i, j] of journeys.entries()) {
+      const { conversionId } = await createConversion(t.db, tenant, {
+        hit: j.offer,
+        assisted: [j.lander],
+        revenue: `${10 + i}.25`,
+        // A custom event on some: its own columns, by field too.
+        ...(i % 4 === 3 ? { eventKey: "01a00000-0000-7000-8000-000000000001" } : {}),
+        rollup: false,
+      });
+      ids.push(conversionId);
+    }
+    // A second conversion (upsell) on one hit.
+    const first = journeys[0] as { offer: HitRow; lander: HitRow };
+    await createConversion(t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
+    // A conversion committing after a later sweep.
+    const late = await openTransaction(other, async (tx) => {
+      const j = journeys[1] as { offer: HitRow; lander: HitRow };
+      await createConversion(tx as unknown as DbClient["db"], tenant, {
+        hit: j.offer,
+        assisted: [j.lander],
+        tx: "late",
+        revenue: "7.5",
+        rollup: false,
+      });
+    });
+    await sweep();
+    await late.commit();
+    await sweep();
+
+    const q = (over: Partial<ReportQuery>): ReportQuery => ({
+      workspaceId: tenant.workspaceId,
+      timeZone: "UTC",
+      fromDate: isoDay(base - DAY),
+      toDate: isoDay(base + DAY),
+      groupBy: [],
+      ...over,
+    });
+    const queries = [
+      q({ groupBy: ["field:zone"] }),
+      q({ groupBy: ["field:campaign"] }),
+      q({ groupBy: ["trafficSource", "field:zone"] }),
+      q({ groupBy: ["field:zone", "offer"] }),
+      q({ groupBy: ["field:zone", "lander"] }),
+      q({ groupBy: ["field:zone", "day"] }),
+      q({ groupBy: ["field:zone", "hour"] }),
+      q({ groupBy: ["trackingField"], trackingField: "zone" }),
+      q({ groupBy: ["offer"], filters: [{ dimension: "field:zone", value: "z1" }] }),
+      q({ groupBy: ["node"], filters: [{ dimension: "field:zone", value: null }] }),
+      // Local days that are not UTC days: day rows for none or part, hour rows at the edges.
+      q({ timeZone: "Asia/Kolkata", groupBy: ["field:zone"] }),
+      q({
+        timeZone: "America/New_York",
+        fromDate: isoDay(base),
+        toDate: isoDay(base),
+        groupBy: ["field:zone"],
+      }),
+    ];
+    await expectRawNumbers(queries);
+    expect((await reportConversionsRaw(t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
+
+    // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
+    await changeConversion(t.db, tenant, {
+      conversionId: ids[2] as string,
+      action: "update",
+      revenue: "99.5",
+    });
+    await changeConversion(t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
+    await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
+    await sweep();
+    await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "restore", revenue: "1" });
+    await changeConversion(t.db, tenant, {
+      conversionId: ids[5] as string,
+      action: "update",
+      revenue: "0.5",
+    });
+    await applyConversionRollup(t.db, { workspaceId: tenant.workspaceId, conversionId: ids[5] as string });
+    await sweep();
+    await expectRawNumbers(queries);
+
+    // A rebuild from raw rows leaves exactly what the sweeps and the job built.
+    const swept = await storedFields(tenant);
+    expect(swept.hours.length).toBeGreaterThan(0);
+    expect(swept.days.length).toBeGreaterThan(0);
+    await recomputeRollups(t.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(base - HOUR),
+      to: new Date(base + 6 * HOUR),
+    });
+    expect(await storedFields(tenant)).toEqual(swept);
+    // A rebuild of one hour only: the conversions with a visit in it keep their other hours right.
+    await recomputeRollups(t.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(base + HOUR),
+      to: new Date(base + 2 * HOUR),
+    });
+    expect(await storedFields(tenant)).toEqual(swept);
+    await changeConversion(t.db, tenant, { conversionId: ids[6] as string, action: "update", revenue: "2" });
+    await sweep();
+    await expectRawNumbers(queries);
+  });
+
+  it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {
+    const tenant = await seedTenant(t.db);
+    const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
+    const journeys = await seedJourneys(tenant, base);
+    const ids: string[] = [];
+    for (const j of journeys) {
+      ids.push(
+        (
+          await createConversion(t.db, tenant, {
+            hit: j.offer,
+            assisted: [j.lander],
+            revenue: "5",
+            rollup: false,
+          })
+        ).conversionId,
+      );
+    }
+    await sweep();
+    await sweepHitRollups(maintenance.db);
+    const expected = await storedFields(tenant);
+    expect(expected.hours.length).toBeGreaterThan(0);
+
+    // The database as the upgrade finds it: no rows by field, ledgers that never added any, and
+    // the hours before the next one marked for backfill.
+    await maintenance.db.execute(sql`delete from field_conversion_rollups_hourly`);
+    await maintenance.db.execute(sql`delete from field_conversion_rollups_daily`);
+    await maintenance.db.execute(sql`update conversion_rollup_state set field_contribution = null`);
+    await maintenance.db.execute(sql`
+      update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
+    // A conversion from before the upgrade changes before the backfill reaches its hours.
+    await changeConversion(t.db, tenant, { conversionId: ids[1] as string, action: "update", revenue: "8" });
+    await sweep();
+    for (let i = 0; i < 40; i++) {
+      const outcome = await backfillRollups(maintenance.db, { hours: 5 });
+      if (outcome.status === "done" || outcome.status === "idle") break;
+    }
+    await changeConversion(t.db, tenant, { conversionId: ids[1] as string, action: "update", revenue: "5" });
+    await sweep();
+    expect(await storedFields(tenant)).toEqual(expected);
+  });
+});
