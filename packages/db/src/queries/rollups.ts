@@ -153,11 +153,11 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
             : sql`t.hit_at >= ${scope.from.toISOString()}::timestamptz and t.hit_at < ${scope.to.toISOString()}::timestamptz`;
   const conversionIn = workspaceId === null ? sql`true` : sql`c.workspace_id = ${workspaceId}`;
   const touchIn = workspaceId === null ? sql`true` : sql`t.workspace_id = ${workspaceId}`;
-  // Country, device, OS and browser are the credited visit's, read from its hit (an id lookup that
-  // prunes to one partition); a hit that is gone leaves them null. Always that lookup: as a plain
+  // Country, device, OS, browser and tracking fields are the credited visit's, read from its hit (an
+  // id lookup that prunes to one partition); a hit that is gone leaves them null. Always that lookup: as a plain
   // join, a day of a large data set's conversions was costed above a hash join that reads every hit.
   const visitOf = (workspace: SQL, hit: SQL) =>
-    sql`select h.country, h.device_type, h.os, h.browser from hits h
+    sql`select h.country, h.device_type, h.os, h.browser, h.tracking_fields, h.campaign from hits h
         where h.workspace_id = ${workspace} and h.id = ${hit} offset 0`;
   // Probing a few conversions' touches: each conversion's own, by its id in the touches' conversion
   // index (a lateral subquery the planner cannot turn round into a walk of the workspace's touches, and
