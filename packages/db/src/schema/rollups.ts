@@ -200,6 +200,19 @@ export const hitRollupsHourly = pgTable(
   ],
 );
 
+/** The columns after the time of the two visits-by-field tables (hours and days). */
+const visitFieldColumns = () => ({
+  funnelId: uuid("funnel_id").notNull(),
+  nodeId: uuid("node_id").notNull(),
+  pageId: uuid("page_id"),
+  pageKind: pageKind("page_kind").notNull(),
+  trafficSourceId: uuid("traffic_source_id"),
+  fieldName: text("field_name").notNull(),
+  fieldValue: text("field_value").notNull(),
+  fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
+  ...visitRollupMeasures(),
+});
+
 /**
  * Visits by tracking field: hit_rollups_hourly's rows once more per tracking field a visit carries
  * (hits.tracking_fields, and hits.campaign as the field `campaign` unless tracking_fields names one),
@@ -222,15 +235,7 @@ export const fieldRollupsHourly = pgTable(
   {
     workspaceId: eventWorkspaceRef(),
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    pageKind: pageKind("page_kind").notNull(),
-    trafficSourceId: uuid("traffic_source_id"),
-    fieldName: text("field_name").notNull(),
-    fieldValue: text("field_value").notNull(),
-    fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
-    ...visitRollupMeasures(),
+    ...visitFieldColumns(),
   },
   (t) => [
     // Hour before field name: rebuilds delete a workspace's hours (every field), and a report's
@@ -264,15 +269,7 @@ export const fieldRollupsDaily = pgTable(
     workspaceId: eventWorkspaceRef(),
     /** The UTC day's first hour. */
     day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    pageKind: pageKind("page_kind").notNull(),
-    trafficSourceId: uuid("traffic_source_id"),
-    fieldName: text("field_name").notNull(),
-    fieldValue: text("field_value").notNull(),
-    fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
-    ...visitRollupMeasures(),
+    ...visitFieldColumns(),
   },
   (t) => [
     unique("field_rollups_daily_key")
@@ -292,7 +289,8 @@ export const fieldRollupsDaily = pgTable(
   ],
 );
 
-const conversionFieldKey = {
+/** The columns after the time of the two conversions-by-field tables (hours and days). */
+const conversionFieldColumns = () => ({
   funnelId: uuid("funnel_id").notNull(),
   nodeId: uuid("node_id").notNull(),
   pageId: uuid("page_id"),
@@ -305,7 +303,7 @@ const conversionFieldKey = {
   conversions: integer("conversions").notNull().default(0),
   revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
   updatedAt: updatedAt(),
-};
+});
 
 /**
  * Conversions and revenue by tracking field: conversion_rollups_hourly's rows once more per tracking
@@ -320,7 +318,7 @@ export const fieldConversionRollupsHourly = pgTable(
   {
     workspaceId: eventWorkspaceRef(),
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    ...conversionFieldKey,
+    ...conversionFieldColumns(),
   },
   (t) => [
     unique("field_conversion_rollups_hourly_key")
@@ -347,7 +345,7 @@ export const fieldConversionRollupsDaily = pgTable(
     workspaceId: eventWorkspaceRef(),
     /** The UTC day's first hour. */
     day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
-    ...conversionFieldKey,
+    ...conversionFieldColumns(),
   },
   (t) => [
     unique("field_conversion_rollups_daily_key")
