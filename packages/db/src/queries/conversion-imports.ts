@@ -15,6 +15,7 @@ import {
   type ConversionBatchRead,
   type ConversionBatchWrite,
   conversionBatchWriteSql,
+  endsOnce,
   openBatchConnection,
   runPreparedOn,
 } from "./conversions/batch.ts";
@@ -499,50 +500,33 @@ export async function openImportChunk(
   const batch = await openBatchConnection(client, { identities: input.identities }, scope, [
     "set local synchronous_commit = off",
   ]);
-  let ended = false;
-  return {
-    read: batch.read,
-    async commit(write) {
-      if (ended) throw new Error("import batch already ended");
-      ended = true;
-      const { conn } = batch;
-      try {
-        const ws = input.workspaceId;
-        const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
-          rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
-        const changed = [...ids(write.inserts), ...ids(write.updates)];
-        const statements: SQL[] = [
-          conversionBatchWriteSql({ ...write, postbacks: [], also: importBatchWrites(write.progress) }),
-        ];
-        if (changed.length > 0) {
-          // The rollups, exactly once: with the conversions, in this transaction (imports write no
-          // per-conversion rollup job, and the rollup sweep leaves import revisions to this). A
-          // batch's few thousand conversions are reached by id, index probes. Left to itself, the
-          // planner (statistics lagging the load) bitmap-ANDed each probe of touches with the
-          // workspace's whole hit_at index: seconds a batch, growing with the table.
-          statements.push(sql`select set_config('enable_bitmapscan', 'off', true)`);
-          if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
-          statements.push(settleConversionsSql(ws, changed));
-        }
-        const settled = statements.length - 1;
-        // And their rows by tracking field, after their ledgers (the same rows, locked now).
-        if (changed.length > 0) statements.push(settleFieldConversionsSql(ws, changed));
-        const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
-        const zero = (results[settled]?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
-        if (changed.length > 0 && zero !== undefined && zero !== "{}")
-          await runPreparedOn(conn, deleteZeroRollupRowsSql(ws, zero));
-        await conn.unsafe("commit");
-        batch.release();
-      } catch (error) {
-        await batch.rollback();
-        throw error;
-      }
-    },
-    async rollback() {
-      ended = true;
-      await batch.rollback();
-    },
-  };
+  return endsOnce(batch, async (conn, write: ImportChunkWrite) => {
+    const ws = input.workspaceId;
+    const ids = (rows: ReadonlyArray<{ id?: string | undefined }>) =>
+      rows.flatMap((r) => (r.id === undefined ? [] : [r.id]));
+    const changed = [...ids(write.inserts), ...ids(write.updates)];
+    const statements: SQL[] = [
+      conversionBatchWriteSql({ ...write, postbacks: [], also: importBatchWrites(write.progress) }),
+    ];
+    if (changed.length > 0) {
+      // The rollups, exactly once: with the conversions, in this transaction (imports write no
+      // per-conversion rollup job, and the rollup sweep leaves import revisions to this). A batch's
+      // few thousand conversions are reached by id, index probes. Left to itself, the planner
+      // (statistics lagging the load) bitmap-ANDed each probe of touches with the workspace's
+      // whole hit_at index: seconds a batch, growing with the table.
+      statements.push(sql`select set_config('enable_bitmapscan', 'off', true)`);
+      if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
+      statements.push(settleConversionsSql(ws, changed));
+    }
+    const settled = statements.length - 1;
+    // And their rows by tracking field, after their ledgers (the same rows, locked now).
+    if (changed.length > 0) statements.push(settleFieldConversionsSql(ws, changed));
+    const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
+    const zero = (results[settled]?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
+    if (changed.length > 0 && zero !== undefined && zero !== "{}")
+      await runPreparedOn(conn, deleteZeroRollupRowsSql(ws, zero));
+    await conn.unsafe("commit");
+  });
 }
 
 /** The advisory-lock key of a workspace's imports (a signed 64-bit number, as Postgres takes it). */

@@ -336,22 +336,35 @@ export async function openConversionBatch(
     };
   }
   const batch = await openBatchConnection(client, input, scope);
+  return endsOnce(batch, async (conn, write: ConversionBatchWrite) => {
+    // The update is planned for the conversions table as it is now (a generic plan made while it
+    // was small would scan it whole); the inserts have nothing to choose, and run generic.
+    await Promise.all([
+      write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
+      conn.unsafe("set local plan_cache_mode = force_generic_plan"),
+      runPreparedOn(conn, conversionBatchInsertSql(write)),
+      conn.unsafe("commit"),
+    ]);
+  });
+}
+
+/**
+ * The commit and rollback of a batch opened by openBatchConnection, for every writer of this
+ * package: `send` writes what was decided and sends COMMIT; the connection is released either way,
+ * a failure rolls back, and a second commit is refused (the transaction is gone).
+ */
+export function endsOnce<W>(
+  batch: OpenBatchConnection,
+  send: (conn: postgres.ReservedSql, write: W) => Promise<void>,
+): { read: ConversionBatchRead; commit(write: W): Promise<void>; rollback(): Promise<void> } {
   let ended = false;
   return {
     read: batch.read,
     async commit(write) {
-      if (ended) throw new Error("conversion batch already ended");
+      if (ended) throw new Error("batch already ended");
       ended = true;
       try {
-        const { conn } = batch;
-        // The update is planned for the conversions table as it is now (a generic plan made while
-        // it was small would scan it whole); the inserts have nothing to choose, and run generic.
-        await Promise.all([
-          write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
-          conn.unsafe("set local plan_cache_mode = force_generic_plan"),
-          runPreparedOn(conn, conversionBatchInsertSql(write)),
-          conn.unsafe("commit"),
-        ]);
+        await send(batch.conn, write);
         batch.release();
       } catch (error) {
         await batch.rollback();
