@@ -3,7 +3,6 @@ import {
   applyConversionRollup,
   backfillRollups,
   type ConversionRow,
-  createDb,
   type DbClient,
   type EventRow,
   newIdAt,
@@ -17,9 +16,8 @@ import {
   sweepHitRollups,
   visitRollupsAnswer,
 } from "@hitrail/db";
-import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
 import { sql } from "@hitrail/db/testing/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   changeConversion,
   createConversion,
@@ -30,6 +28,7 @@ import {
 } from "./support/factory.ts";
 import { storedFieldConversions } from "./support/field-rows.ts";
 import { openTransaction } from "./support/open-transaction.ts";
+import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
 // conversion rollups for those without the field) must be the numbers the raw conversions, touches
@@ -39,24 +38,9 @@ import { openTransaction } from "./support/open-transaction.ts";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let t: TestDatabase;
-let maintenance: DbClient;
-let other: DbClient;
+const rig = useSweptDatabase();
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  maintenance = createDb(t.maintenanceUrl, { max: 2 });
-  other = createDb(t.url, { max: 2 });
-  expect((await sweepHitRollups(maintenance.db)).status).toBe("started");
-});
-
-afterAll(async () => {
-  await maintenance?.close();
-  await other?.close();
-  await t?.drop();
-});
-
-const sweep = () => sweepConversionRollups(maintenance.db, { wait: true });
+const sweep = () => sweepConversionRollups(rig.maintenance.db, { wait: true });
 const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 function shown<R extends ConversionRow | EventRow>(rows: R[]) {
@@ -75,17 +59,17 @@ async function expectRawNumbers(queries: ReportQuery[]) {
   for (const q of queries) {
     expect(visitRollupsAnswer(q)).toBe(true);
     const [rolled, raw, rolledEvents, rawEvents] = await Promise.all([
-      reportConversions(t.db, q),
-      reportConversionsRaw(t.db, q),
-      reportEvents(t.db, q),
-      reportEventsRaw(t.db, q),
+      reportConversions(rig.t.db, q),
+      reportConversionsRaw(rig.t.db, q),
+      reportEvents(rig.t.db, q),
+      reportEventsRaw(rig.t.db, q),
     ]);
     expect(shown(rolled), JSON.stringify(q)).toEqual(shown(raw));
     expect(shown(rolledEvents), JSON.stringify(q)).toEqual(shown(rawEvents));
   }
 }
 
-const storedFields = (tenant: Tenant) => storedFieldConversions(t.db, tenant.workspaceId);
+const storedFields = (tenant: Tenant) => storedFieldConversions(rig.t.db, tenant.workspaceId);
 
 /**
  * Journeys across a UTC midnight: zones z1/z2 or none, the campaign from its column or from
@@ -105,14 +89,14 @@ async function seedJourneys(tenant: Tenant, base: number) {
       campaign: i % 4 === 1 ? null : `c${i % 2}`,
       isBot: i % 6 === 5,
     };
-    const entry = await insertHit(t.db, tenant, { node: "entry", at, ...visit });
-    const lander = await insertHit(t.db, tenant, {
+    const entry = await insertHit(rig.t.db, tenant, { node: "entry", at, ...visit });
+    const lander = await insertHit(rig.t.db, tenant, {
       node: "lander",
       at: at + 1,
       prevHitId: entry.id,
       ...visit,
     });
-    const offer = await insertHit(t.db, tenant, {
+    const offer = await insertHit(rig.t.db, tenant, {
       node: i % 3 === 0 ? "offerB" : "offerA",
       at: at + (i % 2 === 0 ? 2 * HOUR : 2),
       prevHitId: lander.id,
@@ -125,13 +109,13 @@ async function seedJourneys(tenant: Tenant, base: number) {
 
 describe("conversions by tracking field from the rollups", () => {
   it("gives the raw rows' numbers through creates, updates, rejects, restores, late commits, jobs and rebuilds", async () => {
-    const tenant = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
     // Two hours before a UTC midnight: journeys and their conversions straddle two days.
     const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
     const journeys = await seedJourneys(tenant, base);
     const ids: string[] = [];
     for (const [i, j] of journeys.entries()) {
-      const { conversionId } = await createConversion(t.db, tenant, {
+      const { conversionId } = await createConversion(rig.t.db, tenant, {
         hit: j.offer,
         assisted: [j.lander],
         revenue: `${10 + i}.25`,
@@ -143,9 +127,9 @@ describe("conversions by tracking field from the rollups", () => {
     }
     // A second conversion (upsell) on one hit.
     const first = journeys[0] as { offer: HitRow; lander: HitRow };
-    await createConversion(t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
+    await createConversion(rig.t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
     // A conversion committing after a later sweep.
-    const late = await openTransaction(other, async (tx) => {
+    const late = await openTransaction(rig.other, async (tx) => {
       const j = journeys[1] as { offer: HitRow; lander: HitRow };
       await createConversion(tx as unknown as DbClient["db"], tenant, {
         hit: j.offer,
@@ -188,24 +172,31 @@ describe("conversions by tracking field from the rollups", () => {
       }),
     ];
     await expectRawNumbers(queries);
-    expect((await reportConversionsRaw(t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
+    expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
     // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
-    await changeConversion(t.db, tenant, {
+    await changeConversion(rig.t.db, tenant, {
       conversionId: ids[2] as string,
       action: "update",
       revenue: "99.5",
     });
-    await changeConversion(t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
-    await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
+    await changeConversion(rig.t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
+    await changeConversion(rig.t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
     await sweep();
-    await changeConversion(t.db, tenant, { conversionId: ids[4] as string, action: "restore", revenue: "1" });
-    await changeConversion(t.db, tenant, {
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[4] as string,
+      action: "restore",
+      revenue: "1",
+    });
+    await changeConversion(rig.t.db, tenant, {
       conversionId: ids[5] as string,
       action: "update",
       revenue: "0.5",
     });
-    await applyConversionRollup(t.db, { workspaceId: tenant.workspaceId, conversionId: ids[5] as string });
+    await applyConversionRollup(rig.t.db, {
+      workspaceId: tenant.workspaceId,
+      conversionId: ids[5] as string,
+    });
     await sweep();
     await expectRawNumbers(queries);
 
@@ -213,33 +204,37 @@ describe("conversions by tracking field from the rollups", () => {
     const swept = await storedFields(tenant);
     expect(swept.hours.length).toBeGreaterThan(0);
     expect(swept.days.length).toBeGreaterThan(0);
-    await recomputeRollups(t.db, {
+    await recomputeRollups(rig.t.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(base - HOUR),
       to: new Date(base + 6 * HOUR),
     });
     expect(await storedFields(tenant)).toEqual(swept);
     // A rebuild of one hour only: the conversions with a visit in it keep their other hours right.
-    await recomputeRollups(t.db, {
+    await recomputeRollups(rig.t.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(base + HOUR),
       to: new Date(base + 2 * HOUR),
     });
     expect(await storedFields(tenant)).toEqual(swept);
-    await changeConversion(t.db, tenant, { conversionId: ids[6] as string, action: "update", revenue: "2" });
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[6] as string,
+      action: "update",
+      revenue: "2",
+    });
     await sweep();
     await expectRawNumbers(queries);
   });
 
   it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {
-    const tenant = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
     const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
     const journeys = await seedJourneys(tenant, base);
     const ids: string[] = [];
     for (const j of journeys) {
       ids.push(
         (
-          await createConversion(t.db, tenant, {
+          await createConversion(rig.t.db, tenant, {
             hit: j.offer,
             assisted: [j.lander],
             revenue: "5",
@@ -249,25 +244,33 @@ describe("conversions by tracking field from the rollups", () => {
       );
     }
     await sweep();
-    await sweepHitRollups(maintenance.db);
+    await sweepHitRollups(rig.maintenance.db);
     const expected = await storedFields(tenant);
     expect(expected.hours.length).toBeGreaterThan(0);
 
     // The database as the upgrade finds it: no rows by field, ledgers that never added any, and
     // the hours before the next one marked for backfill.
-    await maintenance.db.execute(sql`delete from field_conversion_rollups_hourly`);
-    await maintenance.db.execute(sql`delete from field_conversion_rollups_daily`);
-    await maintenance.db.execute(sql`update conversion_rollup_state set field_contribution = null`);
-    await maintenance.db.execute(sql`
+    await rig.maintenance.db.execute(sql`delete from field_conversion_rollups_hourly`);
+    await rig.maintenance.db.execute(sql`delete from field_conversion_rollups_daily`);
+    await rig.maintenance.db.execute(sql`update conversion_rollup_state set field_contribution = null`);
+    await rig.maintenance.db.execute(sql`
       update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
     // A conversion from before the upgrade changes before the backfill reaches its hours.
-    await changeConversion(t.db, tenant, { conversionId: ids[1] as string, action: "update", revenue: "8" });
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[1] as string,
+      action: "update",
+      revenue: "8",
+    });
     await sweep();
     for (let i = 0; i < 40; i++) {
-      const outcome = await backfillRollups(maintenance.db, { hours: 5 });
+      const outcome = await backfillRollups(rig.maintenance.db, { hours: 5 });
       if (outcome.status === "done" || outcome.status === "idle") break;
     }
-    await changeConversion(t.db, tenant, { conversionId: ids[1] as string, action: "update", revenue: "5" });
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[1] as string,
+      action: "update",
+      revenue: "5",
+    });
     await sweep();
     expect(await storedFields(tenant)).toEqual(expected);
   });

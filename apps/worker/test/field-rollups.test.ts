@@ -1,7 +1,6 @@
 import { normalizeMoney } from "@hitrail/core";
 import {
   backfillRollups,
-  createDb,
   type DbClient,
   type FieldDayRollupRow,
   type FieldRollupRow,
@@ -21,10 +20,10 @@ import {
   type VisitRow,
   visitRollupsAnswer,
 } from "@hitrail/db";
-import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
 import { sql } from "@hitrail/db/testing/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
+import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Visits by tracking field read from field_rollups_hourly (and hit_rollups_hourly for the visits
 // without the field) must be the numbers the raw hits give, for every grouping and drill-down the
@@ -33,22 +32,7 @@ import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/facto
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let t: TestDatabase;
-let maintenance: DbClient;
-let other: DbClient;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  maintenance = createDb(t.maintenanceUrl, { max: 2 });
-  other = createDb(t.url, { max: 2 });
-  expect((await sweepHitRollups(maintenance.db)).status).toBe("started");
-});
-
-afterAll(async () => {
-  await maintenance?.close();
-  await other?.close();
-  await t?.drop();
-});
+const rig = useSweptDatabase();
 
 const day = (at: number) => new Date(at).toISOString().slice(0, 10);
 
@@ -74,7 +58,7 @@ function shown(rows: VisitRow[], groupBy: ReportColumn[]) {
  */
 async function bothWays(q: ReportQuery) {
   expect(visitRollupsAnswer(q)).toBe(true);
-  const [rolled, raw] = await Promise.all([reportVisits(t.db, q), reportVisitsRaw(t.db, q)]);
+  const [rolled, raw] = await Promise.all([reportVisits(rig.t.db, q), reportVisitsRaw(rig.t.db, q)]);
   return { rolled: shown(rolled, q.groupBy), raw: shown(raw, q.groupBy) };
 }
 
@@ -101,13 +85,13 @@ async function seedJourneys(tenant: Tenant, base: number): Promise<HitRow[]> {
       isBot: i % 6 === 5,
       country: i % 2 === 0 ? "DE" : "FR",
     };
-    const entry = await insertHit(t.db, tenant, {
+    const entry = await insertHit(rig.t.db, tenant, {
       node: "entry",
       at,
       cost: i % 3 === 2 ? "0.25" : null,
       ...visit,
     });
-    const lander = await insertHit(t.db, tenant, {
+    const lander = await insertHit(rig.t.db, tenant, {
       node: "lander",
       at: at + 1,
       prevHitId: entry.id,
@@ -116,7 +100,7 @@ async function seedJourneys(tenant: Tenant, base: number): Promise<HitRow[]> {
     hits.push(entry, lander);
     if (i % 2 === 0) {
       hits.push(
-        await insertHit(t.db, tenant, {
+        await insertHit(rig.t.db, tenant, {
           node: i % 4 === 0 ? "offerA" : "offerB",
           at: at + 2,
           prevHitId: lander.id,
@@ -125,7 +109,7 @@ async function seedJourneys(tenant: Tenant, base: number): Promise<HitRow[]> {
       );
     }
     // Returning visitors: a second entrance of the same visitor (not unique any more).
-    if (i % 4 === 0) hits.push(await insertHit(t.db, tenant, { node: "entry", at: at + 500, ...visit }));
+    if (i % 4 === 0) hits.push(await insertHit(rig.t.db, tenant, { node: "entry", at: at + 500, ...visit }));
   }
   return hits;
 }
@@ -153,11 +137,11 @@ async function storedRows(tenant: Tenant, from: number, to: number) {
       )
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   return {
-    visits: clean(await listHitRollups(t.db, range)),
-    fields: clean(await listFieldRollups(t.db, range)),
+    visits: clean(await listHitRollups(rig.t.db, range)),
+    fields: clean(await listFieldRollups(rig.t.db, range)),
     // Whole UTC days around the hours: a rebuild of some hours sums their days again.
     fieldDays: clean(
-      await listFieldRollupDays(t.db, {
+      await listFieldRollupDays(rig.t.db, {
         ...range,
         from: new Date(Math.floor(from / DAY) * DAY),
         to: new Date(Math.ceil(to / DAY) * DAY),
@@ -168,12 +152,12 @@ async function storedRows(tenant: Tenant, from: number, to: number) {
 
 describe("visits by tracking field from the rollups", () => {
   it("gives the raw hits' numbers for every grouping, bots in or out, and a three-level drill-down", async () => {
-    const tenant = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
     const base = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
     // A late hit: committed after later hits were swept, with an older id, the visitor's first.
     let finish: () => void = () => {};
     const lateVisitor = newIdAt(base);
-    const late = other.db.transaction(async (tx) => {
+    const late = rig.other.db.transaction(async (tx) => {
       await insertHit(tx as unknown as DbClient["db"], tenant, {
         node: "entry",
         at: base + 10,
@@ -185,17 +169,17 @@ describe("visits by tracking field from the rollups", () => {
       });
     });
     await new Promise((r) => setTimeout(r, 50));
-    await insertHit(t.db, tenant, {
+    await insertHit(rig.t.db, tenant, {
       node: "entry",
       at: base + HOUR,
       visitorId: lateVisitor,
       trackingFields: { zone: "z1" },
     });
     await seedJourneys(tenant, base);
-    await sweepHitRollups(maintenance.db);
+    await sweepHitRollups(rig.maintenance.db);
     finish();
     await late;
-    expect(await sweepHitRollups(maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
+    expect(await sweepHitRollups(rig.maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
 
     const q = (over: Partial<ReportQuery>): ReportQuery => ({
       workspaceId: tenant.workspaceId,
@@ -256,8 +240,8 @@ describe("visits by tracking field from the rollups", () => {
       q({ groupBy: ["field:zone"], filters: [{ dimension: "country", value: "DE" }] }),
     ]) {
       expect(visitRollupsAnswer(crossed)).toBe(false);
-      await expect(reportVisits(t.db, crossed)).rejects.toThrow(/raw hits/);
-      expect((await reportVisitsRaw(t.db, crossed)).length).toBeGreaterThan(0);
+      await expect(reportVisits(rig.t.db, crossed)).rejects.toThrow(/raw hits/);
+      expect((await reportVisitsRaw(rig.t.db, crossed)).length).toBeGreaterThan(0);
     }
 
     // Two fields at once are not in one rollup row: the report reads raw hits for those.
@@ -271,20 +255,23 @@ describe("visits by tracking field from the rollups", () => {
     const before = await storedRows(tenant, base - HOUR, base + 4 * HOUR);
     expect(before.fields.length).toBeGreaterThan(0);
     expect(before.fieldDays.length).toBeGreaterThan(0);
-    await recomputeHitRollups(maintenance.db, { from: new Date(base - HOUR), to: new Date(base + 4 * HOUR) });
+    await recomputeHitRollups(rig.maintenance.db, {
+      from: new Date(base - HOUR),
+      to: new Date(base + 4 * HOUR),
+    });
     expect(await storedRows(tenant, base - HOUR, base + 4 * HOUR)).toEqual(before);
   });
 });
 
 describe("backfill after an upgrade", () => {
   it("rolls up the hours an old database had before the rollup existed, in steps, once", async () => {
-    const tenant = await seedTenant(t.db);
-    const bystander = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
+    const bystander = await seedTenant(rig.t.db);
     const now = Date.now();
     const base = Math.floor(now / HOUR) * HOUR - 30 * HOUR;
     await seedJourneys(tenant, base);
     await seedJourneys(bystander, base + 20 * HOUR);
-    await sweepHitRollups(maintenance.db);
+    await sweepHitRollups(rig.maintenance.db);
     const range = { from: base - HOUR, to: now + HOUR };
     const expected = {
       tenant: await storedRows(tenant, range.from, range.to),
@@ -293,15 +280,15 @@ describe("backfill after an upgrade", () => {
     // The database as the upgrade finds it: hits from before ingest_xid, no field rollups, and the
     // visit rollups of some hours missing (the old hourly job had not run); the migration marks the
     // hours before the next one for backfill.
-    await maintenance.db.execute(
+    await rig.maintenance.db.execute(
       sql`update hits set ingest_xid = null where workspace_id in (${tenant.workspaceId}, ${bystander.workspaceId})`,
     );
-    await maintenance.db.execute(sql`delete from field_rollups_hourly`);
-    await maintenance.db.execute(sql`delete from field_rollups_daily`);
-    await maintenance.db.execute(
+    await rig.maintenance.db.execute(sql`delete from field_rollups_hourly`);
+    await rig.maintenance.db.execute(sql`delete from field_rollups_daily`);
+    await rig.maintenance.db.execute(
       sql`delete from hit_rollups_hourly where workspace_id = ${tenant.workspaceId} and hour < ${new Date(base + HOUR).toISOString()}::timestamptz`,
     );
-    await maintenance.db.execute(sql`
+    await rig.maintenance.db.execute(sql`
       update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
     expect((await storedRows(tenant, range.from, range.to)).fields).toEqual([]);
     expect((await storedRows(tenant, range.from, range.to)).fieldDays).toEqual([]);
@@ -310,15 +297,15 @@ describe("backfill after an upgrade", () => {
     const steps: string[] = [];
     for (let i = 0; i < 40; i++) {
       const outcomes = await Promise.all([
-        backfillRollups(maintenance.db, { hours: 4 }),
-        backfillRollups(maintenance.db, { hours: 4 }),
+        backfillRollups(rig.maintenance.db, { hours: 4 }),
+        backfillRollups(rig.maintenance.db, { hours: 4 }),
       ]);
       steps.push(...outcomes.map((o) => o.status));
       if (outcomes.some((o) => o.status === "done" || o.status === "idle")) break;
     }
     expect(steps).toContain("backfilled");
     expect(steps).toContain("done");
-    expect(await backfillRollups(maintenance.db)).toEqual({ status: "idle" });
+    expect(await backfillRollups(rig.maintenance.db)).toEqual({ status: "idle" });
     expect(await storedRows(tenant, range.from, range.to)).toEqual(expected.tenant);
     expect(await storedRows(bystander, range.from, range.to)).toEqual(expected.bystander);
   });

@@ -1,5 +1,4 @@
 import {
-  createDb,
   type DbClient,
   type HitRollupRow,
   listFieldRollupDays,
@@ -10,40 +9,22 @@ import {
   reportVisits,
   sweepHitRollups,
 } from "@hitrail/db";
-import { createTestDatabase, type TestDatabase } from "@hitrail/db/testing";
 import { sql } from "@hitrail/db/testing/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { openTransaction } from "./support/open-transaction.ts";
+import { useSweptDatabase } from "./support/swept-database.ts";
 
 // The visit rollup sweep, driven by hand: no test here waits for a clock.
 
 const HOUR = 3_600_000;
 
-let t: TestDatabase;
-// The worker's sweep runs on the maintenance role, which row-level security lets see every workspace.
-let maintenance: DbClient;
-// A second pool, for transactions held open while the sweep runs.
-let other: DbClient;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  maintenance = createDb(t.maintenanceUrl, { max: 2 });
-  other = createDb(t.url, { max: 4 });
-  // The first sweep starts the watermark; everything after is a regular sweep.
-  expect((await sweepHitRollups(maintenance.db)).status).toBe("started");
-});
-
-afterAll(async () => {
-  await maintenance?.close();
-  await other?.close();
-  await t?.drop();
-});
+const rig = useSweptDatabase({ otherPool: 4 });
 
 const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 function visitsOf(tenant: Tenant, at: number) {
-  return reportVisits(t.db, {
+  return reportVisits(rig.t.db, {
     workspaceId: tenant.workspaceId,
     timeZone: "UTC",
     fromDate: utcDay(at),
@@ -56,7 +37,7 @@ function visitsOf(tenant: Tenant, at: number) {
 
 /** Stored visit rollups of a workspace without timestamps, for comparing two ways of building them. */
 async function stored(tenant: Tenant, from: number, to: number) {
-  const rows = await listHitRollups(t.db, {
+  const rows = await listHitRollups(rig.t.db, {
     workspaceId: tenant.workspaceId,
     from: new Date(from),
     to: new Date(to),
@@ -74,12 +55,12 @@ const DAY = 24 * HOUR;
 /** Stored visits-by-field rows, by hour and by the UTC days around, in the same form. */
 async function storedFields(tenant: Tenant, from: number, to: number) {
   const range = { workspaceId: tenant.workspaceId, from: new Date(from), to: new Date(to) };
-  const hours = (await listFieldRollups(t.db, range)).map(({ updatedAt: _u, ...r }) => ({
+  const hours = (await listFieldRollups(rig.t.db, range)).map(({ updatedAt: _u, ...r }) => ({
     ...r,
     hour: r.hour.toISOString(),
   }));
   const days = (
-    await listFieldRollupDays(t.db, {
+    await listFieldRollupDays(rig.t.db, {
       ...range,
       from: new Date(Math.floor(from / DAY) * DAY),
       to: new Date(Math.ceil(to / DAY) * DAY),
@@ -101,15 +82,15 @@ async function storedFields(tenant: Tenant, from: number, to: number) {
 
 describe("visit rollup sweep", () => {
   it("puts a hit in the report at the next sweep, with no rebuild, each workspace on its own", async () => {
-    const a = await seedTenant(t.db);
-    const b = await seedTenant(t.db);
+    const a = await seedTenant(rig.t.db);
+    const b = await seedTenant(rig.t.db);
     const now = Date.now();
     expect(await visitsOf(a, now)).toEqual([]);
-    await insertHit(t.db, a, { node: "entry", at: now, cost: "0.25", country: "DE" });
-    await insertHit(t.db, a, { node: "entry", at: now + 1, cost: "0.25", country: "DE", isBot: true });
-    await insertHit(t.db, b, { node: "entry", at: now, cost: "1" });
+    await insertHit(rig.t.db, a, { node: "entry", at: now, cost: "0.25", country: "DE" });
+    await insertHit(rig.t.db, a, { node: "entry", at: now + 1, cost: "0.25", country: "DE", isBot: true });
+    await insertHit(rig.t.db, b, { node: "entry", at: now, cost: "1" });
 
-    expect(await sweepHitRollups(maintenance.db)).toMatchObject({ status: "swept", hits: 3 });
+    expect(await sweepHitRollups(rig.maintenance.db)).toMatchObject({ status: "swept", hits: 3 });
     expect(await visitsOf(a, now)).toEqual([
       {
         key: {},
@@ -135,43 +116,43 @@ describe("visit rollup sweep", () => {
       },
     ]);
     // Nothing new: nothing added.
-    expect(await sweepHitRollups(maintenance.db)).toEqual({ status: "swept", hits: 0, rows: 0 });
+    expect(await sweepHitRollups(rig.maintenance.db)).toEqual({ status: "swept", hits: 0, rows: 0 });
     expect((await visitsOf(a, now))[0]?.visits).toBe(2);
   });
 
   it("refuses to run on the app role, which would move the watermark past hits it cannot see", async () => {
-    await expect(sweepHitRollups(t.app.db)).rejects.toThrow(/sees every workspace/);
+    await expect(sweepHitRollups(rig.t.app.db)).rejects.toThrow(/sees every workspace/);
   });
 
   it("counts a hit that commits after later hits were swept exactly once, and moves first visits to it", async () => {
-    const tenant = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
     const now = Date.now();
     const visitorId = newIdAt(now);
     // The late hit's id is three hours old (a group commit that hung, or a replay from the spool),
     // and it is the visitor's first visit to the lander.
-    const late = await openTransaction(other, (tx) =>
+    const late = await openTransaction(rig.other, (tx) =>
       insertHit(tx, tenant, { node: "lander", at: now - 3 * HOUR, visitorId, country: "FR" }),
     );
-    const aborted = await openTransaction(other, (tx) =>
+    const aborted = await openTransaction(rig.other, (tx) =>
       insertHit(tx, tenant, { node: "lander", at: now - 2 * HOUR, visitorId }),
     );
-    await insertHit(t.db, tenant, { node: "lander", at: now, visitorId, country: "FR" });
-    await sweepHitRollups(maintenance.db);
+    await insertHit(rig.t.db, tenant, { node: "lander", at: now, visitorId, country: "FR" });
+    await sweepHitRollups(rig.maintenance.db);
     const range = { from: now - 4 * HOUR, to: now + HOUR };
     expect((await stored(tenant, range.from, range.to)).map((r) => [r.visits, r.uniqueNodeVisits])).toEqual([
       [1, 1],
     ]);
 
     // A rebuild while the late hit is still uncommitted leaves it to the sweep as well.
-    await recomputeHitRollups(maintenance.db, {
+    await recomputeHitRollups(rig.maintenance.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(range.from),
       to: new Date(range.to),
     });
     await late.commit();
     await aborted.rollback();
-    expect(await sweepHitRollups(maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
-    await sweepHitRollups(maintenance.db);
+    expect(await sweepHitRollups(rig.maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
+    await sweepHitRollups(rig.maintenance.db);
     const swept = await stored(tenant, range.from, range.to);
     expect(swept.map((r) => [r.hour, r.visits, r.uniqueNodeVisits, r.uniqueFunnelVisits])).toEqual(
       [
@@ -181,7 +162,7 @@ describe("visit rollup sweep", () => {
     );
 
     // The same rows a rebuild from raw hits gives: nothing counted twice, nothing lost.
-    await recomputeHitRollups(maintenance.db, {
+    await recomputeHitRollups(rig.maintenance.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(range.from),
       to: new Date(range.to),
@@ -190,34 +171,34 @@ describe("visit rollup sweep", () => {
   });
 
   it("rebuilds one hour against the visitor's hits before it, as the sweep counted them", async () => {
-    const tenant = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
     const now = Date.now();
     const hour = Math.floor(now / HOUR) * HOUR;
     const [returning, fresh, twice] = [newIdAt(now - 3 * HOUR), newIdAt(now - 1), newIdAt(now - 2)];
     // Hours before the rebuilt one: a lander visit, and an entry still uncommitted when the rebuild
     // reads (the watermark does not show it, so it takes no first place from the hour's hits).
-    const lander = await insertHit(t.db, tenant, {
+    const lander = await insertHit(rig.t.db, tenant, {
       node: "lander",
       at: now - 3 * HOUR,
       visitorId: returning,
     });
-    const pending = await openTransaction(other, (tx) =>
+    const pending = await openTransaction(rig.other, (tx) =>
       insertHit(tx, tenant, { node: "entry", at: now - 2 * HOUR, visitorId: returning }),
     );
     // The rebuilt hour: the returning visitor on the lander again (no first visit anywhere), on an
     // offer (first on the node, not in the funnel) with a click out of the earlier lander; a new
     // visitor; and a visitor twice on one node within the hour.
-    await insertHit(t.db, tenant, { node: "lander", at: hour + 1, visitorId: returning });
-    await insertHit(t.db, tenant, {
+    await insertHit(rig.t.db, tenant, { node: "lander", at: hour + 1, visitorId: returning });
+    await insertHit(rig.t.db, tenant, {
       node: "offerA",
       at: hour + 2,
       visitorId: returning,
       prevHitId: lander.id,
     });
-    await insertHit(t.db, tenant, { node: "offerA", at: hour + 3, visitorId: fresh });
-    await insertHit(t.db, tenant, { node: "entry", at: hour + 4, visitorId: twice });
-    await insertHit(t.db, tenant, { node: "entry", at: hour + 5, visitorId: twice });
-    await sweepHitRollups(maintenance.db);
+    await insertHit(rig.t.db, tenant, { node: "offerA", at: hour + 3, visitorId: fresh });
+    await insertHit(rig.t.db, tenant, { node: "entry", at: hour + 4, visitorId: twice });
+    await insertHit(rig.t.db, tenant, { node: "entry", at: hour + 5, visitorId: twice });
+    await sweepHitRollups(rig.maintenance.db);
     const range = { from: now - 4 * HOUR, to: hour + HOUR };
     const swept = await stored(tenant, range.from, range.to);
     const inHour = swept.filter((r) => r.hour === new Date(hour).toISOString());
@@ -227,7 +208,7 @@ describe("visit rollup sweep", () => {
       5, 3, 2, 1,
     ]);
 
-    await recomputeHitRollups(maintenance.db, {
+    await recomputeHitRollups(rig.maintenance.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(hour),
       to: new Date(hour + HOUR),
@@ -236,9 +217,9 @@ describe("visit rollup sweep", () => {
 
     // Once the entry commits, the sweep and a rebuild of its hour agree again.
     await pending.commit();
-    await sweepHitRollups(maintenance.db);
+    await sweepHitRollups(rig.maintenance.db);
     const later = await stored(tenant, range.from, range.to);
-    await recomputeHitRollups(maintenance.db, {
+    await recomputeHitRollups(rig.maintenance.db, {
       workspaceId: tenant.workspaceId,
       from: new Date(range.from),
       to: new Date(range.to),
@@ -247,8 +228,8 @@ describe("visit rollup sweep", () => {
   });
 
   it("matches a rebuild after many writers commit out of order around sweeps and rebuilds", async () => {
-    const tenant = await seedTenant(t.db);
-    const bystander = await seedTenant(t.db);
+    const tenant = await seedTenant(rig.t.db);
+    const bystander = await seedTenant(rig.t.db);
     const now = Date.now();
     const visitors = Array.from({ length: 6 }, (_, i) => newIdAt(now - i));
     const nodes = ["entry", "lander", "offerA", "offerB"] as const;
@@ -262,7 +243,7 @@ describe("visit rollup sweep", () => {
           n++;
           const owner = n % 5 === 0 ? bystander : tenant;
           const visitorId = visitors[n % visitors.length] as string;
-          const prev = tx === t.db && owner === tenant ? committedLast.get(visitorId) : undefined;
+          const prev = tx === rig.t.db && owner === tenant ? committedLast.get(visitorId) : undefined;
           const hit = await insertHit(tx, owner, {
             node: nodes[n % nodes.length]!,
             at: now - ((n * 7919) % (5 * HOUR)),
@@ -273,19 +254,19 @@ describe("visit rollup sweep", () => {
             campaign: n % 2 === 0 ? `c${n % 4}` : null,
             ...(prev && n % 4 !== 0 ? { prevHitId: prev } : {}),
           });
-          if (tx === t.db && owner === tenant) committedLast.set(visitorId, hit.id);
+          if (tx === rig.t.db && owner === tenant) committedLast.set(visitorId, hit.id);
         }
       })();
     const range = { from: now - 6 * HOUR, to: now + HOUR };
     const open = [];
     for (let round = 0; round < 6; round++) {
-      open.push(await openTransaction(other, (tx) => someHits(tx, 4)));
-      await someHits(t.db, 3);
+      open.push(await openTransaction(rig.other, (tx) => someHits(tx, 4)));
+      await someHits(rig.t.db, 3);
       if (round % 2 === 1) await open.shift()?.commit();
       if (round === 3) await open.shift()?.rollback();
-      await sweepHitRollups(maintenance.db);
+      await sweepHitRollups(rig.maintenance.db);
       if (round === 2) {
-        await recomputeHitRollups(maintenance.db, {
+        await recomputeHitRollups(rig.maintenance.db, {
           workspaceId: tenant.workspaceId,
           from: new Date(range.from),
           to: new Date(range.to),
@@ -293,13 +274,13 @@ describe("visit rollup sweep", () => {
       }
     }
     for (const tx of open) await tx.commit();
-    await sweepHitRollups(maintenance.db);
+    await sweepHitRollups(rig.maintenance.db);
     const swept = await stored(tenant, range.from, range.to);
     const bystanderSwept = await stored(bystander, range.from, range.to);
     const fieldsSwept = await storedFields(tenant, range.from, range.to);
     expect(fieldsSwept.hours.length).toBeGreaterThan(0);
     expect(fieldsSwept.days.length).toBeGreaterThan(0);
-    const [raw] = await t.db.execute<{ n: number }>(
+    const [raw] = await rig.t.db.execute<{ n: number }>(
       sql`select count(*)::int as n from hits where workspace_id = ${tenant.workspaceId}`,
     );
     expect(swept.reduce((sum, r) => sum + r.visits, 0)).toBe(raw?.n);
@@ -307,7 +288,7 @@ describe("visit rollup sweep", () => {
     expect(swept.reduce((sum, r) => sum + r.actionClicks, 0)).toBeGreaterThan(0);
     expect(swept.reduce((sum, r) => sum + r.entrances, 0)).toBeLessThan(raw?.n ?? 0);
 
-    await recomputeHitRollups(maintenance.db, { from: new Date(range.from), to: new Date(range.to) });
+    await recomputeHitRollups(rig.maintenance.db, { from: new Date(range.from), to: new Date(range.to) });
     expect(await stored(tenant, range.from, range.to)).toEqual(swept);
     expect(await stored(bystander, range.from, range.to)).toEqual(bystanderSwept);
     // The visits-by-field rows too, hours and the days summed from them.
