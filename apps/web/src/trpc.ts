@@ -12,8 +12,9 @@ export function makeQueryClient(): QueryClient {
     defaultOptions: {
       queries: {
         staleTime: 15_000,
-        // A 4xx will not get better by asking again; anything else gets one more try.
-        retry: (count, error) => count < 1 && !(error instanceof TRPCClientError && isClientError(error)),
+        // A 4xx will not get better by asking again; anything else (a dropped connection, an api
+        // restarting behind the proxy) gets two more tries, a second and then two apart.
+        retry: (count, error) => count < 2 && !(error instanceof TRPCClientError && isClientError(error)),
       },
     },
   });

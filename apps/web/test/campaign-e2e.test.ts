@@ -111,6 +111,7 @@ describe.skipIf(!available)("a campaign built and run from the dashboard alone",
     });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: web.url });
     const page = await context.newPage();
+    stack.watch(page);
     const errors = watchConsole(page);
     try {
       await runCampaign(context, page, errors);

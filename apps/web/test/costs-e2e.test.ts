@@ -77,6 +77,7 @@ describe.skipIf(!available)("the Costs screen in Chromium", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.addCookies([{ name: "hitrail_session", value: token, url: web.url }]);
     const page = await context.newPage();
+    stack.watch(page);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(web.url);

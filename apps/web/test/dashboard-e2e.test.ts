@@ -61,6 +61,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
       acceptDownloads: true,
     });
     const page = await context.newPage();
+    stack.watch(page);
     const errors = watchConsole(page);
     const shot = (name: string) =>
       page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });

@@ -36,6 +36,7 @@ describe.skipIf(!available)("editing in the dashboard", () => {
   it("edits an offer (errors by label), archives it after a confirm, restores it; the builder asks before leaving unsaved changes; the tracker routes the next click with what was saved", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
+    stack.watch(page);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
 

@@ -32,6 +32,7 @@ afterAll(async () => {
 describe.skipIf(!available)("the import screen in Chromium", () => {
   it("upload → mapping → preview → run → progress → history → refused rows", async () => {
     const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+    stack.watch(page);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(web.url);

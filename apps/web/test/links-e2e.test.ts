@@ -54,6 +54,7 @@ describe.skipIf(!available)("links in Chromium", () => {
   it("template reset, live macro check, and the shown links followed as copied", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
+    stack.watch(page);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
 

@@ -35,6 +35,7 @@ describe.skipIf(!available)("seed rules set in the dashboard", () => {
   it("visitor-ID parameter, an offer's opt-out and a trigger's 'every time' switch, followed by the tracker", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    stack.watch(page);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
 

@@ -7,7 +7,8 @@ import { createLogger } from "@hitrail/observability";
 import { createRedis } from "@hitrail/queue";
 import { type RunningTracker, startTracker } from "@hitrail/tracker";
 import { type RunningWorker, startWorker } from "@hitrail/worker";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { onTestFailed } from "vitest";
 import {
   buildWeb,
   DEFAULT_DIST,
@@ -33,6 +34,12 @@ export interface DashboardStack {
   prefix: string;
   tracker: RunningTracker | null;
   worker: RunningWorker | null;
+  /**
+   * Records what went wrong around an assertion in this page: uncaught errors, console errors,
+   * failed requests, 5xx answers and requests still unanswered. When the running test fails they
+   * are printed with the stack's own warnings and errors, so a failure in CI says why, not only where.
+   */
+  watch: (page: Page) => void;
   close: () => Promise<void>;
 }
 
@@ -63,7 +70,13 @@ export async function startDashboardStack(opts: {
     LOG_LEVEL: "silent",
     ...opts.env,
   };
-  const logger = createLogger({ name: opts.name, level: "silent" });
+  // Kept, not printed: `watch` shows them when a test fails.
+  const logs: string[] = [];
+  const logger = createLogger({
+    name: opts.name,
+    level: "warn",
+    destination: { write: (line: string) => void logs.push(line.trimEnd()) },
+  });
   const tracker = opts.tracker ? await startTracker(loadEnv(base), { logger, port: 0 }) : null;
   // Every link the dashboard shows carries the tracker's port, as `pnpm start` arranges.
   const env = loadEnv(tracker ? { ...base, PUBLIC_PORT: new URL(tracker.url).port } : base);
@@ -89,6 +102,37 @@ export async function startDashboardStack(opts: {
     prefix,
     tracker,
     worker,
+    watch: (page) => {
+      const trouble: string[] = [];
+      const pending = new Map<object, string>();
+      const now = () => new Date().toISOString().slice(11, 23);
+      page.on("pageerror", (e) => trouble.push(`${now()} uncaught: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error") trouble.push(`${now()} console error: ${m.text()}`);
+      });
+      page.on("request", (r) => pending.set(r, `${now()} ${r.method()} ${r.url()}`));
+      page.on("requestfinished", (r) => pending.delete(r));
+      page.on("requestfailed", (r) => {
+        pending.delete(r);
+        trouble.push(`${now()} ${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`);
+      });
+      page.on("response", (r) => {
+        if (r.status() >= 500)
+          trouble.push(`${now()} ${r.request().method()} ${r.url()} answered ${r.status()}`);
+      });
+      onTestFailed(() => {
+        const unanswered = [...pending.values()].map((line) => `${line} (never answered)`);
+        console.error(
+          [
+            `what the page saw, at ${now()}:`,
+            ...trouble,
+            ...unanswered,
+            "the stack's warnings and errors:",
+            ...logs,
+          ].join("\n"),
+        );
+      });
+    },
     close: async () => {
       await browser.close();
       await web.close();
