@@ -154,7 +154,17 @@ function SetCost() {
             Set cost
           </Button>
         </div>
-        <ErrorText error={set.error ? errorMessage(set.error) : null} />
+        <ErrorText
+          error={
+            set.error
+              ? errorMessage(set.error)
+              : sources.error
+                ? `The traffic sources could not be loaded: ${errorMessage(sources.error)}`
+                : funnels.error
+                  ? `The funnels could not be loaded: ${errorMessage(funnels.error)}`
+                  : null
+          }
+        />
         {set.data ? (
           <p role="status" className="text-sm text-slate-700">
             {money(set.data.allocated, ws.currency)} spread over {count(set.data.visits)} visit(s) of{" "}
