@@ -63,7 +63,7 @@ describe("the supervisor of pnpm start", () => {
   it("fails the start of an app that exits before it answers, without restarting it", async () => {
     const lines: string[] = [];
     const supervisor = new Supervisor({
-      // Not a port: listen() throws, and the app exits at once.
+      // Not a port: the app exits at once, with code 1.
       env: { ...process.env, APP_PORT: "not-a-port" },
       say: (l) => lines.push(l),
     });
