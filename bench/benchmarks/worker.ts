@@ -58,7 +58,7 @@ interface Pass {
 
 export async function run(): Promise<void> {
   const scratch = await benchScratch();
-  const { tag, dbUrl, appUrl, maintenanceUrl, redisUrl, prefix, db, cleanups } = scratch;
+  const { tag, appUrl, maintenanceUrl, redisUrl, prefix, db, cleanups } = scratch;
   try {
     const receiver = await startReceiver();
     cleanups.unshift(() => receiver.close());

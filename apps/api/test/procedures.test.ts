@@ -567,7 +567,7 @@ const CASES: Record<string, Case> = {
   },
   "imports.rows": {
     access: "member",
-    input: (h, t) => ({ ...ws(t), rows: [{ hit: t.kit.landerId, rev: "1" }] }),
+    input: (_h, t) => ({ ...ws(t), rows: [{ hit: t.kit.landerId, rev: "1" }] }),
   },
   "reports.csv": {
     access: "viewer",

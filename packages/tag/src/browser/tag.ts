@@ -157,7 +157,7 @@ function view() {
 function track(event: string, d?: Dict): Promise<Answer | undefined> {
   const o = d || {};
   if (o.vid && o.hit) {
-    console.error('hitrail: flux.track("' + event + '") takes vid or hit, not both');
+    console.error(`hitrail: flux.track("${event}") takes vid or hit, not both`);
     return Promise.resolve(undefined);
   }
   const send = () =>
@@ -179,6 +179,6 @@ function track(event: string, d?: Dict): Promise<Answer | undefined> {
 
 if (cfg.funnel) view();
 // Calls made before the tag loaded were queued by the snippet: replay them in order.
-for (const [method, args] of (earlier && earlier.q) || []) {
+for (const [method, args] of earlier?.q || []) {
   if (method === "track") track(args[0] as string, args[1] as Dict);
 }
