@@ -253,6 +253,30 @@ export interface OpenBatchConnection {
 }
 
 /**
+ * How a batch's statements are planned.
+ * - `custom`: every statement planned for the tables as they are now, each batch (a conversion
+ *   import: few, large batches, whose own statements join in ways a fixed plan may not fit).
+ * - `keyed`: the reads run on the connection's cached generic plans, planned once instead of once per
+ *   batch. Planning the paths statement afresh cost more of the database's CPU than running it (about
+ *   1.6 ms of 2.5 ms for a batch of 16 postbacks, measured from the backend's CPU time), and the
+ *   tracker's batches are small. A generic plan is made once and kept while the tables change under
+ *   it, so it must be right for any size: the batch turns off the plans that are only right for a
+ *   small table (sequential scans, hash and merge joins), leaving nested loops probing a key, and
+ *   the reads name their rows by keys only (pathsSql, storedSql). Under load auto_explain caught
+ *   generic plans made while conversions was small scanning all 16k conversions once per identity,
+ *   per batch (60-320 ms a read), before these settings. The update of stored conversions is
+ *   planned afresh still: it is rarer, and a stale plan of it would scan conversions.
+ */
+export type BatchPlanning = "custom" | "keyed";
+
+const KEYED_PLANNING = [
+  "set local enable_seqscan = off",
+  "set local enable_hashjoin = off",
+  "set local enable_mergejoin = off",
+  "set local plan_cache_mode = force_generic_plan",
+] as const;
+
+/**
  * BEGIN, the row-level security scope, the identity locks and both reads, together on one reserved
  * connection (it runs them in order, so the reads happen under the locks). `setup` statements go out
  * right after BEGIN (a conversion import's `set local synchronous_commit = off`).
@@ -262,6 +286,7 @@ export async function openBatchConnection(
   input: ConversionBatchInput,
   scope: string,
   setup: readonly string[] = [],
+  planning: BatchPlanning = "custom",
 ): Promise<OpenBatchConnection> {
   const conn = await client.sql.reserve();
   let open = true;
@@ -274,22 +299,23 @@ export async function openBatchConnection(
   try {
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
     const replayed = input.replayed ?? [];
-    const [, , , ...rest] = await Promise.all([
+    const settings =
+      planning === "keyed"
+        ? KEYED_PLANNING
+        : // Plan every statement of a batch for the tables as they are now. A prepared statement
+          // keeps the generic plan it made while conversions was small (see BatchPlanning).
+          ["set local plan_cache_mode = force_custom_plan"];
+    const [, , ...rest] = await Promise.all([
       conn.unsafe("begin"),
       conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
-      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
-      // the generic plan it made while conversions was small, and under load auto_explain caught
-      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
-      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
-      // Planning these few statements costs well under a millisecond per batch.
-      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+      ...settings.map((statement) => conn.unsafe(statement)),
       ...setup.map((statement) => conn.unsafe(statement)),
       runPreparedOn(conn, lockSql(input.identities)),
       runPreparedOn(conn, pathsSql(hits)),
       runPreparedOn(conn, storedSql(input.identities)),
       replayed.length === 0 ? [] : runPreparedOn(conn, recordedSql(replayed)),
     ]);
-    const [pathRows, storedRows, recordedRows] = rest.slice(setup.length + 1);
+    const [pathRows, storedRows, recordedRows] = rest.slice(settings.length + setup.length + 1);
     return {
       conn,
       read: {
@@ -335,13 +361,18 @@ export async function openConversionBatch(
       async rollback() {},
     };
   }
-  const batch = await openBatchConnection(client, input, scope);
+  const batch = await openBatchConnection(client, input, scope, [], "keyed");
   return endsOnce(batch, async (conn, write: ConversionBatchWrite) => {
     // The update is planned for the conversions table as it is now (a generic plan made while it
     // was small would scan it whole); the inserts have nothing to choose, and run generic.
     await Promise.all([
-      write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
-      conn.unsafe("set local plan_cache_mode = force_generic_plan"),
+      ...(write.updates.length === 0
+        ? []
+        : [
+            conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+            runPreparedOn(conn, updateConversionsSql(write.updates)),
+            conn.unsafe("set local plan_cache_mode = force_generic_plan"),
+          ]),
       runPreparedOn(conn, conversionBatchInsertSql(write)),
       conn.unsafe("commit"),
     ]);
