@@ -37,8 +37,11 @@ describe("the tracker's batch reads on generic plans made against empty tables",
     const identity = { workspaceId, hitId: newId(), eventKey: "", tx: "T-1" };
     const batch = await openBatchConnection(t.app, { identities: [identity] }, workspaceId, [], "keyed");
     try {
-      const [mode] = await batch.conn.unsafe<Array<{ plan_cache_mode: string }>>("show plan_cache_mode");
-      expect(mode?.plan_cache_mode).toBe("force_generic_plan");
+      const [settings] = await batch.conn.unsafe(
+        `select current_setting('plan_cache_mode') as mode, current_setting('enable_seqscan') as seq,
+                current_setting('enable_hashjoin') as hash, current_setting('enable_mergejoin') as merge`,
+      );
+      expect(settings).toEqual({ mode: "force_generic_plan", seq: "off", hash: "off", merge: "off" });
       const paths = await genericPlan(
         batch.conn,
         "paths_plan",

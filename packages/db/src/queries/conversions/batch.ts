@@ -269,12 +269,9 @@ export interface OpenBatchConnection {
  */
 export type BatchPlanning = "custom" | "keyed";
 
-const KEYED_PLANNING = [
-  "set local enable_seqscan = off",
-  "set local enable_hashjoin = off",
-  "set local enable_mergejoin = off",
-  "set local plan_cache_mode = force_generic_plan",
-] as const;
+/** The `keyed` settings, for the transaction, as one prepared statement (one message, no parse). */
+const KEYED_PLANNING = `select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+  set_config('enable_mergejoin', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /**
  * BEGIN, the row-level security scope, the identity locks and both reads, together on one reserved
@@ -299,23 +296,21 @@ export async function openBatchConnection(
   try {
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
     const replayed = input.replayed ?? [];
-    const settings =
-      planning === "keyed"
-        ? KEYED_PLANNING
-        : // Plan every statement of a batch for the tables as they are now. A prepared statement
-          // keeps the generic plan it made while conversions was small (see BatchPlanning).
-          ["set local plan_cache_mode = force_custom_plan"];
-    const [, , ...rest] = await Promise.all([
+    const [, , , ...rest] = await Promise.all([
       conn.unsafe("begin"),
       conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
-      ...settings.map((statement) => conn.unsafe(statement)),
+      planning === "keyed"
+        ? conn.unsafe(KEYED_PLANNING, [], { prepare: true })
+        : // Plan every statement of a batch for the tables as they are now. A prepared statement
+          // keeps the generic plan it made while conversions was small (see BatchPlanning).
+          conn.unsafe("set local plan_cache_mode = force_custom_plan"),
       ...setup.map((statement) => conn.unsafe(statement)),
       runPreparedOn(conn, lockSql(input.identities)),
       runPreparedOn(conn, pathsSql(hits)),
       runPreparedOn(conn, storedSql(input.identities)),
       replayed.length === 0 ? [] : runPreparedOn(conn, recordedSql(replayed)),
     ]);
-    const [pathRows, storedRows, recordedRows] = rest.slice(settings.length + setup.length + 1);
+    const [pathRows, storedRows, recordedRows] = rest.slice(setup.length + 1);
     return {
       conn,
       read: {
