@@ -1,6 +1,6 @@
 import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId, openBatchConnection, pathsSql, storedSql } from "../src/index.ts";
+import { newId, openBatchConnection, pathsSql, storedSql, updateConversionsSql } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.ts";
 import { sql } from "../src/testing/sql.ts";
 
@@ -32,7 +32,7 @@ async function genericPlan(
 const literal = (value: unknown) => `'${JSON.stringify(value).replaceAll("'", "''")}'`;
 
 describe("the tracker's batch reads on generic plans made against empty tables", () => {
-  it("find hits by primary key in every partition, and stored conversions by their identity key", async () => {
+  it("find hits by primary key in every partition, stored conversions by their identity key, updates by primary key", async () => {
     const workspaceId = newId();
     const identity = { workspaceId, hitId: newId(), eventKey: "", tx: "T-1" };
     const batch = await openBatchConnection(t.app, { identities: [identity] }, workspaceId, [], "keyed");
@@ -54,7 +54,18 @@ describe("the tracker's batch reads on generic plans made against empty tables",
         storedSql([identity]),
         literal([{ w: workspaceId, h: identity.hitId, e: "", t: "T-1" }]),
       );
-      for (const plan of [paths, stored]) {
+      const update = await genericPlan(
+        batch.conn,
+        "update_plan",
+        updateConversionsSql([
+          { id: newId(), workspaceId, revenue: "1", status: "approved", revision: 2, deletedAt: null },
+        ]),
+        literal([
+          { id: newId(), workspaceId, revenue: "1", status: "approved", revision: 2, deletedAt: null },
+        ]),
+      );
+      expect(update).toMatch(/Index Scan using conversions_pkey on conversions/);
+      for (const plan of [paths, stored, update]) {
         expect(plan).not.toMatch(/Seq Scan|Hash Join|Merge Join|Bitmap/);
         expect(plan).not.toMatch(/Hash Right|Hash Left|Hash Anti|Hash Semi/);
       }

@@ -152,13 +152,18 @@ export interface ConversionBatchWrite {
   also?: readonly SQL[];
 }
 
+/**
+ * Each conversion is found by its primary key alone: the workspace test is written so that no index
+ * serves it, so no plan, however stale its statistics, can reach conversions through a
+ * workspace-leading index instead (the tracker runs it on a cached generic plan: BatchPlanning).
+ */
 export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
   return sql`
     update conversions c
     set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r."deletedAt", updated_at = now()
     from json_to_recordset(${jsonParam(rows)}::json)
       as r(id uuid, "workspaceId" uuid, revenue numeric, status conversion_status, revision int, "deletedAt" timestamptz)
-    where c.workspace_id = r."workspaceId" and c.id = r.id`;
+    where c.id = r.id and (c.workspace_id = r."workspaceId") is true`;
 }
 
 /**
@@ -176,8 +181,9 @@ export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
 /**
  * The batch's inserts alone, as one statement of data-modifying CTEs. Each part inserts what a
  * function scan of its parameter yields, so its plan is the same whatever the statistics say: it runs
- * on the connection's generic plan (the tracker's commit sets plan_cache_mode for it), planned once, not once per batch (about
- * half a millisecond of the database's CPU a batch, measured with EXPLAIN (SUMMARY)).
+ * on the connection's generic plan (the tracker's batch is `keyed`: BatchPlanning), planned once, not
+ * once per batch (about half a millisecond of the database's CPU a batch, measured with EXPLAIN
+ * (SUMMARY)).
  */
 export function conversionBatchInsertSql(batch: Omit<ConversionBatchWrite, "updates" | "also">): SQL {
   return withCtes(insertParts(batch));
@@ -262,10 +268,10 @@ export interface OpenBatchConnection {
  *   tracker's batches are small. A generic plan is made once and kept while the tables change under
  *   it, so it must be right for any size: the batch turns off the plans that are only right for a
  *   small table (sequential scans, hash and merge joins), leaving nested loops probing a key, and
- *   the reads name their rows by keys only (pathsSql, storedSql). Under load auto_explain caught
+ *   the statements name their rows by keys only (pathsSql, storedSql, updateConversionsSql). Under load auto_explain caught
  *   generic plans made while conversions was small scanning all 16k conversions once per identity,
- *   per batch (60-320 ms a read), before these settings. The update of stored conversions is
- *   planned afresh still: it is rarer, and a stale plan of it would scan conversions.
+ *   per batch (60-320 ms a read), before these settings. The update of stored conversions and the
+ *   inserts run on generic plans too (updateConversionsSql, conversionBatchInsertSql).
  */
 export type BatchPlanning = "custom" | "keyed";
 
@@ -358,16 +364,10 @@ export async function openConversionBatch(
   }
   const batch = await openBatchConnection(client, input, scope, [], "keyed");
   return endsOnce(batch, async (conn, write: ConversionBatchWrite) => {
-    // The update is planned for the conversions table as it is now (a generic plan made while it
-    // was small would scan it whole); the inserts have nothing to choose, and run generic.
+    // Generic plans still (BatchPlanning): the update probes conversions by primary key, and the
+    // inserts have nothing to choose.
     await Promise.all([
-      ...(write.updates.length === 0
-        ? []
-        : [
-            conn.unsafe("set local plan_cache_mode = force_custom_plan"),
-            runPreparedOn(conn, updateConversionsSql(write.updates)),
-            conn.unsafe("set local plan_cache_mode = force_generic_plan"),
-          ]),
+      write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
       runPreparedOn(conn, conversionBatchInsertSql(write)),
       conn.unsafe("commit"),
     ]);
