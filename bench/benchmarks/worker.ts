@@ -10,9 +10,10 @@ import { benchScratch, type Child, type LoadResult, load, report, startChild } f
 /**
  * Traffic-source postbacks delivered per second by the real worker process (outbox relay → BullMQ →
  * fire-time checks → HTTP → attempt log), against a local receiver whose bare capacity is measured
- * in the same run. Each pass writes a backlog of conversions with their deliveries, starts a worker
- * from its production entry point, writes the outbox rows the tracker would, and counts what is
- * delivered in BENCH_SECONDS. After a graceful shutdown, every request the receiver got must be a
+ * in the same run. Each pass writes a backlog of conversions with their deliveries (held back as
+ * relayed), starts a worker from its production entry point, then releases them as the tracker leaves
+ * them (a delivery is its own outbox entry, not relayed yet), and counts what is delivered in
+ * BENCH_SECONDS. After a graceful shutdown, every request the receiver got must be a
  * logged attempt, and no delivery may have been sent twice.
  */
 
@@ -152,7 +153,7 @@ export async function run(): Promise<void> {
   }
 }
 
-/** Conversions with one delivery each, as the tracker writes them (the outbox rows come later). */
+/** Conversions with one delivery each, held back from the relay (relayed_at set) until writeOutbox. */
 async function seedDeliveries(
   db: DbClient,
   input: {
@@ -174,18 +175,17 @@ async function seedDeliveries(
       from generate_series(1, ${input.count}) g
       returning id, tx
     )
-    insert into outbound_deliveries (id, workspace_id, conversion_id, revision, traffic_source_id, event, url)
+    insert into outbound_deliveries (id, workspace_id, conversion_id, revision, traffic_source_id, event, url, relayed_at)
     select gen_random_uuid(), ${workspaceId}, c.id, 1, ${kit.trafficSourceId}, ${`bench-${input.batch}`},
-           ${input.receiverUrl} || '/pb?click=' || c.tx || '&payout=12.5'
+           ${input.receiverUrl} || '/pb?click=' || c.tx || '&payout=12.5', now()
     from c`);
 }
 
+/** The deliveries as the tracker leaves them: each its own outbox entry, not relayed yet. */
 async function writeOutbox(db: DbClient, input: { workspaceId: string; batch: string }): Promise<void> {
   await db.db.execute(sql`
-    insert into outbox (id, workspace_id, topic, job_id, payload, delay_ms)
-    select gen_random_uuid(), workspace_id, 'postback.deliver', 'deliver-' || id,
-           jsonb_build_object('workspaceId', workspace_id, 'deliveryId', id), 0
-    from outbound_deliveries where event = ${`bench-${input.batch}`}`);
+    update outbound_deliveries set relayed_at = null
+    where workspace_id = ${input.workspaceId} and event = ${`bench-${input.batch}`}`);
 }
 
 async function drain(

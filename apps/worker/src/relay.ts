@@ -1,17 +1,21 @@
 import {
   type ClaimedOutboxRow,
   claimOutboxRows,
+  claimUnrelayedDeliveries,
   type Database,
   deleteRelayedOutbox,
+  markDeliveriesRelayed,
   markOutboxRelayed,
   unrelayRecentOutbox,
 } from "@hitrail/db";
 import { captureException, type Logger } from "@hitrail/observability";
 import {
+  deliverJob,
   type EnqueueRequest,
   InvalidJobPayload,
   type JobName,
   jobDefinitions,
+  jobIds,
   parseJobPayload,
   type QueueSet,
   type Redis,
@@ -83,7 +87,9 @@ function badJobId(jobId: string): string | null {
  * needs them; this loop claims unrelayed rows oldest first (FOR UPDATE SKIP LOCKED, so several relays
  * share the work), enqueues them with their stable job ids, and marks them relayed in the same
  * transaction. A crash after the enqueue and before the commit re-enqueues the same ids, which
- * BullMQ ignores. Several worker processes may run it at once.
+ * BullMQ ignores. Several worker processes may run it at once. A traffic-source delivery the write
+ * path stores is an outbox entry itself (outbound_deliveries.relayed_at): relayed the same way, with
+ * no outbox row of its own.
  */
 export class OutboxRelay extends BackgroundLoop {
   private readonly opts: RelayOptions;
@@ -105,15 +111,28 @@ export class OutboxRelay extends BackgroundLoop {
     this.opts = { ...DEFAULT_RELAY_OPTIONS, ...opts };
   }
 
-  /** One pass: claims up to a batch of rows, enqueues them, marks them relayed. */
-  async relayOnce(): Promise<{ relayed: number; poison: number }> {
+  /**
+   * One pass: claims up to a batch of outbox rows and a batch of new deliveries (each its own outbox
+   * entry, whose job is `deliver-<id>`), enqueues their jobs, marks them relayed.
+   */
+  async relayOnce(): Promise<{ relayed: number; poison: number; full: boolean }> {
     const { db, queues, logger, metrics } = this.deps;
     const result = await db.transaction(async (tx) => {
       // The delay counts from when the row was written, not from when the relay got to it.
       const rows = await claimOutboxRows(tx, this.opts.batchSize);
-      if (rows.length === 0)
-        return { relayed: 0, poison: [] as Array<{ row: OutboxSqlRow; reason: string }> };
-      const jobs: EnqueueRequest[] = [];
+      // A new delivery is its own outbox entry: its first job, due at its not_before.
+      const deliveries = await claimUnrelayedDeliveries(tx, this.opts.batchSize);
+      const claimed = Math.max(rows.length, deliveries.length);
+      if (rows.length === 0 && deliveries.length === 0)
+        return { relayed: 0, claimed, poison: [] as Array<{ row: OutboxSqlRow; reason: string }> };
+      const jobs: EnqueueRequest[] = deliveries.map((d) => {
+        const job = deliverJob(d.workspace_id, d.id, jobIds.deliver(d.id), Number(d.delay_left));
+        return {
+          name: job.topic,
+          payload: job.payload,
+          opts: { jobId: job.jobId, ...(job.delayMs > 0 ? { delay: job.delayMs } : {}) },
+        };
+      });
       const poison: Array<{ row: OutboxSqlRow; reason: string }> = [];
       for (const row of rows) {
         const payload = typeof row.payload === "string" ? (JSON.parse(row.payload) as unknown) : row.payload;
@@ -146,7 +165,11 @@ export class OutboxRelay extends BackgroundLoop {
         tx,
         rows.map((r) => r.id),
       );
-      return { relayed: jobs.length, poison };
+      await markDeliveriesRelayed(
+        tx,
+        deliveries.map((d) => d.id),
+      );
+      return { relayed: jobs.length, claimed, poison };
     });
     // Reported after the commit: a poison row is marked relayed (it can never succeed) but kept for
     // a day with its payload, so it can be inspected and written again once fixed.
@@ -159,7 +182,12 @@ export class OutboxRelay extends BackgroundLoop {
     }
     metrics.outboxRelayed.inc(result.relayed);
     metrics.outboxPoison.inc(result.poison.length);
-    return { relayed: result.relayed, poison: result.poison.length };
+    // Either source left rows behind a full claim: the next pass follows at once.
+    return {
+      relayed: result.relayed,
+      poison: result.poison.length,
+      full: result.claimed >= this.opts.batchSize,
+    };
   }
 
   /** Deletes relayed rows older than the retention, a bounded number per call. */
@@ -199,8 +227,7 @@ export class OutboxRelay extends BackgroundLoop {
           this.lastRedisCheck = now;
           await this.checkRedis();
         }
-        const { relayed, poison } = await this.relayOnce();
-        full = relayed + poison >= this.opts.batchSize;
+        ({ full } = await this.relayOnce());
         if (now - this.lastCleanup >= this.opts.cleanupEveryMs) {
           this.lastCleanup = now;
           await this.cleanup();

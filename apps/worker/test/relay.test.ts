@@ -1,4 +1,4 @@
-import { newId, newIdAt } from "@hitrail/db";
+import { newId, newIdAt, outboxBacklog } from "@hitrail/db";
 import { createTestDatabase, type TestDatabase, testRedisPrefix, testRedisUrl } from "@hitrail/db/testing";
 import { schema, sql } from "@hitrail/db/testing/sql";
 import { createLogger } from "@hitrail/observability";
@@ -26,6 +26,7 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   await t.db.execute(sql`delete from outbox`);
+  await t.db.execute(sql`delete from outbound_deliveries`);
   for (const q of ["postbacks", "rollups"] as const) await queues.get(q).obliterate({ force: true });
 });
 
@@ -65,7 +66,7 @@ describe("outbox relay", () => {
     const now = deliveryRow();
     const later = deliveryRow(60_000);
     await t.db.insert(schema.outbox).values([now, later]);
-    expect(await relay().relay.relayOnce()).toEqual({ relayed: 2, poison: 0 });
+    expect(await relay().relay.relayOnce()).toEqual({ relayed: 2, poison: 0, full: false });
     const q = queues.get("postbacks");
     expect(await q.getJobState(now.jobId)).toBe("waiting");
     expect(await q.getJobState(later.jobId)).toBe("delayed");
@@ -105,7 +106,7 @@ describe("outbox relay", () => {
       good,
     ]);
     const { relay: r, metrics } = relay();
-    expect(await r.relayOnce()).toEqual({ relayed: 1, poison: 3 });
+    expect(await r.relayOnce()).toEqual({ relayed: 1, poison: 3, full: false });
     expect(await unrelayed()).toBe(0);
     expect(await queues.get("postbacks").getJobState(good.jobId)).toBe("waiting");
     expect((await metrics.outboxPoison.get()).values[0]?.value).toBe(3);
@@ -166,5 +167,80 @@ describe("outbox relay", () => {
     await r.stop();
     expect(await unrelayed()).toBe(0);
     expect(await queues.get("postbacks").count()).toBe(2);
+  });
+});
+
+/** A delivery as the conversion write path stores it: its own outbox entry, not relayed yet. */
+const delivery = (delayMs = 0, over: Partial<typeof schema.outboundDeliveries.$inferInsert> = {}) => ({
+  id: newId(),
+  workspaceId,
+  conversionId: newId(),
+  revision: 1,
+  trafficSourceId: newId(),
+  event: "conversion",
+  url: "https://ts.example/cb",
+  notBefore: new Date(Date.now() + delayMs),
+  ...over,
+});
+
+const unrelayedDeliveries = async () =>
+  (
+    await t.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from outbound_deliveries where relayed_at is null`,
+    )
+  )[0]?.n;
+
+describe("outbox relay: a new delivery is its own outbox entry", () => {
+  it("enqueues deliver-<id> due at its not_before, beside outbox rows, and marks it relayed once", async () => {
+    const now = delivery();
+    const later = delivery(60_000);
+    const row = deliveryRow();
+    await t.db.insert(schema.outboundDeliveries).values([now, later]);
+    await t.db.insert(schema.outbox).values(row);
+    const { relay: r } = relay();
+    expect(await r.relayOnce()).toEqual({ relayed: 3, poison: 0, full: false });
+    const q = queues.get("postbacks");
+    expect(await q.getJobState(`deliver-${now.id}`)).toBe("waiting");
+    expect(await q.getJobState(row.jobId)).toBe("waiting");
+    const job = await q.getJob(`deliver-${later.id}`);
+    expect(await job?.getState()).toBe("delayed");
+    expect(job?.data).toEqual({ workspaceId, deliveryId: later.id });
+    expect(job?.delay).toBeGreaterThan(55_000);
+    expect(job?.delay).toBeLessThanOrEqual(60_000);
+    expect(job?.opts.attempts).toBe(12);
+    expect(await unrelayedDeliveries()).toBe(0);
+    expect(await r.relayOnce()).toEqual({ relayed: 0, poison: 0, full: false });
+    expect(await q.count()).toBe(3);
+  });
+
+  it("leaves deliveries alone that are already relayed (as every one stored before the column was)", async () => {
+    await t.db.insert(schema.outboundDeliveries).values([delivery(0, { relayedAt: new Date() })]);
+    expect(await relay().relay.relayOnce()).toEqual({ relayed: 0, poison: 0, full: false });
+    expect(await queues.get("postbacks").count()).toBe(0);
+  });
+
+  it("says a pass was full when the deliveries fill a batch, and the next pass takes the rest", async () => {
+    await t.db.insert(schema.outboundDeliveries).values(Array.from({ length: 5 }, () => delivery()));
+    const { relay: r } = relay({ batchSize: 3 });
+    expect(await r.relayOnce()).toEqual({ relayed: 3, poison: 0, full: true });
+    expect(await r.relayOnce()).toEqual({ relayed: 2, poison: 0, full: false });
+    expect(await queues.get("postbacks").count()).toBe(5);
+  });
+
+  it("relays the deliveries of the last minutes again after Redis restarts, and counts them as waiting", async () => {
+    let runId = "first";
+    const fakeRedis = { info: async () => `# Server\r\nrun_id:${runId}\r\n` } as unknown as Redis;
+    const { relay: r } = relay({ redis: fakeRedis });
+    await t.db
+      .insert(schema.outboundDeliveries)
+      .values([
+        delivery(0, { relayedAt: new Date(Date.now() - 60_000) }),
+        delivery(0, { relayedAt: new Date(Date.now() - 3_600_000) }),
+      ]);
+    expect(await r.checkRedis()).toBe(false);
+    runId = "second";
+    expect(await r.checkRedis()).toBe(true);
+    expect(await unrelayedDeliveries()).toBe(1);
+    expect((await outboxBacklog(t.db)).pending).toBe(1);
   });
 });

@@ -21,7 +21,6 @@ import type {
   StoredConversion,
   TouchRow,
 } from "@hitrail/db";
-import { deliverJob, jobIds } from "@hitrail/queue";
 import type { ConversionCommand, ConversionView, RecordResult } from "./types.ts";
 
 // Row mapping for one batch, with no I/O and no decisions of its own: given what the batch's
@@ -56,6 +55,7 @@ export interface BatchPlan {
   revisions: ConversionRevisionRow[];
   touches: TouchRow[];
   deliveries: OutboundDeliveryRow[];
+  /** Jobs for the outbox: none today (a delivery is its own outbox entry; rollups are swept). */
   outbox: OutboxRow[];
   logs: ReceivedPostbackRow[];
   /** One per item, same order. */
@@ -230,11 +230,8 @@ function write(
       unknownMacros: applied.postback.unknownMacros,
       notBefore: new Date(input.now + applied.postback.delayMs),
     });
-    plan.outbox.push({
-      id: input.newId(),
-      workspaceId,
-      ...deliverJob(workspaceId, deliveryId, jobIds.deliver(deliveryId), applied.postback.delayMs),
-    });
+    // No outbox row: a new delivery is its own outbox entry, which the worker's relay hands to the
+    // queue as `deliver-<id>`, due at its not_before (outbound_deliveries.relayed_at).
   }
   return state;
 }

@@ -83,7 +83,7 @@ function item(
 
 function plan(items: PlanItem[], paths: ConversionPathHit[] = offerPath(), stored: StoredConversion[] = []) {
   let n = 0;
-  // Ids are UUIDs: the outbox jobs that carry them are validated like any job payload.
+  // Ids are UUIDs, as the rows' columns are.
   return planBatch({
     items,
     paths,
@@ -132,8 +132,8 @@ describe("planBatch: one postback", () => {
     expect(p.deliveries).toMatchObject([
       { url: "https://ts.example/?c=ext&p=12.5", revision: 1, event: "conversion" },
     ]);
-    // No rollup job: the worker's sweep reads the revision.
-    expect(p.outbox.map((o) => o.topic)).toEqual(["postback.deliver"]);
+    // No outbox row: the delivery is its own outbox entry, and the worker's sweep reads the revision.
+    expect(p.outbox).toEqual([]);
     expect(p.logs).toMatchObject([{ outcome: "created", httpStatus: 200, conversionId: p.inserts[0]?.id }]);
   });
 
@@ -241,10 +241,9 @@ describe("planBatch: one postback", () => {
     expect(p.outbox).toEqual([]);
   });
 
-  it("a delayed traffic source: notBefore and delayMs follow postbackDelaySeconds", () => {
+  it("a delayed traffic source: notBefore (when the relay makes its job due) follows postbackDelaySeconds", () => {
     const p = plan([item()], offerPath({ postbackDelaySeconds: 90 }));
     expect(p.deliveries[0]?.notBefore.getTime()).toBe(NOW + 90_000);
-    expect(p.outbox.find((o) => o.topic === "postback.deliver")?.delayMs).toBe(90_000);
   });
 });
 

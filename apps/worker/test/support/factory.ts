@@ -4,9 +4,9 @@ import { factories } from "@hitrail/db/testing";
 import { schema, sql } from "@hitrail/db/testing/sql";
 
 // Rows exactly as the tracker's conversion write path leaves them (the outbox contract): one
-// transaction writes the conversion (or its change), its revision, its touches, the outbound
-// delivery when the traffic source should hear about it, and the outbox rows that hand the jobs to
-// the worker. Nothing here enqueues anything: the relay does.
+// transaction writes the conversion (or its change), its revision, its touches, and the outbound
+// delivery when the traffic source should hear about it, which is its own outbox entry (the relay
+// hands `deliver-<id>` to the worker). Nothing here enqueues anything: the relay does.
 
 export type Kit = Awaited<ReturnType<typeof factories.campaign>>;
 export type NodeName = keyof Kit["nodes"];
@@ -199,14 +199,7 @@ async function writeDeliveryAndJobs(
       unknownMacros: rendered.unknownMacros ?? [],
       notBefore: new Date(Date.now() + delayMs),
     });
-    await tx.insert(schema.outbox).values({
-      id: newId(),
-      workspaceId: tenant.workspaceId,
-      topic: "postback.deliver",
-      jobId: `deliver-${deliveryId}`,
-      payload: { workspaceId: tenant.workspaceId, deliveryId },
-      delayMs,
-    });
+    // No outbox row: the delivery is its own outbox entry (the relay enqueues `deliver-<id>`).
   }
   if (rollup) {
     await tx.insert(schema.outbox).values({

@@ -86,11 +86,19 @@ export const outboundDeliveries = pgTable(
     unknownMacros: text("unknown_macros").array().notNull().default(sql`'{}'::text[]`),
     notBefore: timestamp("not_before", { withTimezone: true, mode: "date" }),
     deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date" }),
+    /**
+     * When the worker's relay handed the delivery's first job (`deliver-<id>`) to the queue. A new
+     * delivery is its own outbox entry: the relay claims the unrelayed ones as it claims outbox rows,
+     * so the write path adds no outbox row (and its two index entries) per postback. Rows written
+     * before the column existed had an outbox row, and are marked relayed.
+     */
+    relayedAt: timestamp("relayed_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
   (t) => [
     uniqueIndex("outbound_deliveries_revision_key").on(t.conversionId, t.revision, t.trafficSourceId),
     index("outbound_deliveries_workspace_idx").on(t.workspaceId, t.createdAt),
+    index("outbound_deliveries_unrelayed_idx").on(t.createdAt).where(sql`${t.relayedAt} is null`),
   ],
 );
 

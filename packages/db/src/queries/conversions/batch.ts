@@ -152,13 +152,18 @@ export interface ConversionBatchWrite {
   also?: readonly SQL[];
 }
 
+/**
+ * Each conversion is found by its primary key alone: the workspace test is written so that no index
+ * serves it, so no plan, however stale its statistics, can reach conversions through a
+ * workspace-leading index instead (the tracker runs it on a cached generic plan: BatchPlanning).
+ */
 export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
   return sql`
     update conversions c
     set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r."deletedAt", updated_at = now()
     from json_to_recordset(${jsonParam(rows)}::json)
       as r(id uuid, "workspaceId" uuid, revenue numeric, status conversion_status, revision int, "deletedAt" timestamptz)
-    where c.workspace_id = r."workspaceId" and c.id = r.id`;
+    where c.id = r.id and (c.workspace_id = r."workspaceId") is true`;
 }
 
 /**
@@ -176,8 +181,9 @@ export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
 /**
  * The batch's inserts alone, as one statement of data-modifying CTEs. Each part inserts what a
  * function scan of its parameter yields, so its plan is the same whatever the statistics say: it runs
- * on the connection's generic plan (the tracker's commit sets plan_cache_mode for it), planned once, not once per batch (about
- * half a millisecond of the database's CPU a batch, measured with EXPLAIN (SUMMARY)).
+ * on the connection's generic plan (the tracker's batch is `keyed`: BatchPlanning), planned once, not
+ * once per batch (about half a millisecond of the database's CPU a batch, measured with EXPLAIN
+ * (SUMMARY)).
  */
 export function conversionBatchInsertSql(batch: Omit<ConversionBatchWrite, "updates" | "also">): SQL {
   return withCtes(insertParts(batch));
@@ -253,6 +259,27 @@ export interface OpenBatchConnection {
 }
 
 /**
+ * How a batch's statements are planned.
+ * - `custom`: every statement planned for the tables as they are now, each batch (a conversion
+ *   import: few, large batches, whose own statements join in ways a fixed plan may not fit).
+ * - `keyed`: the reads run on the connection's cached generic plans, planned once instead of once per
+ *   batch. Planning the paths statement afresh cost more of the database's CPU than running it (about
+ *   1.6 ms of 2.5 ms for a batch of 16 postbacks, measured from the backend's CPU time), and the
+ *   tracker's batches are small. A generic plan is made once and kept while the tables change under
+ *   it, so it must be right for any size: the batch turns off the plans that are only right for a
+ *   small table (sequential scans, hash and merge joins), leaving nested loops probing a key, and
+ *   the statements name their rows by keys only (pathsSql, storedSql, updateConversionsSql). Under load auto_explain caught
+ *   generic plans made while conversions was small scanning all 16k conversions once per identity,
+ *   per batch (60-320 ms a read), before these settings. The update of stored conversions and the
+ *   inserts run on generic plans too (updateConversionsSql, conversionBatchInsertSql).
+ */
+export type BatchPlanning = "custom" | "keyed";
+
+/** The `keyed` settings, for the transaction, as one prepared statement (one message, no parse). */
+const KEYED_PLANNING = `select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+  set_config('enable_mergejoin', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
+
+/**
  * BEGIN, the row-level security scope, the identity locks and both reads, together on one reserved
  * connection (it runs them in order, so the reads happen under the locks). `setup` statements go out
  * right after BEGIN (a conversion import's `set local synchronous_commit = off`).
@@ -262,6 +289,7 @@ export async function openBatchConnection(
   input: ConversionBatchInput,
   scope: string,
   setup: readonly string[] = [],
+  planning: BatchPlanning = "custom",
 ): Promise<OpenBatchConnection> {
   const conn = await client.sql.reserve();
   let open = true;
@@ -277,12 +305,11 @@ export async function openBatchConnection(
     const [, , , ...rest] = await Promise.all([
       conn.unsafe("begin"),
       conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
-      // Plan every statement of a batch for the tables as they are now. A prepared statement keeps
-      // the generic plan it made while conversions was small, and under load auto_explain caught
-      // such plans scanning all 16k conversions once per identity, per batch (a sequential scan,
-      // and with those ruled out, the workspace-only index): a batch's read took 60-320 ms.
-      // Planning these few statements costs well under a millisecond per batch.
-      conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+      planning === "keyed"
+        ? conn.unsafe(KEYED_PLANNING, [], { prepare: true })
+        : // Plan every statement of a batch for the tables as they are now. A prepared statement
+          // keeps the generic plan it made while conversions was small (see BatchPlanning).
+          conn.unsafe("set local plan_cache_mode = force_custom_plan"),
       ...setup.map((statement) => conn.unsafe(statement)),
       runPreparedOn(conn, lockSql(input.identities)),
       runPreparedOn(conn, pathsSql(hits)),
@@ -335,13 +362,12 @@ export async function openConversionBatch(
       async rollback() {},
     };
   }
-  const batch = await openBatchConnection(client, input, scope);
+  const batch = await openBatchConnection(client, input, scope, [], "keyed");
   return endsOnce(batch, async (conn, write: ConversionBatchWrite) => {
-    // The update is planned for the conversions table as it is now (a generic plan made while it
-    // was small would scan it whole); the inserts have nothing to choose, and run generic.
+    // Generic plans still (BatchPlanning): the update probes conversions by primary key, and the
+    // inserts have nothing to choose.
     await Promise.all([
       write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
-      conn.unsafe("set local plan_cache_mode = force_generic_plan"),
       runPreparedOn(conn, conversionBatchInsertSql(write)),
       conn.unsafe("commit"),
     ]);

@@ -116,6 +116,12 @@ export const MAX_PATH_DEPTH = 64;
  * The converting hits and the path that led to each, from the hits themselves (prevHitId links,
  * followed by a recursive CTE), so a postback months after the session expired still attributes.
  * A hit of another workspace is never found: every step joins on the requesting workspace.
+ *
+ * Each step finds its hit by id alone: the workspace test is written `(… = …) is true`, which no
+ * index can serve, so the primary key is the only index a plan can probe hits with. The tracker runs
+ * this on a cached generic plan (openConversionBatch), and a generic plan made while a month's
+ * partition was still empty chose the (workspace_id, created_at) index there, a scan of the
+ * workspace's whole month per hit once the partition fills.
  */
 export function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: string }>): SQL {
   return sql`
@@ -125,11 +131,11 @@ export function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: strin
     ), path as (
       select h.workspace_id, h.id as root_id, 0 as depth, h.id, h.prev_hit_id, h.visitor_id, h.funnel_id, h.node_id,
              h.page_id, h.page_kind, h.traffic_source_id, h.external_id, h.campaign, h.cost, h.tracking_fields, h.created_at
-      from req join hits h on h.workspace_id = req.workspace_id and h.id = req.hit_id
+      from req join hits h on h.id = req.hit_id and (h.workspace_id = req.workspace_id) is true
       union all
       select p.workspace_id, path.root_id, path.depth + 1, p.id, p.prev_hit_id, p.visitor_id, p.funnel_id, p.node_id,
              p.page_id, p.page_kind, p.traffic_source_id, p.external_id, p.campaign, p.cost, p.tracking_fields, p.created_at
-      from path join hits p on p.workspace_id = path.workspace_id and p.id = path.prev_hit_id
+      from path join hits p on p.id = path.prev_hit_id and (p.workspace_id = path.workspace_id) is true
       where path.depth < ${MAX_PATH_DEPTH}
     )
     select path.workspace_id, path.root_id, path.depth, path.id, path.prev_hit_id, path.visitor_id, path.funnel_id,
@@ -221,7 +227,8 @@ export function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
   const refs = identities.map((i) => ({ w: i.workspaceId, h: i.hitId, e: i.eventKey, t: i.tx }));
   // One probe of the identity key per identity: "latest" is its first entry read backwards, and the
   // ORDER BY spells out the whole key so that no other index can offer the rows in that order without
-  // a sort (the batch plans it afresh each time; see runConversionBatch).
+  // a sort: the plan is right however many conversions there are, which the tracker's cached generic
+  // plan of it relies on (BatchPlanning).
   return sql`
     select c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
            c.deleted_at is not null as deleted
