@@ -25,8 +25,7 @@ import {
   contributionRows,
   deleteZeroRollupRowsSql,
   lockRollupLedgerRowsSql,
-  settleConversionsSql,
-  settleFieldConversionsSql,
+  settleImportedConversionsSql,
 } from "./rollups.ts";
 
 // Conversion imports: the record of each import, its stored file, its ledger of applied rows and its
@@ -516,11 +515,9 @@ export async function openImportChunk(
       // whole hit_at index: seconds a batch, growing with the table.
       statements.push(sql`select set_config('enable_bitmapscan', 'off', true)`);
       if (write.updates.length > 0) statements.push(lockRollupLedgerRowsSql(ids(write.updates)));
-      statements.push(settleConversionsSql(ws, changed));
+      statements.push(settleImportedConversionsSql(ws, changed));
     }
     const settled = statements.length - 1;
-    // And their rows by tracking field, after their ledgers (the same rows, locked now).
-    if (changed.length > 0) statements.push(settleFieldConversionsSql(ws, changed));
     const results = await Promise.all(statements.map((s) => runPreparedOn(conn, s)));
     const zero = (results[settled]?.[0] as { zero_rows?: string } | undefined)?.zero_rows;
     if (changed.length > 0 && zero !== undefined && zero !== "{}")
