@@ -601,10 +601,17 @@ const FIELD_CONVERSION_KEY = sql.raw(
 );
 const FIELD_CONVERSION_COLUMNS =
   "field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+/** The conversions-by-tuple rollup's columns after (workspace, hour), as the ledger and the tables name them. */
+const TUPLE_CONVERSION_COLUMNS =
+  "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, fields, event_key, touch_kind";
+const TUPLE_CONVERSION_KEY = sql.raw(`hour_utc, ${TUPLE_CONVERSION_COLUMNS}`);
+const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 
 /**
- * Brings the conversions-by-field rollup of the conversions `candidates` names (a query of `id`s)
- * up to their current state, exactly once: for each, what its credited visits' fields give now
+ * Brings the conversions-by-field rollup, and the conversions-by-tuple rollup
+ * (conversion_tuple_rollups_hourly and its days, through the ledger's tuple_contribution, the same
+ * way), of the conversions `candidates` names (a query of `id`s) up to their current state, exactly
+ * once: for each, what its credited visits' fields give now
  * minus what its ledger says it added (field_contribution; NULL, nothing) is added to the hour and
  * day rows, and the ledger records what it gives now. Always safe to run again: a conversion that
  * did not change adds nothing. Run it holding what keeps other ledger writers out (the ledger table
@@ -627,17 +634,21 @@ export function fieldSettleSql(
   return sql`
     with picked as materialized (
       -- One probe each (see catchUpSql): an array the planner cannot size.
-      select c.id, c.workspace_id, s.field_contribution
+      select c.id, c.workspace_id, s.field_contribution, s.tuple_contribution
       from conversions c
       left join conversion_rollup_state s on s.conversion_id = c.id
       where c.id = any(array(${candidates}))
         ${workspaceId === null ? sql`` : sql`and c.workspace_id = ${workspaceId}`}
     ),
+    credited as materialized (
+      select x.*, ${tupleFieldsOf("x")} as fields
+      from (${contributionRows(workspaceId, { probeIdsOf: sql`picked` })}) x
+    ),
     field_now as materialized (
       select x.workspace_id, x.conversion_id, x.hour_utc, f.field_name, f.field_value,
              x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
              count(*)::int as conversions, sum(x.revenue) as revenue
-      from (${contributionRows(workspaceId, { probeIdsOf: sql`picked` })}) x
+      from credited x
       cross join lateral ${visitFields("x")} f
       group by x.workspace_id, x.conversion_id, ${FIELD_CONVERSION_KEY}
     ),
@@ -695,6 +706,72 @@ export function fieldSettleSql(
     ),`
         : sql``
     }
+    tuple_now as materialized (
+      select x.workspace_id, x.conversion_id, ${TUPLE_CONVERSION_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
+      from credited x
+      group by x.workspace_id, x.conversion_id, ${TUPLE_CONVERSION_KEY}
+    ),
+    tuple_then as (
+      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id, a."nodeId" as node_id,
+             a."pageId" as page_id, a."trafficSourceId" as traffic_source_id, a.country, a."deviceType" as device_type,
+             a.os, a.browser, a.fields, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
+             a.conversions, a.revenue
+      from picked p, jsonb_to_recordset(coalesce(p.tuple_contribution, '[]'::jsonb)) as a(hour timestamptz,
+        "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid, country text, "deviceType" text,
+        os text, browser text, fields jsonb, "eventKey" text, "touchKind" text, conversions int, revenue numeric)
+    ),
+    tuple_delta as materialized (
+      select d.workspace_id, ${TUPLE_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+      from (
+        select workspace_id, ${TUPLE_CONVERSION_KEY}, conversions, revenue from tuple_now
+        union all
+        select workspace_id, ${TUPLE_CONVERSION_KEY}, -conversions, -revenue from tuple_then
+      ) d
+      ${rebuild ? sql`where not ${inRange}` : sql``}
+      group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+    ),
+    tuple_added as (
+      insert into conversion_tuple_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
+      from tuple_delta d
+      order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      on conflict on constraint conversion_tuple_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    tuple_day_added as (
+      insert into conversion_tuple_rollups_daily as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
+             sum(d.conversions)::int, sum(d.revenue)
+      from tuple_delta d
+      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      on conflict on constraint conversion_tuple_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    ${
+      rebuild
+        ? sql`tuple_rebuilt as (
+      insert into conversion_tuple_rollups_hourly (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from tuple_now d
+      where ${inRange}
+      group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      returning 1
+    ),`
+        : sql``
+    }
+    tuple_ledger_rows as (
+      select cur.conversion_id, jsonb_agg(jsonb_build_object(
+            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
+            'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
+            'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
+            'fields', cur.fields, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
+            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
+          order by ${TUPLE_CONVERSION_KEY}) as contribution
+      from tuple_now cur group by cur.conversion_id
+    ),
     field_contributions as (
       -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
       select cur.conversion_id, jsonb_agg(jsonb_build_object(
@@ -708,19 +785,26 @@ export function fieldSettleSql(
     field_ledgers as (
       -- A conversion without a ledger row yet gets one that says nothing else was applied (revision
       -- 0): the conversion rollups' own catch-up then adds all of it.
-      insert into conversion_rollup_state as s (conversion_id, workspace_id, applied_revision, field_contribution)
-      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb)
-      from picked p left join field_contributions cur on cur.conversion_id = p.id
+      insert into conversion_rollup_state as s
+        (conversion_id, workspace_id, applied_revision, field_contribution, tuple_contribution)
+      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb), coalesce(tc.contribution, '[]'::jsonb)
+      from picked p
+      left join field_contributions cur on cur.conversion_id = p.id
+      left join tuple_ledger_rows tc on tc.conversion_id = p.id
       order by p.id
-      on conflict (conversion_id) do update set field_contribution = excluded.field_contribution, updated_at = now()
+      on conflict (conversion_id) do update
+        set field_contribution = excluded.field_contribution, tuple_contribution = excluded.tuple_contribution,
+            updated_at = now()
         -- A recompute settles every conversion of its range: most have not changed, and rewriting
         -- their ledger rows was a third of its time.
         where s.field_contribution is distinct from excluded.field_contribution
+           or s.tuple_contribution is distinct from excluded.tuple_contribution
       returning 1
     )
     select (select count(*) from field_ledgers)::int as n, (select count(*) from field_added)::int as added,
-           (select count(*) from field_day_added)::int as days
-           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt` : sql``}`;
+           (select count(*) from field_day_added)::int as days, (select count(*) from tuple_added)::int as tuples,
+           (select count(*) from tuple_day_added)::int as tuple_days
+           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt, (select count(*) from tuple_rebuilt)::int as tuples_rebuilt` : sql``}`;
 }
 
 /** Sums field_conversion_rollups_hourly again into its days for every UTC day [from, to) overlaps. */
@@ -743,6 +827,13 @@ async function rebuildFieldConversionDays(
     where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${onWorkspace}
     group by h.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}
     having sum(h.conversions) <> 0 or sum(h.revenue) <> 0`);
+  await sumDays(
+    tx,
+    "conversion_tuple_rollups",
+    ["workspace_id", "day", ...TUPLE_CONVERSION_COLUMNS.split(", ")],
+    ["conversions", "revenue"],
+    { from, to, workspaceId },
+  );
 }
 
 /**
@@ -761,6 +852,9 @@ async function rebuildFieldConversionRange(
   const onWorkspace = workspaceId ? sql`and workspace_id = ${workspaceId}` : sql``;
   await tx.execute(
     sql`delete from field_conversion_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(
+    sql`delete from conversion_tuple_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
   );
   // Every workspace: through each one's (workspace_id, hit_at) index, as the backfill finds hits.
   const inWorkspaces = workspaceId
@@ -910,16 +1004,19 @@ const FIELD_ROLLUP_COLUMNS = [
 ] as const satisfies readonly (typeof HIT_ROLLUP_DIMENSIONS)[number][];
 
 /**
- * Sums contribution rows (the relation `contributions` names, a CTE) into visit rollup rows and
- * visits-by-field rollup rows, and writes them (adding to rows already there): data-modifying CTEs,
- * `visit_sums` and `field_sums` (and, when adding, `field_day_sums`), each returning one row per
- * rollup row written. A rebuild ("insert") sums the days of field_rollups_daily again afterwards
- * (rebuildFieldDays): a day's other hours are not in its contributions.
+ * Sums contribution rows (the relation `contributions` names, a CTE) into visit rollup rows,
+ * visits-by-field rollup rows and visits-by-tuple rollup rows, and writes them (adding to rows
+ * already there): data-modifying CTEs, `visit_sums`, `field_sums` and `tuple_sums` (and, when
+ * adding, `field_day_sums` and `tuple_day_sums`), each returning one row per rollup row written. A
+ * rebuild ("insert") sums the days of field_rollups_daily and visit_tuple_rollups_daily again
+ * afterwards (rebuildFieldDays): a day's other hours are not in its contributions.
  */
 function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
   const key = ["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS];
   const fieldKey = ["workspace_id", "hour", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
   const dayKey = ["workspace_id", "day", "field_name", ...FIELD_ROLLUP_COLUMNS, "field_value"];
+  const tupleKey = ["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS, "fields"];
+  const tupleDayKey = ["workspace_id", "day", ...HIT_ROLLUP_DIMENSIONS, "fields"];
   const sums = HIT_ROLLUP_MEASURES.map((k) => sql.raw(`sum(x.${k})${k === "cost" ? "" : "::int"}`));
   const upsert = (constraint: string) =>
     mode === "add"
@@ -955,9 +1052,32 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
       ${mode === "add" ? sql`order by ${columns(fieldKey, "x")}` : sql``}
       ${upsert("field_rollups_hourly_key")}
       returning 1
+    ),
+    tuple_contributions as materialized (
+      select ${columns(["workspace_id", "hour", ...HIT_ROLLUP_DIMENSIONS], "x")}, ${columns(HIT_ROLLUP_MEASURES, "x")},
+             ${tupleFieldsOf("x")} as fields
+      from ${from} x
+    ),
+    tuple_sums as (
+      insert into visit_tuple_rollups_hourly as r (${columns(tupleKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(tupleKey, "x")}, ${sql.join(sums, sql`, `)}
+      from tuple_contributions x
+      group by ${columns(tupleKey, "x")}
+      ${mode === "add" ? sql`order by ${columns(tupleKey, "x")}` : sql``}
+      ${upsert("visit_tuple_rollups_hourly_key")}
+      returning 1
     )${
       mode === "add"
         ? sql`,
+    tuple_day_sums as (
+      insert into visit_tuple_rollups_daily as r (${columns(tupleDayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
+      select ${columns(tupleDayKey, "x")}, ${sql.join(sums, sql`, `)}
+      from (select date_trunc('day', x.hour at time zone 'UTC') at time zone 'UTC' as day, x.* from tuple_contributions x) x
+      group by ${columns(tupleDayKey, "x")}
+      order by ${columns(tupleDayKey, "x")}
+      ${upsert("visit_tuple_rollups_daily_key")}
+      returning 1
+    ),
     field_day_sums as (
       insert into field_rollups_daily as r (${columns(dayKey)}, ${columns(HIT_ROLLUP_MEASURES)})
       select ${columns(dayKey, "x")}, ${sql.join(sums, sql`, `)}
@@ -997,6 +1117,45 @@ async function rebuildFieldDays(
           from field_rollups_hourly h
           where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${workspaceId ? sql`and h.workspace_id = ${workspaceId}` : sql``}) x
     group by ${columns(dayKey, "x")}`);
+  await sumDays(
+    tx,
+    "visit_tuple_rollups",
+    ["workspace_id", "day", ...HIT_ROLLUP_DIMENSIONS, "fields"],
+    HIT_ROLLUP_MEASURES,
+    {
+      from,
+      to,
+      workspaceId,
+    },
+  );
+}
+
+/**
+ * Sums `<table>_hourly` again into `<table>_daily` for the UTC days [from, to) (whole days), one
+ * workspace or all: the day rows are deleted and inserted again from their hours. Rows summing to
+ * nothing are left out, as a rebuild of the hours leaves them out.
+ */
+async function sumDays(
+  tx: Executor,
+  table: "visit_tuple_rollups" | "conversion_tuple_rollups",
+  dayKey: readonly string[],
+  measures: readonly string[],
+  range: { from: string; to: string; workspaceId: string | undefined },
+): Promise<void> {
+  const onWorkspace = range.workspaceId ? sql`and workspace_id = ${range.workspaceId}` : sql``;
+  const sums = measures.map((k) => sql.raw(`sum(x.${k})${k === "cost" || k === "revenue" ? "" : "::int"}`));
+  await tx.execute(
+    sql`delete from ${sql.raw(`${table}_daily`)} where day >= ${range.from}::timestamptz and day < ${range.to}::timestamptz ${onWorkspace}`,
+  );
+  await tx.execute(sql`
+    insert into ${sql.raw(`${table}_daily`)} (${columns(dayKey)}, ${columns(measures)})
+    select ${columns(dayKey, "x")}, ${sql.join(sums, sql`, `)}
+    from (select date_trunc('day', h.hour at time zone 'UTC') at time zone 'UTC' as day, h.*
+          from ${sql.raw(`${table}_hourly`)} h
+          where h.hour >= ${range.from}::timestamptz and h.hour < ${range.to}::timestamptz
+            ${range.workspaceId ? sql`and h.workspace_id = ${range.workspaceId}` : sql``}) x
+    group by ${columns(dayKey, "x")}
+    having ${sql.raw(measures.map((k) => `sum(x.${k}) <> 0`).join(" or "))}`);
 }
 
 /**
@@ -1007,7 +1166,7 @@ async function rebuildFieldDays(
  * by field then hold their own totals, which a report by field subtracts its field's rows from for
  * the "(none)" row, instead of reading the much wider visit and conversion rollups for them.
  */
-function visitFields(a: string): SQL {
+function visitFields(a: string, everyVisit = true): SQL {
   const t = sql.raw(a);
   const campaign = sql`coalesce(${t}.tracking_fields ->> ${CAMPAIGN_FIELD}, ${t}.campaign)`;
   return sql`(
@@ -1017,8 +1176,17 @@ function visitFields(a: string): SQL {
     where e.value is not null and e.key <> ${CAMPAIGN_FIELD} and e.key <> ${EVERY_VISIT_FIELD}
     union all
     select ${CAMPAIGN_FIELD}, ${campaign} where ${campaign} is not null
-    union all
-    select ${EVERY_VISIT_FIELD}, ${EVERY_VISIT_FIELD})`;
+    ${everyVisit ? sql`union all select ${EVERY_VISIT_FIELD}, ${EVERY_VISIT_FIELD}` : sql``})`;
+}
+
+/**
+ * The tracking fields of a row `a` as the rollups by tuple key them: one jsonb object of the fields
+ * visitFields names (campaign included), `{}` for none. A report reads a field as `fields ->> name`,
+ * what fieldValue reads from a raw hit.
+ */
+function tupleFieldsOf(a: string): SQL {
+  return sql`(select coalesce(jsonb_object_agg(tf.field_name, tf.field_value), '{}'::jsonb)
+    from ${visitFields(a, false)} tf)`;
 }
 
 /** A watermark read from rollup_watermarks: `xmin:xmax:xip,…`. */
@@ -1118,6 +1286,10 @@ async function rebuildHitRange(
   );
   await tx.execute(
     sql`delete from field_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
+        ${onWorkspace(sql`workspace_id`)}`,
+  );
+  await tx.execute(
+    sql`delete from visit_tuple_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz
         ${onWorkspace(sql`workspace_id`)}`,
   );
   // A visit is unique when the visitor has no earlier hit on the node (in the funnel): hits never
