@@ -101,7 +101,8 @@ export function reportFields(q: Pick<ReportQuery, "groupBy" | "filters" | "track
 
 /**
  * The dimensions the visits-by-field rollups carry besides the field (FIELD_ROLLUP_COLUMNS in
- * rollups.ts, and time): a field crossed with country, device, OS or browser is read from raw hits.
+ * rollups.ts, and time): a field crossed with country, device, OS or browser is read from the
+ * rollups by visit tuple (tupleRollupsAnswer).
  */
 export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
   "funnel",
@@ -115,9 +116,9 @@ export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
 ];
 
 /**
- * Whether reportVisits (the rollups) answers a query's visits: it names at most one tracking field
- * (the visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup
- * keys. Otherwise reportVisitsRaw does.
+ * Whether the rollups by one field answer a query: it names at most one tracking field (the
+ * visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup keys.
+ * Otherwise the rollups by visit tuple do (tupleRollupsAnswer).
  */
 export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
   const fields = reportFields(q);
@@ -363,8 +364,9 @@ const VISIT_COUNTS = [
  * the field's value: the field's rollup rows with their value, and for the visits without the field
  * (value null) the visit rollups' rows minus the field's rows. Every count is a sum over visit rows,
  * so the difference is exact, unique visitors too (each visit row says whether it was its visitor's
- * first on the node, in the funnel). Only the key columns the field rollups have are there
- * (visitRollupsAnswer sends other groupings to raw hits).
+ * first on the node, in the funnel). Only the key columns the field rollups have are there; a
+ * query they cannot answer (visitRollupsAnswer) reads the rollups by visit tuple, whose rows carry
+ * every dimension and every field (`fields`), and need no subtraction: a row without a field has none.
  *
  * The field's rows are its day rows for the UTC days inside the range and its hour rows for the
  * hours at the edges (a local day is rarely a UTC day), each as an `hour` inside the range; grouped

@@ -992,7 +992,7 @@ const leavesLander = (c: string, l: string) =>
 /**
  * The visits-by-field rollups' dimensions after (workspace, hour or day, field name), in key order:
  * only what a field is drilled with (see fieldRollupsHourly). A field crossed with a visit dimension
- * left out here is read from raw hits (fieldRollupsAnswer in reports.ts).
+ * left out here is read from the rollups by visit tuple (tupleRollupsAnswer in reports.ts).
  */
 const FIELD_ROLLUP_COLUMNS = [
   "funnel_id",

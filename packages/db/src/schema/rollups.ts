@@ -254,7 +254,7 @@ const visitFieldColumns = () => ({
  * Narrow on purpose: only the dimensions a field is drilled with (traffic source, funnel, node,
  * page), not country, device, OS or browser. With those in the key (migration 0021) it held 0.87
  * rows per hit, as many as the raw hits a report by zone would read; a field crossed with them is
- * read from raw hits.
+ * read from the rollups by visit tuple (visitTupleRollupsHourly).
  *
  * `field_hash` (md5 of the value) stands for the value in the key: values run to a kilobyte of any
  * script, more than a btree key may hold, and one such visit must never stop the sweep.
