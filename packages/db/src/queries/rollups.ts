@@ -1092,8 +1092,9 @@ function insertVisitSums(contributions: string, mode: "add" | "insert"): SQL {
 }
 
 /**
- * Sums field_rollups_hourly again into field_rollups_daily for every UTC day [from, to) overlaps
- * (a rebuild of some hours changes their days), in the rebuild's transaction, after its hours.
+ * Sums field_rollups_hourly again into field_rollups_daily, and visit_tuple_rollups_hourly into its
+ * days, for every UTC day [from, to) overlaps (a rebuild of some hours changes their days), in the
+ * rebuild's transaction, after its hours.
  */
 async function rebuildFieldDays(
   tx: Executor,
