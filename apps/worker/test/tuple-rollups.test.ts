@@ -183,6 +183,7 @@ function crossings(tenant: Tenant, base: number): ReportQuery[] {
       q({ includeBots, groupBy: ["field:zone"], filters: [{ dimension: "country", value: "DE" }] }),
       q({ includeBots, groupBy: ["trackingField", "device"], trackingField: "zone" }),
       q({ includeBots, groupBy: ["field:zone", "browser", "os"] }),
+      q({ includeBots, groupBy: ["field:sub", "field:creative", "country"] }),
       q({ includeBots, groupBy: ["field:zone", "field:campaign", "hour"] }),
       q({ includeBots, groupBy: ["field:zone", "country", "day"] }),
       // Local days that are not UTC days: day rows for part, hour rows at the edges.
@@ -237,6 +238,11 @@ describe("visits by visit tuple from the rollups", () => {
       country: "DE",
     });
     await seedJourneys(tenant, base);
+    // Values that are not strings (a number, a JSON null, an object), as an API client may send:
+    // a report reads them from the rollups as it reads them from raw hits.
+    await rig.maintenance.db.execute(sql`
+      update hits set tracking_fields = tracking_fields || '{"zone": 5, "creative": null, "sub": {"a": [1, null]}}'::jsonb
+      where workspace_id = ${tenant.workspaceId} and tracking_fields ->> 'zone' = 'z2' and country = 'FR'`);
     await sweepHitRollups(rig.maintenance.db);
     finish();
     await late;

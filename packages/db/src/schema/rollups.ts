@@ -395,8 +395,8 @@ export const fieldConversionRollupsDaily = pgTable(
 );
 
 /**
- * The tracking fields of a visit as one value: every named value of hits.tracking_fields as text,
- * and the campaign (hits.campaign unless tracking_fields names one), e.g. {"zone":"z3","campaign":"c3"};
+ * The tracking fields of a visit as one value: hits.tracking_fields (an object; else none) and the
+ * campaign (hits.campaign unless tracking_fields names one), e.g. {"zone":"z3","campaign":"c3"};
  * `{}` for none. jsonb keeps one spelling per set of fields, so `fields_hash` (md5 of its text)
  * stands for it in the key: the values may run to kilobytes, more than a btree key holds.
  */
