@@ -355,6 +355,20 @@ export interface RecomputeRange {
   to: Date;
 }
 
+/**
+ * [from, to) cut at UTC midnights: a rebuild's transactions, each of one UTC day at most, so each
+ * sums the days of the rollups by field and by tuple (rebuildFieldDays) of one day, not two.
+ */
+function utcDays(range: RecomputeRange): RecomputeRange[] {
+  const out: RecomputeRange[] = [];
+  for (let start = range.from.getTime(); start < range.to.getTime(); ) {
+    const end = Math.min((Math.floor(start / DAY_MS) + 1) * DAY_MS, range.to.getTime());
+    out.push({ from: new Date(start), to: new Date(end) });
+    start = end;
+  }
+  return out;
+}
+
 function hoursOf(range: RecomputeRange): { from: Date; to: Date; hours: number } {
   const from = floorHour(range.from);
   const to = ceilHour(range.to);
@@ -378,8 +392,7 @@ export async function recomputeConversionRollups(
   const { from, to, hours } = hoursOf(input);
   let rows = 0;
   let caughtUp = 0;
-  for (let start = from.getTime(); start < to.getTime(); start += DAY_MS) {
-    const chunk = { from: new Date(start), to: new Date(Math.min(start + DAY_MS, to.getTime())) };
+  for (const chunk of utcDays({ from, to })) {
     const result = await withRetry(() =>
       db.transaction(
         async (tx) => {
@@ -1260,9 +1273,8 @@ export async function recomputeHitRollups(
   const { from, to, hours } = hoursOf(input);
   if (await seesEveryWorkspace(db)) await sweepHitRollups(db, { wait: true });
   let rows = 0;
-  // A day per transaction: a sweep waits for at most one day's rebuild.
-  for (let start = from.getTime(); start < to.getTime(); start += DAY_MS) {
-    const chunk = { from: new Date(start), to: new Date(Math.min(start + DAY_MS, to.getTime())) };
+  // A UTC day per transaction (utcDays): a sweep waits for at most one day's rebuild.
+  for (const chunk of utcDays({ from, to })) {
     rows += await withRetry(() =>
       db.transaction(async (tx) => {
         await lockHitRollups(tx, true);
