@@ -427,7 +427,7 @@ const visitTupleColumns = () => ({
  * statement that keeps the other visit rollups, and rebuilt with them.
  *
  * Tracking field values are bounded per traffic source in practice (zones, creatives, campaigns), so
- * a day holds far fewer tuples than visits (the report bench: 0.03 day rows per hit). A source that
+ * a day holds far fewer tuples than visits (the 10M-hit report bench: 0.011 day rows and 0.24 hour rows per hit). A source that
  * passes a per-click value as a tracking field (a click id) makes every visit its own tuple: the
  * rows then cost what the raw hits do, and a report still reads one row per visit of its range
  * instead of a visit, its visitor's earlier hits and its click's lander.
