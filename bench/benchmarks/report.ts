@@ -182,6 +182,10 @@ export async function run(): Promise<void> {
       "conversion_rollups_hourly",
       "field_conversion_rollups_hourly",
       "field_conversion_rollups_daily",
+      "visit_tuple_rollups_hourly",
+      "visit_tuple_rollups_daily",
+      "conversion_tuple_rollups_hourly",
+      "conversion_tuple_rollups_daily",
     ];
     // (Run against an older schema for a before/after pair, the tables it lacks are left out.)
     const present = (
@@ -243,7 +247,7 @@ export async function run(): Promise<void> {
         client.reports.run.query({ ...range, groupBy: ["trafficSource", "country", "device"] }),
       ),
       // The grid's moves: a level with the previous period beside it, a row expanded (its parent's key
-      // as a filter), a shorter range, and a tracking field level (read from raw hits).
+      // as a filter), a shorter range, and a tracking field level.
       await measure(`${days}-day report by traffic source, compared`, () =>
         client.reports.run.query({ ...range, groupBy: ["trafficSource"], compare: true }),
       ),
@@ -299,8 +303,8 @@ export async function run(): Promise<void> {
           groupBy: ["field:campaign"],
         }),
       ),
-      // Two fields at once, or a field by country: no rollup keys those, raw rows answer.
-      await measure("7-day drill-down: zones of one campaign (two fields, raw)", () =>
+      // Two fields at once, or a field by country: the rollups by visit tuple (hours and UTC days).
+      await measure("7-day drill-down: zones of one campaign (two fields, tuple)", () =>
         client.reports.run.query({
           ...range,
           from: day(new Date(end.getTime() - 6 * 86_400_000)),
@@ -308,7 +312,7 @@ export async function run(): Promise<void> {
           filters: [{ dimension: "field:campaign", value: "c3" }],
         }),
       ),
-      await measure("yesterday: zones by country (field × country, raw)", () =>
+      await measure("yesterday: zones by country (field × country, tuple)", () =>
         client.reports.run.query({
           ...range,
           from: day(new Date(end.getTime() - 86_400_000)),

@@ -173,34 +173,29 @@ async function drift(w: World) {
 }
 
 /**
- * What reports.run shows by zone (from the rollups by field), checked against the same numbers
- * computed from the raw conversions, touches and hits.
+ * What reports.run shows by zone (from the rollups by field; crossed with country, from the rollups
+ * by visit tuple), checked against the same numbers computed from the raw conversions, touches and
+ * hits.
  */
-async function byZone(w: World) {
+async function byZone(w: World, groupBy: Array<"field:zone" | "country"> = ["field:zone"]) {
   const range = { from: day(w.visitAt - DAY), to: day(Date.now()) };
-  const r = await w.client.reports.run.query({
-    workspaceId: w.workspace.id,
-    ...range,
-    groupBy: ["field:zone"],
-  });
+  const r = await w.client.reports.run.query({ workspaceId: w.workspace.id, ...range, groupBy });
   const raw = await reportConversionsRaw(h.t.db, {
     workspaceId: w.workspace.id,
     timeZone: "UTC",
     fromDate: range.from,
     toDate: range.to,
-    groupBy: ["field:zone"],
+    groupBy,
   });
+  const keyOf = (key: Record<string, string | null>) => groupBy.map((d) => key[d] ?? "(none)").join(" × ");
   const shown = Object.fromEntries(
     r.rows
       .filter((row) => (row.metrics.direct?.conversions ?? 0) + (row.metrics.assisted?.conversions ?? 0) > 0)
-      .map((row) => [
-        row.key["field:zone"] ?? "(none)",
-        [row.metrics.direct?.revenue, row.metrics.assisted?.revenue],
-      ]),
+      .map((row) => [keyOf(row.key), [row.metrics.direct?.revenue, row.metrics.assisted?.revenue]]),
   );
   const expected = Object.fromEntries(
     raw.map((row) => [
-      row.key["field:zone"] ?? "(none)",
+      keyOf(row.key),
       [normalizeMoney(row.directRevenue), normalizeMoney(row.assistedRevenue)],
     ]),
   );
@@ -601,6 +596,7 @@ describe("conversion import", () => {
       [w.kit.nodes.lander]: [0, "0", "21.5"],
     });
     expect(await byZone(w)).toEqual({ z1: ["12.5", "12.5"], z2: ["9", "9"] });
+    expect(Object.keys(await byZone(w, ["field:zone", "country"])).length).toBe(2);
     // The revisions are kept, as for postbacks: 2 for A, 3 for B.
     const revisions = await h.t.db
       .select()

@@ -74,9 +74,11 @@ export interface ReportQuery {
 }
 
 /**
- * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality. Visits have a
- * rollup by one field (field_rollups_hourly); conversions, cost updates and a query naming two
- * fields read the raw hits, conversions and touches of the range.
+ * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality. A query naming one
+ * has rollups by one field (field_rollups_hourly, field_conversion_rollups_hourly), or, naming two
+ * or crossing one with country, device, OS or browser, rollups by the whole visit tuple
+ * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); cost updates, and conversions
+ * credited at conversion time, read the raw hits, conversions and touches of the range.
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
@@ -99,7 +101,8 @@ export function reportFields(q: Pick<ReportQuery, "groupBy" | "filters" | "track
 
 /**
  * The dimensions the visits-by-field rollups carry besides the field (FIELD_ROLLUP_COLUMNS in
- * rollups.ts, and time): a field crossed with country, device, OS or browser is read from raw hits.
+ * rollups.ts, and time): a field crossed with country, device, OS or browser is read from the
+ * rollups by visit tuple (tupleRollupsAnswer).
  */
 export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
   "funnel",
@@ -113,9 +116,9 @@ export const FIELD_ROLLUP_DIMENSIONS: readonly ReportDimension[] = [
 ];
 
 /**
- * Whether reportVisits (the rollups) answers a query's visits: it names at most one tracking field
- * (the visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup
- * keys. Otherwise reportVisitsRaw does.
+ * Whether the rollups by one field answer a query: it names at most one tracking field (the
+ * visits-by-field rollup has one field per row) and, with a field, only dimensions that rollup keys.
+ * Otherwise the rollups by visit tuple do (tupleRollupsAnswer).
  */
 export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
   const fields = reportFields(q);
@@ -126,6 +129,16 @@ export function visitRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | 
       (d) => isFieldColumn(d) || FIELD_ROLLUP_DIMENSIONS.includes(d as ReportDimension),
     )
   );
+}
+
+/**
+ * Whether the rollups by tuple answer a query's visits and conversions (visitSource,
+ * conversionSource): it names tracking fields the rollups by one field cannot answer it with (two
+ * fields, or a field crossed with country, device, OS or browser). They key every dimension and
+ * every field; the narrower rollups by one field stay first where they answer (fewer rows).
+ */
+export function tupleRollupsAnswer(q: Pick<ReportQuery, "groupBy" | "filters" | "trackingField">): boolean {
+  return reportFields(q).length > 0 && !visitRollupsAnswer(q);
 }
 
 export interface VisitRow {
@@ -217,16 +230,31 @@ const DIMENSIONS: Record<ReportDimension, DimensionSql> = {
   },
 };
 
-export function visitDimension(d: ReportColumn, tz: string): SQL {
-  // The one field of the query (visitSource): a row without it has none.
-  if (isFieldColumn(d)) return sql`h.field_value`;
-  return DIMENSIONS[d].visits(tz);
+/**
+ * A field's value on a rollup row `a`: by tuple, the field of its `fields`; else the one field of
+ * the query (fieldSource), `field_value`. A row without it has none.
+ */
+function rolledField(a: "h" | "c", d: ReportColumn, tuple: TupleOf): SQL | null {
+  const name = isFieldColumn(d)
+    ? d.slice(FIELD_PREFIX.length)
+    : d === "trackingField"
+      ? (tuple?.trackingField ?? "")
+      : null;
+  if (name === null) return null;
+  return tuple ? sql`(${sql.raw(a)}.fields ->> ${name})` : sql.raw(`${a}.field_value`);
 }
 
-function conversionDimension(d: ReportColumn, tz: string): SQL {
-  // The one field of the query (conversionSource): a row without it has none.
-  if (isFieldColumn(d)) return sql`c.field_value`;
-  const expr = DIMENSIONS[d].conversions;
+/** Over the rollups by tuple (tupleRollupsAnswer), whose rows carry every field: the query. */
+type TupleOf = Pick<ReportQuery, "trackingField"> | null;
+
+export function visitDimension(d: ReportColumn, tz: string, tuple: TupleOf = null): SQL {
+  return rolledField("h", d, tuple) ?? DIMENSIONS[d as ReportDimension].visits(tz);
+}
+
+function conversionDimension(d: ReportColumn, tz: string, tuple: TupleOf = null): SQL {
+  const field = rolledField("c", d, tuple);
+  if (field) return field;
+  const expr = DIMENSIONS[d as ReportDimension].conversions;
   if (!expr) throw new Error(`${d} is read from raw rows (reportConversionsRaw)`);
   return expr(tz);
 }
@@ -319,6 +347,9 @@ export function keyOf(row: Record<string, unknown>, dims: ReportColumn[]): Recor
 /** The visit rollups' key columns the visits-by-field rollups have too (FIELD_ROLLUP_DIMENSIONS). */
 const FIELD_VISIT_KEY =
   "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, is_bot";
+/** The visits-by-tuple rollups' key columns: every visit rollup key column and the fields. */
+const TUPLE_VISIT_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, page_kind, traffic_source_id, country, device_type, os, browser, is_bot, fields";
 const VISIT_COUNTS = [
   "entrances",
   "visits",
@@ -333,8 +364,9 @@ const VISIT_COUNTS = [
  * the field's value: the field's rollup rows with their value, and for the visits without the field
  * (value null) the visit rollups' rows minus the field's rows. Every count is a sum over visit rows,
  * so the difference is exact, unique visitors too (each visit row says whether it was its visitor's
- * first on the node, in the funnel). Only the key columns the field rollups have are there
- * (visitRollupsAnswer sends other groupings to raw hits).
+ * first on the node, in the funnel). Only the key columns the field rollups have are there; a
+ * query they cannot answer (visitRollupsAnswer) reads the rollups by visit tuple, whose rows carry
+ * every dimension and every field (`fields`), and need no subtraction: a row without a field has none.
  *
  * The field's rows are its day rows for the UTC days inside the range and its hour rows for the
  * hours at the edges (a local day is rarely a UTC day), each as an `hour` inside the range; grouped
@@ -343,7 +375,14 @@ const VISIT_COUNTS = [
 function visitSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`hit_rollups_hourly h`;
-  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw hits");
+  if (tupleRollupsAnswer(q)) {
+    return sql`(${fieldRows(q, null, {
+      hourly: "visit_tuple_rollups_hourly",
+      daily: "visit_tuple_rollups_daily",
+      key: TUPLE_VISIT_KEY,
+      counts: VISIT_COUNTS,
+    })}) h`;
+  }
   return fieldSource(q, fields[0] as string, {
     hourly: "field_rollups_hourly",
     daily: "field_rollups_daily",
@@ -384,23 +423,29 @@ function fieldSource(
 }
 
 /**
- * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`:
+ * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`
+ * (`names` null: a tuple rollup's rows, `key` columns and `counts`, of every field):
  * the day rows of the UTC days inside the range and the hour rows of the hours at its edges (a local
  * day is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
  * every hour row (a UTC day is not one local day).
  */
 function fieldRows(
   q: ReportQuery,
-  names: string[],
+  names: string[] | null,
   table: { hourly: string; daily: string; key: string; counts: readonly string[] },
 ): SQL {
   const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
     ${q.trafficSourceId ? sql`and ${sql.raw(a)}.traffic_source_id = ${q.trafficSourceId}` : sql``}
-    and ${sql.raw(a)}.field_name in ${sql`(${sql.join(
-      names.map((n) => sql`${n}`),
-      sql`, `,
-    )})`}`;
+    ${
+      names
+        ? sql`and ${sql.raw(a)}.field_name in ${sql`(${sql.join(
+            names.map((n) => sql`${n}`),
+            sql`, `,
+          )})`}`
+        : sql``
+    }`;
+  const named = names ? sql`f.field_name, f.field_value,` : sql``;
   const byTime = [...q.groupBy, ...(q.filters ?? []).map((f) => f.dimension)].some(
     (d) => d === "hour" || d === "day",
   );
@@ -415,7 +460,7 @@ function fieldRows(
   // Hours before the first whole day and after the last one (every hour when there is none), each
   // bound a subquery computed once, so both are ranges of the key index.
   const hours = (from: SQL, to: SQL) => sql`
-      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, f.field_name, f.field_value, ${counts}
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, ${named} ${counts}
       from ${sql.raw(table.hourly)} f
       where ${narrow("f")} and f.hour >= (select ${from}) and f.hour < (select ${to})`;
   return sql`
@@ -423,14 +468,15 @@ function fieldRows(
       union all
       ${hours(sql`greatest(${dayFrom}, ${dayTo}, ${start})`, end)}
       union all
-      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, f.field_name, f.field_value,
+      select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1").replace("f.hour", "f.day"))}, ${named}
              ${counts}
       from ${sql.raw(table.daily)} f
       where ${narrow("f")} and f.day >= (select ${dayFrom}) and f.day < (select ${dayTo})`;
 }
 
 export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitRow[]> {
-  const { inner, group, outer } = selectDims(q.groupBy, (d) => visitDimension(d, q.timeZone));
+  const tuple = tupleRollupsAnswer(q) ? q : null;
+  const { inner, group, outer } = selectDims(q.groupBy, (d) => visitDimension(d, q.timeZone, tuple));
   // Bots are always counted in `bots`; the other counts leave bot rows out unless asked.
   const human = q.includeBots ? sql`` : sql` filter (where not h.is_bot)`;
   const rows = await db.execute<Record<string, unknown>>(sql`
@@ -448,7 +494,7 @@ export async function reportVisits(db: Executor, q: ReportQuery): Promise<VisitR
         ${rangeOutside(q, "h")}
         ${q.funnelId ? sql`and h.funnel_id = ${q.funnelId}` : sql``}
         ${q.trafficSourceId ? sql`and h.traffic_source_id = ${q.trafficSourceId}` : sql``}
-        ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone))}
+        ${filterSql(q.filters, (d) => visitDimension(d, q.timeZone, tuple))}
       group by ${group}
       -- A key of the field's subtraction where nothing is left: the raw rows have no such key.
       ${reportFields(q).length > 0 ? sql`having sum(h.visits) <> 0 or sum(h.action_clicks) <> 0` : sql``}) s`);
@@ -485,6 +531,8 @@ function conversionAggregates(alias: "c" | "x" = "c"): SQL {
 const CONVERSION_COLUMNS = sql`s.direct_conversions, s.direct_revenue::text as direct_revenue,
     s.assisted_conversions, s.assisted_revenue::text as assisted_revenue`;
 
+const TUPLE_CONVERSION_KEY =
+  "workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, fields, event_key, touch_kind";
 const CONVERSION_FIELD_KEY =
   "workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
 
@@ -495,7 +543,14 @@ const CONVERSION_FIELD_KEY =
 function conversionSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
   if (fields.length === 0) return sql`conversion_rollups_hourly c`;
-  if (!visitRollupsAnswer(q)) throw new Error("this grouping by tracking field is read from raw rows");
+  if (tupleRollupsAnswer(q)) {
+    return sql`(${fieldRows(q, null, {
+      hourly: "conversion_tuple_rollups_hourly",
+      daily: "conversion_tuple_rollups_daily",
+      key: TUPLE_CONVERSION_KEY,
+      counts: ["conversions", "revenue"],
+    })}) c`;
+  }
   return fieldSource(q, fields[0] as string, {
     hourly: "field_conversion_rollups_hourly",
     daily: "field_conversion_rollups_daily",
@@ -522,7 +577,7 @@ function conversionFilters(q: ReportQuery): SQL {
       ${rangeOutside(q, "c")}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
       ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
-      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone))}`;
+      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null))}`;
 }
 
 function conversionCounts(r: Record<string, unknown>) {
@@ -539,7 +594,9 @@ function conversionCounts(r: Record<string, unknown>) {
  * says it counts as a conversion in reports.
  */
 export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
-  const { inner, group, outer } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
+  const { inner, group, outer } = selectDims(q.groupBy, (d) =>
+    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+  );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, ${CONVERSION_COLUMNS} from (
       select ${inner}, ${conversionAggregates()}
@@ -557,7 +614,9 @@ export async function reportConversions(db: Executor, q: ReportQuery): Promise<C
 
 /** Each custom event type's count and revenue, direct and assisted apart, as its own columns. */
 export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventRow[]> {
-  const { inner, group, outer } = selectDims(q.groupBy, (d) => conversionDimension(d, q.timeZone));
+  const { inner, group, outer } = selectDims(q.groupBy, (d) =>
+    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+  );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
       select ${inner}, c.event_key as event_type_id, ${conversionAggregates()}

@@ -20,6 +20,7 @@ import {
   sumEventRows,
   sumVisitRows,
   trafficSourceQueries,
+  tupleRollupsAnswer,
   VISIT_ONLY_DIMENSIONS,
   visitRollupsAnswer,
 } from "@hitrail/db";
@@ -170,8 +171,9 @@ async function countPeriod(
 ): Promise<{ rows: Map<string, Counted>; totals: Omit<Counted, "key"> }> {
   const raw = needsRawRows(q);
   // Visits and conversions by one tracking field have rollups (keyed by source, funnel, node and
-  // page); two fields, or a field crossed with country, device, OS or browser, are read raw.
-  const rawRows = raw && !visitRollupsAnswer(q);
+  // page); two fields, or a field crossed with country, device, OS or browser, rollups by the whole
+  // visit tuple. Every query by field is answered by one or the other.
+  const rawRows = raw && !visitRollupsAnswer(q) && !tupleRollupsAnswer(q);
   const visitsOf = rawRows ? reportVisitsRaw : reportVisits;
   // The rollups are kept by visit hour; crediting at conversion time reads the conversions of the range.
   const rawConversions = rawRows || q.creditAt === "conversion";
@@ -394,7 +396,7 @@ export const runReport = workspaceService({
           ...input.filters.map((f) => f.dimension).filter(isFieldColumn),
         ].map((d) => d.replace(/^field:/, ""));
         notes.push(
-          `by tracking field '${[...new Set(fields)].join("', '")}': ${visitRollupsAnswer(q) ? (input.creditAt === "conversion" ? "conversions read from raw rows" : "read from the rollups by field") : "read from raw visits and conversions"}`,
+          `by tracking field '${[...new Set(fields)].join("', '")}': ${input.creditAt === "conversion" ? "conversions read from raw rows" : visitRollupsAnswer(q) ? "read from the rollups by field" : tupleRollupsAnswer(q) ? "read from the rollups by visit tuple" : "read from raw visits and conversions"}`,
         );
       }
       if (current.totals.costUpdatedVisits > 0) {

@@ -1,0 +1,431 @@
+import { normalizeMoney } from "@hitrail/core";
+import {
+  applyConversionRollup,
+  backfillRollups,
+  type ConversionRow,
+  type DbClient,
+  type EventRow,
+  newIdAt,
+  PAGE_DIMENSIONS,
+  type ReportColumn,
+  type ReportDimension,
+  type ReportQuery,
+  recomputeHitRollups,
+  recomputeRollups,
+  reportConversions,
+  reportConversionsRaw,
+  reportEvents,
+  reportEventsRaw,
+  reportVisits,
+  reportVisitsRaw,
+  sweepConversionRollups,
+  sweepHitRollups,
+  tupleRollupsAnswer,
+  type VisitRow,
+} from "@hitrail/db";
+import { sql } from "@hitrail/db/testing/sql";
+import { describe, expect, it } from "vitest";
+import {
+  changeConversion,
+  createConversion,
+  type HitRow,
+  insertHit,
+  seedTenant,
+  type Tenant,
+} from "./support/factory.ts";
+import { storedTupleRows } from "./support/field-rows.ts";
+import { openTransaction } from "./support/open-transaction.ts";
+import { useSweptDatabase } from "./support/swept-database.ts";
+
+// Reports naming two tracking fields, or a field crossed with country, device, OS or browser, read
+// the rollups by visit tuple (visit_tuple_rollups_*, conversion_tuple_rollups_*): they must give the
+// raw rows' numbers, and the sweeps, rollup jobs, recomputes and the post-upgrade backfill must all
+// leave the same rows.
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const rig = useSweptDatabase();
+
+const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+const sweepConversions = () => sweepConversionRollups(rig.maintenance.db, { wait: true });
+const stored = (tenant: Tenant) => storedTupleRows(rig.t.db, tenant.workspaceId);
+
+/** What the report reads of a visit row: unique visitors per page on page rows, per funnel else. */
+function shownVisits(rows: VisitRow[], groupBy: ReportColumn[]) {
+  const pageLevel = groupBy.some((d) => PAGE_DIMENSIONS.includes(d as ReportDimension));
+  return rows
+    .map((r) => ({
+      key: r.key,
+      entrances: r.entrances,
+      visits: r.visits,
+      clicks: r.clicks,
+      unique: pageLevel ? r.uniqueNode : r.uniqueFunnel,
+      bots: r.bots,
+      cost: normalizeMoney(r.cost),
+    }))
+    .sort((a, b) => JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
+}
+
+function shownConversions<R extends ConversionRow | EventRow>(rows: R[]) {
+  return rows
+    .map((r) => ({
+      key: r.key,
+      event: "eventTypeId" in r ? r.eventTypeId : null,
+      direct: [r.directConversions, normalizeMoney(r.directRevenue)],
+      assisted: [r.assistedConversions, normalizeMoney(r.assistedRevenue)],
+    }))
+    .sort((a, b) => JSON.stringify([a.key, a.event]).localeCompare(JSON.stringify([b.key, b.event])));
+}
+
+async function expectRawVisits(queries: ReportQuery[]) {
+  for (const q of queries) {
+    expect(tupleRollupsAnswer(q), JSON.stringify(q)).toBe(true);
+    const [rolled, raw] = await Promise.all([reportVisits(rig.t.db, q), reportVisitsRaw(rig.t.db, q)]);
+    expect(raw.length, JSON.stringify(q)).toBeGreaterThan(0);
+    expect(shownVisits(rolled, q.groupBy), JSON.stringify(q)).toEqual(shownVisits(raw, q.groupBy));
+  }
+}
+
+async function expectRawConversions(queries: ReportQuery[]) {
+  for (const q of queries) {
+    expect(tupleRollupsAnswer(q), JSON.stringify(q)).toBe(true);
+    const [rolled, raw, rolledEvents, rawEvents] = await Promise.all([
+      reportConversions(rig.t.db, q),
+      reportConversionsRaw(rig.t.db, q),
+      reportEvents(rig.t.db, q),
+      reportEventsRaw(rig.t.db, q),
+    ]);
+    expect(shownConversions(rolled), JSON.stringify(q)).toEqual(shownConversions(raw));
+    expect(shownConversions(rolledEvents), JSON.stringify(q)).toEqual(shownConversions(rawEvents));
+  }
+}
+
+/**
+ * Journeys over four hours around a UTC midnight: zones z1/z2 or none, a creative on some, the
+ * campaign from its column or from tracking_fields, two countries and devices, bots, cost, clicks
+ * out of the lander, returning visitors, and a value too long for a btree key. Each even journey's
+ * offer visit is returned with its lander visit, for conversions.
+ */
+async function seedJourneys(tenant: Tenant, base: number) {
+  const offers: Array<{ offer: HitRow; lander: HitRow }> = [];
+  const long = "ž".repeat(2_000);
+  for (let i = 0; i < 16; i++) {
+    const at = base + (i % 4) * HOUR + i * 1_000;
+    const visitorId = newIdAt(at - (i % 4 === 0 ? 0 : i));
+    const trackingFields: Record<string, string> =
+      i % 5 === 4
+        ? {}
+        : {
+            zone: i % 2 === 0 ? "z1" : "z2",
+            ...(i % 3 === 0 ? { campaign: "tf-camp" } : {}),
+            ...(i % 3 === 1 ? { creative: `cr${i % 2}` } : {}),
+          };
+    if (i === 7) trackingFields.zone = long;
+    if (i === 3) trackingFields[""] = "";
+    const visit = {
+      visitorId,
+      trackingFields,
+      campaign: i % 4 === 1 ? null : `c${i % 2}`,
+      isBot: i % 6 === 5,
+      country: i % 3 === 0 ? "DE" : i % 3 === 1 ? "FR" : null,
+      deviceType: i % 2 === 0 ? "mobile" : "desktop",
+    };
+    const entry = await insertHit(rig.t.db, tenant, {
+      node: "entry",
+      at,
+      cost: i % 3 === 2 ? "0.25" : null,
+      ...visit,
+    });
+    const lander = await insertHit(rig.t.db, tenant, {
+      node: "lander",
+      at: at + 1,
+      prevHitId: entry.id,
+      ...visit,
+    });
+    if (i % 2 === 0) {
+      const offer = await insertHit(rig.t.db, tenant, {
+        node: i % 4 === 0 ? "offerA" : "offerB",
+        at: at + (i % 4 === 0 ? 2 * HOUR : 2),
+        prevHitId: lander.id,
+        ...visit,
+      });
+      offers.push({ offer, lander });
+    }
+    if (i % 4 === 0) await insertHit(rig.t.db, tenant, { node: "entry", at: at + 500, ...visit });
+  }
+  return offers;
+}
+
+/** The crossings the grid asks for, over the days around `base`. */
+function crossings(tenant: Tenant, base: number): ReportQuery[] {
+  const q = (over: Partial<ReportQuery>): ReportQuery => ({
+    workspaceId: tenant.workspaceId,
+    timeZone: "UTC",
+    fromDate: isoDay(base - DAY),
+    toDate: isoDay(base + DAY),
+    groupBy: [],
+    ...over,
+  });
+  const queries: ReportQuery[] = [];
+  for (const includeBots of [false, true]) {
+    queries.push(
+      // Two fields at once: grouped, and one as the drill-down parent of the other.
+      q({ includeBots, groupBy: ["field:zone", "field:campaign"] }),
+      q({ includeBots, groupBy: ["field:zone"], filters: [{ dimension: "field:campaign", value: "c0" }] }),
+      q({ includeBots, groupBy: ["field:creative"], filters: [{ dimension: "field:zone", value: null }] }),
+      q({ includeBots, groupBy: ["field:zone", "field:creative", "offer"] }),
+      // A field crossed with a visit attribute.
+      q({ includeBots, groupBy: ["field:zone", "country"] }),
+      q({ includeBots, groupBy: ["device", "field:campaign"] }),
+      q({ includeBots, groupBy: ["funnel", "field:zone", "country"] }),
+      q({ includeBots, groupBy: ["country"], filters: [{ dimension: "field:zone", value: null }] }),
+      q({ includeBots, groupBy: ["field:zone"], filters: [{ dimension: "country", value: "DE" }] }),
+      q({ includeBots, groupBy: ["trackingField", "device"], trackingField: "zone" }),
+      q({ includeBots, groupBy: ["field:zone", "browser", "os"] }),
+      q({ includeBots, groupBy: ["field:sub", "field:creative", "country"] }),
+      q({ includeBots, groupBy: ["field:zone", "field:campaign", "hour"] }),
+      q({ includeBots, groupBy: ["field:zone", "country", "day"] }),
+      // Local days that are not UTC days: day rows for part, hour rows at the edges.
+      q({ includeBots, timeZone: "Asia/Kolkata", groupBy: ["field:zone", "country"] }),
+      q({
+        includeBots,
+        timeZone: "America/New_York",
+        fromDate: isoDay(base),
+        toDate: isoDay(base),
+        groupBy: ["lander", "field:zone", "device"],
+      }),
+      q({
+        includeBots,
+        timeZone: "Asia/Kolkata",
+        // The local day after base's UTC day: from 18:30 UTC the evening before.
+        fromDate: isoDay(base + DAY),
+        toDate: isoDay(base + DAY),
+        groupBy: ["field:campaign"],
+        filters: [{ dimension: "field:zone", value: "z1" }],
+      }),
+    );
+  }
+  return queries;
+}
+
+describe("visits by visit tuple from the rollups", () => {
+  it("gives the raw hits' numbers for two fields and a field by country or device, swept late or rebuilt", async () => {
+    const tenant = await seedTenant(rig.t.db);
+    // Two hours before a UTC midnight: journeys straddle two days.
+    const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
+    // A late hit: committed after later hits were swept, with an older id, the visitor's first.
+    let finish: () => void = () => {};
+    const lateVisitor = newIdAt(base);
+    const late = rig.other.db.transaction(async (tx) => {
+      await insertHit(tx as unknown as DbClient["db"], tenant, {
+        node: "entry",
+        at: base + 10,
+        visitorId: lateVisitor,
+        trackingFields: { zone: "z1", creative: "cr1" },
+        country: "DE",
+      });
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await insertHit(rig.t.db, tenant, {
+      node: "entry",
+      at: base + HOUR,
+      visitorId: lateVisitor,
+      trackingFields: { zone: "z1", creative: "cr1" },
+      country: "DE",
+    });
+    await seedJourneys(tenant, base);
+    // Values that are not strings (a number, a JSON null, an object), as an API client may send:
+    // a report reads them from the rollups as it reads them from raw hits.
+    await rig.maintenance.db.execute(sql`
+      update hits set tracking_fields = tracking_fields || '{"zone": 5, "creative": null, "sub": {"a": [1, null]}}'::jsonb
+      where workspace_id = ${tenant.workspaceId} and tracking_fields ->> 'zone' = 'z2' and country = 'FR'`);
+    await sweepHitRollups(rig.maintenance.db);
+    finish();
+    await late;
+    expect(await sweepHitRollups(rig.maintenance.db)).toMatchObject({ status: "swept", hits: 1 });
+
+    const queries = crossings(tenant, base);
+    await expectRawVisits(queries);
+
+    // A rebuild from raw hits (a range ending mid-day, so its days are summed again from hours)
+    // leaves exactly what the sweeps built.
+    const swept = await stored(tenant);
+    expect(swept.visitHours.length).toBeGreaterThan(0);
+    expect(swept.visitDays.length).toBeGreaterThan(0);
+    await recomputeHitRollups(rig.maintenance.db, {
+      from: new Date(base - HOUR),
+      to: new Date(base + 3 * HOUR),
+    });
+    expect(await stored(tenant)).toEqual(swept);
+    await expectRawVisits(queries);
+  });
+
+  it("rolls up the hours an old database had before the rollup existed, through the backfill", async () => {
+    const tenant = await seedTenant(rig.t.db);
+    const now = Date.now();
+    const base = Math.floor(now / HOUR) * HOUR - 30 * HOUR;
+    await seedJourneys(tenant, base);
+    await sweepHitRollups(rig.maintenance.db);
+    const expected = await stored(tenant);
+    expect(expected.visitDays.length).toBeGreaterThan(0);
+    // The database as the upgrade (migration 0026) finds it: no rows by tuple, the hours before the
+    // next one marked for backfill.
+    await rig.maintenance.db.execute(
+      sql`update hits set ingest_xid = null where workspace_id = ${tenant.workspaceId}`,
+    );
+    await rig.maintenance.db.execute(sql`delete from visit_tuple_rollups_hourly`);
+    await rig.maintenance.db.execute(sql`delete from visit_tuple_rollups_daily`);
+    await rig.maintenance.db.execute(sql`
+      update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
+    expect((await stored(tenant)).visitHours).toEqual([]);
+    for (let i = 0; i < 40; i++) {
+      const outcome = await backfillRollups(rig.maintenance.db, { hours: 5 });
+      if (outcome.status === "done" || outcome.status === "idle") break;
+    }
+    expect(await backfillRollups(rig.maintenance.db)).toEqual({ status: "idle" });
+    expect(await stored(tenant)).toEqual(expected);
+  });
+});
+
+describe("conversions by visit tuple from the rollups", () => {
+  it("gives the raw rows' numbers through creates, updates, rejects, restores, late commits, jobs and rebuilds", async () => {
+    const tenant = await seedTenant(rig.t.db);
+    const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
+    const journeys = await seedJourneys(tenant, base);
+    await sweepHitRollups(rig.maintenance.db);
+    const ids: string[] = [];
+    for (const [i, j] of journeys.entries()) {
+      const { conversionId } = await createConversion(rig.t.db, tenant, {
+        hit: j.offer,
+        assisted: [j.lander],
+        revenue: `${10 + i}.25`,
+        ...(i % 4 === 3 ? { eventKey: "01a00000-0000-7000-8000-000000000001" } : {}),
+        rollup: false,
+      });
+      ids.push(conversionId);
+    }
+    const first = journeys[0] as { offer: HitRow; lander: HitRow };
+    await createConversion(rig.t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
+    const late = await openTransaction(rig.other, async (tx) => {
+      const j = journeys[1] as { offer: HitRow; lander: HitRow };
+      await createConversion(tx as unknown as DbClient["db"], tenant, {
+        hit: j.offer,
+        assisted: [j.lander],
+        tx: "late",
+        revenue: "7.5",
+        rollup: false,
+      });
+    });
+    await sweepConversions();
+    await late.commit();
+    await sweepConversions();
+
+    const queries = crossings(tenant, base);
+    await expectRawConversions(queries);
+    expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
+
+    // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[2] as string,
+      action: "update",
+      revenue: "99.5",
+    });
+    await changeConversion(rig.t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
+    await changeConversion(rig.t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
+    await sweepConversions();
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[4] as string,
+      action: "restore",
+      revenue: "1",
+    });
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[5] as string,
+      action: "update",
+      revenue: "0.5",
+    });
+    await applyConversionRollup(rig.t.db, {
+      workspaceId: tenant.workspaceId,
+      conversionId: ids[5] as string,
+    });
+    await sweepConversions();
+    await expectRawConversions(queries);
+
+    // A rebuild from raw rows leaves exactly what the sweeps and the job built; so does one of a
+    // single hour (the conversions with a visit in it keep their other hours right).
+    const swept = await stored(tenant);
+    expect(swept.conversionHours.length).toBeGreaterThan(0);
+    expect(swept.conversionDays.length).toBeGreaterThan(0);
+    await recomputeRollups(rig.t.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(base - HOUR),
+      to: new Date(base + 6 * HOUR),
+    });
+    expect(await stored(tenant)).toEqual(swept);
+    await recomputeRollups(rig.t.db, {
+      workspaceId: tenant.workspaceId,
+      from: new Date(base + HOUR),
+      to: new Date(base + 2 * HOUR),
+    });
+    expect(await stored(tenant)).toEqual(swept);
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[6] as string,
+      action: "update",
+      revenue: "2",
+    });
+    await sweepConversions();
+    await expectRawConversions(queries);
+  });
+
+  it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {
+    const tenant = await seedTenant(rig.t.db);
+    const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
+    const journeys = await seedJourneys(tenant, base);
+    const ids: string[] = [];
+    for (const j of journeys) {
+      ids.push(
+        (
+          await createConversion(rig.t.db, tenant, {
+            hit: j.offer,
+            assisted: [j.lander],
+            revenue: "5",
+            rollup: false,
+          })
+        ).conversionId,
+      );
+    }
+    await sweepConversions();
+    await sweepHitRollups(rig.maintenance.db);
+    const expected = await stored(tenant);
+    expect(expected.conversionHours.length).toBeGreaterThan(0);
+
+    // The database as the upgrade finds it: no rows by tuple, ledgers that never added any, and the
+    // hours before the next one marked for backfill.
+    await rig.maintenance.db.execute(sql`delete from conversion_tuple_rollups_hourly`);
+    await rig.maintenance.db.execute(sql`delete from conversion_tuple_rollups_daily`);
+    await rig.maintenance.db.execute(sql`update conversion_rollup_state set tuple_contribution = null`);
+    await rig.maintenance.db.execute(sql`
+      update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
+    // A conversion from before the upgrade changes before the backfill reaches its hours.
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[1] as string,
+      action: "update",
+      revenue: "8",
+    });
+    await sweepConversions();
+    for (let i = 0; i < 40; i++) {
+      const outcome = await backfillRollups(rig.maintenance.db, { hours: 5 });
+      if (outcome.status === "done" || outcome.status === "idle") break;
+    }
+    await changeConversion(rig.t.db, tenant, {
+      conversionId: ids[1] as string,
+      action: "update",
+      revenue: "5",
+    });
+    await sweepConversions();
+    expect(await stored(tenant)).toEqual(expected);
+  });
+});
