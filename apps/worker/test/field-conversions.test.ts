@@ -1,33 +1,25 @@
 import { normalizeMoney } from "@hitrail/core";
 import {
-  applyConversionRollup,
-  backfillRollups,
   type ConversionRow,
-  type DbClient,
   type EventRow,
   newIdAt,
   type ReportQuery,
-  recomputeRollups,
   reportConversions,
   reportConversionsRaw,
   reportEvents,
   reportEventsRaw,
-  sweepConversionRollups,
-  sweepHitRollups,
   visitRollupsAnswer,
 } from "@hitrail/db";
 import { sql } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import {
-  changeConversion,
-  createConversion,
-  type HitRow,
-  insertHit,
-  seedTenant,
-  type Tenant,
-} from "./support/factory.ts";
+  changeConversions,
+  convertJourneys,
+  expectBackfillRefills,
+  expectRebuildsKeep,
+} from "./support/conversion-story.ts";
+import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { storedFieldConversions } from "./support/field-rows.ts";
-import { openTransaction } from "./support/open-transaction.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
@@ -40,7 +32,6 @@ const DAY = 24 * HOUR;
 
 const rig = useSweptDatabase();
 
-const sweep = () => sweepConversionRollups(rig.maintenance.db, { wait: true });
 const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 function shown<R extends ConversionRow | EventRow>(rows: R[]) {
@@ -113,35 +104,7 @@ describe("conversions by tracking field from the rollups", () => {
     // Two hours before a UTC midnight: journeys and their conversions straddle two days.
     const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
     const journeys = await seedJourneys(tenant, base);
-    const ids: string[] = [];
-    for (const [i, j] of journeys.entries()) {
-      const { conversionId } = await createConversion(rig.t.db, tenant, {
-        hit: j.offer,
-        assisted: [j.lander],
-        revenue: `${10 + i}.25`,
-        // A custom event on some: its own columns, by field too.
-        ...(i % 4 === 3 ? { eventKey: "01a00000-0000-7000-8000-000000000001" } : {}),
-        rollup: false,
-      });
-      ids.push(conversionId);
-    }
-    // A second conversion (upsell) on one hit.
-    const first = journeys[0] as { offer: HitRow; lander: HitRow };
-    await createConversion(rig.t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
-    // A conversion committing after a later sweep.
-    const late = await openTransaction(rig.other, async (tx) => {
-      const j = journeys[1] as { offer: HitRow; lander: HitRow };
-      await createConversion(tx as unknown as DbClient["db"], tenant, {
-        hit: j.offer,
-        assisted: [j.lander],
-        tx: "late",
-        revenue: "7.5",
-        rollup: false,
-      });
-    });
-    await sweep();
-    await late.commit();
-    await sweep();
+    const ids = await convertJourneys(rig, tenant, journeys);
 
     const q = (over: Partial<ReportQuery>): ReportQuery => ({
       workspaceId: tenant.workspaceId,
@@ -174,55 +137,12 @@ describe("conversions by tracking field from the rollups", () => {
     await expectRawNumbers(queries);
     expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
-    // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[2] as string,
-      action: "update",
-      revenue: "99.5",
-    });
-    await changeConversion(rig.t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
-    await changeConversion(rig.t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
-    await sweep();
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[4] as string,
-      action: "restore",
-      revenue: "1",
-    });
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[5] as string,
-      action: "update",
-      revenue: "0.5",
-    });
-    await applyConversionRollup(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      conversionId: ids[5] as string,
-    });
-    await sweep();
+    await changeConversions(rig, tenant, ids);
     await expectRawNumbers(queries);
-
-    // A rebuild from raw rows leaves exactly what the sweeps and the job built.
-    const swept = await storedFields(tenant);
-    expect(swept.hours.length).toBeGreaterThan(0);
-    expect(swept.days.length).toBeGreaterThan(0);
-    await recomputeRollups(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      from: new Date(base - HOUR),
-      to: new Date(base + 6 * HOUR),
-    });
-    expect(await storedFields(tenant)).toEqual(swept);
-    // A rebuild of one hour only: the conversions with a visit in it keep their other hours right.
-    await recomputeRollups(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      from: new Date(base + HOUR),
-      to: new Date(base + 2 * HOUR),
-    });
-    expect(await storedFields(tenant)).toEqual(swept);
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[6] as string,
-      action: "update",
-      revenue: "2",
-    });
-    await sweep();
+    const built = await storedFields(tenant);
+    expect(built.hours.length).toBeGreaterThan(0);
+    expect(built.days.length).toBeGreaterThan(0);
+    await expectRebuildsKeep(rig, tenant, ids, base, () => storedFields(tenant));
     await expectRawNumbers(queries);
   });
 
@@ -230,48 +150,18 @@ describe("conversions by tracking field from the rollups", () => {
     const tenant = await seedTenant(rig.t.db);
     const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
     const journeys = await seedJourneys(tenant, base);
-    const ids: string[] = [];
-    for (const j of journeys) {
-      ids.push(
-        (
-          await createConversion(rig.t.db, tenant, {
-            hit: j.offer,
-            assisted: [j.lander],
-            revenue: "5",
-            rollup: false,
-          })
-        ).conversionId,
-      );
-    }
-    await sweep();
-    await sweepHitRollups(rig.maintenance.db);
-    const expected = await storedFields(tenant);
+    // As the upgrade finds the database: no rows by field, ledgers that never added any.
+    const expected = await expectBackfillRefills(
+      rig,
+      tenant,
+      journeys,
+      [
+        sql`delete from field_conversion_rollups_hourly`,
+        sql`delete from field_conversion_rollups_daily`,
+        sql`update conversion_rollup_state set field_contribution = null`,
+      ],
+      () => storedFields(tenant),
+    );
     expect(expected.hours.length).toBeGreaterThan(0);
-
-    // The database as the upgrade finds it: no rows by field, ledgers that never added any, and
-    // the hours before the next one marked for backfill.
-    await rig.maintenance.db.execute(sql`delete from field_conversion_rollups_hourly`);
-    await rig.maintenance.db.execute(sql`delete from field_conversion_rollups_daily`);
-    await rig.maintenance.db.execute(sql`update conversion_rollup_state set field_contribution = null`);
-    await rig.maintenance.db.execute(sql`
-      update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
-    // A conversion from before the upgrade changes before the backfill reaches its hours.
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[1] as string,
-      action: "update",
-      revenue: "8",
-    });
-    await sweep();
-    for (let i = 0; i < 40; i++) {
-      const outcome = await backfillRollups(rig.maintenance.db, { hours: 5 });
-      if (outcome.status === "done" || outcome.status === "idle") break;
-    }
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[1] as string,
-      action: "update",
-      revenue: "5",
-    });
-    await sweep();
-    expect(await storedFields(tenant)).toEqual(expected);
   });
 });

@@ -1,6 +1,5 @@
 import { normalizeMoney } from "@hitrail/core";
 import {
-  applyConversionRollup,
   backfillRollups,
   type ConversionRow,
   type DbClient,
@@ -11,14 +10,12 @@ import {
   type ReportDimension,
   type ReportQuery,
   recomputeHitRollups,
-  recomputeRollups,
   reportConversions,
   reportConversionsRaw,
   reportEvents,
   reportEventsRaw,
   reportVisits,
   reportVisitsRaw,
-  sweepConversionRollups,
   sweepHitRollups,
   tupleRollupsAnswer,
   type VisitRow,
@@ -26,15 +23,13 @@ import {
 import { sql } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import {
-  changeConversion,
-  createConversion,
-  type HitRow,
-  insertHit,
-  seedTenant,
-  type Tenant,
-} from "./support/factory.ts";
+  changeConversions,
+  convertJourneys,
+  expectBackfillRefills,
+  expectRebuildsKeep,
+} from "./support/conversion-story.ts";
+import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { storedTupleRows } from "./support/field-rows.ts";
-import { openTransaction } from "./support/open-transaction.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Reports naming two tracking fields, or a field crossed with country, device, OS or browser, read
@@ -48,7 +43,6 @@ const DAY = 24 * HOUR;
 const rig = useSweptDatabase();
 
 const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
-const sweepConversions = () => sweepConversionRollups(rig.maintenance.db, { wait: true });
 const stored = (tenant: Tenant) => storedTupleRows(rig.t.db, tenant.workspaceId);
 
 /** What the report reads of a visit row: unique visitors per page on page rows, per funnel else. */
@@ -297,86 +291,18 @@ describe("conversions by visit tuple from the rollups", () => {
     const base = Math.floor(Date.now() / DAY) * DAY - 2 * HOUR;
     const journeys = await seedJourneys(tenant, base);
     await sweepHitRollups(rig.maintenance.db);
-    const ids: string[] = [];
-    for (const [i, j] of journeys.entries()) {
-      const { conversionId } = await createConversion(rig.t.db, tenant, {
-        hit: j.offer,
-        assisted: [j.lander],
-        revenue: `${10 + i}.25`,
-        ...(i % 4 === 3 ? { eventKey: "01a00000-0000-7000-8000-000000000001" } : {}),
-        rollup: false,
-      });
-      ids.push(conversionId);
-    }
-    const first = journeys[0] as { offer: HitRow; lander: HitRow };
-    await createConversion(rig.t.db, tenant, { hit: first.offer, tx: "upsell", revenue: "3", rollup: false });
-    const late = await openTransaction(rig.other, async (tx) => {
-      const j = journeys[1] as { offer: HitRow; lander: HitRow };
-      await createConversion(tx as unknown as DbClient["db"], tenant, {
-        hit: j.offer,
-        assisted: [j.lander],
-        tx: "late",
-        revenue: "7.5",
-        rollup: false,
-      });
-    });
-    await sweepConversions();
-    await late.commit();
-    await sweepConversions();
+    const ids = await convertJourneys(rig, tenant, journeys);
 
     const queries = crossings(tenant, base);
     await expectRawConversions(queries);
     expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
-    // Late revenue, a rejection, a restore, through the sweep; one more through a rollup job.
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[2] as string,
-      action: "update",
-      revenue: "99.5",
-    });
-    await changeConversion(rig.t.db, tenant, { conversionId: ids[3] as string, action: "reject" });
-    await changeConversion(rig.t.db, tenant, { conversionId: ids[4] as string, action: "reject" });
-    await sweepConversions();
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[4] as string,
-      action: "restore",
-      revenue: "1",
-    });
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[5] as string,
-      action: "update",
-      revenue: "0.5",
-    });
-    await applyConversionRollup(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      conversionId: ids[5] as string,
-    });
-    await sweepConversions();
+    await changeConversions(rig, tenant, ids);
     await expectRawConversions(queries);
-
-    // A rebuild from raw rows leaves exactly what the sweeps and the job built; so does one of a
-    // single hour (the conversions with a visit in it keep their other hours right).
-    const swept = await stored(tenant);
-    expect(swept.conversionHours.length).toBeGreaterThan(0);
-    expect(swept.conversionDays.length).toBeGreaterThan(0);
-    await recomputeRollups(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      from: new Date(base - HOUR),
-      to: new Date(base + 6 * HOUR),
-    });
-    expect(await stored(tenant)).toEqual(swept);
-    await recomputeRollups(rig.t.db, {
-      workspaceId: tenant.workspaceId,
-      from: new Date(base + HOUR),
-      to: new Date(base + 2 * HOUR),
-    });
-    expect(await stored(tenant)).toEqual(swept);
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[6] as string,
-      action: "update",
-      revenue: "2",
-    });
-    await sweepConversions();
+    const built = await stored(tenant);
+    expect(built.conversionHours.length).toBeGreaterThan(0);
+    expect(built.conversionDays.length).toBeGreaterThan(0);
+    await expectRebuildsKeep(rig, tenant, ids, base, () => stored(tenant));
     await expectRawConversions(queries);
   });
 
@@ -384,48 +310,18 @@ describe("conversions by visit tuple from the rollups", () => {
     const tenant = await seedTenant(rig.t.db);
     const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
     const journeys = await seedJourneys(tenant, base);
-    const ids: string[] = [];
-    for (const j of journeys) {
-      ids.push(
-        (
-          await createConversion(rig.t.db, tenant, {
-            hit: j.offer,
-            assisted: [j.lander],
-            revenue: "5",
-            rollup: false,
-          })
-        ).conversionId,
-      );
-    }
-    await sweepConversions();
-    await sweepHitRollups(rig.maintenance.db);
-    const expected = await stored(tenant);
+    // As the upgrade finds the database: no rows by tuple, ledgers that never added any.
+    const expected = await expectBackfillRefills(
+      rig,
+      tenant,
+      journeys,
+      [
+        sql`delete from conversion_tuple_rollups_hourly`,
+        sql`delete from conversion_tuple_rollups_daily`,
+        sql`update conversion_rollup_state set tuple_contribution = null`,
+      ],
+      () => stored(tenant),
+    );
     expect(expected.conversionHours.length).toBeGreaterThan(0);
-
-    // The database as the upgrade finds it: no rows by tuple, ledgers that never added any, and the
-    // hours before the next one marked for backfill.
-    await rig.maintenance.db.execute(sql`delete from conversion_tuple_rollups_hourly`);
-    await rig.maintenance.db.execute(sql`delete from conversion_tuple_rollups_daily`);
-    await rig.maintenance.db.execute(sql`update conversion_rollup_state set tuple_contribution = null`);
-    await rig.maintenance.db.execute(sql`
-      update rollup_watermarks set backfill_before = date_trunc('hour', now()) + interval '1 hour' where stream = 'hits'`);
-    // A conversion from before the upgrade changes before the backfill reaches its hours.
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[1] as string,
-      action: "update",
-      revenue: "8",
-    });
-    await sweepConversions();
-    for (let i = 0; i < 40; i++) {
-      const outcome = await backfillRollups(rig.maintenance.db, { hours: 5 });
-      if (outcome.status === "done" || outcome.status === "idle") break;
-    }
-    await changeConversion(rig.t.db, tenant, {
-      conversionId: ids[1] as string,
-      action: "update",
-      revenue: "5",
-    });
-    await sweepConversions();
-    expect(await stored(tenant)).toEqual(expected);
   });
 });
