@@ -152,6 +152,9 @@ async function conversionsOf(workspaceId: string) {
     .sort((a, b) => `${a.hit}${a.tx}`.localeCompare(`${b.hit}${b.tx}`));
 }
 
+/** The line of the import row a revision's raw request came from. */
+const lineOf = (raw: Record<string, unknown>) => (raw.params as { line?: string } | undefined)?.line;
+
 function counts(r: {
   created: number;
   updated: number;
@@ -288,6 +291,15 @@ describe("conversion import", () => {
       .from(schema.conversionRevisions)
       .where(eq(schema.conversionRevisions.workspaceId, w.workspace.id));
     expect(revisions.map((r) => r.source)).toEqual(Array(6).fill("import"));
+    // Each revision's request is its row: the parameters it became, its import and its line.
+    expect(revisions.map((r) => r.raw).sort((a, b) => Number(lineOf(a)) - Number(lineOf(b)))).toEqual([
+      { params: { hit: v1.offer, tx: "A", rev: "10", import: first, line: "2" } },
+      { params: { hit: v2.offer, tx: "B", rev: "20", import: first, line: "3" } },
+      { params: { hit: v3.offer, tx: "C", rev: "5", import: first, line: "4" } },
+      { params: { hit: v1.offer, tx: "A", rev: "15", import: first, line: "5" } },
+      { params: { hit: v2.offer, tx: "B", status: "rejected", import: first, line: "6" } },
+      { params: { hit: v1.offer, status: "pending", import: first, line: "12" } },
+    ]);
     const touches = await h.t.db
       .select()
       .from(schema.touches)

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   type ConversionStatus,
   parsePostback,
@@ -168,7 +168,8 @@ export class ImportEngine {
     const events = await this.eventTypes();
 
     const params: Array<Record<string, string> | null> = mapped.map(() => null);
-    const notes: string[][] = mapped.map(() => []);
+    // Most rows get no note of their own: an array only for those that do.
+    const notes: Array<string[] | undefined> = [];
     mapped.forEach((m, i) => {
       if (verdicts[i] !== null) return;
       const p: Record<string, string> = { ...m };
@@ -203,7 +204,7 @@ export class ImportEngine {
           refuse(i, `no hit to convert: ${picked.reason.replace(/^visitor [0-9a-f-]+/, what)}`);
           return;
         }
-        notes[i]?.push(`${what}: converting hit ${picked.hit.hitId}`);
+        notes[i] = [`${what}: converting hit ${picked.hit.hitId}`];
         p.hit = picked.hit.hitId;
         delete p.vid;
         delete p.p;
@@ -238,23 +239,26 @@ export class ImportEngine {
       }
       const m = mapped[i] as Record<string, string>;
       // What the row says, normalized: the same row written differently ("12.5" / "12.50") is the same row.
-      hashes[i] = createHash("sha256")
-        .update(
-          JSON.stringify([
-            m.hit?.toLowerCase() ?? null,
-            m.external ?? null,
-            m.vid?.toLowerCase() ?? null,
-            m.p?.toLowerCase() ?? null,
-            req.tx,
-            req.revenue.kind === "value" ? req.revenue.value : null,
-            req.rawStatus?.toLowerCase() ?? null,
-            req.conversionTime,
-            event?.typeId ?? null,
-          ]),
-        )
-        .digest("hex")
-        .slice(0, 32);
+      // One-shot: no Hash object per row (a million of them for a million rows).
+      hashes[i] = hash(
+        "sha256",
+        JSON.stringify([
+          m.hit?.toLowerCase() ?? null,
+          m.external ?? null,
+          m.vid?.toLowerCase() ?? null,
+          m.p?.toLowerCase() ?? null,
+          req.tx,
+          req.revenue.kind === "value" ? req.revenue.value : null,
+          req.rawStatus?.toLowerCase() ?? null,
+          req.conversionTime,
+          event?.typeId ?? null,
+        ]),
+        "hex",
+      ).slice(0, 32);
       const row = rows[i] as ImportRow;
+      // The row's own copy of its parameters (parsed above, kept by nothing else) becomes its request.
+      if (importId !== null) p.import = importId;
+      p.line = String(row.line);
       commands[i] = {
         hitId: req.target.hitId.toLowerCase(),
         command: {
@@ -268,11 +272,11 @@ export class ImportEngine {
           disablePostbacks: !this.setup.options.postbacks,
           conversionTime: req.conversionTime,
           event,
-          notes: [...(notes[i] ?? []), ...req.notes],
+          notes: notes[i] === undefined ? req.notes : [...notes[i], ...req.notes],
           meta: {
             method: "IMPORT",
             ip: null,
-            params: { ...p, ...(importId === null ? {} : { import: importId }), line: String(row.line) },
+            params: p,
             receivedAt,
           },
         },

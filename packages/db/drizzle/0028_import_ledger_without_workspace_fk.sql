@@ -1,0 +1,1 @@
+ALTER TABLE "conversion_import_ledger" DROP CONSTRAINT "conversion_import_ledger_workspace_id_workspaces_id_fk";
