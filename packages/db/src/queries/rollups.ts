@@ -504,43 +504,7 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
           order by ${LEDGER_KEY}) as contribution
       from now_rows cur group by cur.conversion_id
     ),
-    field_now as materialized (
-      select x.conversion_id, x.hour_utc, f.field_name, f.field_value,
-             x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
-             count(*)::int as conversions, sum(x.revenue) as revenue
-      from credited x
-      cross join lateral ${visitFields("x")} f
-      group by x.conversion_id, ${FIELD_CONVERSION_KEY}
-    ),
-    field_then as (
-      select (a.hour at time zone 'UTC') as hour_utc, a."fieldName" as field_name,
-             a."fieldValue" as field_value, a."funnelId" as funnel_id, a."nodeId" as node_id, a."pageId" as page_id,
-             a."trafficSourceId" as traffic_source_id, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
-             a.conversions, a.revenue
-      from picked p, jsonb_to_recordset(coalesce(p.field_contribution, '[]'::jsonb)) as a(hour timestamptz,
-        "fieldName" text, "fieldValue" text, "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid,
-        "eventKey" text, "touchKind" text, conversions int, revenue numeric)
-    ),
-    field_delta as materialized (
-      select ${FIELD_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
-      from (
-        select ${FIELD_CONVERSION_KEY}, conversions, revenue from field_now
-        union all
-        select ${FIELD_CONVERSION_KEY}, -conversions, -revenue from field_then
-      ) d
-      group by ${FIELD_CONVERSION_KEY}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-    ),
-    field_contributions as (
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
-            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
-            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
-            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
-          order by ${FIELD_CONVERSION_KEY}) as contribution
-      from field_now cur group by cur.conversion_id
-    ),
-    ${tupleSettleCtes(null)},
+    ${ledgerRollupCtes(null)},
     ledgers as (
       -- Each conversion's ledger row once, with all its contributions: a stale one records its revision
       -- and what it gives now; one already settled keeps its own and gets only its fields' (as
@@ -551,7 +515,7 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
              case when p.stale then coalesce(p.contribution, '[]'::jsonb) else p.applied end,
              coalesce(p.field_contribution, '[]'::jsonb), coalesce(p.tuple_contribution, '[]'::jsonb)
       from (
-        -- Each conversion with both its contributions, gathered by grouping rather than joined: its
+        -- Each conversion with all its contributions, gathered by grouping rather than joined: its
         -- row counts estimated at one, the planner nested two joins and rebuilt the inner one's
         -- aggregate once per conversion (a minute a batch).
         select u.id, bool_or(u.stale) as stale, max(u.revision) as revision, max(u.applied_revision) as applied_revision,
@@ -596,29 +560,6 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
             revenue = r.revenue + excluded.revenue,
             updated_at = now()
       returning r.ctid, r.conversions = 0 and r.revenue = 0 as zero
-    ),
-    field_added as (
-      insert into field_conversion_rollups_hourly as r (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
-      select ${workspaceId}, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
-             d.conversions, d.revenue
-      from field_delta d
-      -- Key order, so rollup rows are always locked in one order.
-      order by ${FIELD_CONVERSION_KEY}
-      on conflict on constraint field_conversion_rollups_hourly_key do update
-        set conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue, updated_at = now()
-      returning 1
-    ),
-    field_day_added as (
-      insert into field_conversion_rollups_daily as r (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
-      select ${workspaceId}, date_trunc('day', d.hour_utc) at time zone 'UTC' as day,
-             ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}, sum(d.conversions)::int, sum(d.revenue)
-      from field_delta d
-      group by 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-      order by 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
-      on conflict on constraint field_conversion_rollups_daily_key do update
-        set conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue, updated_at = now()
-      returning 1
     )
     -- Read in this order, the ledgers are written before the rollup rows (a data-modifying CTE runs
     -- when first read).
@@ -787,19 +728,92 @@ const TUPLE_CONVERSION_KEY = sql.raw(`hour_utc, ${TUPLE_CONVERSION_COLUMNS}`);
 const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 
 /**
- * The conversions-by-tuple part of a settle, as CTEs (tuple_now, tuple_then, tuple_delta,
- * tuple_added, tuple_day_added, with `rebuild` tuple_rebuilt, and tuple_ledger_rows for the ledger's
- * tuple_contribution), over the settle's `picked` (id, workspace_id, tuple_contribution) and
- * `credited` (its contribution rows, with their `fields`): the one statement fieldSettleSql and the
- * import's settleImportedConversionsSql both embed, so the two keep the rollup alike.
+ * The rollups a settle keeps through the ledger's field_contribution and tuple_contribution, as
+ * CTEs over its `picked` (id, workspace_id, field_contribution, tuple_contribution) and `credited`
+ * (their contribution rows, with their `fields`): by field field_now, field_then, field_delta,
+ * field_added, field_day_added (with `rebuild`, field_rebuilt) and field_contributions for the
+ * ledger; by visit tuple the same, tuple_now … tuple_ledger_rows. The one text fieldSettleSql and
+ * the import's settleImportedConversionsSql both embed, so both keep the rollups alike.
  */
-function tupleSettleCtes(rebuild: RecomputeRange | null): SQL {
+function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
   const from = rebuild?.from.toISOString() ?? null;
   const to = rebuild?.to.toISOString() ?? null;
   const inRange = sql`(d.hour_utc >= ${from}::timestamptz at time zone 'UTC' and d.hour_utc < ${to}::timestamptz at time zone 'UTC')`;
   const upsertSet = sql`conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue,
             updated_at = now()`;
   return sql`
+    field_now as materialized (
+      select x.workspace_id, x.conversion_id, x.hour_utc, f.field_name, f.field_value,
+             x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
+             count(*)::int as conversions, sum(x.revenue) as revenue
+      from credited x
+      cross join lateral ${visitFields("x")} f
+      group by x.workspace_id, x.conversion_id, ${FIELD_CONVERSION_KEY}
+    ),
+    field_then as (
+      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."fieldName" as field_name,
+             a."fieldValue" as field_value, a."funnelId" as funnel_id, a."nodeId" as node_id, a."pageId" as page_id,
+             a."trafficSourceId" as traffic_source_id, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
+             a.conversions, a.revenue
+      from picked p, jsonb_to_recordset(coalesce(p.field_contribution, '[]'::jsonb)) as a(hour timestamptz,
+        "fieldName" text, "fieldValue" text, "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid,
+        "eventKey" text, "touchKind" text, conversions int, revenue numeric)
+    ),
+    field_delta as materialized (
+      select d.workspace_id, ${FIELD_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+      from (
+        select workspace_id, ${FIELD_CONVERSION_KEY}, conversions, revenue from field_now
+        union all
+        select workspace_id, ${FIELD_CONVERSION_KEY}, -conversions, -revenue from field_then
+      ) d
+      ${rebuild ? sql`where not ${inRange}` : sql``}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+    ),
+    field_added as (
+      insert into field_conversion_rollups_hourly as r (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             d.conversions, d.revenue
+      from field_delta d
+      -- Key order, so rollup rows are always locked in one order.
+      order by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      on conflict on constraint field_conversion_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    field_day_added as (
+      insert into field_conversion_rollups_daily as r (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day,
+             ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}, sum(d.conversions)::int, sum(d.revenue)
+      from field_delta d
+      group by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
+      on conflict on constraint field_conversion_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    ${
+      rebuild
+        ? sql`field_rebuilt as (
+      insert into field_conversion_rollups_hourly (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
+             sum(d.conversions)::int, sum(d.revenue)
+      from field_now d
+      where ${inRange}
+      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
+      returning 1
+    ),`
+        : sql``
+    }
+    field_contributions as (
+      -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
+      select cur.conversion_id, jsonb_agg(jsonb_build_object(
+            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
+            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
+            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
+            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
+          order by ${FIELD_CONVERSION_KEY}) as contribution
+      from field_now cur group by cur.conversion_id
+    ),
     tuple_now as materialized (
       select x.workspace_id, x.conversion_id, ${TUPLE_CONVERSION_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
       from credited x
@@ -887,11 +901,6 @@ export function fieldSettleSql(
   candidates: SQL,
   rebuild: RecomputeRange | null = null,
 ): SQL {
-  const from = rebuild?.from.toISOString() ?? null;
-  const to = rebuild?.to.toISOString() ?? null;
-  const inRange = sql`(d.hour_utc >= ${from}::timestamptz at time zone 'UTC' and d.hour_utc < ${to}::timestamptz at time zone 'UTC')`;
-  const upsertSet = sql`conversions = r.conversions + excluded.conversions, revenue = r.revenue + excluded.revenue,
-            updated_at = now()`;
   return sql`
     with picked as materialized (
       -- One probe each (see catchUpSql): an array the planner cannot size.
@@ -905,79 +914,7 @@ export function fieldSettleSql(
       select x.*, ${tupleFieldsOf("x")} as fields
       from (${contributionRows(workspaceId, { probeIdsOf: sql`picked` })}) x
     ),
-    field_now as materialized (
-      select x.workspace_id, x.conversion_id, x.hour_utc, f.field_name, f.field_value,
-             x.funnel_id, x.node_id, x.page_id, x.traffic_source_id, x.event_key, x.touch_kind,
-             count(*)::int as conversions, sum(x.revenue) as revenue
-      from credited x
-      cross join lateral ${visitFields("x")} f
-      group by x.workspace_id, x.conversion_id, ${FIELD_CONVERSION_KEY}
-    ),
-    field_then as (
-      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."fieldName" as field_name,
-             a."fieldValue" as field_value, a."funnelId" as funnel_id, a."nodeId" as node_id, a."pageId" as page_id,
-             a."trafficSourceId" as traffic_source_id, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
-             a.conversions, a.revenue
-      from picked p, jsonb_to_recordset(coalesce(p.field_contribution, '[]'::jsonb)) as a(hour timestamptz,
-        "fieldName" text, "fieldValue" text, "funnelId" uuid, "nodeId" uuid, "pageId" uuid, "trafficSourceId" uuid,
-        "eventKey" text, "touchKind" text, conversions int, revenue numeric)
-    ),
-    field_delta as materialized (
-      select d.workspace_id, ${FIELD_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
-      from (
-        select workspace_id, ${FIELD_CONVERSION_KEY}, conversions, revenue from field_now
-        union all
-        select workspace_id, ${FIELD_CONVERSION_KEY}, -conversions, -revenue from field_then
-      ) d
-      ${rebuild ? sql`where not ${inRange}` : sql``}
-      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-    ),
-    field_added as (
-      insert into field_conversion_rollups_hourly as r (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
-             d.conversions, d.revenue
-      from field_delta d
-      -- Key order, so rollup rows are always locked in one order.
-      order by d.workspace_id, ${FIELD_CONVERSION_KEY}
-      on conflict on constraint field_conversion_rollups_hourly_key do update set ${upsertSet}
-      returning 1
-    ),
-    field_day_added as (
-      insert into field_conversion_rollups_daily as r (workspace_id, day, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day,
-             ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}, sum(d.conversions)::int, sum(d.revenue)
-      from field_delta d
-      group by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-      order by d.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))}
-      on conflict on constraint field_conversion_rollups_daily_key do update set ${upsertSet}
-      returning 1
-    ),
-    ${
-      rebuild
-        ? sql`field_rebuilt as (
-      insert into field_conversion_rollups_hourly (workspace_id, hour, ${sql.raw(FIELD_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, d.hour_utc at time zone 'UTC', ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "d.$1"))},
-             sum(d.conversions)::int, sum(d.revenue)
-      from field_now d
-      where ${inRange}
-      group by d.workspace_id, ${FIELD_CONVERSION_KEY}
-      returning 1
-    ),`
-        : sql``
-    }
-    ${tupleSettleCtes(rebuild)},
-    field_contributions as (
-      -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
-            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
-            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
-            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
-          order by ${FIELD_CONVERSION_KEY}) as contribution
-      from field_now cur group by cur.conversion_id
-    ),
+    ${ledgerRollupCtes(rebuild)},
     field_ledgers as (
       -- A conversion without a ledger row yet gets one that says nothing else was applied (revision
       -- 0): the conversion rollups' own catch-up then adds all of it.
