@@ -475,35 +475,10 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
       from credited x join picked p on p.id = x.conversion_id and p.stale
       group by x.conversion_id, ${LEDGER_KEY}
     ),
-    then_rows as (
-      select (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id, a."nodeId" as node_id,
-             a."pageId" as page_id, a."trafficSourceId" as traffic_source_id, a.country, a."deviceType" as device_type,
-             a.os, a.browser, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind, a.conversions, a.revenue
-      from picked p, jsonb_to_recordset(p.applied) as a(hour timestamptz, "funnelId" uuid, "nodeId" uuid, "pageId" uuid,
-        "trafficSourceId" uuid, country text, "deviceType" text, os text, browser text, "eventKey" text,
-        "touchKind" text, conversions int, revenue numeric)
-      where p.stale
+    stale as (
+      select id, revision, applied from picked where stale
     ),
-    delta as (
-      select ${LEDGER_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
-      from (
-        select ${LEDGER_KEY}, conversions, revenue from now_rows
-        union all
-        select ${LEDGER_KEY}, -conversions, -revenue from then_rows
-      ) d
-      group by ${LEDGER_KEY}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-    ),
-    contributions as (
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
-            'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
-            'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
-            'eventKey', cur.event_key, 'touchKind', cur.touch_kind, 'conversions', cur.conversions,
-            'revenue', trim_scale(cur.revenue)::text)
-          order by ${LEDGER_KEY}) as contribution
-      from now_rows cur group by cur.conversion_id
-    ),
+    ${conversionLedgerCtes(workspaceId, null)},
     ${ledgerRollupCtes(null)},
     ledgers as (
       -- Each conversion's ledger row once, with all its contributions: a stale one records its revision
@@ -546,20 +521,6 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
            or s.field_contribution is distinct from excluded.field_contribution
            or s.tuple_contribution is distinct from excluded.tuple_contribution
       returning 1
-    ),
-    added as (
-      insert into conversion_rollups_hourly as r
-        (workspace_id, hour, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser,
-         event_key, touch_kind, conversions, revenue)
-      select ${workspaceId}, d.hour_utc at time zone 'UTC', d.funnel_id, d.node_id, d.page_id, d.traffic_source_id,
-             d.country, d.device_type, d.os, d.browser, d.event_key, d.touch_kind, d.conversions, d.revenue
-      from delta d
-      order by ${LEDGER_KEY}
-      on conflict on constraint conversion_rollups_hourly_key do update
-        set conversions = r.conversions + excluded.conversions,
-            revenue = r.revenue + excluded.revenue,
-            updated_at = now()
-      returning r.ctid, r.conversions = 0 and r.revenue = 0 as zero
     )
     -- Read in this order, the ledgers are written before the rollup rows (a data-modifying CTE runs
     -- when first read).
@@ -586,44 +547,16 @@ export function lockRollupLedgerRowsSql(conversionIds: readonly string[]): SQL {
 }
 
 /**
- * For each conversion of `candidates` (a query of ids) whose ledger is behind: current contribution
- * − applied contribution is added to the rollup rows, and its ledger records the current revision
- * and contribution. With `rebuild` (a range whose rollup rows were just deleted), only the rows
- * outside it get the difference, and the range's rows are inserted from raw rows (`rebuilt`).
+ * The conversion rollup's part of a settle, as CTEs over its `stale` (id, revision, applied: the
+ * conversions whose ledger is behind, and what their ledger says they added) and `now_rows` (what
+ * each gives now, by ledger key): then_rows, delta (outside `rebuild`'s range, all of it without
+ * one) added to conversion_rollups_hourly as `added`, and `contributions`, the ledger's form of
+ * now_rows. The one text catchUpSql and the import's settleImportedConversionsSql both embed.
  */
-function catchUpSql(
-  workspaceId: string,
-  candidates: { query: SQL } | { ids: readonly string[] },
-  rebuild: RecomputeRange | null,
-): SQL {
+function conversionLedgerCtes(workspaceId: string, rebuild: RecomputeRange | null): SQL {
   const from = rebuild?.from.toISOString() ?? null;
   const to = rebuild?.to.toISOString() ?? null;
-  // Ids given: one primary-key probe each. With the list as a constant (`id = any('{…}')`) or joined,
-  // the planner, on statistics lagging a bulk load, walked the workspace's whole hit_at index instead:
-  // a cost growing with the table, per batch. As an array it cannot size, it probes.
-  // A query of ids (a rebuild's chunk): the same, its ids gathered into one array first. Joined, the
-  // planner hashed the workspace's whole conversions and touches tables, once per chunk: a rebuild
-  // of 30 days of 200,000 conversions read them 90 times.
-  const ids =
-    "query" in candidates
-      ? sql`array(select id from (${candidates.query}) candidates)`
-      : sql`array(select unnest(${`{${candidates.ids.join(",")}}`}::uuid[]))`;
-  const picked = sql`picked as (
-          select c.* from conversions c
-          where c.workspace_id = ${workspaceId} and c.id = any(${ids}))`;
   return sql`
-    with ${picked},
-    stale as materialized (
-      select c.id, c.revision, coalesce(s.contribution, '[]'::jsonb) as applied
-      from picked c
-      left join conversion_rollup_state s on s.conversion_id = c.id
-      where s.conversion_id is null or s.applied_revision < c.revision
-    ),
-    now_rows as materialized (
-      select x.conversion_id, ${LEDGER_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
-      from (${contributionRows(workspaceId, { probeIdsOf: sql`stale` })}) x
-      group by x.conversion_id, ${LEDGER_KEY}
-    ),
     then_rows as (
       select (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id, a."nodeId" as node_id,
              a."pageId" as page_id, a."trafficSourceId" as traffic_source_id, a.country, a."deviceType" as device_type,
@@ -669,7 +602,49 @@ function catchUpSql(
             'revenue', trim_scale(cur.revenue)::text)
           order by ${LEDGER_KEY}) as contribution
       from now_rows cur group by cur.conversion_id
+    )`;
+}
+
+/**
+ * For each conversion of `candidates` (a query of ids) whose ledger is behind: current contribution
+ * − applied contribution is added to the rollup rows, and its ledger records the current revision
+ * and contribution. With `rebuild` (a range whose rollup rows were just deleted), only the rows
+ * outside it get the difference, and the range's rows are inserted from raw rows (`rebuilt`).
+ */
+function catchUpSql(
+  workspaceId: string,
+  candidates: { query: SQL } | { ids: readonly string[] },
+  rebuild: RecomputeRange | null,
+): SQL {
+  const from = rebuild?.from.toISOString() ?? null;
+  const to = rebuild?.to.toISOString() ?? null;
+  // Ids given: one primary-key probe each. With the list as a constant (`id = any('{…}')`) or joined,
+  // the planner, on statistics lagging a bulk load, walked the workspace's whole hit_at index instead:
+  // a cost growing with the table, per batch. As an array it cannot size, it probes.
+  // A query of ids (a rebuild's chunk): the same, its ids gathered into one array first. Joined, the
+  // planner hashed the workspace's whole conversions and touches tables, once per chunk: a rebuild
+  // of 30 days of 200,000 conversions read them 90 times.
+  const ids =
+    "query" in candidates
+      ? sql`array(select id from (${candidates.query}) candidates)`
+      : sql`array(select unnest(${`{${candidates.ids.join(",")}}`}::uuid[]))`;
+  const picked = sql`picked as (
+          select c.* from conversions c
+          where c.workspace_id = ${workspaceId} and c.id = any(${ids}))`;
+  return sql`
+    with ${picked},
+    stale as materialized (
+      select c.id, c.revision, coalesce(s.contribution, '[]'::jsonb) as applied
+      from picked c
+      left join conversion_rollup_state s on s.conversion_id = c.id
+      where s.conversion_id is null or s.applied_revision < c.revision
     ),
+    now_rows as materialized (
+      select x.conversion_id, ${LEDGER_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
+      from (${contributionRows(workspaceId, { probeIdsOf: sql`stale` })}) x
+      group by x.conversion_id, ${LEDGER_KEY}
+    ),
+    ${conversionLedgerCtes(workspaceId, rebuild)},
     ledgers as (
       -- The ledger in the form loadContribution gives it: one entry per row identity, revenue as a
       -- canonical decimal string.
