@@ -89,7 +89,10 @@ const partsByColumns = new WeakMap<readonly JsonColumn[], Map<string, readonly [
 
 function insertFromJsonParts(table: string, columns: readonly JsonColumn[]): readonly [string, string] {
   let byTable = partsByColumns.get(columns);
-  if (byTable === undefined) partsByColumns.set(columns, (byTable = new Map()));
+  if (byTable === undefined) {
+    byTable = new Map();
+    partsByColumns.set(columns, byTable);
+  }
   let parts = byTable.get(table);
   if (parts === undefined) {
     const target = columns.map(([c]) => `"${c}"`).join(", ");
