@@ -309,7 +309,7 @@ export type BatchPlanning = "custom" | "keyed";
  * and the locks need none of them; the reads come after, in statements of their own, so that their
  * snapshot is taken once the locks are held.
  */
-export const KEYED_OPEN = `select set_config('hitrail.workspace_id', $1, true), set_config('enable_seqscan', 'off', true),
+const KEYED_OPEN = `select set_config('hitrail.workspace_id', $1, true), set_config('enable_seqscan', 'off', true),
   set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
   set_config('plan_cache_mode', 'force_generic_plan', true),
   (select count(pg_advisory_xact_lock(k))::int from unnest(string_to_array($2, ',')::bigint[]) as k) as n`;
