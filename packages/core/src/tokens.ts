@@ -34,27 +34,42 @@ export function substituteTokens(
   opts: { encode?: boolean } = {},
 ): SubstitutionResult {
   const encode = opts.encode ?? true;
-  const lookup = new Map<string, string | null | undefined>();
-  for (const [name, value] of Object.entries(values)) {
-    const key = name.toLowerCase();
-    // An exact lowercase key wins over a differently cased duplicate.
-    if (!lookup.has(key) || name === key) lookup.set(key, value);
-  }
   const unknown: string[] = [];
-  const unknownSeen = new Set<string>();
+  let unknownSeen: Set<string> | null = null;
   const url = template.replace(TOKEN, (whole, name: string) => {
     const key = name.toLowerCase();
-    if (!lookup.has(key)) {
+    // Looked up token by token, not by indexing every value first: a template names a few of the
+    // values, and the index (a map of every value's lowercased name) was most of this function's
+    // time and memory on every outbound postback.
+    const named = namedValue(values, key);
+    if (named === NOT_NAMED) {
+      unknownSeen ??= new Set();
       if (!unknownSeen.has(key)) {
         unknownSeen.add(key);
         unknown.push(name);
       }
       return whole;
     }
-    const value = lookup.get(key) ?? "";
+    const value = named ?? "";
     return encode ? encodeComponent(value) : value;
   });
   return { url, unknown };
+}
+
+const NOT_NAMED = Symbol("not named");
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * The value `values` names by this lowercase name: the exactly lowercase key wins, else the first
+ * key (in enumeration order) that lowercases to it.
+ */
+function namedValue(
+  values: Readonly<Record<string, string | null | undefined>>,
+  key: string,
+): string | null | undefined | typeof NOT_NAMED {
+  if (isEnumerable.call(values, key)) return values[key];
+  for (const name of Object.keys(values)) if (name.toLowerCase() === key) return values[name];
+  return NOT_NAMED;
 }
 
 function safeDecode(s: string): string {

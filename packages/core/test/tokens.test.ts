@@ -44,6 +44,15 @@ describe("substituteTokens", () => {
     expect(substituteTokens(template, values)).toEqual({ url, unknown });
   });
 
+  it.each<[string, Record<string, string | null>, string]>([
+    ["the exactly lowercase name wins over a differently cased one before it", { Zone: "A", zone: "b" }, "b"],
+    ["the exactly lowercase name wins over a differently cased one after it", { zone: "b", ZONE: "C" }, "b"],
+    ["else the first differently cased name", { ZoNe: "1", ZONE: "2" }, "1"],
+    ["an inherited name is no value", Object.create({ zone: "x" }), "{Zone}"],
+  ])("%s", (_name, named, url) => {
+    expect(substituteTokens("{Zone}", named, { encode: false }).url).toBe(url);
+  });
+
   it("leaves values raw when asked", () => {
     expect(substituteTokens("{external}", values, { encode: false }).url).toBe("abc 123&x=y");
   });

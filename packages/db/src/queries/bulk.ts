@@ -73,10 +73,38 @@ export function insertFromJsonSql(
   columns: readonly JsonColumn[],
   rows: readonly object[],
 ): SQL {
-  const target = columns.map(([c]) => `"${c}"`).join(", ");
-  const source = columns.map(([, k]) => `r."${k}"`).join(", ");
-  const shape = columns.map(([, k, t]) => `"${k}" ${t}`).join(", ");
-  return sql`insert into ${sql.raw(`"${table}" (${target})`)} select ${sql.raw(source)} from json_to_recordset(${jsonParam(rows)}::json) as r(${sql.raw(shape)})`;
+  const [head, tail] = insertFromJsonParts(table, columns);
+  return sql`${sql.raw(head)}${jsonParam(rows)}${sql.raw(tail)}`;
+}
+
+/** The same statement as text, its JSON parameter written as `param` (`$3`): for a fixed statement. */
+export function insertFromJsonText(table: string, columns: readonly JsonColumn[], param: string): string {
+  const [head, tail] = insertFromJsonParts(table, columns);
+  return `${head}${param}${tail}`;
+}
+
+// The text either side of the parameter, made once per column list: the columns are constants, and
+// rebuilding the text was a batch's share of three joins per table, every batch.
+const partsByColumns = new WeakMap<readonly JsonColumn[], Map<string, readonly [string, string]>>();
+
+function insertFromJsonParts(table: string, columns: readonly JsonColumn[]): readonly [string, string] {
+  let byTable = partsByColumns.get(columns);
+  if (byTable === undefined) {
+    byTable = new Map();
+    partsByColumns.set(columns, byTable);
+  }
+  let parts = byTable.get(table);
+  if (parts === undefined) {
+    const target = columns.map(([c]) => `"${c}"`).join(", ");
+    const source = columns.map(([, k]) => `r."${k}"`).join(", ");
+    const shape = columns.map(([, k, t]) => `"${k}" ${t}`).join(", ");
+    parts = [
+      `insert into "${table}" (${target}) select ${source} from json_to_recordset(`,
+      `::json) as r(${shape})`,
+    ] as const;
+    byTable.set(table, parts);
+  }
+  return parts;
 }
 
 export async function insertFromJson(

@@ -4,11 +4,19 @@ import type postgres from "postgres";
 import type { DbClient } from "../../client.ts";
 import { conversionRevisions, conversions, outboundDeliveries, outbox, touches } from "../../schema/index.ts";
 import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../../tenancy.ts";
-import { type BulkRow, bulkColumns, insertFromJsonSql, jsonParam } from "../bulk.ts";
+import {
+  type BulkRow,
+  bulkColumns,
+  insertFromJsonSql,
+  insertFromJsonText,
+  type JsonColumn,
+  jsonParam,
+} from "../bulk.ts";
 import { RECEIVED_POSTBACK_COLUMNS, type ReceivedPostbackRow } from "../postback-log.ts";
 import {
   type ConversionIdentityRef,
   type ConversionPathHit,
+  lockKeys,
   lockSql,
   mapPathRow,
   mapStoredRow,
@@ -172,32 +180,28 @@ export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
  * text never changes and stays prepared on each connection. Revisions and touches reference the
  * conversions inserted alongside by id (no foreign key: see the schema). A conversion import's batch
  * writes with it (its progress as `also`); the tracker's batch writes the same rows as two statements
- * (conversionBatchInsertSql and updateConversionsSql), so that the inserts need no planning.
+ * (runBatchInsertOn and updateConversionsSql), so that the inserts need no planning.
  */
 export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
   return withCtes([updateConversionsSql(batch.updates), ...insertParts(batch), ...(batch.also ?? [])]);
 }
 
-/**
- * The batch's inserts alone, as one statement of data-modifying CTEs. Each part inserts what a
- * function scan of its parameter yields, so its plan is the same whatever the statistics say: it runs
- * on the connection's generic plan (the tracker's batch is `keyed`: BatchPlanning), planned once, not
- * once per batch (about half a millisecond of the database's CPU a batch, measured with EXPLAIN
- * (SUMMARY)).
- */
-export function conversionBatchInsertSql(batch: Omit<ConversionBatchWrite, "updates" | "also">): SQL {
-  return withCtes(insertParts(batch));
-}
+type InsertedRows = Omit<ConversionBatchWrite, "updates" | "also">;
 
-function insertParts(batch: Omit<ConversionBatchWrite, "updates" | "also">): SQL[] {
-  return [
-    insertFromJsonSql("conversions", CONVERSION_COLUMNS, batch.inserts),
-    insertFromJsonSql("conversion_revisions", REVISION_COLUMNS, batch.revisions),
-    insertFromJsonSql("touches", TOUCH_COLUMNS, batch.touches),
-    insertFromJsonSql("outbound_deliveries", DELIVERY_COLUMNS, batch.deliveries),
-    insertFromJsonSql("outbox", OUTBOX_COLUMNS, batch.outbox),
-    insertFromJsonSql("received_postbacks", RECEIVED_POSTBACK_COLUMNS, batch.postbacks),
-  ];
+/** The tables a batch inserts into, in the order of its statement's CTEs. */
+const INSERTED: ReadonlyArray<
+  readonly [table: string, columns: readonly JsonColumn[], rows: (batch: InsertedRows) => readonly object[]]
+> = [
+  ["conversions", CONVERSION_COLUMNS, (b) => b.inserts],
+  ["conversion_revisions", REVISION_COLUMNS, (b) => b.revisions],
+  ["touches", TOUCH_COLUMNS, (b) => b.touches],
+  ["outbound_deliveries", DELIVERY_COLUMNS, (b) => b.deliveries],
+  ["outbox", OUTBOX_COLUMNS, (b) => b.outbox],
+  ["received_postbacks", RECEIVED_POSTBACK_COLUMNS, (b) => b.postbacks],
+];
+
+function insertParts(batch: InsertedRows): SQL[] {
+  return INSERTED.map(([table, columns, rows]) => insertFromJsonSql(table, columns, rows(batch)));
 }
 
 function withCtes(parts: readonly SQL[]): SQL {
@@ -206,6 +210,28 @@ function withCtes(parts: readonly SQL[]): SQL {
     sql`, `,
   );
   return sql`with ${ctes} select 1`;
+}
+
+/**
+ * The batch's inserts alone, as one statement of data-modifying CTEs ($1… the tables' rows in
+ * INSERTED's order). Each part inserts what a function scan of its parameter yields, so its plan is
+ * the same whatever the statistics say: it runs on the connection's generic plan (the tracker's batch
+ * is `keyed`: BatchPlanning), planned once, not once per batch (about half a millisecond of the
+ * database's CPU a batch, measured with EXPLAIN (SUMMARY)). Its text is made once: built through
+ * drizzle, the 3 KB statement was assembled, rendered and hashed again by the driver every batch,
+ * though it never changes.
+ */
+const BATCH_INSERT_TEXT = `with ${INSERTED.map(
+  ([table, columns], i) => `w${i} as (${insertFromJsonText(table, columns, `$${i + 1}`)})`,
+).join(", ")} select 1`;
+
+/** The batch's inserts (BATCH_INSERT_TEXT) as one prepared statement with its six JSON parameters. */
+export function runBatchInsertOn(conn: postgres.ReservedSql, batch: InsertedRows) {
+  return conn.unsafe(
+    BATCH_INSERT_TEXT,
+    INSERTED.map(([, , rows]) => jsonParam(rows(batch))),
+    { prepare: true },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,13 +297,22 @@ export interface OpenBatchConnection {
  *   the statements name their rows by keys only (pathsSql, storedSql, updateConversionsSql). Under load auto_explain caught
  *   generic plans made while conversions was small scanning all 16k conversions once per identity,
  *   per batch (60-320 ms a read), before these settings. The update of stored conversions and the
- *   inserts run on generic plans too (updateConversionsSql, conversionBatchInsertSql).
+ *   inserts run on generic plans too (updateConversionsSql, runBatchInsertOn).
  */
 export type BatchPlanning = "custom" | "keyed";
 
-/** The `keyed` settings, for the transaction, as one prepared statement (one message, no parse). */
-const KEYED_PLANNING = `select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
-  set_config('enable_mergejoin', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
+/**
+ * A `keyed` batch's opening as one prepared statement: the row-level security scope ($1), the
+ * planner settings for the transaction and the identity locks ($2, lockKeys). One statement where
+ * there were three: each statement of the pipeline is a Bind, an Execute and a Sync the database
+ * answers and flushes on its own. The settings take effect from the next statement on (the reads),
+ * and the locks need none of them; the reads come after, in statements of their own, so that their
+ * snapshot is taken once the locks are held.
+ */
+const KEYED_OPEN = `select set_config('hitrail.workspace_id', $1, true), set_config('enable_seqscan', 'off', true),
+  set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+  set_config('plan_cache_mode', 'force_generic_plan', true),
+  (select count(pg_advisory_xact_lock(k))::int from unnest(string_to_array($2, ',')::bigint[]) as k) as n`;
 
 /**
  * BEGIN, the row-level security scope, the identity locks and both reads, together on one reserved
@@ -291,6 +326,8 @@ export async function openBatchConnection(
   setup: readonly string[] = [],
   planning: BatchPlanning = "custom",
 ): Promise<OpenBatchConnection> {
+  // The keyed opening is one fixed statement (KEYED_OPEN); nothing calls it with setup statements.
+  if (planning === "keyed" && setup.length > 0) throw new Error("a keyed batch takes no setup statements");
   const conn = await client.sql.reserve();
   let open = true;
   const rollback = async () => {
@@ -302,21 +339,25 @@ export async function openBatchConnection(
   try {
     const hits = input.identities.map((i) => ({ workspaceId: i.workspaceId, hitId: i.hitId }));
     const replayed = input.replayed ?? [];
-    const [, , , ...rest] = await Promise.all([
-      conn.unsafe("begin"),
-      conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
+    const opening =
       planning === "keyed"
-        ? conn.unsafe(KEYED_PLANNING, [], { prepare: true })
-        : // Plan every statement of a batch for the tables as they are now. A prepared statement
-          // keeps the generic plan it made while conversions was small (see BatchPlanning).
-          conn.unsafe("set local plan_cache_mode = force_custom_plan"),
-      ...setup.map((statement) => conn.unsafe(statement)),
-      runPreparedOn(conn, lockSql(input.identities)),
+        ? [conn.unsafe(KEYED_OPEN, [scope, lockKeys(input.identities)], { prepare: true })]
+        : [
+            conn.unsafe(WORKSPACE_SCOPE_STATEMENT, [scope], { prepare: true }),
+            // Plan every statement of a batch for the tables as they are now. A prepared statement
+            // keeps the generic plan it made while conversions was small (see BatchPlanning).
+            conn.unsafe("set local plan_cache_mode = force_custom_plan"),
+            ...setup.map((statement) => conn.unsafe(statement)),
+            runPreparedOn(conn, lockSql(input.identities)),
+          ];
+    const results = await Promise.all([
+      conn.unsafe("begin"),
+      ...opening,
       runPreparedOn(conn, pathsSql(hits)),
       runPreparedOn(conn, storedSql(input.identities)),
       replayed.length === 0 ? [] : runPreparedOn(conn, recordedSql(replayed)),
     ]);
-    const [pathRows, storedRows, recordedRows] = rest.slice(setup.length + 1);
+    const [pathRows, storedRows, recordedRows] = results.slice(1 + opening.length);
     return {
       conn,
       read: {
@@ -368,7 +409,7 @@ export async function openConversionBatch(
     // inserts have nothing to choose.
     await Promise.all([
       write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
-      runPreparedOn(conn, conversionBatchInsertSql(write)),
+      runBatchInsertOn(conn, write),
       conn.unsafe("commit"),
     ]);
   });

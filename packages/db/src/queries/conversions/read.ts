@@ -45,8 +45,13 @@ export function conversionLockKey(ref: ConversionIdentityRef): bigint {
  * that share identities queue instead of deadlocking.
  */
 export function lockSql(identities: readonly ConversionIdentityRef[]): SQL {
+  return sql`select count(pg_advisory_xact_lock(k))::int as n from unnest(string_to_array(${lockKeys(identities)}, ',')::bigint[]) as k`;
+}
+
+/** The identities' lock keys, distinct and ascending, as the one text parameter the lock takes. */
+export function lockKeys(identities: readonly ConversionIdentityRef[]): string {
   const keys = [...new Set(identities.map(conversionLockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return sql`select count(pg_advisory_xact_lock(k))::int as n from unnest(string_to_array(${keys.join(",")}, ',')::bigint[]) as k`;
+  return keys.join(",");
 }
 
 export async function lockConversionIdentities(
