@@ -21,19 +21,38 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1`;
 const RECORD_HIT_SHA = createHash("sha1").update(RECORD_HIT).digest("hex");
 
+// A session read as one script too (a postback by visitor, a tag view, an action click): its entry
+// and journey, its lifetime slid. KEYS: meta hash, hits list. ARGV: ttl. Returns {meta as a flat
+// list of fields and values, hits}.
+const GET_SESSION = `
+local meta = redis.call('HGETALL', KEYS[1])
+local hits = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return {meta, hits}`;
+const GET_SESSION_SHA = createHash("sha1").update(GET_SESSION).digest("hex");
+
+interface Script {
+  text: string;
+  sha: string;
+}
+const recordHitScript: Script = { text: RECORD_HIT, sha: RECORD_HIT_SHA };
+const getSessionScript: Script = { text: GET_SESSION, sha: GET_SESSION_SHA };
+
 /**
  * Visitor sessions in Redis, one per (workspace, visitor): a hash with the entry data and a list
  * of the journey's hits. Every read or write slides the lifetime (seed: 4 days by default,
  * "they automatically extend when getting activity").
  */
-interface PendingRecord {
+interface PendingScript {
+  script: Script;
   args: string[];
-  resolve: () => void;
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 export class SessionStore {
-  private pending: PendingRecord[] = [];
+  private pending: PendingScript[] = [];
 
   private degradedSince: number | null = null;
   private degradedCalls = 0;
@@ -103,16 +122,14 @@ export class SessionStore {
     now?: number,
   ): Promise<VisitorSession | null> {
     const k = this.keys(workspaceId, visitorId);
-    const result = await this.redis
-      .multi()
-      .hgetall(k.meta)
-      .lrange(k.hits, 0, -1)
-      .expire(k.meta, ttlSeconds)
-      .expire(k.hits, ttlSeconds)
-      .exec();
-    const meta = (result?.[0]?.[1] ?? {}) as Record<string, string>;
+    const [fields, list] = (await this.run(getSessionScript, [k.meta, k.hits, String(ttlSeconds)])) as [
+      string[],
+      string[],
+    ];
+    const meta: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) meta[fields[i] as string] = fields[i + 1] as string;
     if (!meta.entry) return null;
-    const hits = ((result?.[1]?.[1] ?? []) as string[]).map((h) => JSON.parse(h) as SessionHitRef);
+    const hits = list.map((h) => JSON.parse(h) as SessionHitRef);
     const session: VisitorSession = {
       visitorId,
       workspaceId,
@@ -159,15 +176,21 @@ export class SessionStore {
       String(opts.ttlSeconds),
       String(MAX_SESSION_HITS),
     ];
-    return new Promise<void>((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => void this.flushRecords());
-      this.pending.push({ args, resolve, reject });
+    return this.run(recordHitScript, args).then(() => undefined);
+  }
+
+  /** Runs a session script with the others of this turn of the event loop (flushScripts). */
+  private run(script: Script, args: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => void this.flushScripts());
+      this.pending.push({ script, args, resolve, reject });
     });
   }
 
-  // Clicks that arrive in the same turn of the event loop share one pipelined write: a socket
-  // write per click was the largest single cost of a redirect after the page itself.
-  private async flushRecords(): Promise<void> {
+  // Clicks and reads that arrive in the same turn of the event loop share one pipelined write: a
+  // socket write per click was the largest single cost of a redirect after the page itself, and a
+  // transaction per read a fifth of a postback by visitor.
+  private async flushScripts(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
     let results: Array<[Error | null, unknown]> | null;
@@ -176,7 +199,7 @@ export class SessionStore {
       // write goes alone, and the client's auto-pipelining sends one turn's writes per master at once.
       results = await Promise.all(
         batch.map((r) =>
-          this.redis.evalsha(RECORD_HIT_SHA, 2, ...r.args).then(
+          this.redis.evalsha(r.script.sha, 2, ...r.args).then(
             (value): [Error | null, unknown] => [null, value],
             (error: Error): [Error | null, unknown] => [error, null],
           ),
@@ -184,7 +207,7 @@ export class SessionStore {
       );
     } else {
       const pipeline = this.redis.pipeline();
-      for (const r of batch) pipeline.evalsha(RECORD_HIT_SHA, 2, ...r.args);
+      for (const r of batch) pipeline.evalsha(r.script.sha, 2, ...r.args);
       try {
         results = await pipeline.exec();
       } catch (error) {
@@ -195,12 +218,11 @@ export class SessionStore {
     await Promise.all(
       batch.map(async (r, i) => {
         const error = results?.[i]?.[0] ?? null;
-        if (error === null) return r.resolve();
+        if (error === null) return r.resolve(results?.[i]?.[1]);
         // A Redis that restarted (or never saw the script) loads it with the first EVAL.
         if (!String(error.message).startsWith("NOSCRIPT")) return r.reject(error);
         try {
-          await this.redis.eval(RECORD_HIT, 2, ...r.args);
-          r.resolve();
+          r.resolve(await this.redis.eval(r.script.text, 2, ...r.args));
         } catch (retryError) {
           r.reject(retryError);
         }

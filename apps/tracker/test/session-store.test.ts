@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createRedis, type Redis } from "@hitrail/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SessionStore } from "../src/sessions.ts";
+
+// The session store's scripts, run in the batch of their turn of the event loop, on a redis-server
+// of this file's own: flushing its script cache (as a Redis restart does) must not lose a read or a
+// write, and a read in the same turn as a write sees it.
+
+let dir: string;
+let server: ChildProcess;
+let redis: Redis;
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "hitrail-session-redis-"));
+  const port = await freePort();
+  server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start within 10 s")), 10_000);
+    server.stdout?.on("data", (chunk: Buffer) => {
+      if (String(chunk).includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  server.stdout?.resume();
+  redis = createRedis(`redis://127.0.0.1:${port}`);
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  server?.kill("SIGTERM");
+  await rm(dir, { recursive: true, force: true });
+});
+
+const WORKSPACE = "01900000-0000-7000-8000-000000000001";
+const TTL = 4 * 86_400;
+const entry = {
+  trafficSourceId: null,
+  externalId: "ext-1",
+  campaign: "c1",
+  cost: null,
+  fields: { zone: "z1" },
+};
+const hit = (n: number, at: number) => ({
+  hitId: `01900000-0000-7000-8000-00000000010${n}`,
+  nodeId: "01900000-0000-7000-8000-000000000201",
+  pageId: "01900000-0000-7000-8000-000000000301",
+  pageKind: "offer" as const,
+  funnelId: "01900000-0000-7000-8000-000000000401",
+  at,
+});
+
+describe("the session store's scripts", () => {
+  it("reads what was written in the same turn, and keeps reading and writing after Redis forgets its scripts", async () => {
+    const store = new SessionStore(redis, "t");
+    const visitor = "01900000-0000-7000-8000-000000000501";
+    const now = Date.now();
+    // A write and a read issued in one turn go in one pipeline, the write first.
+    const [, read] = await Promise.all([
+      store.recordHit({
+        workspaceId: WORKSPACE,
+        visitorId: visitor,
+        ttlSeconds: TTL,
+        hit: hit(1, now),
+        entry,
+        now,
+      }),
+      store.get(WORKSPACE, visitor, TTL),
+    ]);
+    expect(read).toMatchObject({
+      visitorId: visitor,
+      entry,
+      hits: [hit(1, now)],
+      createdAt: now,
+      lastSeenAt: now,
+    });
+
+    // As after a restart: the server no longer knows the scripts; each call loads its own again.
+    await redis.script("FLUSH");
+    expect(await store.get(WORKSPACE, visitor, TTL)).toMatchObject({ hits: [hit(1, now)] });
+    await redis.script("FLUSH");
+    await store.recordHit({
+      workspaceId: WORKSPACE,
+      visitorId: visitor,
+      ttlSeconds: TTL,
+      hit: hit(2, now + 1),
+      now: now + 1,
+    });
+    const after = await store.get(WORKSPACE, visitor, TTL);
+    expect(after?.hits).toEqual([hit(1, now), hit(2, now + 1)]);
+    expect(after?.lastSeenAt).toBe(now + 1);
+
+    // A read slides the lifetime; a visitor never seen reads as no session.
+    await redis.expire(`t:v:${WORKSPACE}:${visitor}`, 10);
+    await store.get(WORKSPACE, visitor, TTL);
+    expect(await store.ttl(WORKSPACE, visitor)).toBeGreaterThan(TTL - 5);
+    expect(await store.get(WORKSPACE, "01900000-0000-7000-8000-000000000599", TTL)).toBeNull();
+  });
+});
