@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { MAX_SESSION_HITS } from "@hitrail/core";
 import { createRedis, type Redis } from "@hitrail/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionStore } from "../src/sessions.ts";
@@ -109,6 +110,25 @@ describe("the session store's scripts", () => {
     const after = await store.get(WORKSPACE, visitor, TTL);
     expect(after?.hits).toEqual([hit(1, now), hit(2, now + 1)]);
     expect(after?.lastSeenAt).toBe(now + 1);
+
+    // The journey keeps its last MAX_SESSION_HITS hits: a bot looping a funnel cannot grow it.
+    const looping = "01900000-0000-7000-8000-000000000502";
+    await Promise.all(
+      Array.from({ length: MAX_SESSION_HITS + 2 }, (_, i) =>
+        store.recordHit({
+          workspaceId: WORKSPACE,
+          visitorId: looping,
+          ttlSeconds: TTL,
+          hit: { ...hit(1, now), at: now + i },
+          ...(i === 0 ? { entry } : {}),
+          now: now + i,
+        }),
+      ),
+    );
+    const loop = await store.get(WORKSPACE, looping, TTL);
+    expect(loop?.hits).toHaveLength(MAX_SESSION_HITS);
+    expect(loop?.hits[0]?.at).toBe(now + 2);
+    expect(loop).toMatchObject({ createdAt: now, lastSeenAt: now + MAX_SESSION_HITS + 1, entry });
 
     // A read slides the lifetime; a visitor never seen reads as no session.
     await redis.expire(`t:v:${WORKSPACE}:${visitor}`, 10);
