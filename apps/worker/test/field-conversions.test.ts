@@ -1,15 +1,4 @@
-import { normalizeMoney } from "@hitrail/core";
-import {
-  type ConversionRow,
-  type EventRow,
-  newIdAt,
-  type ReportQuery,
-  reportConversions,
-  reportConversionsRaw,
-  reportEvents,
-  reportEventsRaw,
-  visitRollupsAnswer,
-} from "@hitrail/db";
+import { newIdAt, type ReportQuery, reportConversionsRaw, visitRollupsAnswer } from "@hitrail/db";
 import { sql } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import {
@@ -20,6 +9,7 @@ import {
 } from "./support/conversion-story.ts";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { storedFieldConversions } from "./support/field-rows.ts";
+import { expectRawConversions } from "./support/report-rows.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
@@ -33,32 +23,6 @@ const DAY = 24 * HOUR;
 const rig = useSweptDatabase();
 
 const isoDay = (at: number) => new Date(at).toISOString().slice(0, 10);
-
-function shown<R extends ConversionRow | EventRow>(rows: R[]) {
-  return rows
-    .map((r) => ({
-      key: r.key,
-      event: "eventTypeId" in r ? r.eventTypeId : null,
-      direct: [r.directConversions, normalizeMoney(r.directRevenue)],
-      assisted: [r.assistedConversions, normalizeMoney(r.assistedRevenue)],
-    }))
-    .sort((a, b) => JSON.stringify([a.key, a.event]).localeCompare(JSON.stringify([b.key, b.event])));
-}
-
-/** Every query answered from the rollups and from raw rows, conversions and custom events. */
-async function expectRawNumbers(queries: ReportQuery[]) {
-  for (const q of queries) {
-    expect(visitRollupsAnswer(q)).toBe(true);
-    const [rolled, raw, rolledEvents, rawEvents] = await Promise.all([
-      reportConversions(rig.t.db, q),
-      reportConversionsRaw(rig.t.db, q),
-      reportEvents(rig.t.db, q),
-      reportEventsRaw(rig.t.db, q),
-    ]);
-    expect(shown(rolled), JSON.stringify(q)).toEqual(shown(raw));
-    expect(shown(rolledEvents), JSON.stringify(q)).toEqual(shown(rawEvents));
-  }
-}
 
 const storedFields = (tenant: Tenant) => storedFieldConversions(rig.t.db, tenant.workspaceId);
 
@@ -134,16 +98,16 @@ describe("conversions by tracking field from the rollups", () => {
         groupBy: ["field:zone"],
       }),
     ];
-    await expectRawNumbers(queries);
+    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
     expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
     await changeConversions(rig, tenant, ids);
-    await expectRawNumbers(queries);
+    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
     const built = await storedFields(tenant);
     expect(built.hours.length).toBeGreaterThan(0);
     expect(built.days.length).toBeGreaterThan(0);
     await expectRebuildsKeep(rig, tenant, ids, base, () => storedFields(tenant));
-    await expectRawNumbers(queries);
+    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
   });
 
   it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {

@@ -1,4 +1,3 @@
-import { normalizeMoney } from "@hitrail/core";
 import {
   backfillRollups,
   type DbClient,
@@ -9,21 +8,18 @@ import {
   listFieldRollups,
   listHitRollups,
   newIdAt,
-  PAGE_DIMENSIONS,
-  type ReportColumn,
-  type ReportDimension,
   type ReportQuery,
   recomputeHitRollups,
   reportVisits,
   reportVisitsRaw,
   sweepHitRollups,
   tupleRollupsAnswer,
-  type VisitRow,
   visitRollupsAnswer,
 } from "@hitrail/db";
 import { sql } from "@hitrail/db/testing/sql";
 import { describe, expect, it } from "vitest";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
+import { shownVisits } from "./support/report-rows.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Visits by tracking field read from field_rollups_hourly (and hit_rollups_hourly for the visits
@@ -37,22 +33,6 @@ const rig = useSweptDatabase();
 
 const day = (at: number) => new Date(at).toISOString().slice(0, 10);
 
-/** What the report reads of a visit row: unique visitors per page on page rows, per funnel else. */
-function shown(rows: VisitRow[], groupBy: ReportColumn[]) {
-  const pageLevel = groupBy.some((d) => PAGE_DIMENSIONS.includes(d as ReportDimension));
-  return rows
-    .map((r) => ({
-      key: r.key,
-      entrances: r.entrances,
-      visits: r.visits,
-      clicks: r.clicks,
-      unique: pageLevel ? r.uniqueNode : r.uniqueFunnel,
-      bots: r.bots,
-      cost: normalizeMoney(r.cost),
-    }))
-    .sort((a, b) => JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
-}
-
 /**
  * The same query answered from the rollups and from raw hits. A field crossed with a dimension the
  * visits-by-field rollups do not key (country…) is planned on raw hits; reportVisits refuses it.
@@ -60,7 +40,7 @@ function shown(rows: VisitRow[], groupBy: ReportColumn[]) {
 async function bothWays(q: ReportQuery) {
   expect(visitRollupsAnswer(q)).toBe(true);
   const [rolled, raw] = await Promise.all([reportVisits(rig.t.db, q), reportVisitsRaw(rig.t.db, q)]);
-  return { rolled: shown(rolled, q.groupBy), raw: shown(raw, q.groupBy) };
+  return { rolled: shownVisits(rolled, q.groupBy), raw: shownVisits(raw, q.groupBy) };
 }
 
 /**
@@ -249,7 +229,7 @@ describe("visits by tracking field from the rollups", () => {
         reportVisitsRaw(rig.t.db, crossed),
       ]);
       expect(raw.length).toBeGreaterThan(0);
-      expect(shown(rolled, crossed.groupBy)).toEqual(shown(raw, crossed.groupBy));
+      expect(shownVisits(rolled, crossed.groupBy)).toEqual(shownVisits(raw, crossed.groupBy));
     }
 
     // A rebuild from raw hits leaves exactly what the sweeps built.
