@@ -23,8 +23,9 @@ export async function storedFieldConversions(db: Executor, workspaceId: string) 
 }
 
 /**
- * A workspace's rows by visit tuple, visits and conversions, hours and days, without zero rows, in
- * a stable order: for comparing what the sweeps and jobs built with what a rebuild writes.
+ * A workspace's rows by visit tuple, visits and conversions, hours and days, and at conversion time,
+ * without zero rows, in a stable order: for comparing what the sweeps and jobs built with what a
+ * rebuild writes.
  */
 export async function storedTupleRows(db: Executor, workspaceId: string) {
   const read = (table: string, at: "hour" | "day", measures: string) =>
@@ -50,5 +51,6 @@ export async function storedTupleRows(db: Executor, workspaceId: string) {
     visitDays: live([...(await read("visit_tuple_rollups_daily", "day", visits))]),
     conversionHours: live([...(await read("conversion_tuple_rollups_hourly", "hour", conversions))]),
     conversionDays: live([...(await read("conversion_tuple_rollups_daily", "day", conversions))]),
+    conversionTimeHours: live([...(await read("conversion_time_rollups_hourly", "hour", conversions))]),
   };
 }

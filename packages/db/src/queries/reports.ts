@@ -77,8 +77,9 @@ export interface ReportQuery {
  * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality. A query naming one
  * has rollups by one field (field_rollups_hourly, field_conversion_rollups_hourly), or, naming two
  * or crossing one with country, device, OS or browser, rollups by the whole visit tuple
- * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); cost updates, and conversions
- * credited at conversion time, read the raw hits, conversions and touches of the range.
+ * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); conversions credited at conversion
+ * time have rollups by tuple in the conversion's hour (conversion_time_rollups_hourly), whatever the
+ * grouping; cost updates read the raw hits of the range.
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
@@ -424,7 +425,8 @@ function fieldSource(
 
 /**
  * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`
- * (`names` null: a tuple rollup's rows, `key` columns and `counts`, of every field):
+ * (`names` null: a tuple rollup's rows, `key` columns and `counts`, of every field; `daily` null: a
+ * rollup of hours only, every hour of the range):
  * the day rows of the UTC days inside the range and the hour rows of the hours at its edges (a local
  * day is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
  * every hour row (a UTC day is not one local day).
@@ -432,7 +434,7 @@ function fieldSource(
 function fieldRows(
   q: ReportQuery,
   names: string[] | null,
-  table: { hourly: string; daily: string; key: string; counts: readonly string[] },
+  table: { hourly: string; daily: string | null; key: string; counts: readonly string[] },
 ): SQL {
   const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
@@ -463,6 +465,8 @@ function fieldRows(
       select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, ${named} ${counts}
       from ${sql.raw(table.hourly)} f
       where ${narrow("f")} and f.hour >= (select ${from}) and f.hour < (select ${to})`;
+  // Hours only (a rollup without days): every hour of the range.
+  if (table.daily === null) return hours(start, end);
   return sql`
       ${hours(start, sql`least(${dayFrom}, ${end})`)}
       union all
@@ -538,9 +542,19 @@ const CONVERSION_FIELD_KEY =
 
 /**
  * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds its
- * rows, from field_conversion_rollups_hourly (its days inside the range).
+ * rows, from field_conversion_rollups_hourly (its days inside the range). Credited at conversion
+ * time, whatever the grouping, the rollups by tuple in the conversion's hour: their rows carry every
+ * dimension and every field.
  */
 function conversionSource(q: ReportQuery): SQL {
+  if (atConversionTime(q)) {
+    return sql`(${fieldRows(q, null, {
+      hourly: "conversion_time_rollups_hourly",
+      daily: null,
+      key: TUPLE_CONVERSION_KEY,
+      counts: ["conversions", "revenue"],
+    })}) c`;
+  }
   const fields = reportFields(q);
   if (fields.length === 0) return sql`conversion_rollups_hourly c`;
   if (tupleRollupsAnswer(q)) {
@@ -560,24 +574,37 @@ function conversionSource(q: ReportQuery): SQL {
   });
 }
 
+/** Whether a query credits conversions at conversion time (conversion_time_rollups_hourly). */
+const atConversionTime = (q: ReportQuery) => q.creditAt === "conversion";
+
+/** Whether a query's conversions come from fieldRows (which picks its rows by the range already). */
+const conversionsByRows = (q: ReportQuery) => reportFields(q).length > 0 || atConversionTime(q);
+
+/** The conversion rollups' fields are read from their `fields` (rollups by tuple): the query. */
+const conversionTuple = (q: ReportQuery): TupleOf =>
+  atConversionTime(q) || tupleRollupsAnswer(q) ? q : null;
+
 /**
  * The date range on the rows of a report's source, unless the source is a field's (fieldRows picks
  * its rows by the range already): there a filter on its output would redo the time zone arithmetic
  * for every row.
  */
 const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
-  reportFields(q).length > 0 ? sql`` : sql`and ${dateFilter(alias, q)}`;
+  (alias === "c" ? conversionsByRows(q) : reportFields(q).length > 0) ? sql`` : sql`and ${dateFilter(alias, q)}`;
 
-/** A key of the field's subtraction where nothing is left: the raw rows have no such key. */
+/**
+ * A key of the field's subtraction where nothing is left, or of rows a settle left at nothing (the
+ * rollups by tuple keep them): the raw rows have no such key.
+ */
 const conversionsLeft = (q: ReportQuery) =>
-  reportFields(q).length > 0 ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
+  conversionsByRows(q) ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
 
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
       ${rangeOutside(q, "c")}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
       ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
-      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null))}`;
+      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone, conversionTuple(q)))}`;
 }
 
 function conversionCounts(r: Record<string, unknown>) {
@@ -595,7 +622,7 @@ function conversionCounts(r: Record<string, unknown>) {
  */
 export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) =>
-    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+    conversionDimension(d, q.timeZone, conversionTuple(q)),
   );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, ${CONVERSION_COLUMNS} from (
@@ -615,7 +642,7 @@ export async function reportConversions(db: Executor, q: ReportQuery): Promise<C
 /** Each custom event type's count and revenue, direct and assisted apart, as its own columns. */
 export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) =>
-    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+    conversionDimension(d, q.timeZone, conversionTuple(q)),
   );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (

@@ -154,6 +154,12 @@ export const conversionRollupState = pgTable(
      * TupleRollupContribution rows; NULL as for field_contribution. Kept by the same statement.
      */
     tupleContribution: jsonb("tuple_contribution").$type<TupleRollupContribution[]>(),
+    /**
+     * The hour (UTC) of the conversion when its tuple_contribution was last applied to
+     * conversion_time_rollups_hourly: what it added there is tuple_contribution in that hour. NULL:
+     * nothing added there yet (a ledger from before that rollup existed). Kept by the same statement.
+     */
+    convertedHour: timestamp("converted_hour", { withTimezone: true, mode: "date" }),
     updatedAt: updatedAt(),
   },
   (t) => [index("conversion_rollup_state_workspace_idx").on(t.workspaceId)],
@@ -555,6 +561,47 @@ export const conversionTupleRollupsDaily = pgTable(
       .on(
         t.workspaceId,
         t.day,
+        t.funnelId,
+        t.nodeId,
+        t.pageId,
+        t.trafficSourceId,
+        t.country,
+        t.deviceType,
+        t.os,
+        t.browser,
+        t.fieldsHash,
+        t.eventKey,
+        t.touchKind,
+      )
+      .nullsNotDistinct(),
+  ],
+);
+
+/**
+ * Conversions and revenue credited at conversion time (#22, `creditAt: "conversion"`): the rows of
+ * conversion_tuple_rollups_hourly once more, in the hour the conversion happened
+ * (conversions.converted_at) instead of the credited visit's, its direct and assisted rows alike, as
+ * the raw rows credit them. Every grouping a report offers (dimensions, a field, a tuple) sums
+ * these. Kept exactly once through the same ledger entries as the rollups by tuple: what a
+ * conversion added here is its tuple_contribution in the hour conversion_rollup_state.converted_hour
+ * (NULL: nothing yet), written by the same statements.
+ *
+ * Hours only, no days: conversions are a few percent of the hits, and a month of these hours is
+ * read within the report's budget (the report bench's 30-day report at conversion time).
+ */
+export const conversionTimeRollupsHourly = pgTable(
+  "conversion_time_rollups_hourly",
+  {
+    workspaceId: eventWorkspaceRef(),
+    /** The UTC hour the conversion happened in. */
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    ...conversionTupleColumns(),
+  },
+  (t) => [
+    unique("conversion_time_rollups_hourly_key")
+      .on(
+        t.workspaceId,
+        t.hour,
         t.funnelId,
         t.nodeId,
         t.pageId,
