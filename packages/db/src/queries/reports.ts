@@ -590,7 +590,9 @@ const conversionTuple = (q: ReportQuery): TupleOf =>
  * for every row.
  */
 const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
-  (alias === "c" ? conversionsByRows(q) : reportFields(q).length > 0) ? sql`` : sql`and ${dateFilter(alias, q)}`;
+  (alias === "c" ? conversionsByRows(q) : reportFields(q).length > 0)
+    ? sql``
+    : sql`and ${dateFilter(alias, q)}`;
 
 /**
  * A key of the field's subtraction where nothing is left, or of rows a settle left at nothing (the
@@ -755,9 +757,10 @@ export function sumEventRows(rows: readonly EventRow[]): EventRow[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw reads, for groupings the rollups cannot answer (tracking fields). Same rules as the rollups:
-// visits by the hit's time; a live conversion credits its converting visit (direct) and the visits
-// its touches name (assisted), at those visits' times.
+// Raw reads: what the rollups must give (the rollup tests compare every grouping with them, credited
+// at the visit's time and at the conversion's). Same rules as the rollups: visits by the hit's time;
+// a live conversion credits its converting visit (direct) and the visits its touches name
+// (assisted), at those visits' times, or all at its own time when credited at conversion time.
 
 const rawHitColumns = (a: "h" | "l") =>
   sql.raw(`${a}.funnel_id, ${a}.node_id, ${a}.page_id, ${a}.page_kind, ${a}.traffic_source_id, ${a}.country,

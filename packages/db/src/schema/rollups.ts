@@ -19,8 +19,9 @@ import { pageKind } from "./hits.ts";
 
 // Reports read these tables, never the raw rows. Hours are UTC and are the hour the *visit* happened
 // in (conversions.hit_at, touches.hit_at), so revenue that arrives days late lands in the hour of
-// the click that earned it. Dimensions that may be absent (no page, no traffic source, unknown
-// country) are NULL, and the unique keys treat NULLs as equal (PostgreSQL 15+).
+// the click that earned it (conversion_time_rollups_hourly alone files them in the hour they
+// happened, for reports credited at conversion time). Dimensions that may be absent (no page, no
+// traffic source, unknown country) are NULL, and the unique keys treat NULLs as equal (PostgreSQL 15+).
 
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
