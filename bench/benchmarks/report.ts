@@ -187,6 +187,8 @@ export async function run(): Promise<void> {
       "conversion_tuple_rollups_hourly",
       "conversion_tuple_rollups_daily",
       "conversion_time_rollups_hourly",
+      "conversion_time_tuple_rollups_hourly",
+      "conversion_time_tuple_rollups_daily",
     ];
     // (Run against an older schema for a before/after pair, the tables it lacks are left out.)
     const present = (

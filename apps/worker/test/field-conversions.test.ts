@@ -98,7 +98,8 @@ describe("conversions by tracking field from the rollups", () => {
         groupBy: ["field:zone"],
       }),
     ];
-    // And the same by field credited at conversion time (conversion_time_rollups_hourly).
+    // And the same credited at conversion time (conversion_time_rollups_hourly, by field
+    // conversion_time_tuple_rollups_*).
     const expectRaw = async () => {
       await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
       await expectRawConversions(rig.t.db, atConversionTime(queries), creditedAtConversion);

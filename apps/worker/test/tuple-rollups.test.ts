@@ -31,7 +31,7 @@ import { useSweptDatabase } from "./support/swept-database.ts";
 // Reports naming two tracking fields, or a field crossed with country, device, OS or browser, read
 // the rollups by visit tuple (visit_tuple_rollups_*, conversion_tuple_rollups_*), and reports
 // credited at conversion time, whatever their grouping, the same rows in the conversion's hour
-// (conversion_time_rollups_hourly): they must give the raw rows' numbers, and the sweeps, rollup
+// (conversion_time_rollups_hourly, conversion_time_tuple_rollups_*): they must give the raw rows' numbers, and the sweeps, rollup
 // jobs, recomputes and the post-upgrade backfill must all leave the same rows.
 
 const HOUR = 3_600_000;
@@ -269,6 +269,8 @@ describe("conversions by visit tuple from the rollups", () => {
     expect(built.conversionHours.length).toBeGreaterThan(0);
     expect(built.conversionDays.length).toBeGreaterThan(0);
     expect(built.conversionTimeHours.length).toBeGreaterThan(0);
+    expect(built.conversionTimeDays.length).toBeGreaterThan(0);
+    expect(built.conversionTimePlain.length).toBeGreaterThan(0);
     await expectRebuildsKeep(rig, tenant, ids, base, () => stored(tenant));
     await expectRaw();
   });
@@ -287,6 +289,8 @@ describe("conversions by visit tuple from the rollups", () => {
         sql`delete from conversion_tuple_rollups_daily`,
         // Nor rows at conversion time (migration 0029 came later).
         sql`delete from conversion_time_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_daily`,
         sql`update conversion_rollup_state set tuple_contribution = null, converted_hour = null`,
       ],
       () => stored(tenant),
@@ -305,10 +309,14 @@ describe("conversions by visit tuple from the rollups", () => {
       journeys,
       [
         sql`delete from conversion_time_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_daily`,
         sql`update conversion_rollup_state set converted_hour = null`,
       ],
       () => stored(tenant),
     );
     expect(expected.conversionTimeHours.length).toBeGreaterThan(0);
+    expect(expected.conversionTimeDays.length).toBeGreaterThan(0);
+    expect(expected.conversionTimePlain.length).toBeGreaterThan(0);
   });
 });

@@ -69,7 +69,7 @@ export async function expectRawConversions(
 }
 
 /**
- * `queries` credited at conversion time (conversion_time_rollups_hourly answers every grouping),
+ * `queries` credited at conversion time (the rollups at conversion time answer every grouping),
  * and, over the first one's range, the groupings without a field: each dimension, a drill-down,
  * hours and days in a zone whose days are not UTC days.
  */

@@ -78,8 +78,8 @@ export interface ReportQuery {
  * has rollups by one field (field_rollups_hourly, field_conversion_rollups_hourly), or, naming two
  * or crossing one with country, device, OS or browser, rollups by the whole visit tuple
  * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); conversions credited at conversion
- * time have rollups by tuple in the conversion's hour (conversion_time_rollups_hourly), whatever the
- * grouping; cost updates read the raw hits of the range.
+ * time have rollups in the conversion's hour (conversion_time_rollups_hourly, and by tuple
+ * conversion_time_tuple_rollups_*), whatever the grouping; cost updates read the raw hits of the range.
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
@@ -425,8 +425,7 @@ function fieldSource(
 
 /**
  * Fields' rollup rows for a query's range, `key` columns, `field_name`, `field_value` and `counts`
- * (`names` null: a tuple rollup's rows, `key` columns and `counts`, of every field; `daily` null: a
- * rollup of hours only, every hour of the range):
+ * (`names` null: a tuple rollup's rows, `key` columns and `counts`, of every field):
  * the day rows of the UTC days inside the range and the hour rows of the hours at its edges (a local
  * day is rarely a UTC day), each with an `hour` inside the range; grouped or filtered by hour or day,
  * every hour row (a UTC day is not one local day).
@@ -434,7 +433,7 @@ function fieldSource(
 function fieldRows(
   q: ReportQuery,
   names: string[] | null,
-  table: { hourly: string; daily: string | null; key: string; counts: readonly string[] },
+  table: { hourly: string; daily: string; key: string; counts: readonly string[] },
 ): SQL {
   const narrow = (a: string) => sql`${sql.raw(a)}.workspace_id = ${q.workspaceId}
     ${q.funnelId ? sql`and ${sql.raw(a)}.funnel_id = ${q.funnelId}` : sql``}
@@ -465,8 +464,6 @@ function fieldRows(
       select ${sql.raw(table.key.replace(/(\w+)/g, "f.$1"))}, ${named} ${counts}
       from ${sql.raw(table.hourly)} f
       where ${narrow("f")} and f.hour >= (select ${from}) and f.hour < (select ${to})`;
-  // Hours only (a rollup without days): every hour of the range.
-  if (table.daily === null) return hours(start, end);
   return sql`
       ${hours(start, sql`least(${dayFrom}, ${end})`)}
       union all
@@ -543,19 +540,20 @@ const CONVERSION_FIELD_KEY =
 /**
  * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds its
  * rows, from field_conversion_rollups_hourly (its days inside the range). Credited at conversion
- * time, whatever the grouping, the rollups by tuple in the conversion's hour: their rows carry every
- * dimension and every field.
+ * time, the same rows in the conversion's hour (conversion_time_rollups_hourly), and with any field
+ * those by tuple (conversion_time_tuple_rollups_*: their rows carry every dimension and every field).
  */
 function conversionSource(q: ReportQuery): SQL {
+  const fields = reportFields(q);
   if (atConversionTime(q)) {
+    if (fields.length === 0) return sql`conversion_time_rollups_hourly c`;
     return sql`(${fieldRows(q, null, {
-      hourly: "conversion_time_rollups_hourly",
-      daily: null,
+      hourly: "conversion_time_tuple_rollups_hourly",
+      daily: "conversion_time_tuple_rollups_daily",
       key: TUPLE_CONVERSION_KEY,
       counts: ["conversions", "revenue"],
     })}) c`;
   }
-  const fields = reportFields(q);
   if (fields.length === 0) return sql`conversion_rollups_hourly c`;
   if (tupleRollupsAnswer(q)) {
     return sql`(${fieldRows(q, null, {
@@ -577,12 +575,9 @@ function conversionSource(q: ReportQuery): SQL {
 /** Whether a query credits conversions at conversion time (conversion_time_rollups_hourly). */
 const atConversionTime = (q: ReportQuery) => q.creditAt === "conversion";
 
-/** Whether a query's conversions come from fieldRows (which picks its rows by the range already). */
-const conversionsByRows = (q: ReportQuery) => reportFields(q).length > 0 || atConversionTime(q);
-
 /** The conversion rollups' fields are read from their `fields` (rollups by tuple): the query. */
 const conversionTuple = (q: ReportQuery): TupleOf =>
-  atConversionTime(q) || tupleRollupsAnswer(q) ? q : null;
+  (atConversionTime(q) && reportFields(q).length > 0) || tupleRollupsAnswer(q) ? q : null;
 
 /**
  * The date range on the rows of a report's source, unless the source is a field's (fieldRows picks
@@ -590,16 +585,16 @@ const conversionTuple = (q: ReportQuery): TupleOf =>
  * for every row.
  */
 const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
-  (alias === "c" ? conversionsByRows(q) : reportFields(q).length > 0)
-    ? sql``
-    : sql`and ${dateFilter(alias, q)}`;
+  reportFields(q).length > 0 ? sql`` : sql`and ${dateFilter(alias, q)}`;
 
 /**
  * A key of the field's subtraction where nothing is left, or of rows a settle left at nothing (the
- * rollups by tuple keep them): the raw rows have no such key.
+ * rollups at conversion time keep them): the raw rows have no such key.
  */
 const conversionsLeft = (q: ReportQuery) =>
-  conversionsByRows(q) ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
+  reportFields(q).length > 0 || atConversionTime(q)
+    ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0`
+    : sql``;
 
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}

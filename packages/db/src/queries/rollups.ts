@@ -533,7 +533,8 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
     select (select count(*) from ledgers)::int as ledgers, (select count(*) from added) as added,
            (select count(*) from field_added)::int as field_added, (select count(*) from field_day_added)::int as days,
            (select count(*) from tuple_added)::int as tuples, (select count(*) from tuple_day_added)::int as tuple_days,
-           (select count(*) from time_added)::int as times,
+           (select count(*) from time_added)::int as times, (select count(*) from time_day_added)::int as time_days,
+           (select count(*) from time_plain_added)::int as time_plain,
            -- Rows this left at nothing (a conversion created and deleted): a rebuild would not have them.
            (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
@@ -708,6 +709,10 @@ const TUPLE_CONVERSION_COLUMNS =
   "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, fields, event_key, touch_kind";
 const TUPLE_CONVERSION_KEY = sql.raw(`hour_utc, ${TUPLE_CONVERSION_COLUMNS}`);
 const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
+/** conversion_time_rollups_hourly's columns after (workspace, hour): the tuple's without its fields. */
+const PLAIN_CONVERSION_COLUMNS =
+  "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, event_key, touch_kind";
+const plainColumnsOf = (a: string) => sql.raw(PLAIN_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 
 /**
  * The rollups a settle keeps through the ledger's field_contribution and tuple_contribution, as
@@ -717,7 +722,8 @@ const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/
  * field_added, field_day_added (with `rebuild`, field_rebuilt) and field_contributions for the
  * ledger; by visit tuple the same, tuple_now … tuple_ledger_rows; at conversion time (the tuple's
  * rows in the conversion's hour: what tuple_contribution says in the hour converted_hour says)
- * time_now, time_delta, time_added (with `rebuild`, time_rebuilt). The one text fieldSettleSql and
+ * time_now, time_delta, time_added, time_day_added and, without the fields, time_plain_added (with
+ * `rebuild`, time_rebuilt and time_plain_rebuilt). The one text fieldSettleSql and
  * the import's settleImportedConversionsSql both embed, so both keep the rollups alike.
  */
 function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
@@ -876,21 +882,51 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
       having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
     ),
     time_added as (
-      insert into conversion_time_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      insert into conversion_time_tuple_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
       select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
       from time_delta d
       order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      on conflict on constraint conversion_time_tuple_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    time_day_added as (
+      insert into conversion_time_tuple_rollups_daily as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
+             sum(d.conversions)::int, sum(d.revenue)
+      from time_delta d
+      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      on conflict on constraint conversion_time_tuple_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    time_plain_added as (
+      -- The same without the fields: what a report without one reads.
+      insert into conversion_time_rollups_hourly as r (workspace_id, hour, ${sql.raw(PLAIN_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${plainColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from time_delta d
+      group by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
       on conflict on constraint conversion_time_rollups_hourly_key do update set ${upsertSet}
       returning 1
     ),
     ${
       rebuild
         ? sql`time_rebuilt as (
-      insert into conversion_time_rollups_hourly (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      insert into conversion_time_tuple_rollups_hourly (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
       select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
       from time_now d
       where ${inRange}
       group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      returning 1
+    ),
+    time_plain_rebuilt as (
+      insert into conversion_time_rollups_hourly (workspace_id, hour, ${sql.raw(PLAIN_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${plainColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from time_now d
+      where ${inRange}
+      group by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
       returning 1
     ),`
         : sql``
@@ -920,7 +956,8 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
  * With `rebuild`, the range's hour rows (deleted beforehand) are inserted from what the candidates
  * give now, and only the rows outside it get differences: `candidates` must then name every
  * conversion with a visit in the range, and every one that happened in it (the hours of
- * conversion_time_rollups_hourly are the conversions' own). Its days are summed again afterwards (rebuildFieldConversionDays).
+ * the rollups at conversion time are the conversions' own). Its days are summed again afterwards
+ * (rebuildFieldConversionDays).
  */
 export function fieldSettleSql(
   workspaceId: string | null,
@@ -965,8 +1002,9 @@ export function fieldSettleSql(
     )
     select (select count(*) from field_ledgers)::int as n, (select count(*) from field_added)::int as added,
            (select count(*) from field_day_added)::int as days, (select count(*) from tuple_added)::int as tuples,
-           (select count(*) from tuple_day_added)::int as tuple_days, (select count(*) from time_added)::int as times
-           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt, (select count(*) from tuple_rebuilt)::int as tuples_rebuilt, (select count(*) from time_rebuilt)::int as times_rebuilt` : sql``}`;
+           (select count(*) from tuple_day_added)::int as tuple_days, (select count(*) from time_added)::int as times,
+           (select count(*) from time_day_added)::int as time_days, (select count(*) from time_plain_added)::int as time_plain
+           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt, (select count(*) from tuple_rebuilt)::int as tuples_rebuilt, (select count(*) from time_rebuilt)::int as times_rebuilt, (select count(*) from time_plain_rebuilt)::int as time_plain_rebuilt` : sql``}`;
 }
 
 /** Sums field_conversion_rollups_hourly again into its days for every UTC day [from, to) overlaps. */
@@ -989,13 +1027,15 @@ async function rebuildFieldConversionDays(
     where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${onWorkspace}
     group by h.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}
     having sum(h.conversions) <> 0 or sum(h.revenue) <> 0`);
-  await sumDays(
-    tx,
-    "conversion_tuple_rollups",
-    ["workspace_id", "day", ...TUPLE_CONVERSION_COLUMNS.split(", ")],
-    ["conversions", "revenue"],
-    { from, to, workspaceId },
-  );
+  for (const table of ["conversion_tuple_rollups", "conversion_time_tuple_rollups"] as const) {
+    await sumDays(
+      tx,
+      table,
+      ["workspace_id", "day", ...TUPLE_CONVERSION_COLUMNS.split(", ")],
+      ["conversions", "revenue"],
+      { from, to, workspaceId },
+    );
+  }
 }
 
 /**
@@ -1018,9 +1058,11 @@ async function rebuildFieldConversionRange(
   await tx.execute(
     sql`delete from conversion_tuple_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
   );
-  await tx.execute(
-    sql`delete from conversion_time_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
-  );
+  for (const table of ["conversion_time_tuple_rollups_hourly", "conversion_time_rollups_hourly"]) {
+    await tx.execute(
+      sql`delete from ${sql.raw(table)} where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
+    );
+  }
   // Every workspace: through each one's (workspace_id, hit_at) index, as the backfill finds hits.
   const inWorkspaces = workspaceId
     ? sql`workspace_id = ${workspaceId}`
@@ -1306,7 +1348,7 @@ async function rebuildFieldDays(
  */
 async function sumDays(
   tx: Executor,
-  table: "visit_tuple_rollups" | "conversion_tuple_rollups",
+  table: "visit_tuple_rollups" | "conversion_tuple_rollups" | "conversion_time_tuple_rollups",
   dayKey: readonly string[],
   measures: readonly string[],
   range: { from: string; to: string; workspaceId: string | undefined },
