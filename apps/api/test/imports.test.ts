@@ -389,6 +389,8 @@ describe("conversion import", () => {
       [w.kit.nodes.offerA]: ["45.01", "0"],
       [w.kit.nodes.lander]: ["0", "45.01"],
     });
+    // By zone too, at the visits' time and at the conversions' (the ledger's converted_hour).
+    await byZone(w);
     await h.t.db
       .update(schema.conversions)
       .set({ revenue: "15", revision: a.revision + 2 })
