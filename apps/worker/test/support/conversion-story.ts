@@ -81,7 +81,8 @@ export async function changeConversions(rig: SweptDatabase, tenant: Tenant, ids:
 /**
  * A rebuild from raw rows of the story's hours leaves exactly what the sweeps and the job built
  * (`swept`, read by `stored`); so does one of a single hour (the conversions with a visit in it
- * keep their other hours right). Then one more change, swept.
+ * keep their other hours right), and one of an hour with conversions but no visits. Then one more
+ * change, swept.
  */
 export async function expectRebuildsKeep<T>(
   rig: SweptDatabase,
@@ -94,6 +95,9 @@ export async function expectRebuildsKeep<T>(
   for (const [from, to] of [
     [base - HOUR, base + 6 * HOUR],
     [base + HOUR, base + 2 * HOUR],
+    // Conversions that happened in it, of visits outside it (convertJourneys): its rows at
+    // conversion time are theirs.
+    [base + 4 * HOUR, base + 5 * HOUR],
   ] as const) {
     await recomputeRollups(rig.t.db, {
       workspaceId: tenant.workspaceId,

@@ -287,8 +287,9 @@ export const reportInput = z.object({
 /**
  * Visits (entrances), page views, clicks, conversions, revenue, cost and the ratios buyers read
  * (CTR, CR, ROI, EPV, EPC, CPA) for a range of the workspace's local dates, grouped by up to three
- * dimensions or tracking fields and filtered by drill-down parents, read from the hourly rollups
- * (raw rows for tracking fields). Direct and assisted conversions are shown apart; profit and the
+ * dimensions or tracking fields and filtered by drill-down parents, read from the rollups (raw rows
+ * for cost updates by tracking field only), conversions credited at the visit's time or at their
+ * own. Direct and assisted conversions are shown apart; profit and the
  * ratios use direct revenue, so nothing counts twice. Optionally the previous period beside it.
  */
 export const runReport = workspaceService({
