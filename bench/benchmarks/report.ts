@@ -186,6 +186,9 @@ export async function run(): Promise<void> {
       "visit_tuple_rollups_daily",
       "conversion_tuple_rollups_hourly",
       "conversion_tuple_rollups_daily",
+      "conversion_time_rollups_hourly",
+      "conversion_time_tuple_rollups_hourly",
+      "conversion_time_tuple_rollups_daily",
     ];
     // (Run against an older schema for a before/after pair, the tables it lacks are left out.)
     const present = (
@@ -321,7 +324,7 @@ export async function run(): Promise<void> {
         }),
       ),
       // Revenue that arrives days late, credited when it converted rather than when the visit
-      // happened: conversions are read from the range's raw rows, visits from the rollups.
+      // happened: conversions from the rollups at conversion time, visits from the visit rollups.
       await measure(`${days}-day report by traffic source, credited at conversion time`, () =>
         client.reports.run.query({ ...range, groupBy: ["trafficSource"], creditAt: "conversion" }),
       ),

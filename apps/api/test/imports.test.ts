@@ -178,17 +178,27 @@ async function drift(w: World) {
 /**
  * What reports.run shows by zone (from the rollups by field; crossed with country, from the rollups
  * by visit tuple), checked against the same numbers computed from the raw conversions, touches and
- * hits.
+ * hits; and the same credited at conversion time (from the rollups at conversion time).
  */
 async function byZone(w: World, groupBy: Array<"field:zone" | "country"> = ["field:zone"]) {
+  await creditedByZone(w, groupBy, "conversion");
+  return creditedByZone(w, groupBy, "visit");
+}
+
+async function creditedByZone(
+  w: World,
+  groupBy: Array<"field:zone" | "country">,
+  creditAt: "visit" | "conversion",
+) {
   const range = { from: day(w.visitAt - DAY), to: day(Date.now()) };
-  const r = await w.client.reports.run.query({ workspaceId: w.workspace.id, ...range, groupBy });
+  const r = await w.client.reports.run.query({ workspaceId: w.workspace.id, ...range, groupBy, creditAt });
   const raw = await reportConversionsRaw(h.t.db, {
     workspaceId: w.workspace.id,
     timeZone: "UTC",
     fromDate: range.from,
     toDate: range.to,
     groupBy,
+    creditAt,
   });
   const keyOf = (key: Record<string, string | null>) => groupBy.map((d) => key[d] ?? "(none)").join(" × ");
   const shown = Object.fromEntries(
@@ -379,6 +389,8 @@ describe("conversion import", () => {
       [w.kit.nodes.offerA]: ["45.01", "0"],
       [w.kit.nodes.lander]: ["0", "45.01"],
     });
+    // By zone too, at the visits' time and at the conversions' (the ledger's converted_hour).
+    await byZone(w);
     await h.t.db
       .update(schema.conversions)
       .set({ revenue: "15", revision: a.revision + 2 })

@@ -9,7 +9,7 @@ import {
 } from "./support/conversion-story.ts";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { storedFieldConversions } from "./support/field-rows.ts";
-import { expectRawConversions } from "./support/report-rows.ts";
+import { atConversionTime, creditedAtConversion, expectRawConversions } from "./support/report-rows.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Conversions by tracking field read from field_conversion_rollups_hourly / _daily (and the
@@ -98,16 +98,22 @@ describe("conversions by tracking field from the rollups", () => {
         groupBy: ["field:zone"],
       }),
     ];
-    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
+    // And the same credited at conversion time (conversion_time_rollups_hourly, by field
+    // conversion_time_tuple_rollups_*).
+    const expectRaw = async () => {
+      await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
+      await expectRawConversions(rig.t.db, atConversionTime(queries), creditedAtConversion);
+    };
+    await expectRaw();
     expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
 
     await changeConversions(rig, tenant, ids);
-    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
+    await expectRaw();
     const built = await storedFields(tenant);
     expect(built.hours.length).toBeGreaterThan(0);
     expect(built.days.length).toBeGreaterThan(0);
     await expectRebuildsKeep(rig, tenant, ids, base, () => storedFields(tenant));
-    await expectRawConversions(rig.t.db, queries, visitRollupsAnswer);
+    await expectRaw();
   });
 
   it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {

@@ -20,13 +20,19 @@ import {
 } from "./support/conversion-story.ts";
 import { type HitRow, insertHit, seedTenant, type Tenant } from "./support/factory.ts";
 import { storedTupleRows } from "./support/field-rows.ts";
-import { expectRawConversions, shownVisits } from "./support/report-rows.ts";
+import {
+  atConversionTime,
+  creditedAtConversion,
+  expectRawConversions,
+  shownVisits,
+} from "./support/report-rows.ts";
 import { useSweptDatabase } from "./support/swept-database.ts";
 
 // Reports naming two tracking fields, or a field crossed with country, device, OS or browser, read
-// the rollups by visit tuple (visit_tuple_rollups_*, conversion_tuple_rollups_*): they must give the
-// raw rows' numbers, and the sweeps, rollup jobs, recomputes and the post-upgrade backfill must all
-// leave the same rows.
+// the rollups by visit tuple (visit_tuple_rollups_*, conversion_tuple_rollups_*), and reports
+// credited at conversion time, whatever their grouping, the same rows in the conversion's hour
+// (conversion_time_rollups_hourly, conversion_time_tuple_rollups_*): they must give the raw rows' numbers, and the sweeps, rollup
+// jobs, recomputes and the post-upgrade backfill must all leave the same rows.
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -244,16 +250,29 @@ describe("conversions by visit tuple from the rollups", () => {
     const ids = await convertJourneys(rig, tenant, journeys);
 
     const queries = crossings(tenant, base);
-    await expectRawConversions(rig.t.db, queries, tupleRollupsAnswer);
+    const atConversion = atConversionTime(queries);
+    const expectRaw = async () => {
+      await expectRawConversions(rig.t.db, queries, tupleRollupsAnswer);
+      await expectRawConversions(rig.t.db, atConversion, creditedAtConversion);
+    };
+    await expectRaw();
     expect((await reportConversionsRaw(rig.t.db, queries[0] as ReportQuery)).length).toBeGreaterThan(2);
+    // Credited at conversion time, the hours are others than the visits'.
+    const byHour = atConversion.find((q) => q.groupBy.join() === "hour") as ReportQuery;
+    expect((await reportConversionsRaw(rig.t.db, byHour)).map((r) => r.key.hour)).not.toEqual(
+      (await reportConversionsRaw(rig.t.db, { ...byHour, creditAt: "visit" })).map((r) => r.key.hour),
+    );
 
     await changeConversions(rig, tenant, ids);
-    await expectRawConversions(rig.t.db, queries, tupleRollupsAnswer);
+    await expectRaw();
     const built = await stored(tenant);
     expect(built.conversionHours.length).toBeGreaterThan(0);
     expect(built.conversionDays.length).toBeGreaterThan(0);
+    expect(built.conversionTimeHours.length).toBeGreaterThan(0);
+    expect(built.conversionTimeDays.length).toBeGreaterThan(0);
+    expect(built.conversionTimePlain.length).toBeGreaterThan(0);
     await expectRebuildsKeep(rig, tenant, ids, base, () => stored(tenant));
-    await expectRawConversions(rig.t.db, queries, tupleRollupsAnswer);
+    await expectRaw();
   });
 
   it("fills conversions from before the upgrade through the backfill, and counts their later changes once", async () => {
@@ -268,10 +287,36 @@ describe("conversions by visit tuple from the rollups", () => {
       [
         sql`delete from conversion_tuple_rollups_hourly`,
         sql`delete from conversion_tuple_rollups_daily`,
-        sql`update conversion_rollup_state set tuple_contribution = null`,
+        // Nor rows at conversion time (migration 0029 came later).
+        sql`delete from conversion_time_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_daily`,
+        sql`update conversion_rollup_state set tuple_contribution = null, converted_hour = null`,
       ],
       () => stored(tenant),
     );
     expect(expected.conversionHours.length).toBeGreaterThan(0);
+  });
+
+  it("fills conversions at conversion time from before the upgrade through the backfill, and counts their later changes once", async () => {
+    const tenant = await seedTenant(rig.t.db);
+    const base = Math.floor(Date.now() / HOUR) * HOUR - 30 * HOUR;
+    const journeys = await seedJourneys(tenant, base);
+    // As migration 0029 finds the database: the rollups by tuple kept, none at conversion time.
+    const expected = await expectBackfillRefills(
+      rig,
+      tenant,
+      journeys,
+      [
+        sql`delete from conversion_time_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_hourly`,
+        sql`delete from conversion_time_tuple_rollups_daily`,
+        sql`update conversion_rollup_state set converted_hour = null`,
+      ],
+      () => stored(tenant),
+    );
+    expect(expected.conversionTimeHours.length).toBeGreaterThan(0);
+    expect(expected.conversionTimeDays.length).toBeGreaterThan(0);
+    expect(expected.conversionTimePlain.length).toBeGreaterThan(0);
   });
 });

@@ -31,7 +31,9 @@ export const sweepConversions = (rig: SweptDatabase) =>
 /**
  * Converts each journey's offer visit (its lander visit assisted; a custom event on every fourth),
  * adds an upsell on the first and a conversion of the second that commits after a sweep, and sweeps
- * them all. The ids of the journeys' conversions, in journey order.
+ * them all. The ids of the journeys' conversions, in journey order. They convert from minutes to
+ * hours after their visit, so a report credited at conversion time files them in other hours (and
+ * some on another day) than one credited at the visit's.
  */
 export async function convertJourneys(rig: SweptDatabase, tenant: Tenant, journeys: Journey[]) {
   const ids: string[] = [];
@@ -41,6 +43,7 @@ export async function convertJourneys(rig: SweptDatabase, tenant: Tenant, journe
       assisted: [j.lander],
       revenue: `${10 + i}.25`,
       ...(i % 4 === 3 ? { eventKey: "01a00000-0000-7000-8000-000000000001" } : {}),
+      convertedAt: j.offer.createdAt.getTime() + (i % 3) * 2 * HOUR + i * 60_000,
       rollup: false,
     });
     ids.push(conversionId);
@@ -78,7 +81,8 @@ export async function changeConversions(rig: SweptDatabase, tenant: Tenant, ids:
 /**
  * A rebuild from raw rows of the story's hours leaves exactly what the sweeps and the job built
  * (`swept`, read by `stored`); so does one of a single hour (the conversions with a visit in it
- * keep their other hours right). Then one more change, swept.
+ * keep their other hours right), and one of an hour with conversions but no visits. Then one more
+ * change, swept.
  */
 export async function expectRebuildsKeep<T>(
   rig: SweptDatabase,
@@ -91,6 +95,9 @@ export async function expectRebuildsKeep<T>(
   for (const [from, to] of [
     [base - HOUR, base + 6 * HOUR],
     [base + HOUR, base + 2 * HOUR],
+    // Conversions that happened in it, of visits outside it (convertJourneys): its rows at
+    // conversion time are theirs.
+    [base + 4 * HOUR, base + 5 * HOUR],
   ] as const) {
     await recomputeRollups(rig.t.db, {
       workspaceId: tenant.workspaceId,

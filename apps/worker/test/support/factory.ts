@@ -144,6 +144,8 @@ export interface ConversionInput {
   rollup?: boolean;
   /** The revision's source (default postback). */
   source?: "postback" | "import";
+  /** When it converted (epoch ms; default now): the hour a report credited at conversion time files it in. */
+  convertedAt?: number;
 }
 
 export interface Written {
@@ -243,7 +245,7 @@ export async function createConversion(
         pageKind: input.hit.pageKind,
         trafficSourceId: input.hit.trafficSourceId,
         hitAt: input.hit.createdAt,
-        convertedAt: new Date(),
+        convertedAt: input.convertedAt === undefined ? new Date() : new Date(input.convertedAt),
       })
       .returning();
     if (!conversion) throw new Error("conversion insert returned nothing");

@@ -23,8 +23,9 @@ export async function storedFieldConversions(db: Executor, workspaceId: string) 
 }
 
 /**
- * A workspace's rows by visit tuple, visits and conversions, hours and days, without zero rows, in
- * a stable order: for comparing what the sweeps and jobs built with what a rebuild writes.
+ * A workspace's rows by visit tuple, visits and conversions, hours and days, and at conversion time,
+ * without zero rows, in a stable order: for comparing what the sweeps and jobs built with what a
+ * rebuild writes.
  */
 export async function storedTupleRows(db: Executor, workspaceId: string) {
   const read = (table: string, at: "hour" | "day", measures: string) =>
@@ -50,5 +51,16 @@ export async function storedTupleRows(db: Executor, workspaceId: string) {
     visitDays: live([...(await read("visit_tuple_rollups_daily", "day", visits))]),
     conversionHours: live([...(await read("conversion_tuple_rollups_hourly", "hour", conversions))]),
     conversionDays: live([...(await read("conversion_tuple_rollups_daily", "day", conversions))]),
+    conversionTimeHours: live([...(await read("conversion_time_tuple_rollups_hourly", "hour", conversions))]),
+    conversionTimeDays: live([...(await read("conversion_time_tuple_rollups_daily", "day", conversions))]),
+    // The same at conversion time without the fields.
+    conversionTimePlain: live([
+      ...(await db.execute<Record<string, unknown>>(sql`
+        select hour::text as at, funnel_id::text, node_id::text, page_id::text, traffic_source_id::text,
+               country, device_type, os, browser, ${sql.raw(conversions)}
+        from conversion_time_rollups_hourly
+        where workspace_id = ${workspaceId}
+        order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11`)),
+    ]),
   };
 }

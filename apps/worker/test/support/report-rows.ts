@@ -67,3 +67,36 @@ export async function expectRawConversions(
     expect(shownConversions(rolledEvents), JSON.stringify(q)).toEqual(shownConversions(rawEvents));
   }
 }
+
+/**
+ * `queries` credited at conversion time (the rollups at conversion time answer every grouping),
+ * and, over the first one's range, the groupings without a field: each dimension, a drill-down,
+ * hours and days in a zone whose days are not UTC days.
+ */
+export function atConversionTime(queries: ReportQuery[]): ReportQuery[] {
+  const [first] = queries;
+  if (!first) return [];
+  const plain = (over: Partial<ReportQuery>): ReportQuery => ({
+    workspaceId: first.workspaceId,
+    timeZone: "UTC",
+    fromDate: first.fromDate,
+    toDate: first.toDate,
+    groupBy: [],
+    ...over,
+  });
+  return [
+    ...queries,
+    plain({}),
+    plain({ groupBy: ["trafficSource"] }),
+    plain({ groupBy: ["funnel", "node"] }),
+    plain({ groupBy: ["lander", "offer"] }),
+    plain({ groupBy: ["country", "device"] }),
+    plain({ groupBy: ["os", "browser"] }),
+    plain({ groupBy: ["offer"], filters: [{ dimension: "country", value: "DE" }] }),
+    plain({ groupBy: ["hour"] }),
+    plain({ groupBy: ["day", "node"], timeZone: "Asia/Kolkata" }),
+  ].map((q) => ({ ...q, creditAt: "conversion" as const }));
+}
+
+/** Credited at conversion time: the rollups at conversion time answer it. */
+export const creditedAtConversion = (q: ReportQuery) => q.creditAt === "conversion";

@@ -77,8 +77,9 @@ export interface ReportQuery {
  * Tracking fields (zone, creative, sub-ids…) are open-ended and high-cardinality. A query naming one
  * has rollups by one field (field_rollups_hourly, field_conversion_rollups_hourly), or, naming two
  * or crossing one with country, device, OS or browser, rollups by the whole visit tuple
- * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); cost updates, and conversions
- * credited at conversion time, read the raw hits, conversions and touches of the range.
+ * (visit_tuple_rollups_hourly, conversion_tuple_rollups_hourly); conversions credited at conversion
+ * time have rollups in the conversion's hour (conversion_time_rollups_hourly, and by tuple
+ * conversion_time_tuple_rollups_*), whatever the grouping; cost updates read the raw hits of the range.
  */
 export const RAW_DIMENSIONS: readonly ReportDimension[] = ["trackingField"];
 
@@ -538,10 +539,21 @@ const CONVERSION_FIELD_KEY =
 
 /**
  * The conversion rollup rows a query reads, as `c`: with a tracking field, as visitSource builds its
- * rows, from field_conversion_rollups_hourly (its days inside the range).
+ * rows, from field_conversion_rollups_hourly (its days inside the range). Credited at conversion
+ * time, the same rows in the conversion's hour (conversion_time_rollups_hourly), and with any field
+ * those by tuple (conversion_time_tuple_rollups_*: their rows carry every dimension and every field).
  */
 function conversionSource(q: ReportQuery): SQL {
   const fields = reportFields(q);
+  if (atConversionTime(q)) {
+    if (fields.length === 0) return sql`conversion_time_rollups_hourly c`;
+    return sql`(${fieldRows(q, null, {
+      hourly: "conversion_time_tuple_rollups_hourly",
+      daily: "conversion_time_tuple_rollups_daily",
+      key: TUPLE_CONVERSION_KEY,
+      counts: ["conversions", "revenue"],
+    })}) c`;
+  }
   if (fields.length === 0) return sql`conversion_rollups_hourly c`;
   if (tupleRollupsAnswer(q)) {
     return sql`(${fieldRows(q, null, {
@@ -560,6 +572,13 @@ function conversionSource(q: ReportQuery): SQL {
   });
 }
 
+/** Whether a query credits conversions at conversion time (conversion_time_rollups_hourly). */
+const atConversionTime = (q: ReportQuery) => q.creditAt === "conversion";
+
+/** The conversion rollups' fields are read from their `fields` (rollups by tuple): the query. */
+const conversionTuple = (q: ReportQuery): TupleOf =>
+  (atConversionTime(q) && reportFields(q).length > 0) || tupleRollupsAnswer(q) ? q : null;
+
 /**
  * The date range on the rows of a report's source, unless the source is a field's (fieldRows picks
  * its rows by the range already): there a filter on its output would redo the time zone arithmetic
@@ -568,16 +587,21 @@ function conversionSource(q: ReportQuery): SQL {
 const rangeOutside = (q: ReportQuery, alias: "h" | "c") =>
   reportFields(q).length > 0 ? sql`` : sql`and ${dateFilter(alias, q)}`;
 
-/** A key of the field's subtraction where nothing is left: the raw rows have no such key. */
+/**
+ * A key of the field's subtraction where nothing is left, or of rows a settle left at nothing (the
+ * rollups at conversion time keep them): the raw rows have no such key.
+ */
 const conversionsLeft = (q: ReportQuery) =>
-  reportFields(q).length > 0 ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0` : sql``;
+  reportFields(q).length > 0 || atConversionTime(q)
+    ? sql`having sum(c.conversions) <> 0 or sum(c.revenue) <> 0`
+    : sql``;
 
 function conversionFilters(q: ReportQuery): SQL {
   return sql`c.workspace_id = ${q.workspaceId}
       ${rangeOutside(q, "c")}
       ${q.funnelId ? sql`and c.funnel_id = ${q.funnelId}` : sql``}
       ${q.trafficSourceId ? sql`and c.traffic_source_id = ${q.trafficSourceId}` : sql``}
-      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null))}`;
+      ${filterSql(q.filters, (d) => conversionDimension(d, q.timeZone, conversionTuple(q)))}`;
 }
 
 function conversionCounts(r: Record<string, unknown>) {
@@ -595,7 +619,7 @@ function conversionCounts(r: Record<string, unknown>) {
  */
 export async function reportConversions(db: Executor, q: ReportQuery): Promise<ConversionRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) =>
-    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+    conversionDimension(d, q.timeZone, conversionTuple(q)),
   );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, ${CONVERSION_COLUMNS} from (
@@ -615,7 +639,7 @@ export async function reportConversions(db: Executor, q: ReportQuery): Promise<C
 /** Each custom event type's count and revenue, direct and assisted apart, as its own columns. */
 export async function reportEvents(db: Executor, q: ReportQuery): Promise<EventRow[]> {
   const { inner, group, outer } = selectDims(q.groupBy, (d) =>
-    conversionDimension(d, q.timeZone, tupleRollupsAnswer(q) ? q : null),
+    conversionDimension(d, q.timeZone, conversionTuple(q)),
   );
   const rows = await db.execute<Record<string, unknown>>(sql`
     select ${outer}, s.event_type_id, ${CONVERSION_COLUMNS} from (
@@ -728,9 +752,10 @@ export function sumEventRows(rows: readonly EventRow[]): EventRow[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw reads, for groupings the rollups cannot answer (tracking fields). Same rules as the rollups:
-// visits by the hit's time; a live conversion credits its converting visit (direct) and the visits
-// its touches name (assisted), at those visits' times.
+// Raw reads: what the rollups must give (the rollup tests compare every grouping with them, credited
+// at the visit's time and at the conversion's). Same rules as the rollups: visits by the hit's time;
+// a live conversion credits its converting visit (direct) and the visits its touches name
+// (assisted), at those visits' times, or all at its own time when credited at conversion time.
 
 const rawHitColumns = (a: "h" | "l") =>
   sql.raw(`${a}.funnel_id, ${a}.node_id, ${a}.page_id, ${a}.page_kind, ${a}.traffic_source_id, ${a}.country,

@@ -129,7 +129,8 @@ type Scope =
 // Exported for conversion imports' catch-up (conversion-imports.ts), which groups by conversion_id.
 // `workspaceId` null: every workspace (the sweep, on the maintenance role); rows then carry their
 // workspace_id to group by. The credited visit's tracking_fields and campaign come last, for the
-// conversions-by-field rollup (fieldSettleSql).
+// conversions-by-field rollup (fieldSettleSql), then the conversion's converted_at (the hour of the
+// rollups at conversion time).
 export function contributionRows(workspaceId: string | null, scope: Scope): SQL {
   const onConversion =
     "conversionId" in scope
@@ -173,14 +174,15 @@ export function contributionRows(workspaceId: string | null, scope: Scope): SQL 
     select c.id as conversion_id, date_trunc('hour', c.hit_at at time zone 'UTC') as hour_utc, c.funnel_id, c.node_id, c.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
            c.event_key, 'direct'::touch_kind as touch_kind, c.revenue, c.workspace_id,
-           h.tracking_fields, h.campaign
+           h.tracking_fields, h.campaign, c.converted_at
     from conversions c
     left join lateral (${visitOf(sql`c.workspace_id`, sql`c.hit_id`)}) h on true
     where ${conversionIn} and c.deleted_at is null and c.status <> 'rejected' and ${onConversion}
     union all
     select c.id, date_trunc('hour', t.hit_at at time zone 'UTC'), t.funnel_id, t.node_id, t.page_id,
            c.traffic_source_id, h.country, h.device_type, h.os, h.browser,
-           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id, h.tracking_fields, h.campaign
+           c.event_key, 'assisted'::touch_kind, c.revenue, c.workspace_id, h.tracking_fields, h.campaign,
+           c.converted_at
     from ${touchesOfConversions}
     left join lateral (${visitOf(sql`t.workspace_id`, sql`t.hit_id`)}) h on true
     where ${touchIn} and t.kind = 'assisted' and c.deleted_at is null
@@ -461,7 +463,7 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
       -- One probe each (see catchUpSql): an array the planner cannot size.
       select c.id, c.workspace_id, c.revision, s.conversion_id is null or s.applied_revision < c.revision as stale,
              s.applied_revision, coalesce(s.contribution, '[]'::jsonb) as applied, s.field_contribution,
-             s.tuple_contribution
+             s.tuple_contribution, s.converted_hour, date_trunc('hour', c.converted_at at time zone 'UTC') as converted_now
       from conversions c
       left join conversion_rollup_state s on s.conversion_id = c.id
       where c.workspace_id = ${workspaceId} and c.id = any(array(select unnest(${`{${conversionIds.join(",")}}`}::uuid[])))
@@ -485,10 +487,12 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
       -- and what it gives now; one already settled keeps its own and gets only its fields' (as
       -- fieldSettleSql would write).
       insert into conversion_rollup_state as s
-        (conversion_id, workspace_id, applied_revision, contribution, field_contribution, tuple_contribution)
+        (conversion_id, workspace_id, applied_revision, contribution, field_contribution, tuple_contribution,
+         converted_hour)
       select p.id, ${workspaceId}, case when p.stale then p.revision else p.applied_revision end,
              case when p.stale then coalesce(p.contribution, '[]'::jsonb) else p.applied end,
-             coalesce(p.field_contribution, '[]'::jsonb), coalesce(p.tuple_contribution, '[]'::jsonb)
+             coalesce(p.field_contribution, '[]'::jsonb), coalesce(p.tuple_contribution, '[]'::jsonb),
+             p.converted_now at time zone 'UTC'
       from (
         -- Each conversion with all its contributions, gathered by grouping rather than joined: its
         -- row counts estimated at one, the planner nested two joins and rebuilt the inner one's
@@ -497,17 +501,18 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
                (array_agg(u.applied) filter (where u.applied is not null))[1] as applied,
                (array_agg(u.contribution) filter (where u.contribution is not null))[1] as contribution,
                (array_agg(u.field_contribution) filter (where u.field_contribution is not null))[1] as field_contribution,
-               (array_agg(u.tuple_contribution) filter (where u.tuple_contribution is not null))[1] as tuple_contribution
+               (array_agg(u.tuple_contribution) filter (where u.tuple_contribution is not null))[1] as tuple_contribution,
+               max(u.converted_now) as converted_now
         from (
           select id, stale, revision, applied_revision, applied, null::jsonb as contribution,
-                 null::jsonb as field_contribution, null::jsonb as tuple_contribution
+                 null::jsonb as field_contribution, null::jsonb as tuple_contribution, converted_now
           from picked
           union all
-          select conversion_id, null, null, null, null, contribution, null, null from contributions
+          select conversion_id, null, null, null, null, contribution, null, null, null from contributions
           union all
-          select conversion_id, null, null, null, null, null, contribution, null from field_contributions
+          select conversion_id, null, null, null, null, null, contribution, null, null from field_contributions
           union all
-          select conversion_id, null, null, null, null, null, null, contribution from tuple_ledger_rows
+          select conversion_id, null, null, null, null, null, null, contribution, null from tuple_ledger_rows
         ) u
         group by u.id
       ) p
@@ -515,11 +520,12 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
       on conflict (conversion_id) do update
         set applied_revision = excluded.applied_revision, contribution = excluded.contribution,
             field_contribution = excluded.field_contribution, tuple_contribution = excluded.tuple_contribution,
-            updated_at = now()
+            converted_hour = excluded.converted_hour, updated_at = now()
         where s.applied_revision is distinct from excluded.applied_revision
            or s.contribution is distinct from excluded.contribution
            or s.field_contribution is distinct from excluded.field_contribution
            or s.tuple_contribution is distinct from excluded.tuple_contribution
+           or s.converted_hour is distinct from excluded.converted_hour
       returning 1
     )
     -- Read in this order, the ledgers are written before the rollup rows (a data-modifying CTE runs
@@ -527,6 +533,8 @@ export function settleImportedConversionsSql(workspaceId: string, conversionIds:
     select (select count(*) from ledgers)::int as ledgers, (select count(*) from added) as added,
            (select count(*) from field_added)::int as field_added, (select count(*) from field_day_added)::int as days,
            (select count(*) from tuple_added)::int as tuples, (select count(*) from tuple_day_added)::int as tuple_days,
+           (select count(*) from time_added)::int as times, (select count(*) from time_day_added)::int as time_days,
+           (select count(*) from time_plain_added)::int as time_plain,
            -- Rows this left at nothing (a conversion created and deleted): a rebuild would not have them.
            (select coalesce(array_agg(ctid), '{}')::text from added where zero) as zero_rows`;
 }
@@ -701,13 +709,21 @@ const TUPLE_CONVERSION_COLUMNS =
   "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, fields, event_key, touch_kind";
 const TUPLE_CONVERSION_KEY = sql.raw(`hour_utc, ${TUPLE_CONVERSION_COLUMNS}`);
 const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
+/** conversion_time_rollups_hourly's columns after (workspace, hour): the tuple's without its fields. */
+const PLAIN_CONVERSION_COLUMNS =
+  "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, event_key, touch_kind";
+const plainColumnsOf = (a: string) => sql.raw(PLAIN_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 
 /**
  * The rollups a settle keeps through the ledger's field_contribution and tuple_contribution, as
- * CTEs over its `picked` (id, workspace_id, field_contribution, tuple_contribution) and `credited`
+ * CTEs over its `picked` (id, workspace_id, field_contribution, tuple_contribution, converted_hour:
+ * the ledger's; converted_now: the conversion's UTC hour now, a timestamp) and `credited`
  * (their contribution rows, with their `fields`): by field field_now, field_then, field_delta,
  * field_added, field_day_added (with `rebuild`, field_rebuilt) and field_contributions for the
- * ledger; by visit tuple the same, tuple_now … tuple_ledger_rows. The one text fieldSettleSql and
+ * ledger; by visit tuple the same, tuple_now … tuple_ledger_rows; at conversion time (the tuple's
+ * rows in the conversion's hour: what tuple_contribution says in the hour converted_hour says)
+ * time_now, time_delta, time_added, time_day_added and, without the fields, time_plain_added (with
+ * `rebuild`, time_rebuilt and time_plain_rebuilt). The one text fieldSettleSql and
  * the import's settleImportedConversionsSql both embed, so both keep the rollups alike.
  */
 function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
@@ -795,7 +811,7 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
       group by x.workspace_id, x.conversion_id, ${TUPLE_CONVERSION_KEY}
     ),
     tuple_then as (
-      select p.workspace_id, (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id, a."nodeId" as node_id,
+      select p.workspace_id, p.converted_hour, (a.hour at time zone 'UTC') as hour_utc, a."funnelId" as funnel_id, a."nodeId" as node_id,
              a."pageId" as page_id, a."trafficSourceId" as traffic_source_id, a.country, a."deviceType" as device_type,
              a.os, a.browser, a.fields, a."eventKey" as event_key, a."touchKind"::touch_kind as touch_kind,
              a.conversions, a.revenue
@@ -845,6 +861,76 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
     ),`
         : sql``
     }
+    time_now as materialized (
+      -- Each credited row in the hour its conversion happened: direct and assisted alike.
+      select x.workspace_id, x.conversion_id, date_trunc('hour', x.converted_at at time zone 'UTC') as hour_utc,
+             ${tupleColumnsOf("x")}, count(*)::int as conversions, sum(x.revenue) as revenue
+      from credited x
+      group by x.workspace_id, x.conversion_id, 3, ${tupleColumnsOf("x")}
+    ),
+    time_delta as materialized (
+      select d.workspace_id, ${TUPLE_CONVERSION_KEY}, sum(d.conversions)::int as conversions, sum(d.revenue) as revenue
+      from (
+        select workspace_id, ${TUPLE_CONVERSION_KEY}, conversions, revenue from time_now
+        union all
+        -- What the ledger added at conversion time: its tuple entries, in the hour it recorded.
+        select workspace_id, converted_hour at time zone 'UTC', ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, -conversions, -revenue
+        from tuple_then where converted_hour is not null
+      ) d
+      ${rebuild ? sql`where not ${inRange}` : sql``}
+      group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+    ),
+    time_added as (
+      insert into conversion_time_tuple_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
+      from time_delta d
+      order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      on conflict on constraint conversion_time_tuple_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    time_day_added as (
+      insert into conversion_time_tuple_rollups_daily as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
+             sum(d.conversions)::int, sum(d.revenue)
+      from time_delta d
+      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      on conflict on constraint conversion_time_tuple_rollups_daily_key do update set ${upsertSet}
+      returning 1
+    ),
+    time_plain_added as (
+      -- The same without the fields: what a report without one reads.
+      insert into conversion_time_rollups_hourly as r (workspace_id, hour, ${sql.raw(PLAIN_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${plainColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from time_delta d
+      group by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
+      on conflict on constraint conversion_time_rollups_hourly_key do update set ${upsertSet}
+      returning 1
+    ),
+    ${
+      rebuild
+        ? sql`time_rebuilt as (
+      insert into conversion_time_tuple_rollups_hourly (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from time_now d
+      where ${inRange}
+      group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      returning 1
+    ),
+    time_plain_rebuilt as (
+      insert into conversion_time_rollups_hourly (workspace_id, hour, ${sql.raw(PLAIN_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${plainColumnsOf("d")}, sum(d.conversions)::int, sum(d.revenue)
+      from time_now d
+      where ${inRange}
+      group by d.workspace_id, d.hour_utc, ${plainColumnsOf("d")}
+      returning 1
+    ),`
+        : sql``
+    }
     tuple_ledger_rows as (
       select cur.conversion_id, jsonb_agg(jsonb_build_object(
             'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
@@ -869,7 +955,9 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
  *
  * With `rebuild`, the range's hour rows (deleted beforehand) are inserted from what the candidates
  * give now, and only the rows outside it get differences: `candidates` must then name every
- * conversion with a visit in the range. Its days are summed again afterwards (rebuildFieldConversionDays).
+ * conversion with a visit in the range, and every one that happened in it (the hours of
+ * the rollups at conversion time are the conversions' own). Its days are summed again afterwards
+ * (rebuildFieldConversionDays).
  */
 export function fieldSettleSql(
   workspaceId: string | null,
@@ -879,7 +967,8 @@ export function fieldSettleSql(
   return sql`
     with picked as materialized (
       -- One probe each (see catchUpSql): an array the planner cannot size.
-      select c.id, c.workspace_id, s.field_contribution, s.tuple_contribution
+      select c.id, c.workspace_id, s.field_contribution, s.tuple_contribution, s.converted_hour,
+             date_trunc('hour', c.converted_at at time zone 'UTC') as converted_now
       from conversions c
       left join conversion_rollup_state s on s.conversion_id = c.id
       where c.id = any(array(${candidates}))
@@ -894,25 +983,28 @@ export function fieldSettleSql(
       -- A conversion without a ledger row yet gets one that says nothing else was applied (revision
       -- 0): the conversion rollups' own catch-up then adds all of it.
       insert into conversion_rollup_state as s
-        (conversion_id, workspace_id, applied_revision, field_contribution, tuple_contribution)
-      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb), coalesce(tc.contribution, '[]'::jsonb)
+        (conversion_id, workspace_id, applied_revision, field_contribution, tuple_contribution, converted_hour)
+      select p.id, p.workspace_id, 0, coalesce(cur.contribution, '[]'::jsonb), coalesce(tc.contribution, '[]'::jsonb),
+             p.converted_now at time zone 'UTC'
       from picked p
       left join field_contributions cur on cur.conversion_id = p.id
       left join tuple_ledger_rows tc on tc.conversion_id = p.id
       order by p.id
       on conflict (conversion_id) do update
         set field_contribution = excluded.field_contribution, tuple_contribution = excluded.tuple_contribution,
-            updated_at = now()
+            converted_hour = excluded.converted_hour, updated_at = now()
         -- A recompute settles every conversion of its range: most have not changed, and rewriting
         -- their ledger rows was a third of its time.
         where s.field_contribution is distinct from excluded.field_contribution
            or s.tuple_contribution is distinct from excluded.tuple_contribution
+           or s.converted_hour is distinct from excluded.converted_hour
       returning 1
     )
     select (select count(*) from field_ledgers)::int as n, (select count(*) from field_added)::int as added,
            (select count(*) from field_day_added)::int as days, (select count(*) from tuple_added)::int as tuples,
-           (select count(*) from tuple_day_added)::int as tuple_days
-           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt, (select count(*) from tuple_rebuilt)::int as tuples_rebuilt` : sql``}`;
+           (select count(*) from tuple_day_added)::int as tuple_days, (select count(*) from time_added)::int as times,
+           (select count(*) from time_day_added)::int as time_days, (select count(*) from time_plain_added)::int as time_plain
+           ${rebuild ? sql`, (select count(*) from field_rebuilt)::int as rebuilt, (select count(*) from tuple_rebuilt)::int as tuples_rebuilt, (select count(*) from time_rebuilt)::int as times_rebuilt, (select count(*) from time_plain_rebuilt)::int as time_plain_rebuilt` : sql``}`;
 }
 
 /** Sums field_conversion_rollups_hourly again into its days for every UTC day [from, to) overlaps. */
@@ -935,20 +1027,22 @@ async function rebuildFieldConversionDays(
     where h.hour >= ${from}::timestamptz and h.hour < ${to}::timestamptz ${onWorkspace}
     group by h.workspace_id, 2, ${sql.raw(FIELD_CONVERSION_COLUMNS.replace(/(\w+)/g, "h.$1"))}
     having sum(h.conversions) <> 0 or sum(h.revenue) <> 0`);
-  await sumDays(
-    tx,
-    "conversion_tuple_rollups",
-    ["workspace_id", "day", ...TUPLE_CONVERSION_COLUMNS.split(", ")],
-    ["conversions", "revenue"],
-    { from, to, workspaceId },
-  );
+  for (const table of ["conversion_tuple_rollups", "conversion_time_tuple_rollups"] as const) {
+    await sumDays(
+      tx,
+      table,
+      ["workspace_id", "day", ...TUPLE_CONVERSION_COLUMNS.split(", ")],
+      ["conversions", "revenue"],
+      { from, to, workspaceId },
+    );
+  }
 }
 
 /**
- * Rebuilds the conversions-by-field rows of [from, to) from raw rows (see fieldSettleSql), for one
- * workspace or every one, holding the conversion ledger table's lock: settles the ledgers of every
- * conversion with a visit in the range (those from before this rollup existed among them) and sums
- * the range's days again.
+ * Rebuilds the conversions-by-field rows of [from, to) from raw rows (see fieldSettleSql), by tuple,
+ * and at conversion time, for one workspace or every one, holding the conversion ledger table's
+ * lock: settles the ledgers of every conversion with a visit in the range or that happened in it
+ * (those from before these rollups existed among them) and sums the range's days again.
  */
 async function rebuildFieldConversionRange(
   tx: Executor,
@@ -964,6 +1058,11 @@ async function rebuildFieldConversionRange(
   await tx.execute(
     sql`delete from conversion_tuple_rollups_hourly where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
   );
+  for (const table of ["conversion_time_tuple_rollups_hourly", "conversion_time_rollups_hourly"]) {
+    await tx.execute(
+      sql`delete from ${sql.raw(table)} where hour >= ${from}::timestamptz and hour < ${to}::timestamptz ${onWorkspace}`,
+    );
+  }
   // Every workspace: through each one's (workspace_id, hit_at) index, as the backfill finds hits.
   const inWorkspaces = workspaceId
     ? sql`workspace_id = ${workspaceId}`
@@ -971,7 +1070,10 @@ async function rebuildFieldConversionRange(
   const candidates = sql`
       select id from conversions where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
       union
-      select conversion_id from touches where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz`;
+      select conversion_id from touches where ${inWorkspaces} and hit_at >= ${from}::timestamptz and hit_at < ${to}::timestamptz
+      union
+      -- And those that happened in the range, for the rollups at conversion time.
+      select id from conversions where ${inWorkspaces} and converted_at >= ${from}::timestamptz and converted_at < ${to}::timestamptz`;
   const [row] = await tx.execute<{ rebuilt: number }>(fieldSettleSql(workspaceId ?? null, candidates, range));
   await rebuildFieldConversionDays(tx, range, workspaceId);
   return Number(row?.rebuilt ?? 0);
@@ -1246,7 +1348,7 @@ async function rebuildFieldDays(
  */
 async function sumDays(
   tx: Executor,
-  table: "visit_tuple_rollups" | "conversion_tuple_rollups",
+  table: "visit_tuple_rollups" | "conversion_tuple_rollups" | "conversion_time_tuple_rollups",
   dayKey: readonly string[],
   measures: readonly string[],
   range: { from: string; to: string; workspaceId: string | undefined },

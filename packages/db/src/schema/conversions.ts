@@ -60,6 +60,9 @@ export const conversions = pgTable(
   (t) => [
     uniqueIndex("conversions_identity_key").on(t.workspaceId, t.hitId, t.eventKey, t.tx, t.seq),
     index("conversions_workspace_hit_at_idx").on(t.workspaceId, t.hitAt),
+    // A rebuild of the rollups at conversion time (conversion_time_rollups_hourly) finds the
+    // conversions of its hours by it. converted_at never changes, so updates stay HOT.
+    index("conversions_workspace_converted_at_idx").on(t.workspaceId, t.convertedAt),
   ],
 );
 

@@ -175,10 +175,10 @@ async function countPeriod(
   // visit tuple. Every query by field is answered by one or the other.
   const rawRows = raw && !visitRollupsAnswer(q) && !tupleRollupsAnswer(q);
   const visitsOf = rawRows ? reportVisitsRaw : reportVisits;
-  // The rollups are kept by visit hour; crediting at conversion time reads the conversions of the range.
-  const rawConversions = rawRows || q.creditAt === "conversion";
-  const conversionsOf = rawConversions ? reportConversionsRaw : reportConversions;
-  const eventRowsOf = rawConversions ? reportEventsRaw : reportEvents;
+  // Credited at conversion time, conversions come from their rollups in the conversion's hour
+  // (reportConversions picks them); visits and cost stay at the visit's time.
+  const conversionsOf = rawRows ? reportConversionsRaw : reportConversions;
+  const eventRowsOf = rawRows ? reportEventsRaw : reportEvents;
   const visitOnly = q.groupBy.some((d) => VISIT_ONLY_DIMENSIONS.includes(d as ReportDimension));
   const [visitRows, conversionRows, eventRows, conversionTotals, eventTotalRows] = await Promise.all([
     visitsWithCostUpdates(tx, q, raw, visitsOf),
@@ -287,8 +287,9 @@ export const reportInput = z.object({
 /**
  * Visits (entrances), page views, clicks, conversions, revenue, cost and the ratios buyers read
  * (CTR, CR, ROI, EPV, EPC, CPA) for a range of the workspace's local dates, grouped by up to three
- * dimensions or tracking fields and filtered by drill-down parents, read from the hourly rollups
- * (raw rows for tracking fields). Direct and assisted conversions are shown apart; profit and the
+ * dimensions or tracking fields and filtered by drill-down parents, read from the rollups (raw rows
+ * for cost updates by tracking field only), conversions credited at the visit's time or at their
+ * own. Direct and assisted conversions are shown apart; profit and the
  * ratios use direct revenue, so nothing counts twice. Optionally the previous period beside it.
  */
 export const runReport = workspaceService({
@@ -396,7 +397,7 @@ export const runReport = workspaceService({
           ...input.filters.map((f) => f.dimension).filter(isFieldColumn),
         ].map((d) => d.replace(/^field:/, ""));
         notes.push(
-          `by tracking field '${[...new Set(fields)].join("', '")}': ${input.creditAt === "conversion" ? "conversions read from raw rows" : visitRollupsAnswer(q) ? "read from the rollups by field" : tupleRollupsAnswer(q) ? "read from the rollups by visit tuple" : "read from raw visits and conversions"}`,
+          `by tracking field '${[...new Set(fields)].join("', '")}': ${input.creditAt === "conversion" ? `${visitRollupsAnswer(q) ? "visits read from the rollups by field" : "visits read from the rollups by visit tuple"}, conversions from the rollups at conversion time` : visitRollupsAnswer(q) ? "read from the rollups by field" : tupleRollupsAnswer(q) ? "read from the rollups by visit tuple" : "read from raw visits and conversions"}`,
         );
       }
       if (current.totals.costUpdatedVisits > 0) {
