@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { withDeadline } from "./db-breaker.ts";
 import type { TrackerDeps } from "./deps.ts";
 import { registerDomainVerification, WELL_KNOWN_PREFIX } from "./domain-verification.ts";
+import { lazyRequestLogger } from "./request-logger.ts";
 import { registerTrackerRoutes } from "./routes.ts";
 import type { HostWorkspace } from "./workspace-resolver.ts";
 
@@ -19,6 +20,8 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request lines would cost more than the redirect itself; we log outcomes where they are decided.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made when a request first logs: most never do (request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     trustProxy: deps.env.TRUST_PROXY,
     genReqId: (req) => (req.headers["x-request-id"] as string | undefined)?.slice(0, 64) || randomUUID(),
     bodyLimit: 64 * 1024,

@@ -29,7 +29,7 @@ export interface ConversionWriterOptions {
 const DEFAULTS: ConversionWriterOptions = {
   maxBatch: 256,
   waitMs: 0,
-  maxInFlight: 2,
+  maxInFlight: 1,
   commitTimeoutMs: 10_000,
 };
 
