@@ -715,6 +715,59 @@ describe("conversion import", () => {
     ).rejects.toThrow(/mapping: Hit ID, External click ID or Visitor ID/);
   });
 
+  it("stores each row's transaction ID and request as sent, whatever characters they hold", async () => {
+    // The batch's rows go to PostgreSQL as array literals: quotes, backslashes, commas, braces, a
+    // "NULL" and emoji arrive as sent. A NUL is refused by the postback's rules (its refusal, with the
+    // row as sent, is stored all the same).
+    const w = await world();
+    const v1 = w.visitors[0] as World["visitors"][0];
+    const txs = ['q"uote', "back\\slash", "a,b", "a{b}c", "NULL", "sp ace", "emoji 🎯", 'x\\"}'];
+    const rows = [...txs, "nul\u0000x"];
+    const csv = [
+      "click,txid,payout",
+      ...rows.map((t, i) => `${v1.offer},"${t.replaceAll('"', '""')}",${i + 1}`),
+    ].join("\n");
+    const [created] = await h.t.db
+      .insert(schema.conversionImports)
+      .values({
+        workspaceId: w.workspace.id,
+        fileName: "chars.csv",
+        format: "csv",
+        mapping: { hit: "click", tx: "txid", rev: "payout" },
+        options: { postbacks: false },
+        actorLabel: "cli",
+      })
+      .returning();
+    if (!created) throw new Error("no import");
+    const { csvSource } = await import("@hitrail/conversions");
+    const { Readable } = await import("node:stream");
+    const done = await runImport({
+      client: h.t.app,
+      workspace: { workspaceId: w.workspace.id, currency: "USD", sessionTtlSeconds: 345_600 },
+      importId: created.id,
+      source: csvSource(Readable.from([Buffer.from(csv)])),
+    });
+    expect(counts(done)).toEqual({ created: txs.length, updated: 0, deleted: 0, unchanged: 0, refused: 1 });
+    const stored = await h.t.db
+      .select({
+        tx: schema.conversions.tx,
+        revenue: schema.conversions.revenue,
+        raw: schema.conversionRevisions.raw,
+      })
+      .from(schema.conversions)
+      .innerJoin(
+        schema.conversionRevisions,
+        eq(schema.conversionRevisions.conversionId, schema.conversions.id),
+      )
+      .where(eq(schema.conversions.workspaceId, w.workspace.id));
+    expect(stored.map((r) => r.tx).sort()).toEqual([...txs].sort());
+    for (const r of stored) {
+      const i = txs.indexOf(r.tx);
+      expect(normalizeMoney(r.revenue)).toBe(normalizeMoney(String(i + 1)));
+      expect((r.raw as { params: Record<string, string> }).params.tx).toBe(r.tx);
+    }
+  });
+
   it("streams rows straight from a source (the CLI's way) with the same result", async () => {
     const w = await world();
     const [created] = await h.t.db

@@ -413,9 +413,25 @@ export async function recomputeConversionRollups(
   return { hours, rows, caughtUp };
 }
 
-const LEDGER_KEY = sql.raw(
-  "hour_utc, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, event_key, touch_kind",
-);
+const LEDGER_KEY_COLUMNS =
+  "hour_utc, funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, event_key, touch_kind";
+const LEDGER_KEY = sql.raw(LEDGER_KEY_COLUMNS);
+
+/**
+ * Each conversion's ledger entries as one jsonb array: `entry` (a select list over `cur`, a row of
+ * `rows`; its column names are the JSON keys) for each of its rows, in `order` (columns of `cur`).
+ * Made as an array of rows turned to jsonb once, to_jsonb(array_agg(e)): the same jsonb as jsonb_agg
+ * of a jsonb_build_object per entry, in about half the time (40,000 entries: 200-250 ms against
+ * 405-430), where building these arrays was half of an import batch's settle.
+ */
+function ledgerArraySql(rows: SQL, entry: SQL, order: string): SQL {
+  return sql`select cur.conversion_id, to_jsonb(array_agg(e order by ${sql.raw(order.replace(/(\w+)/g, "cur.$1"))})) as contribution
+      from ${rows} cur cross join lateral (select ${entry}) e
+      group by cur.conversion_id`;
+}
+
+/** An entry's hour as the ledger writes it (the form of loadContribution's). */
+const LEDGER_HOUR = sql.raw(`to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "hour"`);
 
 /**
  * Rebuilds one chunk's conversion rollups in one statement, its rows deleted before: every
@@ -602,14 +618,14 @@ function conversionLedgerCtes(workspaceId: string, rebuild: RecomputeRange | nul
     contributions as (
       -- The ledger in the form loadContribution gives it: one entry per row identity, revenue as a
       -- canonical decimal string; aggregated once for all (not a scan of now_rows per conversion).
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
-            'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
-            'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
-            'eventKey', cur.event_key, 'touchKind', cur.touch_kind, 'conversions', cur.conversions,
-            'revenue', trim_scale(cur.revenue)::text)
-          order by ${LEDGER_KEY}) as contribution
-      from now_rows cur group by cur.conversion_id
+      ${ledgerArraySql(
+        sql`now_rows`,
+        sql`${LEDGER_HOUR}, cur.funnel_id as "funnelId", cur.node_id as "nodeId", cur.page_id as "pageId",
+            cur.traffic_source_id as "trafficSourceId", cur.country, cur.device_type as "deviceType", cur.os,
+            cur.browser, cur.event_key as "eventKey", cur.touch_kind as "touchKind", cur.conversions,
+            trim_scale(cur.revenue)::text as revenue`,
+        LEDGER_KEY_COLUMNS,
+      )}
     )`;
 }
 
@@ -699,15 +715,16 @@ function catchUpSql(
 // writer of those ledgers, right after it, in its transaction and under its locks.
 
 /** The field rollup's key after (workspace, hour), as the ledger and the tables name them. */
-const FIELD_CONVERSION_KEY = sql.raw(
-  "hour_utc, field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind",
-);
+const FIELD_CONVERSION_KEY_COLUMNS =
+  "hour_utc, field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
+const FIELD_CONVERSION_KEY = sql.raw(FIELD_CONVERSION_KEY_COLUMNS);
 const FIELD_CONVERSION_COLUMNS =
   "field_name, field_value, funnel_id, node_id, page_id, traffic_source_id, event_key, touch_kind";
 /** The conversions-by-tuple rollup's columns after (workspace, hour), as the ledger and the tables name them. */
 const TUPLE_CONVERSION_COLUMNS =
   "funnel_id, node_id, page_id, traffic_source_id, country, device_type, os, browser, fields, event_key, touch_kind";
-const TUPLE_CONVERSION_KEY = sql.raw(`hour_utc, ${TUPLE_CONVERSION_COLUMNS}`);
+const TUPLE_CONVERSION_KEY_COLUMNS = `hour_utc, ${TUPLE_CONVERSION_COLUMNS}`;
+const TUPLE_CONVERSION_KEY = sql.raw(TUPLE_CONVERSION_KEY_COLUMNS);
 const tupleColumnsOf = (a: string) => sql.raw(TUPLE_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 /** conversion_time_rollups_hourly's columns after (workspace, hour): the tuple's without its fields. */
 const PLAIN_CONVERSION_COLUMNS =
@@ -797,13 +814,14 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
     }
     field_contributions as (
       -- The form of the conversion ledger (see catchUpSql): one entry per row identity.
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'fieldName', cur.field_name,
-            'fieldValue', cur.field_value, 'funnelId', cur.funnel_id, 'nodeId', cur.node_id, 'pageId', cur.page_id,
-            'trafficSourceId', cur.traffic_source_id, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
-            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
-          order by ${FIELD_CONVERSION_KEY}) as contribution
-      from field_now cur group by cur.conversion_id
+      ${ledgerArraySql(
+        sql`field_now`,
+        sql`${LEDGER_HOUR}, cur.field_name as "fieldName", cur.field_value as "fieldValue", cur.funnel_id as "funnelId",
+            cur.node_id as "nodeId", cur.page_id as "pageId", cur.traffic_source_id as "trafficSourceId",
+            cur.event_key as "eventKey", cur.touch_kind as "touchKind", cur.conversions,
+            trim_scale(cur.revenue)::text as revenue`,
+        FIELD_CONVERSION_KEY_COLUMNS,
+      )}
     ),
     tuple_now as materialized (
       select x.workspace_id, x.conversion_id, ${TUPLE_CONVERSION_KEY}, count(*)::int as conversions, sum(x.revenue) as revenue
@@ -932,14 +950,14 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
         : sql``
     }
     tuple_ledger_rows as (
-      select cur.conversion_id, jsonb_agg(jsonb_build_object(
-            'hour', to_char(cur.hour_utc, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'funnelId', cur.funnel_id,
-            'nodeId', cur.node_id, 'pageId', cur.page_id, 'trafficSourceId', cur.traffic_source_id,
-            'country', cur.country, 'deviceType', cur.device_type, 'os', cur.os, 'browser', cur.browser,
-            'fields', cur.fields, 'eventKey', cur.event_key, 'touchKind', cur.touch_kind,
-            'conversions', cur.conversions, 'revenue', trim_scale(cur.revenue)::text)
-          order by ${TUPLE_CONVERSION_KEY}) as contribution
-      from tuple_now cur group by cur.conversion_id
+      ${ledgerArraySql(
+        sql`tuple_now`,
+        sql`${LEDGER_HOUR}, cur.funnel_id as "funnelId", cur.node_id as "nodeId", cur.page_id as "pageId",
+            cur.traffic_source_id as "trafficSourceId", cur.country, cur.device_type as "deviceType", cur.os,
+            cur.browser, cur.fields, cur.event_key as "eventKey", cur.touch_kind as "touchKind", cur.conversions,
+            trim_scale(cur.revenue)::text as revenue`,
+        TUPLE_CONVERSION_KEY_COLUMNS,
+      )}
     )`;
 }
 
