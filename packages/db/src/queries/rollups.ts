@@ -1013,6 +1013,8 @@ async function rebuildConversionChunk(
  * apart from the single int8 keys of the conversion writer's identity locks.
  */
 const HIT_ROLLUP_LOCK = sql`${0x6869_7472}::int, 1`; // "hitr"
+/** With a UTC day's number (days since 1970): a rebuild's lock on that day's visit rollup rows. */
+const HIT_REBUILD_DAY_LOCK = sql`${0x6869_7264}::int`; // "hird"
 
 /**
  * The visit rollups' dimensions after (workspace, hour), in key order. The one list the rebuild,
@@ -1143,7 +1145,9 @@ function insertVisitSums(contributions: string, mode: "add" | "insert", days = m
   // Key order when adding, so rollup rows are always locked in one order.
   const inOrder = (k: readonly string[]) => (mode === "add" ? sql`order by ${columns(k, "x")}` : sql``);
   const byDay = (relation: string) =>
-    sql.raw(`(select date_trunc('day', x.hour at time zone 'UTC') at time zone 'UTC' as day, x.* from ${relation} x)`);
+    sql.raw(
+      `(select date_trunc('day', x.hour at time zone 'UTC') at time zone 'UTC' as day, x.* from ${relation} x)`,
+    );
   return sql`
     tuple_groups as materialized (
       select ${columns(tupleKey, "x")}, ${sums}
@@ -1388,27 +1392,64 @@ async function readWatermark(tx: Executor): Promise<Watermark | null> {
  */
 export async function recomputeHitRollups(
   db: Database,
-  input: { workspaceId?: string } & RecomputeRange,
+  input: {
+    workspaceId?: string;
+    /** Days rebuilt at once (default 2). */
+    parallel?: number;
+  } & RecomputeRange,
 ): Promise<{ hours: number; rows: number }> {
   const { from, to, hours } = hoursOf(input);
   if (await seesEveryWorkspace(db)) await sweepHitRollups(db, { wait: true });
   let rows = 0;
-  // A UTC day per transaction (utcDays): a sweep waits for at most one day's rebuild.
-  for (const chunk of utcDays({ from, to })) {
-    rows += await withRetry(() =>
-      db.transaction(async (tx) => {
-        await lockHitRollups(tx, true);
-        await tx.execute(sql`set local jit = off`);
-        // A day's hits numbered per visitor and summed per rollup row: in memory, not in sorts
-        // spilled to disk at the default 4 MB.
-        await tx.execute(sql`set local work_mem = '64MB'`);
-        if (input.workspaceId) {
-          await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
-        }
-        return rebuildHitRange(tx, chunk, await readWatermark(tx), input.workspaceId);
-      }),
-    );
-  }
+  // A UTC day per transaction (utcDays): a sweep waits for at most the days being rebuilt. Days
+  // `parallel` at a time, each on a connection of the pool (and so a core of the server): their
+  // rows are apart (hours and days of their own), and each holds the visit rollups' lock shared and
+  // its day's lock alone, so sweeps, backfills and a rebuild of the same day still never interleave
+  // with it.
+  const days = utcDays({ from, to });
+  let failed = false;
+  const worker = async () => {
+    for (let day = days.shift(); day && !failed; day = days.shift()) {
+      const chunk = day;
+      try {
+        rows += await withRetry(() =>
+          db.transaction(async (tx) => {
+            await tx.execute(sql`select pg_advisory_xact_lock_shared(${HIT_ROLLUP_LOCK})`);
+            await tx.execute(
+              sql`select pg_advisory_xact_lock(${HIT_REBUILD_DAY_LOCK}, ${Math.floor(chunk.from.getTime() / DAY_MS)}::int)`,
+            );
+            return rebuildDay(tx, chunk);
+          }),
+        );
+      } catch (error) {
+        failed = true; // the other workers start no other day
+        throw error;
+      }
+    }
+  };
+  const rebuildDay = async (tx: Executor, chunk: RecomputeRange) => {
+    await tx.execute(sql`set local jit = off`);
+    // A day's hits numbered per visitor, joined to the landers they leave and summed per rollup
+    // row: in memory, not in sorts and hashes spilled to disk (a day of 333,000 hits spilled 200 MB
+    // at 64 MB).
+    await tx.execute(sql`set local work_mem = '256MB'`);
+    // The planner cannot size the day's hits (a CTE) nor its visitors (an array): it guessed a
+    // tenth, probed the visitor index in visitor order, a heap page per hit (313,000 pages read for
+    // a day), where a bitmap reads each page once, in order; and it sorted the day's wide lander
+    // rows for a merge join with the clicks, where a hash of them fits in work_mem; and it sorted
+    // the day's contributions (text and JSON keys) to sum them by visit tuple, where a hash of the
+    // sums took a third of the time. A sort is still used where nothing else can be (windows).
+    await tx.execute(sql`set local enable_indexscan = off`);
+    await tx.execute(sql`set local enable_mergejoin = off`);
+    await tx.execute(sql`set local enable_sort = off`);
+    if (input.workspaceId) {
+      await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
+    }
+    return rebuildHitRange(tx, chunk, await readWatermark(tx), input.workspaceId);
+  };
+  // Every worker runs to its end before an error is thrown: none is left writing behind it.
+  const ran = await Promise.allSettled(Array.from({ length: Math.max(1, input.parallel ?? 2) }, worker));
+  for (const r of ran) if (r.status === "rejected") throw r.reason;
   return { hours, rows };
 }
 
@@ -1483,7 +1524,9 @@ async function rebuildHitRange(
                row_number() over (partition by visitor_id, funnel_id order by id) = 1 as funnel_first
         from visitor_hits
     ),
-    contributions as materialized (
+    -- Read once (by insertVisitSums' sum by visit tuple): not materialized, so not written to a
+    -- tuplestore (and to disk) first.
+    contributions as (
         select ${visitContribution("h", {
           counted: sql`1`,
           uniqueNode: sql`f.node_first::int`,
@@ -1496,8 +1539,9 @@ async function rebuildHitRange(
         select ${clickContribution("h", "l")}
         from range_hits h join range_hits l on ${leavesLander("h", "l")}
         union all
+        -- (Its id probed once per such click: joined, the planner hashed the whole partition.)
         select ${clickContribution("h", "l")}
-        from range_hits h join hits l on ${leavesLander("h", "l")}
+        from range_hits h cross join lateral (select * from hits l where ${leavesLander("h", "l")} offset 0) l
         where h.prev_hit_id is not null and not exists (select from range_hits r where r.id = h.prev_hit_id)
     ),
     ${insertVisitSums("contributions", "insert", wholeDay)}
