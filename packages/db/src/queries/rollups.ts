@@ -399,9 +399,6 @@ export async function recomputeConversionRollups(
           await tx.execute(sql`lock table conversion_rollup_state in share row exclusive mode`);
           // These statements are costed high enough for JIT, whose compiling outlasts their running.
           await tx.execute(sql`set local jit = off`);
-          // A day's contributions by field and by tuple, sorted and summed per conversion for the
-          // ledgers: in memory, not in sorts spilled to disk at the default 4 MB.
-          await tx.execute(sql`set local work_mem = '64MB'`);
           await tx.execute(sql`select set_config('hitrail.workspace_id', ${input.workspaceId}, true)`);
           return rebuildConversionChunk(tx, input.workspaceId, chunk);
         },
