@@ -313,7 +313,10 @@ describe("visit rollup sweep", () => {
 
     // Whole UTC days, as a recompute rebuilds all but its first and last: the day rows are summed in
     // the statement that writes the hours, not read back from them.
-    const days = { from: new Date(Math.floor(range.from / DAY) * DAY), to: new Date(Math.ceil(range.to / DAY) * DAY) };
+    const days = {
+      from: new Date(Math.floor(range.from / DAY) * DAY),
+      to: new Date(Math.ceil(range.to / DAY) * DAY),
+    };
     await recomputeHitRollups(rig.maintenance.db, days);
     expect(await stored(tenant, range.from, range.to)).toEqual(swept);
     expect(await stored(bystander, range.from, range.to)).toEqual(bystanderSwept);
