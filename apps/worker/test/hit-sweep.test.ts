@@ -312,12 +312,19 @@ describe("visit rollup sweep", () => {
     expect(await storedTuples(tenant)).toEqual(tuplesSwept);
 
     // Whole UTC days, as a recompute rebuilds all but its first and last: the day rows are summed in
-    // the statement that writes the hours, not read back from them.
+    // the statement that writes the hours, not read back from them. The day before too, so there
+    // are always two days, rebuilt side by side.
     const days = {
-      from: new Date(Math.floor(range.from / DAY) * DAY),
+      from: new Date(Math.floor(range.from / DAY) * DAY - DAY),
       to: new Date(Math.ceil(range.to / DAY) * DAY),
     };
-    await recomputeHitRollups(rig.maintenance.db, days);
+    const rebuilt = await recomputeHitRollups(rig.maintenance.db, days);
+    // Its days rebuilt two at a time, every one's rows counted.
+    const [written] = await rig.maintenance.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from hit_rollups_hourly where hour >= ${days.from.toISOString()}::timestamptz
+            and hour < ${days.to.toISOString()}::timestamptz`,
+    );
+    expect(rebuilt.rows).toBe(written?.n);
     expect(await stored(tenant, range.from, range.to)).toEqual(swept);
     expect(await stored(bystander, range.from, range.to)).toEqual(bystanderSwept);
     expect(await storedFields(tenant, range.from, range.to)).toEqual(fieldsSwept);

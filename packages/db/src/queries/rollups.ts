@@ -1412,7 +1412,8 @@ export async function recomputeHitRollups(
     for (let day = days.shift(); day && !failed; day = days.shift()) {
       const chunk = day;
       try {
-        rows += await withRetry(() =>
+        // (Not `rows += await …`: that reads `rows` before the wait, and loses another worker's days.)
+        const written = await withRetry(() =>
           db.transaction(async (tx) => {
             await tx.execute(sql`select pg_advisory_xact_lock_shared(${HIT_ROLLUP_LOCK})`);
             await tx.execute(
@@ -1421,6 +1422,7 @@ export async function recomputeHitRollups(
             return rebuildDay(tx, chunk);
           }),
         );
+        rows += written;
       } catch (error) {
         failed = true; // the other workers start no other day
         throw error;
