@@ -134,7 +134,9 @@ async function storedRows(tenant: Tenant, from: number, to: number) {
 describe("visits by tracking field from the rollups", () => {
   it("gives the raw hits' numbers for every grouping, bots in or out, and a three-level drill-down", async () => {
     const tenant = await seedTenant(rig.t.db);
-    const base = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+    // Yesterday 10:00 UTC, whatever the time of the run: with the hours just before the run, a run
+    // after 18:30 UTC put them on the next Kolkata day, and the Kolkata queries found no hit.
+    const base = Math.floor(Date.now() / DAY) * DAY - DAY + 10 * HOUR;
     // A late hit: committed after later hits were swept, with an older id, the visitor's first.
     let finish: () => void = () => {};
     const lateVisitor = newIdAt(base);
