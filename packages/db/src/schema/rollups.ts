@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   index,
@@ -26,6 +27,68 @@ import { pageKind } from "./hits.ts";
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
 /**
+ * The dimensions of a conversion rollup row after its time: those of the credited visit (the
+ * converting hit for `direct`, the touched hit for `assisted`).
+ */
+const conversionDimensions = () => ({
+  funnelId: uuid("funnel_id").notNull(),
+  nodeId: uuid("node_id").notNull(),
+  pageId: uuid("page_id"),
+  trafficSourceId: uuid("traffic_source_id"),
+  country: text("country"),
+  deviceType: text("device_type"),
+  os: text("os"),
+  browser: text("browser"),
+});
+
+/** The event and counts of a conversion rollup row. */
+const conversionMeasures = () => ({
+  eventKey: text("event_key").notNull(),
+  touchKind: touchKind("touch_kind").notNull(),
+  conversions: integer("conversions").notNull().default(0),
+  revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
+  updatedAt: updatedAt(),
+});
+
+type ConversionKeyColumns = Record<
+  | "workspaceId"
+  | "funnelId"
+  | "nodeId"
+  | "pageId"
+  | "trafficSourceId"
+  | "country"
+  | "deviceType"
+  | "os"
+  | "browser"
+  | "eventKey"
+  | "touchKind",
+  AnyPgColumn
+>;
+
+/**
+ * The unique key of a conversion rollup: its time (an hour or a UTC day) and every dimension, NULLs
+ * equal; by tuple, the fields' hash before the event, as the migrations made them.
+ */
+const conversionKey = (name: string, t: ConversionKeyColumns, time: AnyPgColumn, fieldsHash?: AnyPgColumn) =>
+  unique(name)
+    .on(
+      t.workspaceId,
+      time,
+      t.funnelId,
+      t.nodeId,
+      t.pageId,
+      t.trafficSourceId,
+      t.country,
+      t.deviceType,
+      t.os,
+      t.browser,
+      ...(fieldsHash ? [fieldsHash] : []),
+      t.eventKey,
+      t.touchKind,
+    )
+    .nullsNotDistinct();
+
+/**
  * Conversions and revenue per hour and dimensions, kept incrementally: each conversion change adds
  * the difference between its new and its last applied contribution (see conversion_rollup_state).
  * `direct` rows credit the converting page; `assisted` rows credit the pages visited before it.
@@ -35,39 +98,10 @@ export const conversionRollupsHourly = pgTable(
   {
     workspaceId: eventWorkspaceRef(),
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    trafficSourceId: uuid("traffic_source_id"),
-    /** Of the credited visit (the converting hit for `direct`, the touched hit for `assisted`). */
-    country: text("country"),
-    deviceType: text("device_type"),
-    os: text("os"),
-    browser: text("browser"),
-    eventKey: text("event_key").notNull(),
-    touchKind: touchKind("touch_kind").notNull(),
-    conversions: integer("conversions").notNull().default(0),
-    revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
-    updatedAt: updatedAt(),
+    ...conversionDimensions(),
+    ...conversionMeasures(),
   },
-  (t) => [
-    unique("conversion_rollups_hourly_key")
-      .on(
-        t.workspaceId,
-        t.hour,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_rollups_hourly_key", t, t.hour)],
 );
 
 /** One row of a conversion's contribution to conversion_rollups_hourly, as the ledger stores it. */
@@ -335,11 +369,7 @@ const conversionFieldColumns = () => ({
   fieldName: text("field_name").notNull(),
   fieldValue: text("field_value").notNull(),
   fieldHash: uuid("field_hash").notNull().generatedAlwaysAs(sql`md5(field_value)::uuid`),
-  eventKey: text("event_key").notNull(),
-  touchKind: touchKind("touch_kind").notNull(),
-  conversions: integer("conversions").notNull().default(0),
-  revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
-  updatedAt: updatedAt(),
+  ...conversionMeasures(),
 });
 
 /**
@@ -500,20 +530,9 @@ export const visitTupleRollupsDaily = pgTable(
 
 /** The columns after the time of the two conversions-by-tuple tables (hours and days). */
 const conversionTupleColumns = () => ({
-  funnelId: uuid("funnel_id").notNull(),
-  nodeId: uuid("node_id").notNull(),
-  pageId: uuid("page_id"),
-  trafficSourceId: uuid("traffic_source_id"),
-  country: text("country"),
-  deviceType: text("device_type"),
-  os: text("os"),
-  browser: text("browser"),
+  ...conversionDimensions(),
   ...tupleFields(),
-  eventKey: text("event_key").notNull(),
-  touchKind: touchKind("touch_kind").notNull(),
-  conversions: integer("conversions").notNull().default(0),
-  revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
-  updatedAt: updatedAt(),
+  ...conversionMeasures(),
 });
 
 /**
@@ -528,25 +547,7 @@ export const conversionTupleRollupsHourly = pgTable(
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
     ...conversionTupleColumns(),
   },
-  (t) => [
-    unique("conversion_tuple_rollups_hourly_key")
-      .on(
-        t.workspaceId,
-        t.hour,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.fieldsHash,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_tuple_rollups_hourly_key", t, t.hour, t.fieldsHash)],
 );
 
 /** conversion_tuple_rollups_hourly summed by UTC day. */
@@ -558,25 +559,7 @@ export const conversionTupleRollupsDaily = pgTable(
     day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
     ...conversionTupleColumns(),
   },
-  (t) => [
-    unique("conversion_tuple_rollups_daily_key")
-      .on(
-        t.workspaceId,
-        t.day,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.fieldsHash,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_tuple_rollups_daily_key", t, t.day, t.fieldsHash)],
 );
 
 /**
@@ -595,38 +578,10 @@ export const conversionTimeRollupsHourly = pgTable(
     workspaceId: eventWorkspaceRef(),
     /** The UTC hour the conversion happened in. */
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    funnelId: uuid("funnel_id").notNull(),
-    nodeId: uuid("node_id").notNull(),
-    pageId: uuid("page_id"),
-    trafficSourceId: uuid("traffic_source_id"),
-    country: text("country"),
-    deviceType: text("device_type"),
-    os: text("os"),
-    browser: text("browser"),
-    eventKey: text("event_key").notNull(),
-    touchKind: touchKind("touch_kind").notNull(),
-    conversions: integer("conversions").notNull().default(0),
-    revenue: numeric("revenue", ROLLUP_MONEY).notNull().default("0"),
-    updatedAt: updatedAt(),
+    ...conversionDimensions(),
+    ...conversionMeasures(),
   },
-  (t) => [
-    unique("conversion_time_rollups_hourly_key")
-      .on(
-        t.workspaceId,
-        t.hour,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_time_rollups_hourly_key", t, t.hour)],
 );
 
 /**
@@ -641,25 +596,7 @@ export const conversionTimeTupleRollupsHourly = pgTable(
     hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
     ...conversionTupleColumns(),
   },
-  (t) => [
-    unique("conversion_time_tuple_rollups_hourly_key")
-      .on(
-        t.workspaceId,
-        t.hour,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.fieldsHash,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_time_tuple_rollups_hourly_key", t, t.hour, t.fieldsHash)],
 );
 
 /**
@@ -675,25 +612,7 @@ export const conversionTimeTupleRollupsDaily = pgTable(
     day: timestamp("day", { withTimezone: true, mode: "date" }).notNull(),
     ...conversionTupleColumns(),
   },
-  (t) => [
-    unique("conversion_time_tuple_rollups_daily_key")
-      .on(
-        t.workspaceId,
-        t.day,
-        t.funnelId,
-        t.nodeId,
-        t.pageId,
-        t.trafficSourceId,
-        t.country,
-        t.deviceType,
-        t.os,
-        t.browser,
-        t.fieldsHash,
-        t.eventKey,
-        t.touchKind,
-      )
-      .nullsNotDistinct(),
-  ],
+  (t) => [conversionKey("conversion_time_tuple_rollups_daily_key", t, t.day, t.fieldsHash)],
 );
 
 /**
