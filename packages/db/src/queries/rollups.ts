@@ -732,6 +732,37 @@ const PLAIN_CONVERSION_COLUMNS =
 const plainColumnsOf = (a: string) => sql.raw(PLAIN_CONVERSION_COLUMNS.replace(/(\w+)/g, `${a}.$1`));
 
 /**
+ * A delta by tuple (`tuple_delta`, `time_delta`) added to its hourly rollup and to that rollup's UTC
+ * days, as the CTEs `tuple_added` and `tuple_day_added` (at the visit's time) or `time_added` and
+ * `time_day_added` (at the conversion's: conversion_time_tuple_rollups_*).
+ */
+function tupleUpserts(name: "tuple" | "time", upsertSet: SQL): SQL {
+  const family = name === "tuple" ? "conversion_tuple_rollups" : "conversion_time_tuple_rollups";
+  const [delta, hourly, daily] = [`${name}_delta`, `${family}_hourly`, `${family}_daily`].map((t) =>
+    sql.raw(t),
+  );
+  return sql`${sql.raw(name)}_added as (
+      insert into ${hourly} as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
+      from ${delta} d
+      order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
+      on conflict on constraint ${sql.raw(`${family}_hourly_key`)} do update set ${upsertSet}
+      returning 1
+    ),
+    ${sql.raw(name)}_day_added as (
+      insert into ${daily} as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
+      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
+             sum(d.conversions)::int, sum(d.revenue)
+      from ${delta} d
+      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
+      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
+      on conflict on constraint ${sql.raw(`${family}_daily_key`)} do update set ${upsertSet}
+      returning 1
+    ),`;
+}
+
+/**
  * The rollups a settle keeps through the ledger's field_contribution and tuple_contribution, as
  * CTEs over its `picked` (id, workspace_id, field_contribution, tuple_contribution, converted_hour:
  * the ledger's; converted_now: the conversion's UTC hour now, a timestamp) and `credited`
@@ -848,25 +879,7 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
       group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
       having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
     ),
-    tuple_added as (
-      insert into conversion_tuple_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
-      from tuple_delta d
-      order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
-      on conflict on constraint conversion_tuple_rollups_hourly_key do update set ${upsertSet}
-      returning 1
-    ),
-    tuple_day_added as (
-      insert into conversion_tuple_rollups_daily as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
-             sum(d.conversions)::int, sum(d.revenue)
-      from tuple_delta d
-      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
-      on conflict on constraint conversion_tuple_rollups_daily_key do update set ${upsertSet}
-      returning 1
-    ),
+    ${tupleUpserts("tuple", upsertSet)}
     ${
       rebuild
         ? sql`tuple_rebuilt as (
@@ -899,25 +912,7 @@ function ledgerRollupCtes(rebuild: RecomputeRange | null): SQL {
       group by d.workspace_id, ${TUPLE_CONVERSION_KEY}
       having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
     ),
-    time_added as (
-      insert into conversion_time_tuple_rollups_hourly as r (workspace_id, hour, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, d.hour_utc at time zone 'UTC', ${tupleColumnsOf("d")}, d.conversions, d.revenue
-      from time_delta d
-      order by d.workspace_id, ${TUPLE_CONVERSION_KEY}
-      on conflict on constraint conversion_time_tuple_rollups_hourly_key do update set ${upsertSet}
-      returning 1
-    ),
-    time_day_added as (
-      insert into conversion_time_tuple_rollups_daily as r (workspace_id, day, ${sql.raw(TUPLE_CONVERSION_COLUMNS)}, conversions, revenue)
-      select d.workspace_id, date_trunc('day', d.hour_utc) at time zone 'UTC' as day, ${tupleColumnsOf("d")},
-             sum(d.conversions)::int, sum(d.revenue)
-      from time_delta d
-      group by d.workspace_id, 2, ${tupleColumnsOf("d")}
-      having sum(d.conversions) <> 0 or sum(d.revenue) <> 0
-      order by d.workspace_id, 2, ${tupleColumnsOf("d")}
-      on conflict on constraint conversion_time_tuple_rollups_daily_key do update set ${upsertSet}
-      returning 1
-    ),
+    ${tupleUpserts("time", upsertSet)}
     time_plain_added as (
       -- The same without the fields: what a report without one reads.
       insert into conversion_time_rollups_hourly as r (workspace_id, hour, ${sql.raw(PLAIN_CONVERSION_COLUMNS)}, conversions, revenue)
