@@ -171,7 +171,9 @@ describe("the session store's scripts", () => {
             }
           : { lastSeenAt: String(now + i) },
       );
-      expect(await redis.lrange(`${key}:h`, 0, -1)).toEqual([JSON.stringify({ ...hit(1, now), at: now + i })]);
+      expect(await redis.lrange(`${key}:h`, 0, -1)).toEqual([
+        JSON.stringify({ ...hit(1, now), at: now + i }),
+      ]);
       expect(await redis.ttl(`${key}:h`)).toBeLessThanOrEqual(TTL - i);
       expect(await redis.ttl(`${key}:h`)).toBeGreaterThan(TTL - i - 5);
     }
