@@ -32,7 +32,8 @@ export async function buildTracker(deps: TrackerDeps): Promise<FastifyInstance> 
   app.decorateRequest("workspace", null as unknown as HostWorkspace);
 
   app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?")[0] ?? "";
+    const query = request.url.indexOf("?");
+    const path = query === -1 ? request.url : request.url.slice(0, query);
     // Health checks answer on any host; domain verification on hosts that are not routed yet.
     if (UNROUTED.has(path) || path.startsWith(WELL_KNOWN_PREFIX)) return;
     const workspace = await deps.workspaces.resolve(request.headers.host);

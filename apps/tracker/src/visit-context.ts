@@ -103,11 +103,35 @@ export function preferredLanguage(header: string | undefined): string | null {
   return best;
 }
 
+interface Languages {
+  tag: string | null;
+  primary: string | null;
+}
+
+// Browsers send one of a few hundred Accept-Language headers, and reading one (a split, a regular
+// expression per tag) cost as much as the rest of the visit: kept the way user agents are.
+const LANGUAGE_CACHE_MAX = 2_000;
+const languageCache = new Map<string, Languages>();
+const NO_LANGUAGE: Languages = { tag: null, primary: null };
+
+function languagesOf(header: string | undefined): Languages {
+  if (!header) return NO_LANGUAGE;
+  const cached = languageCache.get(header);
+  if (cached !== undefined) return cached;
+  const tag = preferredLanguage(header);
+  const read = { tag, primary: tag === null ? null : (tag.split("-")[0] ?? null) };
+  if (header.length <= 256) {
+    if (languageCache.size >= LANGUAGE_CACHE_MAX) languageCache.clear();
+    languageCache.set(header, read);
+  }
+  return read;
+}
+
 export function readVisit(h: VisitHeaders): Visit {
   const ua = (h.userAgent ?? "").slice(0, MAX_USER_AGENT);
   const agent = parseUserAgent(ua);
   const ip = h.ip && h.ip.length <= 64 ? h.ip : null;
-  const languageTag = preferredLanguage(h.acceptLanguage);
+  const languages = languagesOf(h.acceptLanguage);
   return {
     ip,
     userAgent: ua === "" ? null : ua,
@@ -116,8 +140,8 @@ export function readVisit(h: VisitHeaders): Visit {
     browser: agent.browser,
     isBot: agent.isBot,
     country: countryOf(ip),
-    languageTag,
-    language: languageTag === null ? null : (languageTag.split("-")[0] ?? null),
+    languageTag: languages.tag,
+    language: languages.primary,
     referrer: h.referer ? h.referer.slice(0, MAX_REFERRER) : null,
   };
 }

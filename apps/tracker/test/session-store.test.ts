@@ -136,4 +136,46 @@ describe("the session store's scripts", () => {
     expect(await store.ttl(WORKSPACE, visitor)).toBeGreaterThan(TTL - 5);
     expect(await store.get(WORKSPACE, "01900000-0000-7000-8000-000000000599", TTL)).toBeNull();
   });
+
+  it("writes the sessions of many visitors clicking in one turn, each its own, also after Redis forgets its scripts", async () => {
+    const store = new SessionStore(redis, "t");
+    const now = Date.now();
+    // More clicks than one script call takes: the turn's writes go as several calls, each loading the
+    // script again after the flush.
+    const visitors = Array.from(
+      { length: 150 },
+      (_, i) => `01900000-0000-7000-8000-${String(700_000 + i).padStart(12, "0")}`,
+    );
+    await redis.script("FLUSH");
+    await Promise.all(
+      visitors.map((visitorId, i) =>
+        store.recordHit({
+          workspaceId: WORKSPACE,
+          visitorId,
+          ttlSeconds: TTL - i,
+          hit: { ...hit(1, now), at: now + i },
+          // Every other one an action click on no session: it records the hit, not an entry.
+          ...(i % 2 === 0 ? { entry: { ...entry, externalId: `ext-${i}` } } : {}),
+          now: now + i,
+        }),
+      ),
+    );
+    for (const [i, visitorId] of visitors.entries()) {
+      const key = `t:v:${WORKSPACE}:${visitorId}`;
+      expect(await redis.hgetall(key)).toEqual(
+        i % 2 === 0
+          ? {
+              entry: JSON.stringify({ ...entry, externalId: `ext-${i}` }),
+              createdAt: String(now + i),
+              lastSeenAt: String(now + i),
+            }
+          : { lastSeenAt: String(now + i) },
+      );
+      expect(await redis.lrange(`${key}:h`, 0, -1)).toEqual([
+        JSON.stringify({ ...hit(1, now), at: now + i }),
+      ]);
+      expect(await redis.ttl(`${key}:h`)).toBeLessThanOrEqual(TTL - i);
+      expect(await redis.ttl(`${key}:h`)).toBeGreaterThan(TTL - i - 5);
+    }
+  });
 });

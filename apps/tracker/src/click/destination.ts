@@ -1,9 +1,11 @@
 import {
   appendQueryParams,
   CLICK_TOKENS,
+  compileTokens,
   encodeComponent,
+  fillTokens,
   type PageKind,
-  substituteTokens,
+  type TokenTemplate,
   urlTemplateProblem,
 } from "@hitrail/core";
 import type { Entry } from "./entry-params.ts";
@@ -93,6 +95,8 @@ export function tokenValues(d: DestinationInput, only?: readonly string[]): Reco
 }
 
 interface CompiledTemplate {
+  /** The template split at its tokens. */
+  template: TokenTemplate;
   /** Lower-case names of the tokens the template uses: only those values are worked out. */
   tokens: string[];
   /** Per parameter name: the template's query already passes it, so nothing is appended. */
@@ -101,7 +105,6 @@ interface CompiledTemplate {
   problem: string | null;
 }
 
-const TOKEN = /\{([A-Za-z0-9_.-]+)\}/g;
 const TEMPLATE_CACHE_MAX = 5_000;
 const templates = new Map<string, CompiledTemplate>();
 
@@ -110,8 +113,9 @@ const templates = new Map<string, CompiledTemplate>();
 function compile(template: string): CompiledTemplate {
   let compiled = templates.get(template);
   if (compiled === undefined) {
-    const tokens = [...new Set([...template.matchAll(TOKEN)].map((m) => (m[1] ?? "").toLowerCase()))];
-    compiled = { tokens, passes: new Map(), problem: urlTemplateProblem(template) };
+    const split = compileTokens(template);
+    const tokens = [...new Set(split.tokens.map((t) => t.key))];
+    compiled = { template: split, tokens, passes: new Map(), problem: urlTemplateProblem(template) };
     if (templates.size >= TEMPLATE_CACHE_MAX) templates.clear();
     templates.set(template, compiled);
   }
@@ -147,7 +151,7 @@ export function destinationUrl(d: DestinationInput): { url: string; unknownToken
       `the page's URL template ${JSON.stringify(d.template)} cannot be used: ${compiled.problem}`,
     );
   }
-  const { url, unknown } = substituteTokens(d.template, tokenValues(d, compiled.tokens));
+  const { url, unknown } = fillTokens(compiled.template, tokenValues(d, compiled.tokens));
   const name = d.visitorIdParam ?? null;
   const withVid =
     name !== null && !passes(compiled, d.template, name)

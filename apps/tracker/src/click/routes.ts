@@ -44,9 +44,10 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
     FAILURE_LIMIT_DEFAULTS,
     "click-fail",
   );
-  app.addHook("preHandler", async (request, reply) => {
-    const path = request.routeOptions.url;
-    if (path !== "/fts/:funnelId" && path !== "/action/:n") return;
+  // Route hooks, not app-wide ones that look at the path: the click routes' own requests are the only
+  // ones they are for (an app-wide hook ran on every postback and tag request too, and reading
+  // request.routeOptions to tell them apart builds an object of a dozen fields each time).
+  const refuseBlocked = async (request: FastifyRequest, reply: FastifyReply) => {
     const blockedMs = limiter.blockedForMs(`${request.workspace.workspaceId}:${request.ip}`);
     if (blockedMs === 0) return;
     const seconds = Math.ceil(blockedMs / 1000);
@@ -58,29 +59,32 @@ export async function registerClickRoutes(app: FastifyInstance, deps: TrackerDep
       .code(429)
       .header("retry-after", String(seconds))
       .send({ error: `too many failing requests from ${request.ip}; retry in ${seconds} s` });
-  });
-  app.addHook("onError", async (request, _reply, error: Error & { statusCode?: number }) => {
-    const path = request.routeOptions.url;
-    if (path !== "/fts/:funnelId" && path !== "/action/:n") return;
+  };
+  const countFailure = async (
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    error: Error & { statusCode?: number },
+  ) => {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500 && request.workspace) {
       await limiter.recordFailure(`${request.workspace.workspaceId}:${request.ip}`);
     }
-  });
+  };
+  const hooks = { preHandler: refuseBlocked, onError: countFailure };
 
   // A HEAD (link checkers, ad-review bots, unfurlers) is answered without routing or recording
   // anything: only a real visit is a hit.
   const head = async (_request: FastifyRequest, reply: FastifyReply) =>
     reply.code(200).header("cache-control", "no-store").send();
-  app.head("/fts/:funnelId", head);
-  app.head("/action/:n", head);
+  app.head("/fts/:funnelId", hooks, head);
+  app.head("/action/:n", hooks, head);
 
-  app.get("/fts/:funnelId", { exposeHeadRoute: false }, async (request, reply) => {
+  app.get("/fts/:funnelId", { exposeHeadRoute: false, ...hooks }, async (request, reply) => {
     const { funnelId } = parseParams(entranceParams, request.params);
     return redirect(reply, await takeEntrance(services, clickRequest(request), funnelId));
   });
 
-  app.get("/action/:n", { exposeHeadRoute: false }, async (request, reply) => {
+  app.get("/action/:n", { exposeHeadRoute: false, ...hooks }, async (request, reply) => {
     const { n } = parseParams(actionParams, request.params);
     return redirect(reply, await takeAction(services, clickRequest(request), n));
   });
