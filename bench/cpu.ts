@@ -22,6 +22,8 @@ interface ProcSnapshot {
 export interface CpuUse {
   /** Group label → CPU milliseconds spent during the window. */
   groups: Map<string, number>;
+  /** Process id → CPU milliseconds it spent during the window. */
+  byPid: Map<number, number>;
   /** Share of the whole machine (all cores) that was busy. */
   machineBusy: number;
   cores: number;
@@ -80,14 +82,17 @@ export function startCpuMeter(labels: Record<number, string>): () => CpuUse | nu
     if (!before || !after) return null;
     sample(after);
     const groups = new Map<string, number>();
+    const byPid = new Map<number, number>();
     for (const [pid, [name, ticks]] of seen) {
       const spent = ticks - (before.procs.get(pid)?.[1] ?? 0);
       if (spent <= 0) continue;
+      byPid.set(pid, (spent * 1000) / TICKS_PER_SECOND);
       const label = labels[pid] ?? name;
       groups.set(label, (groups.get(label) ?? 0) + (spent * 1000) / TICKS_PER_SECOND);
     }
     return {
       groups,
+      byPid,
       machineBusy: (after.busy - before.busy) / Math.max(1, after.total - before.total),
       cores: after.cores,
       wallMs: after.at - before.at,
