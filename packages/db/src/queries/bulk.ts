@@ -107,6 +107,55 @@ function insertFromJsonParts(table: string, columns: readonly JsonColumn[]): rea
   return parts;
 }
 
+// Bulk inserts from one typed array per column (`unnest`): for the few large batches of a conversion
+// import, where PostgreSQL's decoding of the JSON parameter was a third of the write. json_to_recordset
+// hashes every object's keys to find its fields; an array of a column's type is decoded value by
+// value (measured on 20,000 conversion rows with their raw requests: 268 ms against 390-520 ms).
+
+// A character Postgres text cannot hold (NUL), or half of a surrogate pair (a lone one is not UTF-8):
+// the slow path makes the literal storable, value by value, as jsonParam does.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must go
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
+
+/** One value as an element of a Postgres array literal (NULL unquoted, everything else quoted). */
+function arrayElement(value: unknown, storable: boolean): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "boolean") return value ? "t" : "f";
+  let text: string;
+  if (typeof value === "string") text = storable ? storableText(value) : value;
+  else if (value instanceof Date) return value.toISOString();
+  // An object is a jsonb value: its JSON text, made storable by jsonParam.
+  else text = jsonParam(value);
+  return text.includes('"') || text.includes("\\") ? `"${text.replace(/["\\]/g, "\\$&")}"` : `"${text}"`;
+}
+
+/** A Postgres array literal of these values (one column of a batch), as text for a `::type[]` cast. */
+export function arrayLiteral(values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? "" : ",") + arrayElement(values[i], false);
+  out += "}";
+  if (!MAYBE_UNSTORABLE.test(out)) return out;
+  return `{${values.map((v) => arrayElement(v, true)).join(",")}}`;
+}
+
+/**
+ * `insert into <table> (…) select * from unnest($1::type[], $2::type[], …)`, one array per column;
+ * table and columns are code, never input. The statement text is the same for any number of rows.
+ */
+export function insertFromArraysSql(
+  table: string,
+  columns: readonly JsonColumn[],
+  rows: readonly object[],
+): SQL {
+  const arrays = columns.map(([, key, type]) => {
+    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
+    return sql`${arrayLiteral(values)}::${sql.raw(type)}[]`;
+  });
+  return sql`insert into ${sql.raw(`"${table}"`)} (${sql.raw(columns.map(([c]) => `"${c}"`).join(", "))})
+    select * from unnest(${sql.join(arrays, sql`, `)})`;
+}
+
 export async function insertFromJson(
   db: Executor,
   table: string,
