@@ -5,9 +5,9 @@ import type { DbClient } from "../../client.ts";
 import { conversionRevisions, conversions, outboundDeliveries, outbox, touches } from "../../schema/index.ts";
 import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../../tenancy.ts";
 import {
+  arrayLiteral,
   type BulkRow,
   bulkColumns,
-  arrayLiteral,
   insertFromJsonSql,
   type JsonColumn,
   jsonParam,
