@@ -278,16 +278,38 @@ function insertFromArraysText(table: string, columns: readonly JsonColumn[], fir
   return `insert into "${table}" (${target}) select ${source.join(", ")} from unnest(${arrays}) as r(${names.join(", ")})`;
 }
 
-/** One array literal per column of `columns`, from `rows` (an array-typed column: its literal per row). */
+/**
+ * One array literal per column of `columns`, from `rows` (an array-typed column: its literal per row).
+ * Ids, numbers, enum labels and times need no quoting, and are written as they are: the generic
+ * literal (quoting and escaping each value) took twice as long as JSON.stringify of the same rows.
+ */
 function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): string[] {
   return columns.map(([, key, type]) => {
     const values = rows.map((r) => (r as Record<string, unknown>)[key]);
-    return arrayLiteral(
-      type.endsWith("[]")
-        ? values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[])))
-        : values,
-    );
+    if (type.endsWith("[]"))
+      return arrayLiteral(
+        values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[]))),
+      );
+    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArray(values);
   });
+}
+
+/**
+ * A literal of values that never need quoting: uuids (made here or checked as they came in),
+ * integers, numerics as core wrote them, enum labels, and times (a Date, or a time as PostgreSQL
+ * printed it: quoted for its space).
+ */
+function plainArray(values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    if (v === null || v === undefined) out += "NULL";
+    else if (v instanceof Date) out += v.toISOString();
+    else if (typeof v === "string" && v.includes(" ")) out += `"${v}"`;
+    else out += String(v);
+  }
+  return `${out}}`;
 }
 
 /**
