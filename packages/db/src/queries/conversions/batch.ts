@@ -246,11 +246,11 @@ const UPDATE_COLUMNS: readonly JsonColumn[] = [
 ];
 
 function updateFromArraysText(first: number): string {
-  const arrays = UPDATE_COLUMNS.map(([, , type], i) => `$${first + i}::${type}[]`).join(", ");
+  const arrays = UPDATE_COLUMNS.map(([, , type], i) => `unnest($${first + i}::${type}[])`).join(", ");
   // By primary key alone, as updateConversionsSql (the workspace test served by no index).
   return `update conversions c
     set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r.deleted_at, updated_at = now()
-    from unnest(${arrays}) as r(id, workspace_id, revenue, status, revision, deleted_at)
+    from (select ${arrays}) as r(id, workspace_id, revenue, status, revision, deleted_at)
     where c.id = r.id and (c.workspace_id = r.workspace_id) is true`;
 }
 
@@ -264,18 +264,17 @@ export const BATCH_WRITE_TEXT = `with u as (${updateFromArraysText(BATCH_INSERT_
 ).join(", ")} select 1`;
 
 /**
- * `insert into <table> (…) select … from unnest($first::type[], …)`: one array per column. A column
- * that is itself an array (text[]) goes in as the text of its literal, one per row, cast back per
- * row: unnest would flatten an array of arrays.
+ * `insert into <table> (…) select unnest($first::type[]), …`: one array per column, unnested in step
+ * in the select list (a ProjectSet), where a function scan in FROM first copied every array's values
+ * into a tuplestore of its own. A column that is itself an array (text[]) goes in as the text of its
+ * literal, one per row, cast back per row: unnest would flatten an array of arrays.
  */
 function insertFromArraysText(table: string, columns: readonly JsonColumn[], first: number): string {
   const target = columns.map(([c]) => `"${c}"`).join(", ");
-  const arrays = columns
-    .map(([, , type], i) => `$${first + i}::${type.endsWith("[]") ? "text" : type}[]`)
-    .join(", ");
-  const names = columns.map((_, i) => `c${i}`);
-  const source = columns.map(([, , type], i) => (type.endsWith("[]") ? `r.c${i}::${type}` : `r.c${i}`));
-  return `insert into "${table}" (${target}) select ${source.join(", ")} from unnest(${arrays}) as r(${names.join(", ")})`;
+  const source = columns.map(([, , type], i) =>
+    type.endsWith("[]") ? `unnest($${first + i}::text[])::${type}` : `unnest($${first + i}::${type}[])`,
+  );
+  return `insert into "${table}" (${target}) select ${source.join(", ")}`;
 }
 
 /**
