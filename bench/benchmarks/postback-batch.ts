@@ -6,9 +6,10 @@ import { type Seeded, seed } from "./postback.ts";
 
 // `pnpm bench postback-batch`: the tracker's conversion transaction alone (commitConversionBatch, as
 // its conversion writer calls it), in batches of a fixed size, one after another on one connection:
-// the CPU its PostgreSQL backend and this process spend per postback. Neither depends on how busy
-// the machine is or on the batch sizes a load happens to form, so it compares two versions of the
-// batch's statements where `pnpm bench postback`'s figures move with the other processes' load.
+// the CPU its PostgreSQL backend and this process spend per postback. The batch size is fixed, where
+// under `pnpm bench postback` it follows the load, and so is the work per batch; CPU time still
+// stretches when other processes share the cores (caches, frequency: up to ±15% between runs on a
+// loaded machine), so compare two versions alternately, several times.
 // BENCH_BATCH (32: about what the tracker forms under load) and BENCH_BATCHES (200) size it.
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 32);
