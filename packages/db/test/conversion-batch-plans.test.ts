@@ -1,6 +1,6 @@
 import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newId, openBatchConnection, pathsSql, storedSql, updateConversionsSql } from "../src/index.ts";
+import { BATCH_WRITE_TEXT, newId, openBatchConnection, pathsSql, storedSql } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.ts";
 import { sql } from "../src/testing/sql.ts";
 
@@ -20,16 +20,17 @@ afterAll(async () => {
 async function genericPlan(
   conn: Awaited<ReturnType<typeof openBatchConnection>>["conn"],
   name: string,
-  statement: ReturnType<typeof pathsSql>,
+  statement: ReturnType<typeof pathsSql> | string,
   args: string,
 ): Promise<string> {
-  const text = new PgDialect({ casing: "snake_case" }).sqlToQuery(statement).sql;
+  const text =
+    typeof statement === "string"
+      ? statement
+      : new PgDialect({ casing: "snake_case" }).sqlToQuery(statement).sql;
   await conn.unsafe(`prepare ${name} as ${text}`);
   const rows = await conn.unsafe<Array<{ "QUERY PLAN": string }>>(`explain execute ${name}(${args})`);
   return rows.map((r) => r["QUERY PLAN"]).join("\n");
 }
-
-const literal = (value: unknown) => `'${JSON.stringify(value).replaceAll("'", "''")}'`;
 
 describe("the tracker's batch reads on generic plans made against empty tables", () => {
   it("find hits by primary key in every partition, stored conversions by their identity key, updates by primary key", async () => {
@@ -46,23 +47,22 @@ describe("the tracker's batch reads on generic plans made against empty tables",
         batch.conn,
         "paths_plan",
         pathsSql([identity]),
-        `${literal([{ w: workspaceId, h: identity.hitId }])}, 64`,
+        `'{${workspaceId}}', '{${identity.hitId}}', 64`,
       );
       const stored = await genericPlan(
         batch.conn,
         "stored_plan",
         storedSql([identity]),
-        literal([{ w: workspaceId, h: identity.hitId, e: "", t: "T-1" }]),
+        `'{${workspaceId}}', '{${identity.hitId}}', '{""}', '{T-1}'`,
       );
+      // The tracker's whole write (the update of stored conversions and every insert), each of its
+      // array parameters one row.
+      const parameters = (BATCH_WRITE_TEXT.match(/\$\d+/g) ?? []).length;
       const update = await genericPlan(
         batch.conn,
         "update_plan",
-        updateConversionsSql([
-          { id: newId(), workspaceId, revenue: "1", status: "approved", revision: 2, deletedAt: null },
-        ]),
-        literal([
-          { id: newId(), workspaceId, revenue: "1", status: "approved", revision: 2, deletedAt: null },
-        ]),
+        BATCH_WRITE_TEXT,
+        Array.from({ length: parameters }, () => "'{NULL}'").join(", "),
       );
       expect(update).toMatch(/Index Scan using conversions_pkey on conversions/);
       for (const plan of [paths, stored, update]) {

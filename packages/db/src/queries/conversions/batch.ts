@@ -5,10 +5,10 @@ import type { DbClient } from "../../client.ts";
 import { conversionRevisions, conversions, outboundDeliveries, outbox, touches } from "../../schema/index.ts";
 import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../../tenancy.ts";
 import {
+  arrayLiteral,
   type BulkRow,
   bulkColumns,
   insertFromJsonSql,
-  insertFromJsonText,
   type JsonColumn,
   jsonParam,
 } from "../bulk.ts";
@@ -179,8 +179,8 @@ export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
  * however many rows. Every part is always present (an empty array inserts nothing), so the statement
  * text never changes and stays prepared on each connection. Revisions and touches reference the
  * conversions inserted alongside by id (no foreign key: see the schema). A conversion import's batch
- * writes with it (its progress as `also`); the tracker's batch writes the same rows as two statements
- * (runBatchInsertOn and updateConversionsSql), so that the inserts need no planning.
+ * writes with it (its progress as `also`); the tracker's batch writes the same rows from typed arrays
+ * on a generic plan (runBatchWriteOn).
  */
 export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
   return withCtes([updateConversionsSql(batch.updates), ...insertParts(batch), ...(batch.also ?? [])]);
@@ -213,25 +213,116 @@ function withCtes(parts: readonly SQL[]): SQL {
 }
 
 /**
- * The batch's inserts alone, as one statement of data-modifying CTEs ($1… the tables' rows in
- * INSERTED's order). Each part inserts what a function scan of its parameter yields, so its plan is
- * the same whatever the statistics say: it runs on the connection's generic plan (the tracker's batch
- * is `keyed`: BatchPlanning), planned once, not once per batch (about half a millisecond of the
- * database's CPU a batch, measured with EXPLAIN (SUMMARY)). Its text is made once: built through
- * drizzle, the 3 KB statement was assembled, rendered and hashed again by the driver every batch,
- * though it never changes.
+ * The batch's writes as one statement of data-modifying CTEs, each table's rows as one typed array
+ * per column ($1… in INSERTED's order, after the updates' when there are any): the tracker's batch.
+ * Each part writes what a function scan of its arrays yields, so its plan is the same whatever the
+ * statistics say: it runs on the connection's generic plan (the tracker's batch is `keyed`:
+ * BatchPlanning), planned once, not once per batch (about half a millisecond of the database's CPU a
+ * batch, measured with EXPLAIN (SUMMARY)). Arrays, not one JSON document per table: PostgreSQL
+ * validated each document (json_in), then parsed it again in json_to_recordset, hashing every
+ * object's keys, about a quarter of its CPU on the batch (profiled with perf); an array is decoded
+ * value by value by its element type's input function. Its text is made once: built through drizzle,
+ * the statement was assembled, rendered and hashed again by the driver every batch, though it never
+ * changes. There are two texts, with and without the update of stored conversions, so that a batch of
+ * new conversions only opens no update, and a batch with updates sends one statement, not two.
  */
-const BATCH_INSERT_TEXT = `with ${INSERTED.map(
-  ([table, columns], i) => `w${i} as (${insertFromJsonText(table, columns, `$${i + 1}`)})`,
+const BATCH_INSERT_PARTS = (() => {
+  let next = 1;
+  return INSERTED.map(([table, columns]) => {
+    const text = insertFromArraysText(table, columns, next);
+    next += columns.length;
+    return text;
+  });
+})();
+
+/** The update of stored conversions from arrays, its parameters from `$first` on (ConversionStateRow). */
+const UPDATE_COLUMNS: readonly JsonColumn[] = [
+  ["id", "id", "uuid"],
+  ["workspace_id", "workspaceId", "uuid"],
+  ["revenue", "revenue", "numeric"],
+  ["status", "status", "conversion_status"],
+  ["revision", "revision", "int"],
+  ["deleted_at", "deletedAt", "timestamptz"],
+];
+
+function updateFromArraysText(first: number): string {
+  const arrays = UPDATE_COLUMNS.map(([, , type], i) => `unnest($${first + i}::${type}[])`).join(", ");
+  // By primary key alone, as updateConversionsSql (the workspace test served by no index).
+  return `update conversions c
+    set revenue = r.revenue, status = r.status, revision = r.revision, deleted_at = r.deleted_at, updated_at = now()
+    from (select ${arrays}) as r(id, workspace_id, revenue, status, revision, deleted_at)
+    where c.id = r.id and (c.workspace_id = r.workspace_id) is true`;
+}
+
+const BATCH_INSERT_TEXT = `with ${BATCH_INSERT_PARTS.map((p, i) => `w${i} as (${p})`).join(", ")} select 1`;
+
+const BATCH_INSERT_PARAMS = INSERTED.reduce((n, [, columns]) => n + columns.length, 0);
+
+/** Exported for the test of its generic plan (conversion-batch-plans). */
+export const BATCH_WRITE_TEXT = `with u as (${updateFromArraysText(BATCH_INSERT_PARAMS + 1)}), ${BATCH_INSERT_PARTS.map(
+  (p, i) => `w${i} as (${p})`,
 ).join(", ")} select 1`;
 
-/** The batch's inserts (BATCH_INSERT_TEXT) as one prepared statement with its six JSON parameters. */
-export function runBatchInsertOn(conn: postgres.ReservedSql, batch: InsertedRows) {
-  return conn.unsafe(
-    BATCH_INSERT_TEXT,
-    INSERTED.map(([, , rows]) => jsonParam(rows(batch))),
-    { prepare: true },
+/**
+ * `insert into <table> (…) select unnest($first::type[]), …`: one array per column, unnested in step
+ * in the select list (a ProjectSet), where a function scan in FROM first copied every array's values
+ * into a tuplestore of its own. A column that is itself an array (text[]) goes in as the text of its
+ * literal, one per row, cast back per row: unnest would flatten an array of arrays.
+ */
+function insertFromArraysText(table: string, columns: readonly JsonColumn[], first: number): string {
+  const target = columns.map(([c]) => `"${c}"`).join(", ");
+  const source = columns.map(([, , type], i) =>
+    type.endsWith("[]") ? `unnest($${first + i}::text[])::${type}` : `unnest($${first + i}::${type}[])`,
   );
+  return `insert into "${table}" (${target}) select ${source.join(", ")}`;
+}
+
+/**
+ * One array literal per column of `columns`, from `rows` (an array-typed column: its literal per row).
+ * Ids, numbers, enum labels and times need no quoting, and are written as they are: the generic
+ * literal (quoting and escaping each value) took twice as long as JSON.stringify of the same rows.
+ */
+function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): string[] {
+  return columns.map(([, key, type]) => {
+    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
+    if (type.endsWith("[]"))
+      return arrayLiteral(
+        values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[]))),
+      );
+    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArray(values);
+  });
+}
+
+/**
+ * A literal of values that never need quoting: uuids (made here or checked as they came in),
+ * integers, numerics as core wrote them, enum labels, and times (a Date, or a time as PostgreSQL
+ * printed it: quoted for its space).
+ */
+function plainArray(values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    if (v === null || v === undefined) out += "NULL";
+    else if (v instanceof Date) out += v.toISOString();
+    else if (typeof v === "string" && v.includes(" ")) out += `"${v}"`;
+    else out += String(v);
+  }
+  return `${out}}`;
+}
+
+/**
+ * The batch's writes (BATCH_INSERT_TEXT, or BATCH_WRITE_TEXT when it updates stored conversions) as
+ * one prepared statement, one array parameter per column.
+ */
+export function runBatchWriteOn(
+  conn: postgres.ReservedSql,
+  batch: InsertedRows & { updates: readonly ConversionStateRow[] },
+) {
+  const params = INSERTED.flatMap(([, columns, rows]) => columnArrays(columns, rows(batch)));
+  if (batch.updates.length === 0) return conn.unsafe(BATCH_INSERT_TEXT, params, { prepare: true });
+  params.push(...columnArrays(UPDATE_COLUMNS, batch.updates));
+  return conn.unsafe(BATCH_WRITE_TEXT, params, { prepare: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,10 +385,10 @@ export interface OpenBatchConnection {
  *   tracker's batches are small. A generic plan is made once and kept while the tables change under
  *   it, so it must be right for any size: the batch turns off the plans that are only right for a
  *   small table (sequential scans, hash and merge joins), leaving nested loops probing a key, and
- *   the statements name their rows by keys only (pathsSql, storedSql, updateConversionsSql). Under load auto_explain caught
+ *   the statements name their rows by keys only (pathsSql, storedSql, runBatchWriteOn's update). Under load auto_explain caught
  *   generic plans made while conversions was small scanning all 16k conversions once per identity,
  *   per batch (60-320 ms a read), before these settings. The update of stored conversions and the
- *   inserts run on generic plans too (updateConversionsSql, runBatchInsertOn).
+ *   inserts run on generic plans too (runBatchWriteOn).
  */
 export type BatchPlanning = "custom" | "keyed";
 
@@ -407,11 +498,7 @@ export async function openConversionBatch(
   return endsOnce(batch, async (conn, write: ConversionBatchWrite) => {
     // Generic plans still (BatchPlanning): the update probes conversions by primary key, and the
     // inserts have nothing to choose.
-    await Promise.all([
-      write.updates.length === 0 ? null : runPreparedOn(conn, updateConversionsSql(write.updates)),
-      runBatchInsertOn(conn, write),
-      conn.unsafe("commit"),
-    ]);
+    await Promise.all([runBatchWriteOn(conn, write), conn.unsafe("commit")]);
   });
 }
 

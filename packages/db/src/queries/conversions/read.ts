@@ -3,7 +3,7 @@ import type { ConvertingHit } from "@hitrail/core";
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../client.ts";
 import { conversionRevisions, conversions, type offerSources, touches } from "../../schema/index.ts";
-import { jsonParam } from "../bulk.ts";
+import { arrayLiteral } from "../bulk.ts";
 
 // What the conversion write path reads, under its identity locks, and the reads of conversions for
 // the dashboard, the worker and tests. The write path's batch may span workspaces: every statement
@@ -118,6 +118,14 @@ export type PathRow = {
 export const MAX_PATH_DEPTH = 64;
 
 /**
+ * A uuid[] literal: ids the tracker made or validated, so nothing to quote. The reads take one array
+ * per column, not a JSON document: PostgreSQL validated JSON and then parsed it again, key by key.
+ */
+function uuidArray(ids: readonly string[]): string {
+  return `{${ids.join(",")}}`;
+}
+
+/**
  * The converting hits and the path that led to each, from the hits themselves (prevHitId links,
  * followed by a recursive CTE), so a postback months after the session expired still attributes.
  * A hit of another workspace is never found: every step joins on the requesting workspace.
@@ -132,7 +140,7 @@ export function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: strin
   return sql`
     with recursive req as (
       select distinct r.w as workspace_id, r.h as hit_id
-      from json_to_recordset(${jsonParam(hits.map((h) => ({ w: h.workspaceId, h: h.hitId })))}::json) as r(w uuid, h uuid)
+      from unnest(${uuidArray(hits.map((h) => h.workspaceId))}::uuid[], ${uuidArray(hits.map((h) => h.hitId))}::uuid[]) as r(w, h)
     ), path as (
       select h.workspace_id, h.id as root_id, 0 as depth, h.id, h.prev_hit_id, h.visitor_id, h.funnel_id, h.node_id,
              h.page_id, h.page_kind, h.traffic_source_id, h.external_id, h.campaign, h.cost, h.tracking_fields, h.created_at
@@ -229,7 +237,6 @@ export type StoredRow = {
 };
 
 export function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
-  const refs = identities.map((i) => ({ w: i.workspaceId, h: i.hitId, e: i.eventKey, t: i.tx }));
   // One probe of the identity key per identity: "latest" is its first entry read backwards, and the
   // ORDER BY spells out the whole key so that no other index can offer the rows in that order without
   // a sort: the plan is right however many conversions there are, which the tracker's cached generic
@@ -237,7 +244,10 @@ export function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
   return sql`
     select c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
            c.deleted_at is not null as deleted
-    from (select distinct * from json_to_recordset(${jsonParam(refs)}::json) as x(w uuid, h uuid, e text, t text)) as r
+    from (select distinct * from unnest(
+      ${uuidArray(identities.map((i) => i.workspaceId))}::uuid[], ${uuidArray(identities.map((i) => i.hitId))}::uuid[],
+      ${arrayLiteral(identities.map((i) => i.eventKey))}::text[], ${arrayLiteral(identities.map((i) => i.tx))}::text[]
+    ) as x(w, h, e, t)) as r
     cross join lateral (
       select * from conversions c
       where c.workspace_id = r.w and c.hit_id = r.h and c.event_key = r.e and c.tx = r.t
