@@ -11,6 +11,7 @@ import {
   insertFromJsonSql,
   type JsonColumn,
   jsonParam,
+  plainArrayLiteral,
 } from "../bulk.ts";
 import { RECEIVED_POSTBACK_COLUMNS, type ReceivedPostbackRow } from "../postback-log.ts";
 import {
@@ -289,26 +290,8 @@ function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): 
       return arrayLiteral(
         values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[]))),
       );
-    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArray(values);
+    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArrayLiteral(values);
   });
-}
-
-/**
- * A literal of values that never need quoting: uuids (made here or checked as they came in),
- * integers, numerics as core wrote them, enum labels, and times (a Date, or a time as PostgreSQL
- * printed it: quoted for its space).
- */
-function plainArray(values: readonly unknown[]): string {
-  let out = "{";
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ",";
-    if (v === null || v === undefined) out += "NULL";
-    else if (v instanceof Date) out += v.toISOString();
-    else if (typeof v === "string" && v.includes(" ")) out += `"${v}"`;
-    else out += String(v);
-  }
-  return `${out}}`;
 }
 
 /**

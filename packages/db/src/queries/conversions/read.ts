@@ -3,7 +3,7 @@ import type { ConvertingHit } from "@hitrail/core";
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../../client.ts";
 import { conversionRevisions, conversions, type offerSources, touches } from "../../schema/index.ts";
-import { arrayLiteral } from "../bulk.ts";
+import { arrayLiteral, plainArrayLiteral } from "../bulk.ts";
 
 // What the conversion write path reads, under its identity locks, and the reads of conversions for
 // the dashboard, the worker and tests. The write path's batch may span workspaces: every statement
@@ -118,14 +118,6 @@ export type PathRow = {
 export const MAX_PATH_DEPTH = 64;
 
 /**
- * A uuid[] literal: ids the tracker made or validated, so nothing to quote. The reads take one array
- * per column, not a JSON document: PostgreSQL validated JSON and then parsed it again, key by key.
- */
-function uuidArray(ids: readonly string[]): string {
-  return `{${ids.join(",")}}`;
-}
-
-/**
  * The converting hits and the path that led to each, from the hits themselves (prevHitId links,
  * followed by a recursive CTE), so a postback months after the session expired still attributes.
  * A hit of another workspace is never found: every step joins on the requesting workspace.
@@ -140,7 +132,7 @@ export function pathsSql(hits: ReadonlyArray<{ workspaceId: string; hitId: strin
   return sql`
     with recursive req as (
       select distinct r.w as workspace_id, r.h as hit_id
-      from unnest(${uuidArray(hits.map((h) => h.workspaceId))}::uuid[], ${uuidArray(hits.map((h) => h.hitId))}::uuid[]) as r(w, h)
+      from unnest(${plainArrayLiteral(hits.map((h) => h.workspaceId))}::uuid[], ${plainArrayLiteral(hits.map((h) => h.hitId))}::uuid[]) as r(w, h)
     ), path as (
       select h.workspace_id, h.id as root_id, 0 as depth, h.id, h.prev_hit_id, h.visitor_id, h.funnel_id, h.node_id,
              h.page_id, h.page_kind, h.traffic_source_id, h.external_id, h.campaign, h.cost, h.tracking_fields, h.created_at
@@ -245,7 +237,7 @@ export function storedSql(identities: readonly ConversionIdentityRef[]): SQL {
     select c.id, c.workspace_id, c.hit_id, c.event_key, c.tx, c.seq, c.revenue::text as revenue, c.status, c.revision,
            c.deleted_at is not null as deleted
     from (select distinct * from unnest(
-      ${uuidArray(identities.map((i) => i.workspaceId))}::uuid[], ${uuidArray(identities.map((i) => i.hitId))}::uuid[],
+      ${plainArrayLiteral(identities.map((i) => i.workspaceId))}::uuid[], ${plainArrayLiteral(identities.map((i) => i.hitId))}::uuid[],
       ${arrayLiteral(identities.map((i) => i.eventKey))}::text[], ${arrayLiteral(identities.map((i) => i.tx))}::text[]
     ) as x(w, h, e, t)) as r
     cross join lateral (
