@@ -77,12 +77,6 @@ export function insertFromJsonSql(
   return sql`${sql.raw(head)}${jsonParam(rows)}${sql.raw(tail)}`;
 }
 
-/** The same statement as text, its JSON parameter written as `param` (`$3`): for a fixed statement. */
-export function insertFromJsonText(table: string, columns: readonly JsonColumn[], param: string): string {
-  const [head, tail] = insertFromJsonParts(table, columns);
-  return `${head}${param}${tail}`;
-}
-
 // The text either side of the parameter, made once per column list: the columns are constants, and
 // rebuilding the text was a batch's share of three joins per table, every batch.
 const partsByColumns = new WeakMap<readonly JsonColumn[], Map<string, readonly [string, string]>>();

@@ -8,7 +8,6 @@ import {
   arrayLiteral,
   type BulkRow,
   bulkColumns,
-  insertFromJsonSql,
   type JsonColumn,
   jsonParam,
   plainArrayLiteral,
@@ -154,11 +153,6 @@ export interface ConversionBatchWrite {
   deliveries: readonly OutboundDeliveryRow[];
   outbox: readonly OutboxRow[];
   postbacks: readonly ReceivedPostbackRow[];
-  /**
-   * More data-modifying statements for the same commit (a conversion import's ledger and progress),
-   * appended after the fixed ones: the tracker never passes any, so its statement text never changes.
-   */
-  also?: readonly SQL[];
 }
 
 /**
@@ -175,19 +169,7 @@ export function updateConversionsSql(rows: readonly ConversionStateRow[]) {
     where c.id = r.id and (c.workspace_id = r."workspaceId") is true`;
 }
 
-/**
- * Everything a batch decided as one statement (data-modifying CTEs): one round trip and one parse
- * however many rows. Every part is always present (an empty array inserts nothing), so the statement
- * text never changes and stays prepared on each connection. Revisions and touches reference the
- * conversions inserted alongside by id (no foreign key: see the schema). A conversion import's batch
- * writes with it (its progress as `also`); the tracker's batch writes the same rows from typed arrays
- * on a generic plan (runBatchWriteOn).
- */
-export function conversionBatchWriteSql(batch: ConversionBatchWrite): SQL {
-  return withCtes([updateConversionsSql(batch.updates), ...insertParts(batch), ...(batch.also ?? [])]);
-}
-
-type InsertedRows = Omit<ConversionBatchWrite, "updates" | "also">;
+type InsertedRows = Omit<ConversionBatchWrite, "updates">;
 
 /** The tables a batch inserts into, in the order of its statement's CTEs. */
 const INSERTED: ReadonlyArray<
@@ -200,18 +182,6 @@ const INSERTED: ReadonlyArray<
   ["outbox", OUTBOX_COLUMNS, (b) => b.outbox],
   ["received_postbacks", RECEIVED_POSTBACK_COLUMNS, (b) => b.postbacks],
 ];
-
-function insertParts(batch: InsertedRows): SQL[] {
-  return INSERTED.map(([table, columns, rows]) => insertFromJsonSql(table, columns, rows(batch)));
-}
-
-function withCtes(parts: readonly SQL[]): SQL {
-  const ctes = sql.join(
-    parts.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),
-    sql`, `,
-  );
-  return sql`with ${ctes} select 1`;
-}
 
 /**
  * The batch's writes as one statement of data-modifying CTEs, each table's rows as one typed array
@@ -295,17 +265,20 @@ function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): 
 }
 
 /**
- * The batch's writes (BATCH_INSERT_TEXT, or BATCH_WRITE_TEXT when it updates stored conversions) as
- * one prepared statement, one array parameter per column.
+ * The batch's writes as one statement and its parameters: BATCH_INSERT_TEXT, or BATCH_WRITE_TEXT when
+ * it updates stored conversions, one array parameter per column.
  */
-export function runBatchWriteOn(
-  conn: postgres.ReservedSql,
-  batch: InsertedRows & { updates: readonly ConversionStateRow[] },
-) {
+function batchWrite(batch: ConversionBatchWrite): [text: string, params: string[]] {
   const params = INSERTED.flatMap(([, columns, rows]) => columnArrays(columns, rows(batch)));
-  if (batch.updates.length === 0) return conn.unsafe(BATCH_INSERT_TEXT, params, { prepare: true });
+  if (batch.updates.length === 0) return [BATCH_INSERT_TEXT, params];
   params.push(...columnArrays(UPDATE_COLUMNS, batch.updates));
-  return conn.unsafe(BATCH_WRITE_TEXT, params, { prepare: true });
+  return [BATCH_WRITE_TEXT, params];
+}
+
+/** The batch's writes (batchWrite) as a prepared statement on the batch's own connection. */
+export function runBatchWriteOn(conn: postgres.ReservedSql, batch: ConversionBatchWrite) {
+  const [text, params] = batchWrite(batch);
+  return conn.unsafe(text, params, { prepare: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,8 +444,8 @@ export async function openConversionBatch(
     return {
       read: { paths: [], stored: [], alreadyRecorded: new Set() },
       async commit(write) {
-        const q = dialect.sqlToQuery(conversionBatchWriteSql(write));
-        await runInWorkspaces(client.sql, scope.split(","), q.sql, q.params);
+        const [text, params] = batchWrite(write);
+        await runInWorkspaces(client.sql, scope.split(","), text, params);
       },
       async rollback() {},
     };
