@@ -135,6 +135,30 @@ async function upload(w: World, text: string, name = "feed.csv") {
   return created.id;
 }
 
+/** An import run straight from a CSV source, as the CLI runs one (no upload, no job). */
+async function importStreamed(w: World, fileName: string, mapping: Record<string, string>, csv: string) {
+  const [created] = await h.t.db
+    .insert(schema.conversionImports)
+    .values({
+      workspaceId: w.workspace.id,
+      fileName,
+      format: "csv",
+      mapping,
+      options: { postbacks: false },
+      actorLabel: "cli",
+    })
+    .returning();
+  if (!created) throw new Error("no import");
+  const { csvSource } = await import("@hitrail/conversions");
+  const { Readable } = await import("node:stream");
+  return runImport({
+    client: h.t.app,
+    workspace: { workspaceId: w.workspace.id, currency: "USD", sessionTtlSeconds: 345_600 },
+    importId: created.id,
+    source: csvSource(Readable.from([Buffer.from(csv)])),
+  });
+}
+
 async function conversionsOf(workspaceId: string) {
   const rows = await h.t.db
     .select()
@@ -727,26 +751,7 @@ describe("conversion import", () => {
       "click,txid,payout",
       ...rows.map((t, i) => `${v1.offer},"${t.replaceAll('"', '""')}",${i + 1}`),
     ].join("\n");
-    const [created] = await h.t.db
-      .insert(schema.conversionImports)
-      .values({
-        workspaceId: w.workspace.id,
-        fileName: "chars.csv",
-        format: "csv",
-        mapping: { hit: "click", tx: "txid", rev: "payout" },
-        options: { postbacks: false },
-        actorLabel: "cli",
-      })
-      .returning();
-    if (!created) throw new Error("no import");
-    const { csvSource } = await import("@hitrail/conversions");
-    const { Readable } = await import("node:stream");
-    const done = await runImport({
-      client: h.t.app,
-      workspace: { workspaceId: w.workspace.id, currency: "USD", sessionTtlSeconds: 345_600 },
-      importId: created.id,
-      source: csvSource(Readable.from([Buffer.from(csv)])),
-    });
+    const done = await importStreamed(w, "chars.csv", { hit: "click", tx: "txid", rev: "payout" }, csv);
     expect(counts(done)).toEqual({ created: txs.length, updated: 0, deleted: 0, unchanged: 0, refused: 1 });
     const stored = await h.t.db
       .select({
@@ -770,26 +775,7 @@ describe("conversion import", () => {
 
   it("streams rows straight from a source (the CLI's way) with the same result", async () => {
     const w = await world();
-    const [created] = await h.t.db
-      .insert(schema.conversionImports)
-      .values({
-        workspaceId: w.workspace.id,
-        fileName: "direct.csv",
-        format: "csv",
-        mapping: MAPPING,
-        options: { postbacks: false },
-        actorLabel: "cli",
-      })
-      .returning();
-    if (!created) throw new Error("no import");
-    const { csvSource } = await import("@hitrail/conversions");
-    const { Readable } = await import("node:stream");
-    const done = await runImport({
-      client: h.t.app,
-      workspace: { workspaceId: w.workspace.id, currency: "USD", sessionTtlSeconds: 345_600 },
-      importId: created.id,
-      source: csvSource(Readable.from([Buffer.from(file(w))])),
-    });
+    const done = await importStreamed(w, "direct.csv", MAPPING, file(w));
     expect(counts(done)).toEqual(FIRST);
   });
 });
