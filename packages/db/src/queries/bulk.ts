@@ -158,20 +158,52 @@ export function plainArrayLiteral(values: readonly unknown[]): string {
 }
 
 /**
- * `insert into <table> (…) select * from unnest($1::type[], $2::type[], …)`, one array per column;
- * table and columns are code, never input. The statement text is the same for any number of rows.
+ * `insert into <table> (…) select unnest($first::type[]), …`: one array per column, unnested in step
+ * in the select list (a ProjectSet), where a function scan in FROM first copied every array's values
+ * into a tuplestore of its own. A column that is itself an array (text[]) goes in as the text of its
+ * literal, one per row, cast back per row: unnest would flatten an array of arrays.
+ */
+export function insertFromArraysText(table: string, columns: readonly JsonColumn[], first: number): string {
+  const target = columns.map(([c]) => `"${c}"`).join(", ");
+  const source = columns.map(([, , type], i) =>
+    type.endsWith("[]") ? `unnest($${first + i}::text[])::${type}` : `unnest($${first + i}::${type}[])`,
+  );
+  return `insert into "${table}" (${target}) select ${source.join(", ")}`;
+}
+
+/**
+ * One array literal per column of `columns`, from `rows` (an array-typed column: its literal per row).
+ * Ids, numbers, enum labels and times need no quoting, and are written as they are: the generic
+ * literal (quoting and escaping each value) took twice as long as JSON.stringify of the same rows.
+ */
+export function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): string[] {
+  return columns.map(([, key, type]) => {
+    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
+    if (type.endsWith("[]"))
+      return arrayLiteral(
+        values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[]))),
+      );
+    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArrayLiteral(values);
+  });
+}
+
+/**
+ * insertFromArraysText's statement with its arrays as parameters (columnArrays): for statements
+ * built through drizzle, as a conversion import's chunk is. Table and columns are code, never input.
  */
 export function insertFromArraysSql(
   table: string,
   columns: readonly JsonColumn[],
   rows: readonly object[],
 ): SQL {
-  const arrays = columns.map(([, key, type]) => {
-    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
-    return sql`${arrayLiteral(values)}::${sql.raw(type)}[]`;
-  });
+  const arrays = columnArrays(columns, rows);
+  const source = columns.map(([, , type], i) =>
+    type.endsWith("[]")
+      ? sql`unnest(${arrays[i]}::text[])::${sql.raw(type)}`
+      : sql`unnest(${arrays[i]}::${sql.raw(type)}[])`,
+  );
   return sql`insert into ${sql.raw(`"${table}"`)} (${sql.raw(columns.map(([c]) => `"${c}"`).join(", "))})
-    select * from unnest(${sql.join(arrays, sql`, `)})`;
+    select ${sql.join(source, sql`, `)}`;
 }
 
 export async function insertFromJson(

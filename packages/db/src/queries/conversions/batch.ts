@@ -5,12 +5,12 @@ import type { DbClient } from "../../client.ts";
 import { conversionRevisions, conversions, outboundDeliveries, outbox, touches } from "../../schema/index.ts";
 import { runInWorkspaces, WORKSPACE_SCOPE_STATEMENT, workspaceScope } from "../../tenancy.ts";
 import {
-  arrayLiteral,
   type BulkRow,
   bulkColumns,
+  columnArrays,
+  insertFromArraysText,
   type JsonColumn,
   jsonParam,
-  plainArrayLiteral,
 } from "../bulk.ts";
 import { RECEIVED_POSTBACK_COLUMNS, type ReceivedPostbackRow } from "../postback-log.ts";
 import {
@@ -233,36 +233,6 @@ const BATCH_INSERT_PARAMS = INSERTED.reduce((n, [, columns]) => n + columns.leng
 export const BATCH_WRITE_TEXT = `with u as (${updateFromArraysText(BATCH_INSERT_PARAMS + 1)}), ${BATCH_INSERT_PARTS.map(
   (p, i) => `w${i} as (${p})`,
 ).join(", ")} select 1`;
-
-/**
- * `insert into <table> (…) select unnest($first::type[]), …`: one array per column, unnested in step
- * in the select list (a ProjectSet), where a function scan in FROM first copied every array's values
- * into a tuplestore of its own. A column that is itself an array (text[]) goes in as the text of its
- * literal, one per row, cast back per row: unnest would flatten an array of arrays.
- */
-function insertFromArraysText(table: string, columns: readonly JsonColumn[], first: number): string {
-  const target = columns.map(([c]) => `"${c}"`).join(", ");
-  const source = columns.map(([, , type], i) =>
-    type.endsWith("[]") ? `unnest($${first + i}::text[])::${type}` : `unnest($${first + i}::${type}[])`,
-  );
-  return `insert into "${table}" (${target}) select ${source.join(", ")}`;
-}
-
-/**
- * One array literal per column of `columns`, from `rows` (an array-typed column: its literal per row).
- * Ids, numbers, enum labels and times need no quoting, and are written as they are: the generic
- * literal (quoting and escaping each value) took twice as long as JSON.stringify of the same rows.
- */
-function columnArrays(columns: readonly JsonColumn[], rows: readonly object[]): string[] {
-  return columns.map(([, key, type]) => {
-    const values = rows.map((r) => (r as Record<string, unknown>)[key]);
-    if (type.endsWith("[]"))
-      return arrayLiteral(
-        values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as unknown[]))),
-      );
-    return type === "text" || type === "jsonb" ? arrayLiteral(values) : plainArrayLiteral(values);
-  });
-}
 
 /**
  * The batch's writes as one statement and its parameters: BATCH_INSERT_TEXT, or BATCH_WRITE_TEXT when
