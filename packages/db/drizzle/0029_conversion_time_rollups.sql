@@ -60,7 +60,6 @@ CREATE TABLE "conversion_time_tuple_rollups_hourly" (
 );
 --> statement-breakpoint
 ALTER TABLE "conversion_rollup_state" ADD COLUMN "converted_hour" timestamp with time zone;--> statement-breakpoint
-CREATE INDEX "conversions_workspace_converted_at_idx" ON "conversions" USING btree ("workspace_id","converted_at");--> statement-breakpoint
 -- Hand-added: a database that already has hits gets the rollups at conversion time of its old hours
 -- from the worker's backfill (backfillRollups rebuilds the conversions by field, by tuple and at
 -- conversion time of the hours it passes, settling their ledgers' converted_hour), as 0027 did: from
