@@ -42,20 +42,27 @@ interface ParsedAgent {
   isBot: boolean;
 }
 
-// Parsing a user agent costs tens of microseconds and real traffic repeats the same few thousand
-// strings, so results are kept; the map is dropped whole when full, which is cheaper than an LRU
-// and only costs a few re-parses.
-const AGENT_CACHE_MAX = 20_000;
-const agentCache = new Map<string, ParsedAgent>();
-
-export function parseUserAgent(ua: string): ParsedAgent {
-  const cached = agentCache.get(ua);
-  if (cached !== undefined) return cached;
-  const parsed = parseAgentUncached(ua);
-  if (agentCache.size >= AGENT_CACHE_MAX) agentCache.clear();
-  agentCache.set(ua, parsed);
-  return parsed;
+/**
+ * `read` with its results kept by key, up to `max` keys of at most `maxKeyLength` characters: real
+ * traffic repeats the same few thousand headers. The map is dropped whole when full, which is
+ * cheaper than an LRU and only costs a few re-reads.
+ */
+function kept<T>(max: number, maxKeyLength: number, read: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const value = read(key);
+    if (key.length <= maxKeyLength) {
+      if (cache.size >= max) cache.clear();
+      cache.set(key, value);
+    }
+    return value;
+  };
 }
+
+// Parsing a user agent costs tens of microseconds (callers cut it to MAX_USER_AGENT first).
+export const parseUserAgent: (ua: string) => ParsedAgent = kept(20_000, Infinity, parseAgentUncached);
 
 function parseAgentUncached(ua: string): ParsedAgent {
   // A visit with no user agent is a script, not a browser.
@@ -109,23 +116,13 @@ interface Languages {
 }
 
 // Browsers send one of a few hundred Accept-Language headers, and reading one (a split, a regular
-// expression per tag) cost as much as the rest of the visit: kept the way user agents are.
-const LANGUAGE_CACHE_MAX = 2_000;
-const languageCache = new Map<string, Languages>();
+// expression per tag) cost as much as the rest of the visit.
 const NO_LANGUAGE: Languages = { tag: null, primary: null };
-
-function languagesOf(header: string | undefined): Languages {
-  if (!header) return NO_LANGUAGE;
-  const cached = languageCache.get(header);
-  if (cached !== undefined) return cached;
+const readLanguages = kept(2_000, 256, (header): Languages => {
   const tag = preferredLanguage(header);
-  const read = { tag, primary: tag === null ? null : (tag.split("-")[0] ?? null) };
-  if (header.length <= 256) {
-    if (languageCache.size >= LANGUAGE_CACHE_MAX) languageCache.clear();
-    languageCache.set(header, read);
-  }
-  return read;
-}
+  return { tag, primary: tag === null ? null : (tag.split("-")[0] ?? null) };
+});
+const languagesOf = (header: string | undefined): Languages => (header ? readLanguages(header) : NO_LANGUAGE);
 
 export function readVisit(h: VisitHeaders): Visit {
   const ua = (h.userAgent ?? "").slice(0, MAX_USER_AGENT);
